@@ -1,0 +1,25 @@
+"""Exceptions that carry a one-line, user-facing message.
+
+Library code raises these at its boundaries (files, configs, artifacts); the CLI prints
+``error: <message>`` and exits non-zero without a traceback.
+"""
+
+
+class VoicegenError(Exception):
+    """Base class: ``str(err)`` is one line that names the file or value and what to do."""
+
+
+class AudioError(VoicegenError):
+    """An audio file cannot be used (missing, corrupt, unsupported, too short, NaN/Inf...)."""
+
+
+class ConfigError(VoicegenError):
+    """A configuration file or override is invalid (unknown key, wrong type, bad YAML...)."""
+
+
+class ArtifactError(VoicegenError):
+    """A model artifact or training checkpoint is missing, truncated, tampered or too new."""
+
+
+class TrainingError(VoicegenError):
+    """Training cannot continue (non-finite loss, bad resume state...)."""
