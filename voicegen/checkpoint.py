@@ -1,0 +1,517 @@
+"""Training checkpoints and export artifacts, stored as safetensors + JSON (never executable code).
+
+Two kinds of file, kept apart on purpose (resume state is not what ships):
+
+* **Nested state** (:func:`save_state` / :func:`load_state`) — any nesting of dict (str or int keys),
+  list, tuple, int, float (inf/nan too), str, bool, None, torch tensors and numpy arrays/scalars.
+  Tensors go into one safetensors file under generated keys (``t0``, ``t1``...); the structure
+  goes as JSON into the safetensors header. Optimizer and scheduler state dicts and the torch,
+  numpy and python RNG states round-trip exactly. Training checkpoints
+  (:func:`save_training_checkpoint`) are such files under ``<run_dir>/checkpoints/``.
+* **Artifacts** (:func:`save_artifact` / :func:`load_artifact`) — what ships: a directory with
+  ``weights.safetensors`` (keys ``"<module>.<param>"``) and ``artifact.json`` (kind, format version,
+  package version, model config, mel contract, stats, speakers, sha256 of the weights). Bundles nest:
+  write the outer artifact first, then inner ones into its subdirectories (``Artifact.subdir``).
+
+Every write is atomic (temporary name in the destination folder, then a rename). Every load problem
+is a one-line :class:`~voicegen.errors.ArtifactError` naming the path and what to do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+import voicegen
+from voicegen.errors import ArtifactError
+from voicegen.fileutil import atomic_path
+
+FORMAT_VERSION = 1
+"""Version of the layout written here; files with a larger number are refused."""
+
+TRAINING_CHECKPOINT_KIND = "training_checkpoint"
+CHECKPOINT_DIR = "checkpoints"
+ARTIFACT_META = "artifact.json"
+ARTIFACT_WEIGHTS = "weights.safetensors"
+HASH_CHUNK_BYTES = 1 << 20
+
+_CHECKPOINT_NAME = re.compile(r"^step_(\d{8,})\.safetensors$")
+_HEADER_FORMAT = "voicegen.format_version"
+_HEADER_VERSION = "voicegen.version"
+_HEADER_STRUCTURE = "voicegen.structure"
+_HEADER_METADATA = "voicegen.metadata"
+_HEADER_ORDER = "voicegen.order"
+# Stored as themselves; any other tensor dtype is stored as raw bytes (uint8) and viewed back.
+_NATIVE_DTYPES = frozenset({
+    torch.float64, torch.float32, torch.float16, torch.bfloat16,
+    torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool,
+})
+# numpy kinds stored byte-exactly: bool, ints, uints, floats, complex, bytes, unicode, datetimes.
+_NUMPY_KINDS = frozenset("biufcSUmM")
+
+
+# ----------------------------------------------------------------------------------------------
+# nested state <-> safetensors
+
+
+class _Encoder:
+    """Turns a nested object into a JSON structure plus a flat dict of tensors."""
+
+    def __init__(self) -> None:
+        self.tensors: dict[str, torch.Tensor] = {}
+        self._storages: set[int] = set()
+
+    def encode(self, obj: Any, where: str) -> Any:
+        if isinstance(obj, (np.ndarray, np.generic)):  # first: np.float64 is a python float too
+            return self._ndarray(obj, where)
+        if obj is None or isinstance(obj, (bool, int, str)):
+            return obj
+        if isinstance(obj, float):
+            return obj if math.isfinite(obj) else {"type": "float", "value": repr(obj)}
+        if isinstance(obj, torch.Tensor):
+            return self._tensor(obj, where)
+        if isinstance(obj, Mapping):
+            items = []
+            for key, value in obj.items():
+                if isinstance(key, bool) or not isinstance(key, (str, int)):
+                    raise TypeError(f"{where}: dict keys must be str or int, got {key!r}")
+                items.append([key, self.encode(value, f"{where}[{key!r}]")])
+            return {"type": "dict", "items": items}
+        if isinstance(obj, list):
+            return [self.encode(value, f"{where}[{i}]") for i, value in enumerate(obj)]
+        if isinstance(obj, tuple):
+            return {"type": "tuple", "items": [self.encode(v, f"{where}[{i}]") for i, v in enumerate(obj)]}
+        raise TypeError(f"{where}: cannot store a {type(obj).__name__} (store plain data, tensors or arrays)")
+
+    def _add(self, tensor: torch.Tensor) -> str:
+        key = f"t{len(self.tensors)}"
+        self.tensors[key] = _storable(tensor, self._storages)
+        return key
+
+    def _tensor(self, tensor: torch.Tensor, where: str) -> dict:
+        if tensor.layout != torch.strided or tensor.is_quantized:
+            raise TypeError(f"{where}: cannot store a {tensor.layout} / quantized tensor; convert it to dense")
+        tensor = tensor.detach().cpu().resolve_conj().resolve_neg().contiguous()
+        raw = tensor.dtype not in _NATIVE_DTYPES
+        stored = tensor.reshape(-1).view(torch.uint8) if raw else tensor
+        node = {"type": "tensor", "key": self._add(stored), "dtype": str(tensor.dtype).removeprefix("torch.")}
+        return {**node, "shape": list(tensor.shape), "raw": raw}
+
+    def _ndarray(self, obj: np.ndarray | np.generic, where: str) -> dict:
+        array = np.asarray(obj)
+        if array.dtype.kind not in _NUMPY_KINDS or array.dtype.hasobject:
+            raise TypeError(f"{where}: cannot store a numpy array of dtype {array.dtype}")
+        flat = np.ascontiguousarray(array.reshape(-1))
+        key = self._add(torch.from_numpy(flat.view(np.uint8).copy()))
+        return {"type": "ndarray", "key": key, "dtype": array.dtype.str, "shape": list(array.shape),
+                "scalar": isinstance(obj, np.generic)}
+
+
+def _storable(tensor: torch.Tensor, seen_storages: set[int]) -> torch.Tensor:
+    """A contiguous CPU tensor that owns its storage alone (safetensors refuses shared storage)."""
+    tensor = tensor.detach().cpu().contiguous()
+    storage = tensor.untyped_storage()
+    if storage.data_ptr() in seen_storages or storage.nbytes() != tensor.numel() * tensor.element_size():
+        tensor = tensor.clone()
+        storage = tensor.untyped_storage()
+    if tensor.numel():
+        seen_storages.add(storage.data_ptr())
+    return tensor
+
+
+def _decode(node: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    if node is None or isinstance(node, (bool, int, float, str)):
+        return node
+    if isinstance(node, list):
+        return [_decode(value, tensors) for value in node]
+    kind = node["type"]
+    if kind == "dict":
+        return {_checked_key(key): _decode(value, tensors) for key, value in node["items"]}
+    if kind == "tuple":
+        return tuple(_decode(value, tensors) for value in node["items"])
+    if kind == "float":
+        return float(node["value"])
+    if kind == "tensor":
+        dtype = _torch_dtype(node["dtype"])
+        tensor = tensors[node["key"]]
+        if node["raw"]:
+            tensor = tensor.view(dtype)
+        if tensor.dtype != dtype:
+            raise ValueError(f"tensor {node['key']} is {tensor.dtype}, the structure says {dtype}")
+        return tensor.reshape(node["shape"])
+    if kind == "ndarray":
+        dtype = np.dtype(node["dtype"])
+        if dtype.kind not in _NUMPY_KINDS or dtype.hasobject:
+            raise ValueError(f"refusing numpy dtype {dtype}")
+        array = tensors[node["key"]].numpy().view(dtype).reshape(node["shape"]).copy()
+        return array[()] if node["scalar"] else array
+    raise ValueError(f"unknown node type {kind!r}")
+
+
+def _checked_key(key: Any) -> str | int:
+    if isinstance(key, bool) or not isinstance(key, (str, int)):
+        raise ValueError(f"bad dict key {key!r}")
+    return key
+
+
+def _torch_dtype(name: str) -> torch.dtype:
+    dtype = getattr(torch, str(name), None)
+    if not isinstance(dtype, torch.dtype):
+        raise ValueError(f"unknown torch dtype {name!r}")
+    return dtype
+
+
+def save_state(path: str | os.PathLike, obj: Any, *, metadata: dict | None = None) -> Path:
+    """Write nested ``obj`` (see module doc) and JSON-able ``metadata`` to ``path`` atomically."""
+    encoder = _Encoder()
+    structure = encoder.encode(obj, "state")
+    header = {
+        _HEADER_FORMAT: str(FORMAT_VERSION),
+        _HEADER_VERSION: voicegen.__version__,
+        _HEADER_STRUCTURE: json.dumps(structure, allow_nan=False, separators=(",", ":")),
+        _HEADER_METADATA: json.dumps(_json_ready(metadata or {}, "metadata"), allow_nan=False),
+    }
+    with atomic_path(path) as tmp:
+        save_file(encoder.tensors, str(tmp), metadata=header)
+        _fsync(tmp)
+    return Path(path)
+
+
+def load_state(path: str | os.PathLike) -> Any:
+    """The object stored by :func:`save_state` (tensors on the CPU, arrays as numpy)."""
+    return _load_state(Path(path), "state file")[0]
+
+
+def read_state_metadata(path: str | os.PathLike) -> dict:
+    """The ``metadata`` dict given to :func:`save_state`, read from the header only."""
+    return _read_header(Path(path), "state file")[1]
+
+
+def _read_header(path: Path, what: str) -> tuple[Any, dict]:
+    """(structure, metadata) from the safetensors header, after checking the format version."""
+    if not path.is_file():
+        raise ArtifactError(f"{path}: {what} not found; check the path")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            header = handle.metadata() or {}
+    except Exception as err:  # safetensors raises its own (non-public) error type
+        raise ArtifactError(f"{path}: cannot read {what} (truncated or not a safetensors file: "
+                            f"{_one_line(err)}); delete it and use an earlier one") from None
+    try:
+        version = int(header[_HEADER_FORMAT])
+        if version > FORMAT_VERSION:
+            raise ArtifactError(f"{path}: written by a newer voicegen (format {version} > "
+                                f"{FORMAT_VERSION}); upgrade voicegen")
+        structure = json.loads(header[_HEADER_STRUCTURE])
+        metadata = json.loads(header[_HEADER_METADATA])
+        if not isinstance(metadata, dict):
+            raise ValueError("metadata is not a JSON object")
+    except (KeyError, ValueError) as err:
+        raise ArtifactError(f"{path}: {what} metadata is missing or invalid ({_one_line(err)}); "
+                            "the file is damaged or was not written by voicegen") from None
+    return structure, metadata
+
+
+def _load_state(path: Path, what: str) -> tuple[Any, dict]:
+    structure, metadata = _read_header(path, what)
+    try:
+        tensors = load_file(str(path))
+    except Exception as err:  # safetensors raises its own (non-public) error type
+        raise ArtifactError(f"{path}: cannot read {what} (truncated or corrupt: {_one_line(err)}); "
+                            "delete it and use an earlier one") from None
+    try:
+        return _decode(structure, tensors), metadata
+    except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as err:
+        raise ArtifactError(f"{path}: {what} structure metadata is invalid ({_one_line(err)}); "
+                            "the file is damaged or was not written by voicegen") from None
+
+
+# ----------------------------------------------------------------------------------------------
+# training checkpoints
+
+
+def checkpoint_path(run_dir: str | os.PathLike, step: int) -> Path:
+    """``run_dir/checkpoints/step_{step:08d}.safetensors``."""
+    return Path(run_dir) / CHECKPOINT_DIR / f"step_{step:08d}.safetensors"
+
+
+def save_training_checkpoint(run_dir: str | os.PathLike, step: int, state: dict, *,
+                             keep_last: int | None = 3) -> Path:
+    """Write ``state`` as the checkpoint of ``step`` atomically, then keep only the newest ``keep_last``.
+
+    ``keep_last=None`` keeps every checkpoint. The file just written is never deleted, even when
+    newer checkpoints exist. Returns the checkpoint path.
+    """
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise ValueError(f"step must be a non-negative int, got {step!r}")
+    if keep_last is not None and (isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 1):
+        raise ValueError(f"keep_last must be a positive int or None, got {keep_last!r}")
+    if not isinstance(state, dict):
+        raise TypeError(f"state must be a dict, got {type(state).__name__}")
+    path = checkpoint_path(run_dir, step)
+    metadata = {"kind": TRAINING_CHECKPOINT_KIND, "format_version": FORMAT_VERSION,
+                "voicegen_version": voicegen.__version__, "step": step}
+    save_state(path, state, metadata=metadata)
+    if keep_last is not None:
+        for old in list_checkpoints(run_dir)[:-keep_last]:
+            if old != path:
+                old.unlink(missing_ok=True)
+    return path
+
+
+def list_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
+    """Checkpoint files of ``run_dir``, oldest step first (empty when there are none)."""
+    folder = Path(run_dir) / CHECKPOINT_DIR
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _CHECKPOINT_NAME.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:
+    """The checkpoint with the highest step in ``run_dir``, or None."""
+    checkpoints = list_checkpoints(run_dir)
+    return checkpoints[-1] if checkpoints else None
+
+
+def load_training_checkpoint(path: str | os.PathLike) -> dict:
+    """The ``state`` dict given to :func:`save_training_checkpoint` (tensors on the CPU)."""
+    path = Path(path)
+    state, metadata = _load_state(path, "training checkpoint")
+    if metadata.get("kind") != TRAINING_CHECKPOINT_KIND or not isinstance(state, dict):
+        raise ArtifactError(f"{path}: not a training checkpoint (kind {metadata.get('kind')!r}); "
+                            f"pass a file from <run_dir>/{CHECKPOINT_DIR}/")
+    return state
+
+
+# ----------------------------------------------------------------------------------------------
+# export artifacts
+
+
+@dataclasses.dataclass
+class Artifact:
+    """A loaded export artifact. ``weights`` maps module name -> state dict (tensors on the CPU)."""
+
+    path: Path
+    kind: str
+    format_version: int
+    voicegen_version: str
+    created: str
+    config: dict
+    mel: dict | None
+    stats: dict | None
+    speakers: list[str] | None
+    extra: dict | None
+    weights: dict[str, dict[str, torch.Tensor]]
+    weights_sha256: str
+
+    def subdir(self, name: str, *, dtype: torch.dtype | None = torch.float32,
+               expected_kind: str | None = None) -> Artifact:
+        """Load the artifact nested in subdirectory ``name`` (e.g. the vocoder of a converter)."""
+        relative = Path(name)
+        if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+            raise ArtifactError(f"{self.path}: bad nested artifact name {name!r}; use a plain subfolder name")
+        return load_artifact(self.path / relative, dtype=dtype, expected_kind=expected_kind)
+
+
+def save_artifact(path: str | os.PathLike, *, kind: str, weights: Mapping[str, Mapping[str, torch.Tensor]],
+                  config: Any, mel: Any = None, stats: Any = None, speakers: list[str] | None = None,
+                  extra: Any = None, dtype: torch.dtype | None = None, overwrite: bool = False) -> Path:
+    """Write an artifact directory at ``path`` (see module doc) and return it.
+
+    ``weights``: module name (no dots) -> state dict. ``config``/``mel``/``stats``/``extra``: JSON-able
+    data (dataclasses, tensors and arrays are converted). ``dtype`` (e.g. torch.float16) casts the
+    floating tensors. An existing ``path`` is refused unless ``overwrite`` (an empty folder is fine).
+    """
+    dest = Path(path)
+    if not isinstance(kind, str) or not kind:
+        raise ValueError(f"kind must be a non-empty str, got {kind!r}")
+    if dtype is not None and not dtype.is_floating_point:
+        raise ValueError(f"dtype must be a floating dtype such as torch.float16, got {dtype}")
+    if dest.exists() and not dest.is_dir():
+        raise ArtifactError(f"{dest}: exists and is not a directory; choose another output path")
+    if dest.is_dir() and any(dest.iterdir()) and not overwrite:
+        raise ArtifactError(f"{dest}: already exists; pass overwrite=True (--overwrite) to replace it")
+    tensors, modules = _flatten_weights(weights, dtype)
+    documents = {name: _json_ready(value, name) for name, value in
+                 {"config": config, "mel": mel, "stats": stats, "speakers": speakers, "extra": extra}.items()}
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.parent / f".{dest.name}.tmp-{uuid.uuid4().hex[:12]}"
+    tmp.mkdir()
+    try:
+        weights_path = tmp / ARTIFACT_WEIGHTS
+        header = {"voicegen.kind": kind, _HEADER_FORMAT: str(FORMAT_VERSION), _HEADER_ORDER: json.dumps(list(tensors))}
+        save_file(tensors, str(weights_path), metadata=header)
+        _fsync(weights_path)
+        meta = {"kind": kind, "format_version": FORMAT_VERSION, "voicegen_version": voicegen.__version__,
+                "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                **documents, "modules": modules, "dtype": str(dtype).removeprefix("torch.") if dtype else None,
+                "weights_sha256": _sha256(weights_path), "tensors": len(tensors)}
+        (tmp / ARTIFACT_META).write_text(json.dumps(meta, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        _fsync(tmp / ARTIFACT_META)
+        _move_into_place(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dest
+
+
+def _flatten_weights(weights: Mapping[str, Mapping[str, torch.Tensor]],
+                     dtype: torch.dtype | None) -> tuple[dict[str, torch.Tensor], list[str]]:
+    if not isinstance(weights, Mapping):
+        raise TypeError(f"weights must map module name -> state dict, got {type(weights).__name__}")
+    tensors: dict[str, torch.Tensor] = {}
+    storages: set[int] = set()
+    for module, state_dict in weights.items():
+        if not isinstance(module, str) or not module or "." in module:
+            raise ValueError(f"weights: module names must be non-empty and dot-free, got {module!r}")
+        for name, tensor in state_dict.items():
+            if not isinstance(name, str) or not name or not isinstance(tensor, torch.Tensor):
+                raise TypeError(f"weights[{module!r}][{name!r}]: expected a str name and a tensor")
+            tensor = tensor.detach().cpu()
+            if dtype is not None and tensor.is_floating_point():
+                tensor = tensor.to(dtype)
+            tensors[f"{module}.{name}"] = _storable(tensor, storages)
+    return tensors, list(weights)
+
+
+def _move_into_place(tmp: Path, dest: Path) -> None:
+    """Rename directory ``tmp`` to ``dest``, replacing (after the rename succeeds) what was there."""
+    if not dest.exists():
+        os.replace(tmp, dest)
+        return
+    old = dest.parent / f".{dest.name}.old-{uuid.uuid4().hex[:12]}"
+    os.replace(dest, old)
+    try:
+        os.replace(tmp, dest)
+    except BaseException:
+        os.replace(old, dest)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def read_artifact_meta(path: str | os.PathLike) -> dict:
+    """The parsed ``artifact.json`` of the artifact at ``path``, after checking its format version."""
+    root = Path(path)
+    if not root.exists():
+        raise ArtifactError(f"{root}: artifact not found; check the path (an artifact is a folder "
+                            f"holding {ARTIFACT_META} and {ARTIFACT_WEIGHTS})")
+    if not root.is_dir():
+        raise ArtifactError(f"{root}: is a file; pass the artifact folder (the one holding {ARTIFACT_META})")
+    meta_path = root / ARTIFACT_META
+    if not meta_path.is_file():
+        raise ArtifactError(f"{root}: {ARTIFACT_META} is missing; this is not a voicegen artifact "
+                            "(re-export the model)")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ArtifactError(f"{meta_path}: invalid JSON ({_one_line(err)}); re-export the model") from None
+    version = meta.get("format_version") if isinstance(meta, dict) else None
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ArtifactError(f"{meta_path}: missing or invalid 'format_version'; re-export the model")
+    if version > FORMAT_VERSION:
+        raise ArtifactError(f"{root}: written by a newer voicegen (format {version} > {FORMAT_VERSION}); "
+                            "upgrade voicegen")
+    for field, kinds in {"kind": str, "weights_sha256": str, "config": dict, "modules": list}.items():
+        if not isinstance(meta.get(field), kinds):
+            raise ArtifactError(f"{meta_path}: missing or invalid '{field}'; re-export the model")
+    return meta
+
+
+def load_artifact(path: str | os.PathLike, *, dtype: torch.dtype | None = torch.float32,
+                  expected_kind: str | None = None) -> Artifact:
+    """Load and verify the artifact at ``path``; floating tensors are cast to ``dtype`` (None keeps them).
+
+    Raises ArtifactError when the folder or a file is missing, the JSON is invalid, the weights are
+    truncated or their sha256 differs from the recorded one, the format is newer than this voicegen,
+    or the kind is not ``expected_kind``.
+    """
+    root = Path(path)
+    meta = read_artifact_meta(root)
+    if expected_kind is not None and meta["kind"] != expected_kind:
+        raise ArtifactError(f"{root}: is a {meta['kind']!r} artifact, expected {expected_kind!r}; "
+                            "pass the right model folder")
+    weights_path = root / ARTIFACT_WEIGHTS
+    if not weights_path.is_file():
+        raise ArtifactError(f"{root}: {ARTIFACT_WEIGHTS} is missing; re-export or re-copy the model")
+    try:
+        flat = load_file(str(weights_path))
+        with safe_open(str(weights_path), framework="pt") as handle:
+            order = json.loads((handle.metadata() or {}).get(_HEADER_ORDER, "[]"))
+    except Exception as err:  # safetensors raises its own (non-public) error type
+        raise ArtifactError(f"{weights_path}: cannot read weights (truncated or corrupt: {_one_line(err)}); "
+                            "re-export or re-copy the model") from None
+    if _sha256(weights_path) != meta["weights_sha256"]:
+        raise ArtifactError(f"{weights_path}: sha256 differs from {ARTIFACT_META} (tampered or corrupted); "
+                            "re-export or re-copy the model")
+    weights: dict[str, dict[str, torch.Tensor]] = {module: {} for module in meta["modules"]}
+    # safetensors sorts its tensors; put them back in state-dict order
+    keys = [key for key in order if key in flat] + sorted(set(flat) - set(order))
+    for key in keys:
+        tensor = flat[key]
+        module, _, name = key.partition(".")
+        if dtype is not None and tensor.is_floating_point():
+            tensor = tensor.to(dtype)
+        weights.setdefault(module, {})[name] = tensor
+    return Artifact(path=root, kind=meta["kind"], format_version=meta["format_version"],
+                    voicegen_version=str(meta.get("voicegen_version", "")), created=str(meta.get("created", "")),
+                    config=meta["config"], mel=meta.get("mel"), stats=meta.get("stats"),
+                    speakers=meta.get("speakers"), extra=meta.get("extra"), weights=weights,
+                    weights_sha256=meta["weights_sha256"])
+
+
+# ----------------------------------------------------------------------------------------------
+# helpers
+
+
+def _json_ready(value: Any, where: str) -> Any:
+    """Plain JSON data: dataclasses -> dicts, tensors/arrays -> lists, tuples -> lists, paths -> str."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value) if f.init}
+    if isinstance(value, (torch.Tensor, np.ndarray, np.generic)):
+        value = value.tolist() if not isinstance(value, np.generic) else value.item()
+    if isinstance(value, Mapping):
+        if not all(isinstance(key, str) for key in value):
+            raise TypeError(f"{where}: JSON object keys must be str, got {list(value)[:5]!r}")
+        return {key: _json_ready(item, f"{where}.{key}") for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where}: {value} cannot be stored in JSON; fix the value before saving")
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"{where}: cannot store a {type(value).__name__} in JSON")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())
