@@ -1,0 +1,1 @@
+"""voicegen.audio"""
