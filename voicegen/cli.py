@@ -1,0 +1,146 @@
+"""The ``voicegen`` command line: parse, validate, call a library function.
+
+No model code lives here and heavy modules are imported inside each command, so that
+``voicegen --help`` answers quickly. Library errors (:class:`voicegen.errors.VoicegenError`)
+become one ``Error: ...`` line and exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import click
+
+from voicegen import __version__
+from voicegen.errors import VoicegenError
+
+PRESET_HELP = "Mel preset (the mel contract): vc16k (16 kHz) or hifigan22k (22.05 kHz)."
+
+
+class _Group(click.Group):
+    """A click group that turns VoicegenError into a one-line error and exit code 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except VoicegenError as err:
+            raise click.ClickException(str(err)) from None
+
+
+def _refuse_existing(path: Path, overwrite: bool) -> None:
+    if path.exists() and not overwrite:
+        raise click.ClickException(f"{path} already exists; pass --overwrite to replace it")
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="voicegen")
+def cli() -> None:
+    """voicegen: voice conversion, vocoding and latent voice features.
+
+    \b
+    Examples:
+      voicegen info samples/audio/SF1_200001.wav
+      voicegen features samples/audio/SF1_200001.wav --out mel.npy --plot mel.png
+      voicegen stats samples/audio --out stats.json
+    """
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def info(files: tuple[Path, ...]) -> None:
+    """Print rate, channels, duration and peak of audio FILES.
+
+    \b
+    Example:
+      voicegen info samples/audio/SF1_200001.wav samples/audio/78-368-0000.flac
+    """
+    from voicegen.audio.io import audio_info
+
+    for path in files:
+        meta = audio_info(path)
+        click.echo(
+            f"{path}: {meta.sample_rate} Hz, {meta.channels} ch, {meta.duration_seconds:.3f} s, "
+            f"{meta.frames} frames, peak {meta.peak:.3f}, {meta.format}/{meta.subtype}"
+        )
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Where to write the log-mel as .npy, shape (n_mels, frames), float32.")
+@click.option("--plot", "plot", type=click.Path(path_type=Path), default=None,
+              help="Also draw the spectrogram (seconds x Hz) to this PNG.")
+@click.option("--preset", default="vc16k", show_default=True, help=PRESET_HELP)
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+def features(file: Path, out: Path, plot: Path | None, preset: str, overwrite: bool) -> None:
+    """Compute the log-mel spectrogram of FILE (resampled to the preset's rate).
+
+    \b
+    Example:
+      voicegen features samples/audio/SF1_200001.wav --out mel.npy --plot mel.png
+    """
+    import numpy as np
+
+    from voicegen.audio.features import compute_mel, get_preset
+    from voicegen.audio.io import load_audio
+    from voicegen.fileutil import atomic_path
+
+    if out.suffix != ".npy":
+        raise click.ClickException(f"{out}: --out must end in .npy")
+    _refuse_existing(out, overwrite)
+    if plot is not None:
+        _refuse_existing(plot, overwrite)
+    config = get_preset(preset)
+    wav = load_audio(file, config.sample_rate, min_samples=config.min_samples)
+    mel = compute_mel(wav, config)
+    with atomic_path(out) as tmp:
+        with open(tmp, "wb") as handle:
+            np.save(handle, mel.astype(np.float32))
+    click.echo(f"wrote {out}: log-mel {mel.shape[0]} x {mel.shape[1]} frames "
+               f"({config.sample_rate} Hz, hop {config.hop_length})")
+    if plot is not None:
+        from voicegen.audio.plot import plot_mel
+
+        plot_mel(mel, config, plot, title=file.name, overwrite=True)
+        click.echo(f"wrote {plot}")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Where to write the statistics JSON.")
+@click.option("--preset", default="vc16k", show_default=True, help=PRESET_HELP)
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+def stats(folder: Path, out: Path, preset: str, overwrite: bool, no_progress: bool) -> None:
+    """Per-speaker statistics of all audio under FOLDER.
+
+    Per-mel-bin mean/std of log-mel and mean/std of log-F0 over voiced frames; the
+    converters normalise with these.
+
+    \b
+    Example:
+      voicegen stats ../shared/data/vcc2016/SF1 --out SF1.json
+    """
+    from voicegen.audio.features import get_preset
+    from voicegen.audio.stats import compute_stats
+
+    _refuse_existing(out, overwrite)
+    result = compute_stats(folder, get_preset(preset), progress=not no_progress)
+    result.save_json(out, overwrite=overwrite)
+    if result.log_f0_mean is None:
+        pitch = "no voiced frames found, so no log-F0 statistics"
+    else:
+        pitch = (f"log-F0 mean {result.log_f0_mean:.3f} (~{math.exp(result.log_f0_mean):.0f} Hz), "
+                 f"std {result.log_f0_std:.3f}")
+    click.echo(f"wrote {out}: {result.num_files} files, {result.total_seconds:.1f} s, {pitch}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="voicegen")
+
+
+if __name__ == "__main__":
+    main()
