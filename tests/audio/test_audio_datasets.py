@@ -1,0 +1,48 @@
+"""Waveform segment datasets: deterministic per-seed crops, padding, splits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from voicegen.audio.datasets import AudioSegmentDataset, random_segment, split_files
+from voicegen.audio.io import load_audio
+from voicegen.errors import AudioError
+
+
+def test_segments_are_crops_of_the_clip_and_repeat_per_seed(sf1_clip, tm1_clip) -> None:
+    ds = AudioSegmentDataset([sf1_clip, tm1_clip], 16000, 4096, repeats=3)
+    assert len(ds) == 6 and ds.takes_seed
+    assert ds.total_seconds == pytest.approx((62201 + len(ds.clips[1])) / 16000)
+    a, b = ds[(0, 11)], ds[(0, 11)]
+    assert a.shape == (4096,) and a.dtype.is_floating_point
+    assert np.array_equal(a.numpy(), b.numpy())
+    assert not np.array_equal(a.numpy(), ds[(0, 12)].numpy())
+    clip = load_audio(sf1_clip, 16000)
+    starts = [i for i in range(len(clip) - 4096 + 1) if clip[i] == a[0] and np.array_equal(clip[i:i + 4096], a.numpy())]
+    assert starts, "the segment is a contiguous crop of the clip"
+    assert np.array_equal(ds[(3, 5)].numpy(), ds[(1, 5)].numpy())  # index 3 is clip 1 again
+
+
+def test_short_clip_is_zero_padded() -> None:
+    wav = np.ones(10, dtype=np.float32)
+    seg = random_segment(wav, 32, np.random.default_rng(0))
+    assert seg.shape == (32,) and seg.sum() == 10
+    nonzero = np.flatnonzero(seg)
+    assert nonzero[-1] - nonzero[0] == 9
+
+
+def test_split_is_deterministic_and_disjoint(tmp_path) -> None:
+    files = [tmp_path / f"{i:03d}.wav" for i in range(20)]
+    train, val = split_files(files, 3)
+    assert len(val) == 3 and len(train) == 17 and not set(train) & set(val)
+    assert split_files(list(reversed(files)), 3) == (train, val)
+    train2, val2 = split_files(files + [tmp_path / "zzz_new.wav"], 3)
+    assert set(val2) - {tmp_path / "zzz_new.wav"} <= set(val)
+    with pytest.raises(AudioError, match="cannot hold out 20 validation files from 20"):
+        split_files(files, 20)
+
+
+def test_empty_folder_is_an_error(tmp_path) -> None:
+    with pytest.raises(AudioError, match=str(tmp_path)):
+        AudioSegmentDataset(tmp_path, 16000, 1024)

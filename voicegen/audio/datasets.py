@@ -1,0 +1,101 @@
+"""Training datasets over folders of audio: random fixed-length waveform segments.
+
+Clips are decoded once (mono float32 at the model's rate) and kept in memory: the corpora this
+toolkit trains on in CPU-hours are minutes to a few hours of speech (an hour at 16 kHz is
+230 MB of float32). Random crops draw from the per-item seed the Trainer passes
+(``takes_seed``; see ``voicegen.train.data``), so a resumed run sees the same segments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+
+from voicegen.audio.io import load_audio
+from voicegen.audio.stats import list_audio_files
+from voicegen.errors import AudioError
+
+
+def split_files(files: Sequence[Path], num_val: int) -> tuple[list[Path], list[Path]]:
+    """Split ``files`` into (train, validation) deterministically, independent of listing order.
+
+    Files are ranked by a hash of their name (not their position), so adding a file to the
+    folder does not reshuffle the split of the others. ``num_val`` files go to validation.
+    """
+    if num_val < 0 or num_val >= len(files):
+        raise AudioError(f"cannot hold out {num_val} validation files from {len(files)}; "
+                         "lower the validation count or add audio")
+    ranked = sorted(files, key=lambda p: hashlib.sha1(Path(p).name.encode()).hexdigest())
+    val = sorted(ranked[:num_val])
+    train = sorted(ranked[num_val:])
+    return train, val
+
+
+class AudioSegmentDataset(Dataset):
+    """Random ``segment_samples``-long crops of in-memory clips.
+
+    ``dataset[(index, item_seed)] -> wav (segment_samples,)`` float32 in [-1, 1]. Clips shorter
+    than a segment are zero-padded at a random offset. ``repeats`` makes one epoch visit each
+    clip several times (useful for small corpora and long clips).
+    """
+
+    takes_seed = True
+
+    def __init__(
+        self,
+        sources: str | Path | Sequence[str | Path],
+        sample_rate: int,
+        segment_samples: int,
+        *,
+        repeats: int = 1,
+        min_samples: int = 0,
+        progress: bool = False,
+    ) -> None:
+        if segment_samples <= 0:
+            raise ValueError(f"segment_samples must be positive, got {segment_samples}")
+        if repeats < 1:
+            raise ValueError(f"repeats must be >= 1, got {repeats}")
+        if isinstance(sources, (str, Path)):
+            self.files = list_audio_files(sources)
+        else:
+            self.files = [Path(p) for p in sources]
+        if not self.files:
+            raise AudioError(f"{sources}: no audio files to train on")
+        self.sample_rate = sample_rate
+        self.segment_samples = segment_samples
+        self.repeats = repeats
+        self.clips = [
+            load_audio(path, sample_rate, min_samples=min_samples)
+            for path in tqdm(self.files, desc="loading audio", unit="file", disable=not progress)
+        ]
+
+    @property
+    def total_seconds(self) -> float:
+        """Total duration of the loaded clips in seconds."""
+        return sum(len(clip) for clip in self.clips) / self.sample_rate
+
+    def __len__(self) -> int:
+        return len(self.clips) * self.repeats
+
+    def __getitem__(self, key: tuple[int, int]) -> torch.Tensor:
+        index, seed = key
+        clip = self.clips[index % len(self.clips)]
+        rng = np.random.default_rng(seed)
+        return torch.from_numpy(random_segment(clip, self.segment_samples, rng))
+
+
+def random_segment(wav: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
+    """A random ``length``-sample crop of ``wav`` (T,), zero-padded at a random offset if shorter."""
+    if len(wav) >= length:
+        start = int(rng.integers(0, len(wav) - length + 1))
+        return np.ascontiguousarray(wav[start:start + length], dtype=np.float32)
+    out = np.zeros(length, dtype=np.float32)
+    offset = int(rng.integers(0, length - len(wav) + 1))
+    out[offset:offset + len(wav)] = wav
+    return out
