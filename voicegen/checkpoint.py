@@ -40,6 +40,7 @@ from safetensors.torch import load_file, save_file
 import voicegen
 from voicegen.errors import ArtifactError
 from voicegen.fileutil import atomic_path
+from voicegen.state_io import decode_state, encode_state, storable_tensor
 
 FORMAT_VERSION = 1
 """Version of the layout written here; files with a larger number are refused."""
@@ -56,130 +57,15 @@ _HEADER_VERSION = "voicegen.version"
 _HEADER_STRUCTURE = "voicegen.structure"
 _HEADER_METADATA = "voicegen.metadata"
 _HEADER_ORDER = "voicegen.order"
-# Stored as themselves; any other tensor dtype is stored as raw bytes (uint8) and viewed back.
-_NATIVE_DTYPES = frozenset({
-    torch.float64, torch.float32, torch.float16, torch.bfloat16,
-    torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool,
-})
-# numpy kinds stored byte-exactly: bool, ints, uints, floats, complex, bytes, unicode, datetimes.
-_NUMPY_KINDS = frozenset("biufcSUmM")
 
 
 # ----------------------------------------------------------------------------------------------
-# nested state <-> safetensors
-
-
-class _Encoder:
-    """Turns a nested object into a JSON structure plus a flat dict of tensors."""
-
-    def __init__(self) -> None:
-        self.tensors: dict[str, torch.Tensor] = {}
-        self._storages: set[int] = set()
-
-    def encode(self, obj: Any, where: str) -> Any:
-        if isinstance(obj, (np.ndarray, np.generic)):  # first: np.float64 is a python float too
-            return self._ndarray(obj, where)
-        if obj is None or isinstance(obj, (bool, int, str)):
-            return obj
-        if isinstance(obj, float):
-            return obj if math.isfinite(obj) else {"type": "float", "value": repr(obj)}
-        if isinstance(obj, torch.Tensor):
-            return self._tensor(obj, where)
-        if isinstance(obj, Mapping):
-            items = []
-            for key, value in obj.items():
-                if isinstance(key, bool) or not isinstance(key, (str, int)):
-                    raise TypeError(f"{where}: dict keys must be str or int, got {key!r}")
-                items.append([key, self.encode(value, f"{where}[{key!r}]")])
-            return {"type": "dict", "items": items}
-        if isinstance(obj, list):
-            return [self.encode(value, f"{where}[{i}]") for i, value in enumerate(obj)]
-        if isinstance(obj, tuple):
-            return {"type": "tuple", "items": [self.encode(v, f"{where}[{i}]") for i, v in enumerate(obj)]}
-        raise TypeError(f"{where}: cannot store a {type(obj).__name__} (store plain data, tensors or arrays)")
-
-    def _add(self, tensor: torch.Tensor) -> str:
-        key = f"t{len(self.tensors)}"
-        self.tensors[key] = _storable(tensor, self._storages)
-        return key
-
-    def _tensor(self, tensor: torch.Tensor, where: str) -> dict:
-        if tensor.layout != torch.strided or tensor.is_quantized:
-            raise TypeError(f"{where}: cannot store a {tensor.layout} / quantized tensor; convert it to dense")
-        tensor = tensor.detach().cpu().resolve_conj().resolve_neg().contiguous()
-        raw = tensor.dtype not in _NATIVE_DTYPES
-        stored = tensor.reshape(-1).view(torch.uint8) if raw else tensor
-        node = {"type": "tensor", "key": self._add(stored), "dtype": str(tensor.dtype).removeprefix("torch.")}
-        return {**node, "shape": list(tensor.shape), "raw": raw}
-
-    def _ndarray(self, obj: np.ndarray | np.generic, where: str) -> dict:
-        array = np.asarray(obj)
-        if array.dtype.kind not in _NUMPY_KINDS or array.dtype.hasobject:
-            raise TypeError(f"{where}: cannot store a numpy array of dtype {array.dtype}")
-        flat = np.ascontiguousarray(array.reshape(-1))
-        key = self._add(torch.from_numpy(flat.view(np.uint8).copy()))
-        return {"type": "ndarray", "key": key, "dtype": array.dtype.str, "shape": list(array.shape),
-                "scalar": isinstance(obj, np.generic)}
-
-
-def _storable(tensor: torch.Tensor, seen_storages: set[int]) -> torch.Tensor:
-    """A contiguous CPU tensor that owns its storage alone (safetensors refuses shared storage)."""
-    tensor = tensor.detach().cpu().contiguous()
-    storage = tensor.untyped_storage()
-    if storage.data_ptr() in seen_storages or storage.nbytes() != tensor.numel() * tensor.element_size():
-        tensor = tensor.clone()
-        storage = tensor.untyped_storage()
-    if tensor.numel():
-        seen_storages.add(storage.data_ptr())
-    return tensor
-
-
-def _decode(node: Any, tensors: dict[str, torch.Tensor]) -> Any:
-    if node is None or isinstance(node, (bool, int, float, str)):
-        return node
-    if isinstance(node, list):
-        return [_decode(value, tensors) for value in node]
-    kind = node["type"]
-    if kind == "dict":
-        return {_checked_key(key): _decode(value, tensors) for key, value in node["items"]}
-    if kind == "tuple":
-        return tuple(_decode(value, tensors) for value in node["items"])
-    if kind == "float":
-        return float(node["value"])
-    if kind == "tensor":
-        dtype = _torch_dtype(node["dtype"])
-        tensor = tensors[node["key"]]
-        if node["raw"]:
-            tensor = tensor.view(dtype)
-        if tensor.dtype != dtype:
-            raise ValueError(f"tensor {node['key']} is {tensor.dtype}, the structure says {dtype}")
-        return tensor.reshape(node["shape"])
-    if kind == "ndarray":
-        dtype = np.dtype(node["dtype"])
-        if dtype.kind not in _NUMPY_KINDS or dtype.hasobject:
-            raise ValueError(f"refusing numpy dtype {dtype}")
-        array = tensors[node["key"]].numpy().view(dtype).reshape(node["shape"]).copy()
-        return array[()] if node["scalar"] else array
-    raise ValueError(f"unknown node type {kind!r}")
-
-
-def _checked_key(key: Any) -> str | int:
-    if isinstance(key, bool) or not isinstance(key, (str, int)):
-        raise ValueError(f"bad dict key {key!r}")
-    return key
-
-
-def _torch_dtype(name: str) -> torch.dtype:
-    dtype = getattr(torch, str(name), None)
-    if not isinstance(dtype, torch.dtype):
-        raise ValueError(f"unknown torch dtype {name!r}")
-    return dtype
+# nested state <-> safetensors (encoding in voicegen.state_io)
 
 
 def save_state(path: str | os.PathLike, obj: Any, *, metadata: dict | None = None) -> Path:
     """Write nested ``obj`` (see module doc) and JSON-able ``metadata`` to ``path`` atomically."""
-    encoder = _Encoder()
-    structure = encoder.encode(obj, "state")
+    structure, tensors = encode_state(obj)
     header = {
         _HEADER_FORMAT: str(FORMAT_VERSION),
         _HEADER_VERSION: voicegen.__version__,
@@ -187,7 +73,7 @@ def save_state(path: str | os.PathLike, obj: Any, *, metadata: dict | None = Non
         _HEADER_METADATA: json.dumps(_json_ready(metadata or {}, "metadata"), allow_nan=False),
     }
     with atomic_path(path) as tmp:
-        save_file(encoder.tensors, str(tmp), metadata=header)
+        save_file(tensors, str(tmp), metadata=header)
         _fsync(tmp)
     return Path(path)
 
@@ -235,7 +121,7 @@ def _load_state(path: Path, what: str) -> tuple[Any, dict]:
         raise ArtifactError(f"{path}: cannot read {what} (truncated or corrupt: {_one_line(err)}); "
                             "delete it and use an earlier one") from None
     try:
-        return _decode(structure, tensors), metadata
+        return decode_state(structure, tensors), metadata
     except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as err:
         raise ArtifactError(f"{path}: {what} structure metadata is invalid ({_one_line(err)}); "
                             "the file is damaged or was not written by voicegen") from None
@@ -386,7 +272,7 @@ def _flatten_weights(weights: Mapping[str, Mapping[str, torch.Tensor]],
             tensor = tensor.detach().cpu()
             if dtype is not None and tensor.is_floating_point():
                 tensor = tensor.to(dtype)
-            tensors[f"{module}.{name}"] = _storable(tensor, storages)
+            tensors[f"{module}.{name}"] = storable_tensor(tensor, storages)
     return tensors, list(weights)
 
 
