@@ -114,3 +114,21 @@ def test_stats_on_empty_folder_is_a_clear_error(runner, tmp_path) -> None:
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: {tmp_path}")
     assert not (tmp_path / "s.json").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_stats_on_the_vcc2016_training_halves(runner, shared_data, tmp_path) -> None:
+    """Real speaker folders: the female speaker's mean log-F0 is well above the male's."""
+    means = {}
+    for speaker in ("SF1", "TM1"):
+        out = tmp_path / f"{speaker}.json"
+        result = runner.invoke(cli, ["stats", str(shared_data / "vcc2016" / speaker), "--out", str(out),
+                                     "--no-progress"])
+        assert result.exit_code == 0, result.output
+        data = json.loads(out.read_text())
+        assert data["num_files"] == 81
+        means[speaker] = data["log_f0_mean"]
+    # SF1 speaks around 200 Hz and TM1 around 130 Hz: more than 5 semitones apart.
+    semitones = 12 * (means["SF1"] - means["TM1"]) / np.log(2)
+    assert semitones > 5, semitones
