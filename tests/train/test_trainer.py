@@ -143,6 +143,28 @@ def test_misspelled_loss_weight_is_an_error(tmp_path) -> None:
         Trainer(LinearLossTask(), pairs(), cfg, tmp_path).fit(resume=False)
 
 
+class LateLossTask(LinearLossTask):
+    """Loss ``late`` appears only from step 3 on; ``loss_names()`` declares it up front."""
+
+    def losses(self, phase, batch, step):
+        losses = super().losses(phase, batch, step)
+        if step >= 3:
+            losses["late"] = 10 * self.net.weight.sum()
+        return losses
+
+    def loss_names(self):
+        return {"main": ["a", "b", "late"]}
+
+
+def test_declared_late_loss_weight_is_accepted_and_applied(tmp_path) -> None:
+    trainer = Trainer(LateLossTask(), pairs(), config(max_steps=4, loss_weights={"late": 0.5}), tmp_path)
+    trainer.fit(resume=False)
+    rows = read_metrics(tmp_path)
+    assert [("main/late" in row) for row in rows] == [False, False, True, True]
+    # gradient per element: 2 + 1 (+ 0.5 * 10 from step 3), over 4 elements
+    assert [row["grad_norm/main"] for row in rows] == pytest.approx([6.0, 6.0, 16.0, 16.0])
+
+
 class NanAtStepTask(GanTask):
     def __init__(self, phase: str, name: str) -> None:
         super().__init__()

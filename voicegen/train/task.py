@@ -45,6 +45,11 @@ class TrainTask(Protocol):
         ...
 
 
+# Optional: a task may also define ``loss_names() -> dict[str, list[str]]`` (phase -> every loss
+# name it can return). The Trainer then accepts configured weights for losses that only appear
+# later in training (e.g. adversarial terms after a spectral-loss warm-up).
+
+
 @runtime_checkable
 class ValidatingTask(TrainTask, Protocol):
     """A task that can also validate; the Trainer calls this under ``torch.no_grad()`` in eval mode."""

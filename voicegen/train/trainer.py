@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
@@ -142,6 +143,7 @@ class Trainer:
             self.config.max_steps, self.step, enabled=self.config.progress and self.dist.is_main
         )
         checked_weights = False
+        self._declare_loss_names()
         tick = (time.perf_counter(), self.step)
         try:
             while self.step < self.config.max_steps:
@@ -170,6 +172,19 @@ class Trainer:
             bar.close()
             self.logger.close()
         return self.last_checkpoint
+
+    def _declare_loss_names(self) -> None:
+        """Mark the names a task declares via an optional ``loss_names()`` as legitimate weights.
+
+        Some losses appear only later (e.g. adversarial terms after a warm-up); without this the
+        first-step check would take their configured weights for typos.
+        """
+        declared = getattr(self.task, "loss_names", None)
+        if declared is None:
+            return
+        for phase, names in declared().items():
+            for name in names:
+                self.weights.weight(phase, name)
 
     # ------------------------------------------------------------- one step
     def _train_step(self, batch: Any) -> dict[str, float]:
@@ -210,7 +225,11 @@ class Trainer:
                 self.scaler.step(optimizer)
                 stepped = True
             logged[f"lr/{phase}"] = optimizer.param_groups[0]["lr"]
-            self.schedulers[phase].step()
+            with warnings.catch_warnings():
+                # Schedules follow the global step, also while a phase is skipped (e.g. a GAN's
+                # discriminator during a warm-up), which torch would flag as an ordering mistake.
+                warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)`")
+                self.schedulers[phase].step()
             done.append(phase)
         if stepped:
             self.scaler.update()
