@@ -1,0 +1,34 @@
+"""voicegen.models
+
+Models compute; training and pipelines live elsewhere (train/, infer/). Models import only
+voicegen.nn, voicegen.losses and voicegen.config, never the audio/image front ends.
+
+* ``vocoder``: HiFi-GAN (V1/V2/V3, iSTFTNet head) and iSTFT generators; MPD, MSD and spectrogram
+  discriminators.
+"""
+
+from voicegen.models.vocoder import (
+    DISCRIMINATOR_PRESETS,
+    GENERATOR_PRESETS,
+    DiscriminatorConfig,
+    GeneratorConfig,
+    HiFiGANGenerator,
+    ISTFTGenerator,
+    ISTFTGeneratorConfig,
+    VocoderDiscriminator,
+    build_discriminator,
+    build_generator,
+)
+
+__all__ = [
+    "DISCRIMINATOR_PRESETS",
+    "GENERATOR_PRESETS",
+    "DiscriminatorConfig",
+    "GeneratorConfig",
+    "HiFiGANGenerator",
+    "ISTFTGenerator",
+    "ISTFTGeneratorConfig",
+    "VocoderDiscriminator",
+    "build_discriminator",
+    "build_generator",
+]

@@ -1,0 +1,73 @@
+"""Build vocoder models from plain dicts (a YAML section or an artifact's JSON), strictly.
+
+``build_generator("hifigan", {...})`` fills :class:`GeneratorConfig` (or a preset name under
+``"preset"``), ``build_generator("istft", {...})`` an :class:`ISTFTGeneratorConfig`; unknown keys
+and badly typed values are one-line :class:`~voicegen.errors.ConfigError`s naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, Union
+
+from voicegen.config import from_dict
+from voicegen.errors import ConfigError
+from voicegen.models.vocoder.config import (
+    DISCRIMINATOR_PRESETS,
+    GENERATOR_KINDS,
+    GENERATOR_PRESETS,
+    DiscriminatorConfig,
+    GeneratorConfig,
+    GeneratorKind,
+    ISTFTGeneratorConfig,
+)
+from voicegen.models.vocoder.discriminators import VocoderDiscriminator
+from voicegen.models.vocoder.generator import HiFiGANGenerator
+from voicegen.models.vocoder.istft_generator import ISTFTGenerator
+
+Generator = Union[HiFiGANGenerator, ISTFTGenerator]
+
+# Key naming a preset to start from; the other keys of the dict override its fields.
+PRESET_KEY = "preset"
+
+
+def _with_preset(config: Mapping[str, Any], presets: Mapping[str, Any], what: str, source: str) -> dict:
+    data = dict(config)
+    name = data.pop(PRESET_KEY, None)
+    if name is None:
+        return data
+    if name not in presets:
+        raise ConfigError(f"{source}: unknown {what} preset {name!r}; choose one of: {', '.join(presets)}")
+    base = {f.name: getattr(presets[name], f.name) for f in dataclasses.fields(presets[name])}
+    return {**base, **data}
+
+
+def generator_config(
+    kind: GeneratorKind, config: Mapping[str, Any], *, source: str = "<dict>"
+) -> Union[GeneratorConfig, ISTFTGeneratorConfig]:
+    """The typed config of a ``kind`` generator from ``config`` (``{"preset": "v3", ...}`` allowed for hifigan)."""
+    if kind == "hifigan":
+        return from_dict(GeneratorConfig, _with_preset(config, GENERATOR_PRESETS, "generator", source), source=source)
+    if kind == "istft":
+        return from_dict(ISTFTGeneratorConfig, config, source=source)
+    raise ConfigError(f"{source}: unknown generator kind {kind!r}; choose one of: {', '.join(GENERATOR_KINDS)}")
+
+
+def build_generator(kind: GeneratorKind, config: Mapping[str, Any], *, source: str = "<dict>") -> Generator:
+    """A fresh ``kind`` generator (``"hifigan"`` or ``"istft"``) from a plain config dict."""
+    typed = generator_config(kind, config, source=source)
+    if isinstance(typed, GeneratorConfig):
+        return HiFiGANGenerator(typed)
+    return ISTFTGenerator(typed)
+
+
+def generator_kind(generator: Generator) -> GeneratorKind:
+    """The ``kind`` string :func:`build_generator` needs to rebuild ``generator`` (for artifacts)."""
+    return "istft" if isinstance(generator, ISTFTGenerator) else "hifigan"
+
+
+def build_discriminator(config: Mapping[str, Any], *, source: str = "<dict>") -> VocoderDiscriminator:
+    """A fresh :class:`VocoderDiscriminator` from a plain dict (``{"preset": "cpu", ...}`` allowed)."""
+    data = _with_preset(config, DISCRIMINATOR_PRESETS, "discriminator", source)
+    return VocoderDiscriminator(from_dict(DiscriminatorConfig, data, source=source))
