@@ -1,0 +1,107 @@
+"""`voicegen train vocoder` and `voicegen vocode` end to end with the tiny recipe config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from click.testing import CliRunner
+
+from voicegen.cli import cli
+from voicegen.config import load_config
+from voicegen.train.vocoder import VocoderTrainConfig
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TINY_YAML = REPO_ROOT / "recipes" / "vocoder16k" / "conf" / "tiny.yaml"
+CPU_YAML = REPO_ROOT / "recipes" / "vocoder16k" / "conf" / "cpu.yaml"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, sf1_clip, tm1_clip):
+    """A run of the tiny recipe on two bundled clips (the recipe's 20 steps)."""
+    run = tmp_path_factory.mktemp("cli") / "run"
+    args = ["train", "vocoder", "--config", str(TINY_YAML), "--set", f"data.train=[{sf1_clip}, {tm1_clip}]",
+            "--run-dir", str(run), "--no-resume", "--device", "cpu"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    return run, result.output
+
+
+def test_recipe_configs_load() -> None:
+    tiny = load_config(VocoderTrainConfig, TINY_YAML)
+    cpu = load_config(VocoderTrainConfig, CPU_YAML)
+    assert (tiny.trainer.max_steps, tiny.adversarial_start, tiny.generator_kind) == (20, 10, "istft")
+    assert (cpu.trainer.batch_size, cpu.data.segment_samples, cpu.discriminator) == (16, 8192, {"preset": "cpu"})
+
+
+def test_train_then_vocode_round_trip(trained, sf1_clip, tmp_path) -> None:
+    run, output = trained
+    assert f"exported vocoder to {run / 'export'}" in output
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "gen/mel" in r] == [5, 10, 15, 20]
+    assert [("disc/adv_d" in r) for r in rows if "gen/mel" in r] == [False, False, True, True]
+
+    out = tmp_path / "out.wav"
+    result = CliRunner().invoke(cli, ["vocode", str(sf1_clip), str(out), "--model", str(run / "export")])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"wrote {out} (16000 Hz)"
+    info = sf.info(str(out))
+    assert (info.samplerate, info.frames, info.channels) == (16000, sf.info(str(sf1_clip)).frames, 1)
+
+    again = CliRunner().invoke(cli, ["vocode", str(sf1_clip), str(out), "--model", str(run / "export")])
+    assert again.exit_code == 1
+    assert again.output == f"Error: {out}: already exists; pass --overwrite (overwrite=True) to replace it\n"
+
+
+def test_vocode_npy_errors_are_one_line(trained, tmp_path) -> None:
+    run, _ = trained
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.zeros((3, 80), np.float32))
+    result = CliRunner().invoke(cli, ["vocode", str(bad), str(tmp_path / "o.wav"), "--model", str(run / "export")])
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {bad}: expected a 2-D log-mel shaped (80, frames) for this vocoder, "
+                             "got shape (3, 80); make it with `voicegen features`\n")
+    good = tmp_path / "good.npy"
+    np.save(good, np.full((80, 30), -5.0, np.float32))
+    ok = CliRunner().invoke(cli, ["vocode", str(good), str(tmp_path / "g.wav"), "--model", str(run / "export")])
+    assert ok.exit_code == 0, ok.output
+    assert sf.info(str(tmp_path / "g.wav")).frames == 30 * 256
+
+
+def test_train_refuses_an_existing_run_without_resume(trained, sf1_clip, tm1_clip) -> None:
+    run, _ = trained
+    args = ["train", "vocoder", "--config", str(TINY_YAML), "--set", f"data.train=[{sf1_clip}, {tm1_clip}]",
+            "--run-dir", str(run), "--no-resume"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {run} already has training checkpoints (latest step_00000020.safetensors); "
+                             "resume (--resume) or choose a new run folder (--run-dir)\n")
+
+
+def test_train_config_errors_are_one_line(tmp_path) -> None:
+    result = CliRunner().invoke(cli, ["train", "vocoder", "--config", str(TINY_YAML), "--set", "data.trian=[x]",
+                                      "--run-dir", str(tmp_path / "r")])
+    assert result.exit_code == 1
+    assert result.output == "Error: override 'data.trian=[x]': unknown key 'data.trian' (did you mean 'train'?)\n"
+    empty = CliRunner().invoke(cli, ["train", "vocoder", "--config", str(TINY_YAML), "--run-dir", str(tmp_path / "r")])
+    assert empty.exit_code == 1
+    assert empty.output == "Error: data.train is empty; list folders or audio files, e.g. --set data.train=[data/wavs]\n"
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("command", [["train"], ["train", "vocoder"], ["vocode"]])
+def test_help_has_an_example(command) -> None:
+    result = CliRunner().invoke(cli, [*command, "--help"])
+    assert result.exit_code == 0 and "Example:" in result.output

@@ -1,0 +1,184 @@
+"""Vocoder training: config resolution, the GAN task's phases and warm-up, a real run, fine-tuning."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+from safetensors import safe_open
+
+from voicegen.audio.features import get_preset
+from voicegen.config import from_dict, load_config
+from voicegen.errors import ConfigError
+from voicegen.models.vocoder import build_generator
+from voicegen.train.vocoder import (
+    DEFAULT_LOSS_WEIGHTS,
+    VocoderTrainConfig,
+    build_models,
+    export_vocoder,
+    init_generator_from,
+    train_vocoder,
+)
+from voicegen.train.vocoder_task import VocoderTask, log_spectral_distance
+
+# hop 8 * 8 * 4 = 256 = vc16k's hop; 32 -> 16 -> 8 -> 4 channels.
+TINY_HIFIGAN = {"upsample_initial_channel": 32, "upsample_rates": [8, 8, 4], "upsample_kernel_sizes": [16, 16, 8],
+                "resblock_kind": 2, "resblock_kernel_sizes": [3], "resblock_dilations": [[1, 2]]}
+TINY_ISTFT = {"channels": 32, "intermediate_channels": 64, "n_blocks": 2}
+TINY_DISC = {"periods": [2, 3], "mpd_channels": [8, 16], "msd_scales": 0, "mrd_resolutions": [[256, 64, 256]],
+             "mrd_channels": 8, "mrd_layers": 2}
+ADVERSARIAL_NAMES = ("disc/adv_d", "gen/adv_g", "gen/fm")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny convs run far slower with 2 intra-op threads when another process holds a core."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def tiny_config(kind: str = "istft", train: list[str] | None = None, **sections) -> VocoderTrainConfig:
+    data = {"generator_kind": kind, "generator": TINY_HIFIGAN if kind == "hifigan" else TINY_ISTFT,
+            "discriminator": TINY_DISC, "adversarial_start": 3,
+            "data": {"train": train or [], "val_count": 1, "segment_samples": 4096, "repeats": 2,
+                     "val_seconds": 1.0},
+            "trainer": {"max_steps": 6, "batch_size": 2, "device": "cpu", "log_every": 1, "val_every": 6,
+                        "checkpoint_every": 0, "progress": False, "tensorboard": False,
+                        "optimizers": {"gen": {"lr": 1e-3}, "disc": {"lr": 1e-3}}}}
+    for key, value in sections.items():
+        data[key] = {**data[key], **value} if isinstance(value, dict) and key in data else value
+    return from_dict(VocoderTrainConfig, data, source="test")
+
+
+def test_config_fills_the_mel_contract_and_default_weights() -> None:
+    config = tiny_config("istft", trainer={"max_steps": 6, "batch_size": 2, "loss_weights": {"mel": 10}})
+    vc16k = get_preset("vc16k")
+    assert {k: config.generator[k] for k in ("n_mels", "n_fft", "hop_length", "win_length", "window")} == {
+        "n_mels": 80, "n_fft": vc16k.n_fft, "hop_length": 256, "win_length": 1024, "window": "hann"}
+    assert config.trainer.loss_weights == {**DEFAULT_LOSS_WEIGHTS, "mel": 10.0}
+    assert not config.stft_loss
+    assert tiny_config("hifigan").generator["n_mels"] == 80
+    assert "n_fft" not in tiny_config("hifigan").generator
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"generator": {**TINY_ISTFT, "n_mels": 64}},
+     "generator.n_mels is 64 but the mel contract (features) has n_mels 80; remove generator.n_mels or change features"),
+    ({"generator": {**TINY_ISTFT, "hop_lenght": 256}}, "unknown key 'hop_lenght' (did you mean 'hop_length'?)"),
+    ({"trainer": {"val_batch_size": 2}}, "trainer.val_batch_size must be 1 for a vocoder"),
+    ({"data": {"val_count": 0}}, "trainer.val_every is 6 but data.val_count is 0"),
+    ({"data": {"segment_samples": 4000}}, "data.segment_samples must be a multiple of the hop length 256"),
+    ({"features": "vc22k"}, "unknown feature preset 'vc22k'; choose one of: vc16k, hifigan22k"),
+])
+def test_config_errors_are_one_line(change: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        tiny_config("istft", **change)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_hifigan_whose_upsampling_misses_the_hop_is_refused() -> None:
+    config = tiny_config("hifigan", generator={**TINY_HIFIGAN, "upsample_rates": [8, 8, 2]})
+    with pytest.raises(ConfigError, match=r"^generator upsample_rates \(8, 8, 2\) multiply to 128 but the mel "
+                                          r"contract's hop_length is 256; change upsample_rates$"):
+        build_models(config)
+
+
+def make_task(kind: str = "istft", adversarial_start: int = 2, stft: bool = False) -> VocoderTask:
+    config = tiny_config(kind)
+    generator, discriminator = build_models(config)
+    return VocoderTask(generator, discriminator, config.feature_config, adversarial_start=adversarial_start,
+                       stft_loss=stft)
+
+
+def test_task_phases_switch_after_warmup_and_share_one_generator_pass() -> None:
+    task = make_task(adversarial_start=2, stft=True)
+    calls = []
+    task.generator.register_forward_hook(lambda *args: calls.append(1))
+    wav = 0.1 * torch.randn(2, 4096, generator=torch.Generator().manual_seed(0))
+    for step in (1, 2, 3):
+        disc = task.losses("disc", wav, step)
+        gen = task.losses("gen", wav, step)
+        if step <= 2:
+            assert disc == {} and sorted(gen) == ["mel", "stft"]
+        else:
+            assert sorted(disc) == ["adv_d"] and sorted(gen) == ["adv_g", "fm", "mel", "stft"]
+        assert all(v.dim() == 0 and math.isfinite(v.item()) for v in {**disc, **gen}.values())
+    assert len(calls) == 3  # one generator forward per step, cached between the phases
+    assert task.loss_names() == {"disc": ["adv_d"], "gen": ["mel", "adv_g", "fm", "stft"]}
+
+
+def test_log_spectral_distance_in_db() -> None:
+    wav = 0.3 * torch.randn(1, 4000, generator=torch.Generator().manual_seed(1))
+    assert float(log_spectral_distance(wav, wav, 512, 128)) == 0.0
+    # Twice the amplitude is 4x the power everywhere: 10 log10(4) = 6.02 dB.
+    assert float(log_spectral_distance(2 * wav, wav, 512, 128)) == pytest.approx(10 * math.log10(4), abs=1e-3)
+
+
+@pytest.mark.parametrize("kind", ["istft", "hifigan"])
+def test_training_run_warms_up_validates_and_exports(tmp_path, sf1_clip, tm1_clip, kind) -> None:
+    config = tiny_config(kind, [str(sf1_clip), str(tm1_clip)])
+    run = tmp_path / "run"
+    export = train_vocoder(config, run, resume=False)
+
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    train_rows = [r for r in rows if "gen/mel" in r]
+    assert [r["step"] for r in train_rows] == [1, 2, 3, 4, 5, 6]
+    for row in train_rows:
+        present = [name in row for name in ADVERSARIAL_NAMES]
+        assert present == [row["step"] > 3] * 3, row  # warm-up: steps 1-3 without the discriminator
+    val = [r for r in rows if "val/mel_l1" in r]
+    assert len(val) == 1 and val[0]["step"] == 6 and 0 < val[0]["val/lsd"] < 200
+    samples = run / "samples" / "step_00000006"
+    assert (samples / "val_generated_0.wav").is_file() and (samples / "val_mel_0.png").is_file()
+
+    assert load_config(VocoderTrainConfig, run / "config.yaml") == config
+    meta = json.loads((export / "artifact.json").read_text())
+    assert export == run / "export" and meta["kind"] == "vocoder" and meta["dtype"] == "float16"
+    assert meta["config"]["generator_kind"] == kind and meta["mel"] == get_preset("vc16k").to_dict()
+    with safe_open(str(export / "weights.safetensors"), framework="pt") as handle:
+        keys = list(handle.keys())
+        assert handle.get_tensor(keys[0]).dtype == torch.float16
+    assert keys and all(key.startswith("generator.") for key in keys)
+    assert not any(".parametrizations." in key for key in keys)  # weight norm folded away
+
+
+def test_init_from_an_export_copies_the_generator(tmp_path) -> None:
+    config = tiny_config("hifigan")
+    source, _ = build_models(config)
+    with torch.no_grad():  # make it differ from a fresh init with the same seed
+        for p in source.parameters():
+            p.add_(0.01)
+    path = export_vocoder(source, "hifigan", config.generator, config.feature_config, tmp_path / "v", dtype=None)
+    target, _ = build_models(config)
+    mel = torch.randn(1, 80, 12, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        before = target(mel)
+        init_generator_from(target, config, path)
+        after, expected = target(mel), source(mel)
+    assert (before - expected).abs().max() > 1e-3
+    torch.testing.assert_close(after, expected, atol=1e-5, rtol=1e-4)
+
+
+def test_init_from_refuses_other_generators_and_mel_contracts(tmp_path) -> None:
+    config = tiny_config("hifigan")
+    generator, _ = build_models(config)
+    path = export_vocoder(generator, "hifigan", config.generator, config.feature_config, tmp_path / "v")
+    wider = tiny_config("hifigan", generator={**TINY_HIFIGAN, "upsample_initial_channel": 64})
+    with pytest.raises(ConfigError, match="generator differs from the config in upsample_initial_channel; "):
+        init_generator_from(build_models(wider)[0], wider, path)
+    other_rate = tiny_config("hifigan", features="hifigan22k")
+    with pytest.raises(ConfigError, match="mel contract differs from features 'hifigan22k' in sample_rate; "):
+        init_generator_from(build_models(other_rate)[0], other_rate, path)
+    with pytest.raises(ConfigError, match="is a 'hifigan' vocoder but generator_kind is 'istft'"):
+        init_generator_from(build_generator("istft", tiny_config("istft").generator), tiny_config("istft"), path)
+
+
+def test_stft_weight_enables_the_stft_loss() -> None:
+    config = tiny_config("istft", trainer={"loss_weights": {"stft": 2.5}})
+    assert config.stft_loss and config.trainer.loss_weights["stft"] == 2.5
+    assert tiny_config("istft", trainer={"loss_weights": {"gen/stft": 1}}).stft_loss
+    assert not tiny_config("istft", trainer={"loss_weights": {"stft": 0}}).stft_loss

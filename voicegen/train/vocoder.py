@@ -1,0 +1,331 @@
+"""Train a mel -> waveform vocoder GAN and export it as a ``vocoder`` artifact.
+
+    config = load_config(VocoderTrainConfig, "recipes/vocoder16k/conf/cpu.yaml")
+    export_dir = train_vocoder(config, "runs/vocoder16k", resume="auto")
+
+The run directory holds ``config.yaml`` (the resolved config), ``metrics.jsonl``, ``checkpoints/``,
+``samples/`` and ``export/`` (the artifact ``voicegen vocode --model`` loads). The artifact stores
+the generator without weight norm (float16 by default), ``config = {"generator_kind", "generator"}``
+and the mel contract (``mel`` = ``FeatureConfig.to_dict()``); ``voicegen.infer.vocode`` reads it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+from torch.utils.data import Dataset
+
+from voicegen.audio.datasets import AudioSegmentDataset, split_files
+from voicegen.audio.features import FeatureConfig, get_preset
+from voicegen.audio.io import is_audio_file, load_audio
+from voicegen.audio.stats import list_audio_files
+from voicegen.checkpoint import latest_checkpoint, load_artifact, save_artifact
+from voicegen.config import save_yaml, to_dict
+from voicegen.errors import AudioError, ConfigError, TrainingError
+from voicegen.losses.adversarial import ADVERSARIAL_KINDS
+from voicegen.models.vocoder import build_discriminator, build_generator, generator_config
+from voicegen.train.config import TrainerConfig
+from voicegen.train.trainer import Trainer
+from voicegen.train.vocoder_task import GEN_PHASE, STFT_LOSS, VocoderTask
+
+VOCODER_KIND = "vocoder"
+"""Artifact kind of an exported vocoder (``voicegen.infer.vocode`` expects the same string)."""
+EXPORT_DIR = "export"
+CONFIG_FILE = "config.yaml"
+GENERATOR_MODULE = "generator"
+# Weights ``trainer.loss_weights`` starts from (HiFi-GAN's 45 x mel, 2 x feature matching).
+DEFAULT_LOSS_WEIGHTS: dict[str, float] = {"mel": 45.0, "fm": 2.0, "adv_g": 1.0, "adv_d": 1.0}
+# Generator fields taken from the mel contract when the config leaves them out.
+ISTFT_CONTRACT_FIELDS = {"n_fft": "n_fft", "hop_length": "hop_length", "win_length": "win_length",
+                         "window": "window"}
+
+
+@dataclass
+class VocoderDataConfig:
+    """Where the training audio is and how it is cut.
+
+    train: folders (searched recursively) and/or audio files; paths relative to the working folder.
+    val_count: files held out for validation (chosen by a hash of the file name, stable when
+        files are added); 0 = no validation (then ``trainer.val_every`` must be 0).
+    segment_samples: length of the random training crops, a multiple of the hop length (8192 =
+        0.51 s at 16 kHz = 32 frames of hop 256).
+    repeats: times each training clip is visited per epoch.
+    val_seconds: validation clips are cut to their first ``val_seconds`` seconds.
+    """
+
+    train: list[str] = field(default_factory=list)
+    val_count: int = 4
+    segment_samples: int = 8192
+    repeats: int = 1
+    val_seconds: float = 4.0
+
+    def __post_init__(self) -> None:
+        if self.val_count < 0:
+            raise ConfigError(f"data.val_count must be >= 0, got {self.val_count}")
+        for name in ("segment_samples", "repeats"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"data.{name} must be >= 1, got {getattr(self, name)}")
+        if not self.val_seconds > 0:
+            raise ConfigError(f"data.val_seconds must be > 0, got {self.val_seconds}")
+
+
+@dataclass(kw_only=True)
+class VocoderTrainConfig:
+    """A vocoder training run (YAML schema; see ``recipes/vocoder16k/conf/*.yaml``).
+
+    features: mel contract preset (``vc16k``, ``hifigan22k``); the generator's input.
+    generator_kind: ``hifigan`` (transposed-conv upsampling) or ``istft`` (frame-rate ConvNeXt +
+        inverse STFT, fast on a CPU).
+    generator: arguments of that generator (``voicegen.models.vocoder``; ``preset: v1|v2|v3|v1_istft``
+        for hifigan). ``n_mels`` (and for istft ``n_fft``, ``hop_length``, ``win_length``, ``window``)
+        are filled from the mel contract when absent and must agree with it when given.
+    discriminator: ``voicegen.models.vocoder.DiscriminatorConfig`` fields (``preset: paper|cpu``).
+    adversarial_loss: ``lsgan``, ``hinge`` or ``bce``.
+    adversarial_start: steps of spectral-loss-only warm-up before the discriminator trains.
+    data: see :class:`VocoderDataConfig`.
+    trainer: the generic Trainer's config; optimizers are ``disc`` and ``gen``; ``loss_weights``
+        starts from ``{"mel": 45, "fm": 2, "adv_g": 1, "adv_d": 1}`` (entries given replace those),
+        and ``stft: <weight > 0>`` adds a multi-resolution STFT loss. ``val_batch_size`` must be 1.
+    """
+
+    features: str = "vc16k"
+    generator_kind: Literal["hifigan", "istft"]
+    generator: dict[str, Any] = field(default_factory=dict)
+    discriminator: dict[str, Any] = field(default_factory=dict)
+    adversarial_loss: Literal["lsgan", "hinge", "bce"] = "lsgan"
+    adversarial_start: int = 0
+    data: VocoderDataConfig = field(default_factory=VocoderDataConfig)
+    trainer: TrainerConfig
+
+    def __post_init__(self) -> None:
+        contract = get_preset(self.features)
+        if self.adversarial_loss not in ADVERSARIAL_KINDS:
+            raise ConfigError(f"adversarial_loss must be one of {', '.join(ADVERSARIAL_KINDS)}, "
+                              f"got {self.adversarial_loss!r}")
+        if self.adversarial_start < 0:
+            raise ConfigError(f"adversarial_start must be >= 0, got {self.adversarial_start}")
+        self.generator = fill_generator_contract(self.generator_kind, self.generator, contract)
+        generator_config(self.generator_kind, self.generator, source="generator")  # unknown keys, types
+        self.trainer.loss_weights = {**DEFAULT_LOSS_WEIGHTS, **self.trainer.loss_weights}
+        if self.trainer.val_batch_size != 1:
+            raise ConfigError(f"trainer.val_batch_size must be 1 for a vocoder (whole clips of different "
+                              f"lengths), got {self.trainer.val_batch_size}")
+        if self.data.val_count == 0 and self.trainer.val_every > 0:
+            raise ConfigError(f"trainer.val_every is {self.trainer.val_every} but data.val_count is 0; "
+                              "hold out files (data.val_count >= 1) or set trainer.val_every: 0")
+        if self.data.segment_samples % contract.hop_length or self.data.segment_samples < contract.n_fft:
+            raise ConfigError(f"data.segment_samples must be a multiple of the hop length {contract.hop_length} "
+                              f"and >= n_fft {contract.n_fft}, got {self.data.segment_samples}")
+
+    @property
+    def feature_config(self) -> FeatureConfig:
+        """The mel contract named by ``features``."""
+        return get_preset(self.features)
+
+    @property
+    def stft_loss(self) -> bool:
+        """Whether a positive ``stft`` weight asks for the multi-resolution STFT loss."""
+        weights = self.trainer.loss_weights
+        return weights.get(f"{GEN_PHASE}/{STFT_LOSS}", weights.get(STFT_LOSS, 0.0)) > 0
+
+
+def fill_generator_contract(kind: str, generator: dict[str, Any], contract: FeatureConfig) -> dict[str, Any]:
+    """A copy of ``generator`` with the mel contract's fields filled in; ConfigError on a disagreement."""
+    wanted = {"n_mels": contract.n_mels}
+    if kind == "istft":
+        wanted.update({key: getattr(contract, attr) for key, attr in ISTFT_CONTRACT_FIELDS.items()})
+    filled = dict(generator)
+    for key, value in wanted.items():
+        if key not in filled:
+            filled[key] = value
+        elif filled[key] != value:
+            raise ConfigError(f"generator.{key} is {filled[key]!r} but the mel contract (features) has "
+                              f"{key} {value!r}; remove generator.{key} or change features")
+    return filled
+
+
+class ValidationClips(Dataset):
+    """Whole held-out clips, cut to their first ``max_samples`` (a multiple of ``hop_length``).
+
+    ``dataset[i] -> {"wav": (T,) float32, "index": i}``; use batch size 1 (lengths differ).
+    """
+
+    def __init__(self, files: list[Path], sample_rate: int, max_samples: int, hop_length: int,
+                 min_samples: int) -> None:
+        self.files = list(files)
+        self.clips = []
+        for path in self.files:
+            wav = load_audio(path, sample_rate, min_samples=min_samples)[:max_samples]
+            whole_frames = len(wav) - len(wav) % hop_length  # the generator returns frames * hop samples
+            self.clips.append(np.ascontiguousarray(wav[: max(whole_frames, min_samples)]))
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return {"wav": torch.from_numpy(self.clips[index]), "index": index}
+
+
+def audio_files(sources: list[str]) -> list[Path]:
+    """The audio files named by ``data.train``: files as given, folders searched recursively."""
+    if not sources:
+        raise ConfigError("data.train is empty; list folders or audio files, e.g. --set data.train=[data/wavs]")
+    files: list[Path] = []
+    for source in sources:
+        path = Path(source).expanduser()
+        if path.is_dir():
+            files.extend(list_audio_files(path))
+        elif path.is_file() and is_audio_file(path):
+            files.append(path)
+        else:
+            raise AudioError(f"{path}: data.train entry is neither a folder nor an audio file; check the path")
+    return sorted(set(files))
+
+
+def build_models(config: VocoderTrainConfig) -> tuple[nn.Module, nn.Module]:
+    """Fresh generator and discriminator (seeded by ``trainer.seed``); ConfigError on a hop mismatch."""
+    torch.manual_seed(config.trainer.seed)
+    generator = build_generator(config.generator_kind, config.generator, source="generator")
+    try:
+        generator.validate_hop(config.feature_config.hop_length)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    discriminator = build_discriminator(config.discriminator, source="discriminator")
+    return generator, discriminator
+
+
+def export_vocoder(
+    generator: nn.Module,
+    kind: str,
+    gen_config: dict[str, Any],
+    feature_config: FeatureConfig,
+    path: str | os.PathLike,
+    *,
+    dtype: torch.dtype | None = torch.float16,
+    overwrite: bool = False,
+) -> Path:
+    """Write ``generator`` (weight norm folded into plain weights; the module is not changed) as a
+    ``vocoder`` artifact at ``path``; ``dtype`` casts the weights (None keeps float32).
+
+    ``gen_config`` is the dict the generator was built from (``build_generator(kind, gen_config)``);
+    a generator whose hop differs from ``feature_config.hop_length`` is refused (ConfigError).
+    """
+    try:
+        generator.validate_hop(feature_config.hop_length)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    # A fresh copy (deepcopy shares the classes weight norm injects, so removing it there would
+    # break ``generator``); fork_rng keeps the init's random draws out of the global stream.
+    with torch.random.fork_rng(devices=[]):
+        plain = build_generator(kind, gen_config, source="generator")
+    plain.load_state_dict({name: t.detach().cpu().float() for name, t in generator.state_dict().items()})
+    plain.remove_weight_norm()
+    typed = generator_config(kind, gen_config, source="generator")
+    return save_artifact(
+        path, kind=VOCODER_KIND, weights={GENERATOR_MODULE: plain.state_dict()},
+        config={"generator_kind": kind, "generator": to_dict(typed)}, mel=feature_config.to_dict(),
+        dtype=dtype, overwrite=overwrite,
+    )
+
+
+def init_generator_from(generator: nn.Module, config: VocoderTrainConfig, path: str | os.PathLike) -> None:
+    """Load an exported vocoder's weights into the (weight-normed) training ``generator`` in place.
+
+    The artifact's generator kind, generator config and mel contract must equal the run's;
+    otherwise ConfigError names what differs.
+    """
+    artifact = load_artifact(path, expected_kind=VOCODER_KIND)
+    kind = artifact.config.get("generator_kind")
+    if kind != config.generator_kind:
+        raise ConfigError(f"{path}: is a {kind!r} vocoder but generator_kind is {config.generator_kind!r}; "
+                          "fine-tune with the same generator")
+    theirs = generator_config(kind, artifact.config.get("generator", {}), source=f"{path}: generator")
+    mine = generator_config(kind, config.generator, source="generator")
+    if theirs != mine:
+        fields = [f.name for f in dataclasses.fields(mine) if getattr(mine, f.name) != getattr(theirs, f.name)]
+        raise ConfigError(f"{path}: generator differs from the config in {', '.join(fields)}; "
+                          "copy the artifact's generator settings into the config")
+    differ = FeatureConfig.from_dict(artifact.mel or {}).diff(config.feature_config)
+    if differ:
+        raise ConfigError(f"{path}: mel contract differs from features {config.features!r} in "
+                          f"{', '.join(differ)}; use the artifact's features")
+    state = dict(artifact.weights.get(GENERATOR_MODULE, {}))
+    with torch.no_grad():
+        for name, module in generator.named_modules():
+            if not parametrize.is_parametrized(module):
+                continue
+            for tensor_name in list(module.parametrizations.keys()):
+                key = f"{name}.{tensor_name}" if name else tensor_name
+                if key in state:  # assigning goes through right_inverse (weight norm: sets g and v)
+                    setattr(module, tensor_name, state.pop(key).to(getattr(module, tensor_name).dtype))
+    result = generator.load_state_dict(state, strict=False)
+    missing = [k for k in result.missing_keys if ".parametrizations." not in k]
+    if missing or result.unexpected_keys:
+        raise ConfigError(f"{path}: weights do not fit the generator (missing {missing[:3]}, "
+                          f"unexpected {result.unexpected_keys[:3]}); re-export the vocoder")
+
+
+def train_vocoder(
+    config: VocoderTrainConfig,
+    run_dir: str | os.PathLike,
+    *,
+    resume: bool | Literal["auto"] = "auto",
+    init_from: str | os.PathLike | None = None,
+) -> Path | None:
+    """Train as configured under ``run_dir`` and export ``run_dir/export``; return that path.
+
+    ``resume``: ``"auto"`` continues from the latest checkpoint if any, ``True`` requires one,
+    ``False`` refuses a run_dir with checkpoints. ``init_from``: an exported vocoder whose
+    generator weights start a fresh run (fine-tuning; ignored when resuming from a checkpoint,
+    whose weights win). Returns None on data-parallel ranks other than 0.
+    """
+    run_dir = Path(run_dir)
+    latest = latest_checkpoint(run_dir)
+    if resume is False and latest is not None:  # checked before config.yaml is rewritten
+        raise TrainingError(f"{run_dir} already has training checkpoints (latest {latest.name}); "
+                            "resume (--resume) or choose a new run folder (--run-dir)")
+    if resume is True and latest is None:
+        raise TrainingError(f"resume requested but {run_dir} has no training checkpoint; drop --resume")
+    contract = config.feature_config
+    generator, discriminator = build_models(config)
+    if init_from is not None:
+        init_generator_from(generator, config, init_from)
+    task = VocoderTask(generator, discriminator, contract, adversarial_loss=config.adversarial_loss,
+                       adversarial_start=config.adversarial_start, stft_loss=config.stft_loss)
+    files = audio_files(config.data.train)
+    if config.data.val_count:
+        train_files, val_files = split_files(files, config.data.val_count)
+    else:
+        train_files, val_files = files, []
+    progress = config.trainer.progress
+    dataset = AudioSegmentDataset(train_files, contract.sample_rate, config.data.segment_samples,
+                                  repeats=config.data.repeats, min_samples=contract.min_samples,
+                                  progress=progress)
+    val_dataset = None
+    if val_files:
+        max_samples = int(config.data.val_seconds * contract.sample_rate)
+        val_dataset = ValidationClips(val_files, contract.sample_rate, max_samples, contract.hop_length,
+                                      contract.min_samples)
+    trainer = Trainer(task, dataset, config.trainer, run_dir, val_dataset=val_dataset)
+    if trainer.dist.is_main:
+        save_yaml(config, run_dir / CONFIG_FILE, header="Resolved config of this run (voicegen train vocoder).")
+        trainer.logger.info(f"vocoder: {len(train_files)} training files ({dataset.total_seconds:.1f} s), "
+                            f"{len(val_files)} validation files, generator {config.generator_kind} "
+                            f"({_millions(generator)}M parameters)")
+    trainer.fit(resume=resume)
+    if not trainer.dist.is_main:
+        return None
+    return export_vocoder(generator, config.generator_kind, config.generator, contract,
+                          run_dir / EXPORT_DIR, overwrite=True)
+
+
+def _millions(module: nn.Module) -> str:
+    return f"{sum(p.numel() for p in module.parameters()) / 1e6:.2f}"

@@ -1,0 +1,193 @@
+"""The vocoder GAN as a ``TrainTask``: mel -> waveform generator against waveform discriminators.
+
+One step (``trainer.optimizers``: ``disc`` then ``gen``):
+
+* ``disc``: the batch's log-mel is computed on its device, the generator runs once and its output
+  is cached for the step; the discriminator loss ``adv_d`` compares real and (detached) generated
+  audio. During the warm-up (steps ``1..adversarial_start``) the phase returns ``{}`` and the
+  Trainer skips it, so early training costs only the generator.
+* ``gen``: mel L1 between the generated and real audio (``mel``), optionally a multi-resolution
+  STFT loss (``stft``), and after the warm-up the adversarial loss ``adv_g`` and feature matching
+  ``fm``. Loss names are weighted by ``trainer.loss_weights``.
+
+Validation runs on whole (cropped) held-out clips at batch size 1 and reports ``mel_l1`` and
+``lsd`` (log-spectral distance in dB); the first clips are also logged as audio and as real vs
+generated mel pictures.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from voicegen.audio.features import FeatureConfig, MelSpectrogram
+from voicegen.audio.plot import mels_figure
+from voicegen.losses import (
+    AdversarialKind,
+    MultiResolutionSTFTLoss,
+    adversarial_d_loss,
+    adversarial_g_loss,
+    feature_matching_loss,
+    mel_l1_loss,
+)
+
+# Optimizer (phase) names, in update order, and the module names they train.
+DISC_PHASE = "disc"
+GEN_PHASE = "gen"
+GENERATOR = "generator"
+DISCRIMINATOR = "discriminator"
+# Loss names per phase: always (warm-up included) and only once the adversarial phase runs.
+WARMUP_LOSSES: dict[str, tuple[str, ...]] = {DISC_PHASE: (), GEN_PHASE: ("mel",)}
+ADVERSARIAL_LOSSES: dict[str, tuple[str, ...]] = {DISC_PHASE: ("adv_d",), GEN_PHASE: ("adv_g", "fm")}
+STFT_LOSS = "stft"
+# Validation clips (in dataset order) whose audio and mel picture are logged.
+LOGGED_VAL_CLIPS = 2
+# Floor on the power spectrum before log10 in the log-spectral distance (-100 dB).
+LSD_POWER_FLOOR = 1e-10
+
+
+class VocoderTask:
+    """Trains ``generator`` (mel ``(B, n_mels, frames)`` -> wav ``(B, 1, frames * hop)``) as a GAN.
+
+    Args:
+        generator: a vocoder generator whose hop matches ``feature_config.hop_length``.
+        discriminator: returns ``(logits list, features list)`` for a waveform batch ``(B, 1, T)``.
+        feature_config: the mel contract (the generator's input and the mel loss's transform).
+        adversarial_loss: ``lsgan`` | ``hinge`` | ``bce``.
+        adversarial_start: steps ``1..adversarial_start`` train the generator on spectral losses
+            only; the discriminator trains from step ``adversarial_start + 1`` (0: from the start).
+        stft_loss: also return the multi-resolution STFT loss ``stft`` from the ``gen`` phase.
+
+    Training batches are waveforms ``(B, T)`` in [-1, 1]; validation batches are
+    ``{"wav": (1, T), "index": (1,)}`` (see ``voicegen.train.vocoder.ValidationClips``).
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        feature_config: FeatureConfig,
+        *,
+        adversarial_loss: AdversarialKind = "lsgan",
+        adversarial_start: int = 0,
+        stft_loss: bool = False,
+    ) -> None:
+        if adversarial_start < 0:
+            raise ValueError(f"adversarial_start must be >= 0, got {adversarial_start}")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.feature_config = feature_config
+        self.adversarial_loss = adversarial_loss
+        self.adversarial_start = adversarial_start
+        self.mel = MelSpectrogram(feature_config)
+        self.stft = MultiResolutionSTFTLoss() if stft_loss else None
+        self._cache: tuple[int, Tensor, Tensor] | None = None  # (step, wav, wav_hat) of this step
+
+    # ------------------------------------------------------------------ TrainTask
+    def modules(self) -> dict[str, nn.Module]:
+        return {GENERATOR: self.generator, DISCRIMINATOR: self.discriminator}
+
+    def optimizer_groups(self) -> dict[str, list[str]]:
+        return {DISC_PHASE: [DISCRIMINATOR], GEN_PHASE: [GENERATOR]}
+
+    def loss_names(self) -> dict[str, list[str]]:
+        """Every loss name each phase can return (some only after the warm-up)."""
+        names = {phase: [*WARMUP_LOSSES[phase], *ADVERSARIAL_LOSSES[phase]] for phase in WARMUP_LOSSES}
+        names[GEN_PHASE].append(STFT_LOSS)  # a configured ``stft: 0`` switches the loss off: not a typo
+        return names
+
+    def adversarial(self, step: int) -> bool:
+        """Whether step ``step`` (1-based) trains the discriminator and uses adversarial losses."""
+        return step > self.adversarial_start
+
+    def losses(self, phase: str, batch: Tensor, step: int) -> dict[str, Tensor]:
+        wav, wav_hat = self._generate(batch, step)
+        if phase == DISC_PHASE:
+            if not self.adversarial(step):
+                return {}
+            logits_real, _ = self.discriminator(wav.unsqueeze(1))
+            logits_fake, _ = self.discriminator(wav_hat.detach().unsqueeze(1))
+            return {"adv_d": adversarial_d_loss(logits_real, logits_fake, self.adversarial_loss)}
+        if phase != GEN_PHASE:
+            raise ValueError(f"VocoderTask has phases {DISC_PHASE!r} and {GEN_PHASE!r}, got {phase!r}")
+        self._cache = None  # the generator phase is the last one of the step
+        out = {"mel": mel_l1_loss(wav_hat, wav, self._mel_fn(wav))}
+        if self.stft is not None:
+            out[STFT_LOSS] = self.stft.to(wav.device)(wav_hat, wav)  # in place; a no-op once moved
+        if self.adversarial(step):
+            logits_fake, feats_fake = self.discriminator(wav_hat.unsqueeze(1))
+            with torch.no_grad():
+                _, feats_real = self.discriminator(wav.unsqueeze(1))
+            out["adv_g"] = adversarial_g_loss(logits_fake, self.adversarial_loss)
+            out["fm"] = feature_matching_loss(feats_real, feats_fake)
+        return out
+
+    # ----------------------------------------------------------------- validation
+    def validate(self, batch: dict[str, Tensor], step: int, logger: Any) -> dict[str, float]:
+        wav = batch["wav"]
+        mel_fn = self._mel_fn(wav)
+        mel = mel_fn(wav)
+        wav_hat = self.generator(mel)[:, 0].float()
+        wav, wav_hat = _trimmed(wav, wav_hat)
+        mel, mel_hat = mel_fn(wav), mel_fn(wav_hat)
+        metrics = {
+            "mel_l1": float((mel_hat - mel).abs().mean()),
+            "lsd": float(log_spectral_distance(wav_hat, wav, self.feature_config.n_fft,
+                                               self.feature_config.hop_length)),
+        }
+        rate = self.feature_config.sample_rate
+        for row, index in enumerate(batch["index"].tolist()):
+            if index < LOGGED_VAL_CLIPS:
+                logger.audio(f"val/generated_{index}", wav_hat[row], rate, step)
+                fig = mels_figure([mel[row].cpu().numpy(), mel_hat[row].cpu().numpy()],
+                                  ["real", f"generated (step {step})"], self.feature_config)
+                logger.figure(f"val/mel_{index}", fig, step)
+        return metrics
+
+    # ------------------------------------------------------------------- helpers
+    def _mel_fn(self, wav: Tensor) -> MelSpectrogram:
+        """The mel transform on ``wav``'s device (moved once, in place)."""
+        if self.mel.mel_basis.device != wav.device:
+            self.mel.to(wav.device)
+        return self.mel
+
+    def _generate(self, wav: Tensor, step: int) -> tuple[Tensor, Tensor]:
+        """``(wav, wav_hat)`` of this step, both ``(B, T')`` trimmed to a common length (cached)."""
+        if self._cache is not None and self._cache[0] == step:
+            return self._cache[1], self._cache[2]
+        if wav.dim() != 2:
+            raise ValueError(f"VocoderTask: expected a waveform batch (B, T), got shape {tuple(wav.shape)}")
+        with torch.no_grad():
+            mel = self._mel_fn(wav)(wav)
+        wav_hat = self.generator(mel)[:, 0]
+        wav, wav_hat = _trimmed(wav, wav_hat)
+        self._cache = (step, wav, wav_hat)
+        return wav, wav_hat
+
+
+def _trimmed(wav: Tensor, wav_hat: Tensor) -> tuple[Tensor, Tensor]:
+    """Both ``(B, T)`` cut to the shorter length (the generator returns ``frames * hop`` samples)."""
+    length = min(wav.shape[-1], wav_hat.shape[-1])
+    return wav[..., :length], wav_hat[..., :length]
+
+
+def log_spectral_distance(wav_hat: Tensor, wav: Tensor, n_fft: int, hop_length: int) -> Tensor:
+    """Mean over frames of the RMS (over frequency) difference of the log power spectra, in dB.
+
+    ``wav_hat`` and ``wav``: ``(B, T)`` (same shape). Hann-window STFT, centred frames; powers are
+    floored at ``LSD_POWER_FLOOR`` (-100 dB). Returns a scalar averaged over the batch; 0 for
+    identical signals, a few dB for a good vocoder.
+    """
+    if wav_hat.shape != wav.shape:
+        raise ValueError(f"log_spectral_distance: shapes differ: {tuple(wav_hat.shape)} vs {tuple(wav.shape)}")
+    window = torch.hann_window(n_fft, device=wav.device)
+
+    def log_power(x: Tensor) -> Tensor:
+        spec = torch.stft(x.float(), n_fft, hop_length=hop_length, window=window, center=True,
+                          return_complex=True)
+        return (spec.real.square() + spec.imag.square()).clamp_min(LSD_POWER_FLOOR).log10()
+
+    diff_db = 10.0 * (log_power(wav) - log_power(wav_hat))  # (B, bins, frames)
+    return diff_db.square().mean(dim=1).sqrt().mean()
