@@ -1,0 +1,258 @@
+"""Train a MaskCycleGAN-VC voice converter between two speakers and export it as a ``cyclegan`` bundle.
+
+    config = load_config(CycleGANTrainConfig, "recipes/vcc2016/conf/cpu.yaml")
+    export_dir = train_cyclegan(config, "runs/sf1_tm1", resume="auto")
+
+The run directory holds ``config.yaml`` (the resolved config), ``metrics.jsonl``, ``checkpoints/``,
+``samples/`` and ``export/``: the bundle ``voicegen.infer.cyclegan.load_cyclegan_bundle`` reads, with
+both generators (``G_ab``, ``G_ba``; float16 by default), ``config = {"generator": ...}``, the mel
+contract (``mel`` = ``FeatureConfig.to_dict()``), both speakers' stats and ``speakers = [a, b]``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from voicegen.audio.datasets import split_files
+from voicegen.audio.features import FeatureConfig, get_preset
+from voicegen.audio.mel_datasets import DEFAULT_MASK_MAX_FRAMES, DEFAULT_SEGMENT_FRAMES, MelClips, UnpairedMelDataset
+from voicegen.audio.stats import SpeakerStats, list_audio_files
+from voicegen.checkpoint import latest_checkpoint, save_artifact
+from voicegen.config import save_yaml, to_dict
+from voicegen.errors import ConfigError, TrainingError
+from voicegen.models.cyclegan import (
+    MIN_FRAMES,
+    build_discriminator,
+    build_generator,
+    discriminator_config,
+    generator_config,
+)
+from voicegen.train.config import OptimizerConfig, TrainerConfig
+from voicegen.train.cyclegan_task import DISC_PHASE, GEN_PHASE, TWO_STEP_LOSSES, CycleGANTask
+from voicegen.train.trainer import Trainer
+
+CYCLEGAN_KIND = "cyclegan"
+"""Artifact kind of an exported converter (``voicegen.infer.cyclegan`` expects the same string)."""
+EXPORT_DIR = "export"
+CONFIG_FILE = "config.yaml"
+# MaskCycleGAN-VC's weights: cycle 10, identity 5 (first steps only), adversarial 1.
+DEFAULT_LOSS_WEIGHTS: dict[str, float] = {"adv_g": 1.0, "adv2_g": 1.0, "cycle": 10.0, "identity": 5.0,
+                                          "adv_d": 1.0, "adv2_d": 1.0}
+# MaskCycleGAN-VC's Adam settings, with the learning rate decaying linearly to 0 by max_steps.
+ADAM_BETAS = (0.5, 0.999)
+DEFAULT_OPTIMIZERS: dict[str, OptimizerConfig] = {
+    GEN_PHASE: OptimizerConfig(lr=2e-4, betas=ADAM_BETAS, scheduler="linear_decay"),
+    DISC_PHASE: OptimizerConfig(lr=1e-4, betas=ADAM_BETAS, scheduler="linear_decay"),
+}
+
+
+@dataclass
+class CycleGANDataConfig:
+    """The two speakers' audio and how it is cut.
+
+    dir_a, dir_b: folders (searched recursively) of speaker A's and B's recordings.
+    val_count: A files held out to validate A -> B conversion (hash of the file name, stable when
+        files are added); 0 = no validation (then ``trainer.val_every`` must be 0).
+    segment_frames: frames of the random training crops (64 = ~1 s at 16 kHz, hop 256).
+    mask_max_frames: each crop has a random run of 0..mask_max_frames frames masked (filling in
+        frames, MaskCycleGAN-VC); 0 turns masking off; null (default) is MaskCycleGAN-VC's
+        25 of 64 frames scaled to ``segment_frames`` (25 for 64).
+    repeats: epoch length is ``max(files_a, files_b) * repeats`` crops.
+    val_max_frames: validation clips are cut to their first frames (bounds the validation cost).
+    """
+
+    dir_a: str = ""
+    dir_b: str = ""
+    val_count: int = 1
+    segment_frames: int = DEFAULT_SEGMENT_FRAMES
+    mask_max_frames: int | None = None
+    repeats: int = 1
+    val_max_frames: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.val_count < 0:
+            raise ConfigError(f"data.val_count must be >= 0, got {self.val_count}")
+        if self.segment_frames < MIN_FRAMES:
+            raise ConfigError(f"data.segment_frames must be >= {MIN_FRAMES}, got {self.segment_frames}")
+        if self.mask_max_frames is None:
+            self.mask_max_frames = round(self.segment_frames * DEFAULT_MASK_MAX_FRAMES / DEFAULT_SEGMENT_FRAMES)
+        if not 0 <= self.mask_max_frames <= self.segment_frames:
+            raise ConfigError(f"data.mask_max_frames must be in [0, segment_frames={self.segment_frames}], "
+                              f"got {self.mask_max_frames}")
+        for name in ("repeats", "val_max_frames"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"data.{name} must be >= 1, got {getattr(self, name)}")
+
+
+@dataclass(kw_only=True)
+class CycleGANTrainConfig:
+    """A MaskCycleGAN-VC training run (YAML schema).
+
+    features: mel contract preset (``vc16k``, ``hifigan22k``).
+    speaker_a, speaker_b: speaker names stored in the bundle (default: the folder names of
+        ``data.dir_a`` / ``data.dir_b``); they must differ.
+    data: see :class:`CycleGANDataConfig`.
+    generator: ``voicegen.models.cyclegan.CycleGANGeneratorConfig`` fields (``preset: paper|cpu``);
+        ``n_mels`` is filled from the mel contract and must agree with it when given.
+    discriminator: ``CycleGANDiscriminatorConfig`` fields (``preset: paper|cpu``).
+    identity_steps: steps (from the start) trained with the identity loss (MaskCycleGAN-VC: 10^4).
+    two_step: also train the two-step adversarial discriminators on cycle-converted mels.
+    trainer: the generic Trainer's config; optimizers are ``gen`` and ``disc`` (missing ones get
+        Adam lr 2e-4 / 1e-4, betas (0.5, 0.999), linear decay to 0; a given one replaces the default
+        entirely); ``loss_weights`` starts from {adv_g 1, adv2_g 1, cycle 10, identity 5, adv_d 1,
+        adv2_d 1} (entries given replace those). ``val_batch_size`` must be 1.
+    """
+
+    features: str = "vc16k"
+    speaker_a: str | None = None
+    speaker_b: str | None = None
+    data: CycleGANDataConfig = field(default_factory=CycleGANDataConfig)
+    generator: dict[str, Any] = field(default_factory=lambda: {"preset": "cpu"})
+    discriminator: dict[str, Any] = field(default_factory=lambda: {"preset": "cpu"})
+    identity_steps: int = 10000
+    two_step: bool = True
+    trainer: TrainerConfig
+
+    def __post_init__(self) -> None:
+        contract = get_preset(self.features)
+        n_mels = self.generator.get("n_mels", contract.n_mels)
+        if n_mels != contract.n_mels:
+            raise ConfigError(f"generator.n_mels is {n_mels!r} but the mel contract (features) has n_mels "
+                              f"{contract.n_mels}; remove generator.n_mels or change features")
+        self.generator = {**self.generator, "n_mels": contract.n_mels}
+        generator_config(self.generator)  # unknown keys, bad values
+        disc = discriminator_config(self.discriminator)
+        if disc.in_channels != 1:
+            raise ConfigError(f"discriminator.in_channels must be 1 for mels, got {disc.in_channels}")
+        if self.identity_steps < 0:
+            raise ConfigError(f"identity_steps must be >= 0, got {self.identity_steps}")
+        defaults = dict(DEFAULT_LOSS_WEIGHTS)
+        if not self.two_step:
+            defaults = {k: v for k, v in defaults.items() if k not in TWO_STEP_LOSSES}
+        self.trainer.loss_weights = {**defaults, **self.trainer.loss_weights}
+        optimizers = {name: dataclasses.replace(opt) for name, opt in DEFAULT_OPTIMIZERS.items()}
+        self.trainer.optimizers = {**optimizers, **self.trainer.optimizers}
+        if self.trainer.val_batch_size != 1:
+            raise ConfigError(f"trainer.val_batch_size must be 1 for a converter (whole clips of different "
+                              f"lengths), got {self.trainer.val_batch_size}")
+        if self.data.val_count == 0 and self.trainer.val_every > 0:
+            raise ConfigError(f"trainer.val_every is {self.trainer.val_every} but data.val_count is 0; "
+                              "hold out files (data.val_count >= 1) or set trainer.val_every: 0")
+        if self.speaker_a is not None and self.speaker_a == self.speaker_b:
+            raise ConfigError(f"speaker_a and speaker_b are both {self.speaker_a!r}; name the speakers differently")
+
+    @property
+    def feature_config(self) -> FeatureConfig:
+        """The mel contract named by ``features``."""
+        return get_preset(self.features)
+
+    def speaker_names(self) -> tuple[str, str]:
+        """(A, B): the configured names, else the data folders' names; ConfigError when they coincide."""
+        name_a = self.speaker_a or Path(self.data.dir_a).expanduser().resolve().name
+        name_b = self.speaker_b or Path(self.data.dir_b).expanduser().resolve().name
+        if not name_a or not name_b or name_a == name_b:
+            raise ConfigError(f"speaker names {name_a!r} and {name_b!r} must be non-empty and differ; "
+                              "set speaker_a and speaker_b")
+        return name_a, name_b
+
+
+def build_models(config: CycleGANTrainConfig) -> dict[str, nn.Module]:
+    """Fresh G_ab, G_ba, D_a, D_b (and D_a2, D_b2 with ``two_step``), seeded by ``trainer.seed``."""
+    torch.manual_seed(config.trainer.seed)
+    models = {name: build_generator(config.generator) for name in ("G_ab", "G_ba")}
+    names = ("D_a", "D_b", "D_a2", "D_b2") if config.two_step else ("D_a", "D_b")
+    models.update({name: build_discriminator(config.discriminator) for name in names})
+    return models
+
+
+def export_cyclegan(
+    G_ab: nn.Module,
+    G_ba: nn.Module,
+    gen_config: dict[str, Any],
+    feature_config: FeatureConfig,
+    stats: dict[str, SpeakerStats],
+    path: str | os.PathLike,
+    *,
+    dtype: torch.dtype | None = torch.float16,
+    overwrite: bool = False,
+) -> Path:
+    """Write both generators as a ``cyclegan`` bundle at ``path``; ``stats`` maps speaker A, then B, to stats.
+
+    ``dtype`` casts the weights (None keeps float32). Stats computed with other mel settings are
+    refused (ConfigError).
+    """
+    if len(stats) != 2:
+        raise ValueError(f"export_cyclegan: stats must hold two speakers (A, then B), got {list(stats)}")
+    for name, speaker_stats in stats.items():
+        differ = speaker_stats.features.diff(feature_config)
+        if differ:
+            raise ConfigError(f"stats of speaker {name!r} use other mel settings ({', '.join(differ)}); recompute them")
+    weights = {name: {k: t.detach().cpu().float() for k, t in g.state_dict().items()}
+               for name, g in (("G_ab", G_ab), ("G_ba", G_ba))}
+    return save_artifact(
+        path, kind=CYCLEGAN_KIND, weights=weights,
+        config={"generator": to_dict(generator_config(gen_config))}, mel=feature_config.to_dict(),
+        stats={name: s.to_dict() for name, s in stats.items()}, speakers=list(stats), dtype=dtype,
+        overwrite=overwrite,
+    )
+
+
+def train_cyclegan(
+    config: CycleGANTrainConfig,
+    run_dir: str | os.PathLike,
+    *,
+    resume: bool | Literal["auto"] = "auto",
+    vocoder_fn: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> Path | None:
+    """Train as configured under ``run_dir`` and export ``run_dir/export``; return that path.
+
+    ``resume``: ``"auto"`` continues from the latest checkpoint if any, ``True`` requires one,
+    ``False`` refuses a run_dir with checkpoints. ``vocoder_fn`` (de-normalised log-mel
+    ``(n_mels, F)`` -> waveform) adds converted audio to the validation samples. Returns None on
+    data-parallel ranks other than 0.
+    """
+    run_dir = Path(run_dir)
+    latest = latest_checkpoint(run_dir)
+    if resume is False and latest is not None:  # checked before config.yaml is rewritten
+        raise TrainingError(f"{run_dir} already has training checkpoints (latest {latest.name}); "
+                            "resume (--resume) or choose a new run folder (--run-dir)")
+    if resume is True and latest is None:
+        raise TrainingError(f"resume requested but {run_dir} has no training checkpoint; drop --resume")
+    for key in ("dir_a", "dir_b"):
+        if not getattr(config.data, key):
+            raise ConfigError(f"data.{key} is empty; set it to a folder of that speaker's audio")
+    name_a, name_b = config.speaker_names()
+    contract = config.feature_config
+    files_a = list_audio_files(config.data.dir_a)
+    files_b = list_audio_files(config.data.dir_b)
+    train_a, val_a = split_files(files_a, config.data.val_count) if config.data.val_count else (files_a, [])
+    progress = config.trainer.progress
+    dataset = UnpairedMelDataset(train_a, files_b, contract, segment_frames=config.data.segment_frames,
+                                 mask_max_frames=config.data.mask_max_frames, repeats=config.data.repeats,
+                                 progress=progress)
+    val_dataset = (MelClips(val_a, contract, dataset.stats_a, max_frames=config.data.val_max_frames)
+                   if val_a else None)
+    models = build_models(config)
+    task = CycleGANTask(*(models[n] for n in ("G_ab", "G_ba", "D_a", "D_b")), models.get("D_a2"), models.get("D_b2"),
+                        identity_steps=config.identity_steps, feature_config=contract, stats_a=dataset.stats_a,
+                        stats_b=dataset.stats_b, vocoder_fn=vocoder_fn)
+    trainer = Trainer(task, dataset, config.trainer, run_dir, val_dataset=val_dataset)
+    if trainer.dist.is_main:
+        save_yaml(config, run_dir / CONFIG_FILE, header="Resolved config of this run (voicegen train cyclegan).")
+        params = sum(p.numel() for p in models["G_ab"].parameters()) / 1e6
+        trainer.logger.info(f"cyclegan {name_a} <-> {name_b}: {len(train_a)} + {len(files_b)} training files, "
+                            f"{len(val_a)} validation files, generators {params:.2f}M parameters each")
+    trainer.fit(resume=resume)
+    if not trainer.dist.is_main:
+        return None
+    return export_cyclegan(models["G_ab"], models["G_ba"], config.generator, contract,
+                           {name_a: dataset.stats_a, name_b: dataset.stats_b}, run_dir / EXPORT_DIR, overwrite=True)
