@@ -137,6 +137,13 @@ def stats(folder: Path, out: Path, preset: str, overwrite: bool, no_progress: bo
     click.echo(f"wrote {out}: {result.num_files} files, {result.total_seconds:.1f} s, {pitch}")
 
 
+# Commands defined in their own (equally import-light) modules.
+from voicegen.cli_train import train, vocode  # noqa: E402
+
+cli.add_command(train)
+cli.add_command(vocode)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="voicegen")

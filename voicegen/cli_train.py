@@ -1,0 +1,133 @@
+"""``voicegen train ...`` and ``voicegen vocode``: thin commands over voicegen.train and voicegen.infer.
+
+Registered on the main group at the bottom of ``voicegen/cli.py``. Only click is imported here;
+torch and the models are imported inside the commands, so ``voicegen --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+DEVICES = ("auto", "cpu", "cuda")
+DEFAULT_RUNS_DIR = Path("runs")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def train() -> None:
+    """Train a model from a YAML config (checkpoints, logs and the export go to a run folder).
+
+    \b
+    Example:
+      voicegen train vocoder --config recipes/vocoder16k/conf/tiny.yaml --set 'data.train=[samples/audio]'
+    """
+
+
+@train.command("vocoder")
+@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="YAML config (see recipes/vocoder16k/conf/).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config entry (dotted path, YAML value); repeatable, e.g. --set trainer.max_steps=100.")
+@click.option("--run-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Run folder [default: runs/<config name>].")
+@click.option("--resume/--no-resume", default=None,
+              help="Require / refuse an existing checkpoint in the run folder [default: resume if there is one].")
+@click.option("--init-from", type=click.Path(path_type=Path), default=None,
+              help="Start the generator from this exported vocoder (fine-tuning).")
+@click.option("--device", type=click.Choice(DEVICES), default=None,
+              help="Override trainer.device [default: from the config].")
+def train_vocoder_command(config_path: Path, overrides: tuple[str, ...], run_dir: Path | None,
+                          resume: bool | None, init_from: Path | None, device: str | None) -> None:
+    """Train a mel -> waveform GAN vocoder and export it to RUN_DIR/export.
+
+    \b
+    Example:
+      voicegen train vocoder --config recipes/vocoder16k/conf/cpu.yaml \\
+          --set 'data.train=[../shared/data/vcc2016]' --run-dir runs/vocoder16k
+      voicegen vocode samples/audio/SF1_200001.wav out.wav --model runs/vocoder16k/export
+    """
+    from voicegen.config import load_config
+    from voicegen.train.vocoder import VocoderTrainConfig, train_vocoder
+
+    items = list(overrides) + ([f"trainer.device={device}"] if device else [])
+    config = load_config(VocoderTrainConfig, config_path, items)
+    run_dir = run_dir if run_dir is not None else DEFAULT_RUNS_DIR / config_path.stem
+    export = train_vocoder(config, run_dir, resume="auto" if resume is None else resume, init_from=init_from)
+    if export is not None:
+        click.echo(f"exported vocoder to {export}")
+
+
+@train.command("cyclegan")
+@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="YAML config (see recipes/vcc2016/conf/).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config entry (dotted path, YAML value); repeatable, e.g. --set data.dir_a=DIR.")
+@click.option("--run-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Run folder [default: runs/<config name>].")
+@click.option("--resume/--no-resume", default=None,
+              help="Require / refuse an existing checkpoint in the run folder [default: resume if there is one].")
+@click.option("--vocoder", type=click.Path(path_type=Path), default=None,
+              help="Exported vocoder used to render validation conversions as audio (optional).")
+@click.option("--device", type=click.Choice(DEVICES), default=None,
+              help="Override trainer.device [default: from the config].")
+def train_cyclegan_command(config_path: Path, overrides: tuple[str, ...], run_dir: Path | None,
+                           resume: bool | None, vocoder: Path | None, device: str | None) -> None:
+    """Train a CycleGAN voice converter between two folders of unpaired speech.
+
+    The bundle (both generators, speaker names, their statistics and the mel contract) is
+    exported to RUN_DIR/export.
+
+    \b
+    Example:
+      voicegen train cyclegan --config recipes/vcc2016/conf/cpu.yaml \\
+          --set data.dir_a=../shared/data/vcc2016/SF1 --set data.dir_b=../shared/data/vcc2016/TM1 \\
+          --run-dir runs/sf1_tm1
+    """
+    from voicegen.config import load_config
+    from voicegen.train.cyclegan import CycleGANTrainConfig, train_cyclegan
+
+    items = list(overrides) + ([f"trainer.device={device}"] if device else [])
+    config = load_config(CycleGANTrainConfig, config_path, items)
+    vocoder_fn = None
+    if vocoder is not None:
+        from voicegen.infer.vocode import load_vocoder
+
+        loaded = load_vocoder(vocoder, "cpu")
+        loaded.check_contract(config.feature_config)
+        vocoder_fn = loaded.wav_from_mel
+    run_dir = run_dir if run_dir is not None else DEFAULT_RUNS_DIR / config_path.stem
+    export = train_cyclegan(config, run_dir, resume="auto" if resume is None else resume, vocoder_fn=vocoder_fn)
+    if export is not None:
+        click.echo(f"exported converter to {export}")
+
+
+@click.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("output", type=click.Path(path_type=Path))
+@click.option("--model", required=True, type=click.Path(path_type=Path),
+              help="Exported vocoder folder (e.g. runs/vocoder16k/export).")
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True,
+              help="Where to run the vocoder.")
+def vocode(source: Path, output: Path, model: Path, overwrite: bool, device: str) -> None:
+    """Turn SOURCE into a waveform at OUTPUT with a trained vocoder.
+
+    SOURCE is a .npy log-mel (n_mels, frames) made with the vocoder's features, or audio
+    (copy-synthesis: audio -> mel -> vocoder), or a folder of them (OUTPUT is then a folder
+    mirroring it, with .wav files).
+
+    \b
+    Example:
+      voicegen vocode samples/audio/SF1_200001.wav out.wav --model runs/vocoder16k/export
+      voicegen features samples/audio/SF1_200001.wav --out mel.npy
+      voicegen vocode mel.npy mel.wav --model runs/vocoder16k/export
+    """
+    from voicegen.infer.vocode import load_vocoder, vocode_path
+
+    vocoder = load_vocoder(model, device)
+    written = vocode_path(source, output, vocoder, overwrite=overwrite)
+    if len(written) == 1:
+        click.echo(f"wrote {written[0]} ({vocoder.sample_rate} Hz)")
+    else:
+        click.echo(f"wrote {len(written)} files under {output} ({vocoder.sample_rate} Hz)")
