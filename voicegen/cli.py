@@ -143,6 +143,12 @@ from voicegen.cli_train import train, vocode  # noqa: E402
 cli.add_command(train)
 cli.add_command(vocode)
 
+from voicegen.cli_convert import bundle, convert, models  # noqa: E402
+
+cli.add_command(convert)
+cli.add_command(models)
+cli.add_command(bundle)
+
 
 def main() -> None:
     """Console-script entry point."""

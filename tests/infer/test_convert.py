@@ -1,0 +1,153 @@
+"""Converting files with a tiny real bundle: lengths, wiring, pitch pre-shift, refusals, folders."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from voicegen.audio.features import compute_mel
+from voicegen.audio.io import load_audio
+from voicegen.audio.pitch import log_f0
+from voicegen.errors import AudioError, ConfigError
+from voicegen.infer.convert import Converter, parse_pitch, shift_pitch
+from voicegen.infer.vocode import clip_guard
+
+RATE = 16000
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+PCM16_STEP = 1.0 / 32768
+
+
+@pytest.fixture(scope="module")
+def converter(tiny_models) -> Converter:
+    return Converter(tiny_models.bundle, "cpu")
+
+
+def auto_shift(tiny_models, source: str, target: str) -> float:
+    means = tiny_models.log_f0_mean
+    return 12 * (means[target] - means[source]) / math.log(2)
+
+
+def test_convert_file_keeps_the_duration_and_draws_a_plot(converter, tiny_models, sf1_clip, tmp_path) -> None:
+    out, plot = tmp_path / "deep" / "out.wav", tmp_path / "out.png"
+    result = converter.convert_file(sf1_clip, out, "SF1", "TM1", pitch="auto", plot=plot)
+    frames = sf.info(str(sf1_clip)).frames
+    info = sf.info(str(out))
+    assert (info.samplerate, info.frames, info.channels) == (RATE, frames, 1)
+    expected = auto_shift(tiny_models, "SF1", "TM1")
+    assert expected < -1  # the tiny stats: a female source, a male target
+    assert (result.out, result.plot, result.seconds) == (out, plot, pytest.approx(frames / RATE))
+    assert result.pitch_shift == pytest.approx(expected, abs=1e-12) and result.rtf > 0
+    assert plot.read_bytes()[:8] == PNG_MAGIC
+    assert converter.pitch_plan("SF1", "TM1") == (result.pitch_shift,
+                                                  f"shifted {expected:+.1f} semitones (SF1 -> TM1 log-F0 means)")
+    assert converter.pitch_plan("TM1", "SF1")[0] == pytest.approx(-expected)
+    assert converter.pitch_plan("TM1", "SF1", "2.5") == (2.5, "shifted +2.5 semitones (--pitch 2.5)")
+    assert converter.pitch_plan("TM1", "SF1", "none") == (0.0, "not shifted (--pitch none)")
+
+
+def test_the_pipeline_is_its_parts_in_the_asked_direction(converter, tm1_clip, tmp_path) -> None:
+    out = converter.convert_file(tm1_clip, tmp_path / "o.wav", "TM1", "SF1", pitch="none").out
+    written, _ = sf.read(str(out), dtype="float32")
+    wav = load_audio(tm1_clip, RATE)
+    mel = compute_mel(wav, converter.feature_config)
+    mel_hat = converter.bundle.convert_mel(mel, "TM1", "SF1")
+    wav_hat = converter.vocoder.wav_from_mel(mel_hat)
+    by_hand = clip_guard(np.pad(wav_hat, (0, len(wav) - len(wav_hat))), "x")
+    assert np.abs(written - by_hand).max() <= PCM16_STEP  # 16-bit rounding only
+    got_wav, got_mel, got_mel_hat = converter.convert_wav(wav, "TM1", "SF1")
+    np.testing.assert_array_equal(got_mel, mel)
+    np.testing.assert_array_equal(got_mel_hat, mel_hat)
+    # The other direction (other generator and stats) and a pitch pre-shift both change the converted mel.
+    assert np.abs(converter.bundle.convert_mel(mel, "SF1", "TM1") - mel_hat).mean() > 0.1
+    _, shifted_mel, shifted_mel_hat = converter.convert_wav(wav, "TM1", "SF1", semitones=4.0)
+    np.testing.assert_array_equal(shifted_mel, mel)  # the returned source mel is the input's
+    assert np.abs(shifted_mel_hat - mel_hat).mean() > 0.1
+
+
+def test_shift_pitch_moves_f0_by_the_semitones() -> None:
+    t = np.arange(RATE) / RATE
+    tone = sum(0.2 / k * np.sin(2 * np.pi * 220.0 * k * t) for k in range(1, 6)).astype(np.float32)
+    shifted = shift_pitch(tone, RATE, -7.0)
+    assert shifted.shape == tone.shape and shifted.dtype == np.float32
+    f0, voiced = log_f0(shifted, RATE, 256)
+    measured = np.median(f0[voiced][4:-4])
+    assert measured == pytest.approx(220.0 * 2 ** (-7 / 12), rel=0.02)
+
+
+def test_existing_outputs_and_bad_inputs_are_one_line_errors(converter, sf1_clip, tmp_path) -> None:
+    out, plot = tmp_path / "o.wav", tmp_path / "o.png"
+    converter.convert_file(sf1_clip, out, "SF1", "TM1", pitch="none")
+    before = out.read_bytes()
+    with pytest.raises(AudioError) as err:
+        converter.convert_file(sf1_clip, out, "SF1", "TM1", pitch="none")
+    assert str(err.value) == f"{out}: already exists; pass --overwrite (overwrite=True) to replace it"
+    plot.write_bytes(b"old")
+    with pytest.raises(AudioError) as err:
+        converter.convert_file(sf1_clip, tmp_path / "new.wav", "SF1", "TM1", pitch="none", plot=plot)
+    assert str(err.value) == f"{plot}: already exists; pass --overwrite (overwrite=True) to replace it"
+    assert out.read_bytes() == before and not (tmp_path / "new.wav").exists()
+    converter.convert_file(sf1_clip, out, "SF1", "TM1", pitch="none", overwrite=True, plot=plot)
+    assert plot.read_bytes()[:8] == PNG_MAGIC
+    bad = tmp_path / "notes.wav"
+    bad.write_text("not audio at all\n")
+    with pytest.raises(AudioError) as err:
+        converter.convert_file(bad, tmp_path / "b.wav", "SF1", "TM1")
+    assert str(err.value) == f"{bad}: is a text file, not audio; check the file (wrong extension?)"
+    with pytest.raises(ConfigError) as err:
+        converter.convert_file(sf1_clip, tmp_path / "c.wav", "SF1", "XX")
+    assert str(err.value) == "speaker 'XX' is not in this converter (speakers: SF1, TM1)"
+
+
+def test_a_folder_is_mirrored_and_bad_files_do_not_stop_it(converter, sf1_clip, tmp_path) -> None:
+    src, out, plots = tmp_path / "in", tmp_path / "out", tmp_path / "plots"
+    (src / "sub").mkdir(parents=True)
+    (src / ".hidden").mkdir()
+    shutil.copy(sf1_clip, src / "a.wav")
+    shutil.copy(sf1_clip, src / ".hidden" / "skipped.wav")
+    wav = load_audio(sf1_clip, RATE)[:RATE]
+    sf.write(str(src / "sub" / "b.flac"), wav, RATE)
+    (src / "sub" / "bad.wav").write_text("text\n")
+    (src / "readme.txt").write_text("not an audio extension: ignored\n")
+    seen = []
+    report = converter.convert_path(src, out, "SF1", "TM1", pitch="none", plot=plots,
+                                    on_file=lambda path, outcome: seen.append((path.name, type(outcome).__name__)))
+    assert seen == [("a.wav", "ConvertResult"), ("b.flac", "ConvertResult"), ("bad.wav", "str")]
+    assert [r.out for r in report.results] == [out / "a.wav", out / "sub" / "b.wav"]
+    bad = src / "sub" / "bad.wav"
+    assert report.failures == [(bad, f"{bad}: is a text file, not audio; check the file (wrong extension?)")]
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()
+                  and p.parts[len(tmp_path.parts)] in ("out", "plots")) == [
+        "out/a.wav", "out/sub/b.wav", "plots/a.png", "plots/sub/b.png"]
+    assert sf.info(str(out / "sub" / "b.wav")).frames == RATE
+    with pytest.raises(AudioError) as err:
+        converter.convert_path(src, out, "SF1", "TM1", pitch="none", plot=plots)
+    assert str(err.value) == (f"{out / 'a.wav'}: already exists (and 3 more); pass --overwrite (overwrite=True) "
+                              "to replace them")
+
+
+def test_a_vocoder_with_other_mel_settings_is_refused(tiny_models, tmp_path) -> None:
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_models.bundle, bundle)
+    meta_path = bundle / "vocoder" / "artifact.json"
+    meta = json.loads(meta_path.read_text())
+    meta["mel"]["sample_rate"] = 22050
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ConfigError) as err:
+        Converter(bundle, "cpu")
+    assert str(err.value) == (f"mel contract mismatch with vocoder {bundle / 'vocoder'}: sample_rate 16000 vs 22050 "
+                              "(required vs vocoder); use a vocoder trained on the same features")
+
+
+def test_parse_pitch() -> None:
+    assert [parse_pitch(v) for v in ("auto", " NONE ", "-4.5", 3)] == ["auto", "none", -4.5, 3.0]
+    for value, message in (("up", "--pitch must be auto, none or a number of semitones (e.g. -4.5), got 'up'"),
+                           ("30", "--pitch 30: shifts beyond +-24 semitones are not supported"),
+                           ("nan", "--pitch must be auto, none or a number of semitones, got nan")):
+        with pytest.raises(ConfigError) as err:
+            parse_pitch(value)
+        assert str(err.value) == message

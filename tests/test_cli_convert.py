@@ -1,0 +1,144 @@
+"""`voicegen convert`, `voicegen models` and `voicegen bundle` end to end with the tiny trained models."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from voicegen.cli import cli
+
+# The tiny models are built by tests/infer/conftest.py into one folder per session; this loads
+# its helpers (conftest fixtures are not visible from here) so both share that build.
+_HELPERS = "_voicegen_infer_test_helpers"
+if _HELPERS not in sys.modules:
+    _spec = importlib.util.spec_from_file_location(_HELPERS, Path(__file__).resolve().parent / "infer" / "conftest.py")
+    sys.modules[_HELPERS] = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(sys.modules[_HELPERS])
+_helpers = sys.modules[_HELPERS]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return _helpers.build_tiny_models(tmp_path_factory.getbasetemp() / _helpers.SHARED_FOLDER)
+
+
+@pytest.fixture
+def search(monkeypatch, tmp_path):
+    return _helpers.isolate_search(monkeypatch, tmp_path / "search")
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_convert_finds_the_model_from_the_speakers(tiny, search, sf1_clip, tmp_path, monkeypatch) -> None:
+    shutil.copytree(tiny.bundle, search.env / "sf1_tm1")
+    monkeypatch.chdir(tmp_path)
+    result = run("convert", "--src", sf1_clip, "--target", "TM1", "--plot", "p.png", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    shift = 12 * (tiny.log_f0_mean["TM1"] - tiny.log_f0_mean["SF1"]) / math.log(2)
+    lines = result.output.splitlines()
+    assert lines[0] == f"model: sf1_tm1 ({search.env / 'sf1_tm1'}), SF1 -> TM1, on cpu"
+    assert lines[1] == f"pitch: shifted {shift:+.1f} semitones (SF1 -> TM1 log-F0 means)"
+    assert lines[2].startswith("wrote SF1_200001_to_TM1.wav: 3.89 s at 16000 Hz (") and lines[2].endswith(
+        "x real time), plot p.png")
+    info = sf.info(str(tmp_path / "SF1_200001_to_TM1.wav"))
+    assert (info.samplerate, info.frames) == (16000, sf.info(str(sf1_clip)).frames)
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+    # The reverse direction from the other name; the existing output is refused without --overwrite.
+    back = run("convert", "--src", "SF1_200001_to_TM1.wav", "--target", "SF1", "--pitch", "none", "--out", "b.wav")
+    assert back.exit_code == 0, back.output
+    assert back.output.splitlines()[:2] == [f"model: sf1_tm1 ({search.env / 'sf1_tm1'}), TM1 -> SF1, on cpu",
+                                            "pitch: not shifted (--pitch none)"]
+    again = run("convert", "--src", sf1_clip, "--target", "TM1", "--out", "b.wav")
+    assert again.exit_code == 1
+    assert again.output.splitlines()[-1] == ("Error: b.wav: already exists; pass --overwrite (overwrite=True) "
+                                             "to replace it")
+    assert run("convert", "--src", sf1_clip, "--target", "TM1", "--out", "b.wav", "--overwrite").exit_code == 0
+
+
+def test_convert_errors_are_one_line(tiny, search, sf1_clip, tmp_path) -> None:
+    shutil.copytree(tiny.bundle, search.env / "sf1_tm1")
+    cases = [
+        (["--src", sf1_clip, "--target", "XX"],
+         "Error: unknown target speaker 'XX'; known speakers: SF1, TM1 (see `voicegen models`)"),
+        (["--src", tmp_path / "missing.wav", "--target", "TM1"],
+         f"Error: {tmp_path / 'missing.wav'}: not found; pass an audio file or a folder of them"),
+        (["--src", sf1_clip, "--target", "TM1", "--pitch", "up"],
+         "Error: --pitch must be auto, none or a number of semitones (e.g. -4.5), got 'up'"),
+    ]
+    bad = tmp_path / "bad.wav"
+    bad.write_text("hello\n")
+    cases.append((["--src", bad, "--target", "TM1", "--out", tmp_path / "o.wav"],
+                  f"Error: {bad}: is a text file, not audio; check the file (wrong extension?)"))
+    for args, message in cases:
+        result = run("convert", *args)
+        assert result.exit_code == 1
+        assert result.output.splitlines()[-1] == message and "Traceback" not in result.output
+
+
+def test_convert_a_folder_reports_bad_files_and_fails(tiny, search, sf1_clip, tmp_path) -> None:
+    src = tmp_path / "clips"
+    (src / "sub").mkdir(parents=True)
+    shutil.copy(sf1_clip, src / "sub" / "a.wav")
+    (src / "z.wav").write_text("text\n")
+    out = tmp_path / "converted"
+    result = run("convert", "--src", src, "--target", "TM1", "--model", tiny.bundle, "--out", out, "--pitch", "0")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[1] == "pitch: not shifted (--pitch 0)"
+    assert lines[2].startswith(f"wrote {out / 'sub' / 'a.wav'}: 3.89 s at 16000 Hz")
+    assert lines[3:] == [f"failed: {src / 'z.wav'}: is a text file, not audio; check the file (wrong extension?)",
+                         f"converted 1 of 2 files into {out}", "Error: 1 of 2 files failed (listed above)"]
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == ["sub/a.wav"]
+
+
+def test_models_lists_bundles_or_explains_how_to_install(tiny, search) -> None:
+    empty = run("models")
+    assert empty.exit_code == 0
+    assert empty.output == (f"no models installed; searched {search.env} ($VOICEGEN_MODELS), {search.user} (user), "
+                            f"{search.package} (package). Package a trained converter with `voicegen bundle` into "
+                            "one of these folders, or pass --model PATH to `voicegen convert`.\n")
+    shutil.copytree(tiny.bundle, search.user / "sf1_tm1")
+    shutil.copytree(tiny.converter, search.package / "bare")
+    listing = run("models")
+    assert listing.exit_code == 0, listing.output
+    assert listing.output.splitlines() == [
+        "name     speakers  kind                   origin   path",
+        f"sf1_tm1  SF1, TM1  cyclegan               user     {search.user / 'sf1_tm1'}",
+        f"bare     SF1, TM1  cyclegan (no vocoder)  package  {search.package / 'bare'}",
+    ]
+
+
+def test_bundle_command_packages_and_checks_the_contract(tiny, search, tmp_path) -> None:
+    out = search.user / "mine"
+    result = run("bundle", "--converter", tiny.converter, "--vocoder", tiny.vocoder, "--out", out, "--name", "sf-tm")
+    assert result.exit_code == 0, result.output
+    assert result.output == f"wrote bundle sf-tm at {out}: SF1 <-> TM1 with its vocoder\n"
+    assert run("models").output.splitlines()[1] == f"sf-tm  SF1, TM1  cyclegan  user    {out}"
+    again = run("bundle", "--converter", tiny.converter, "--vocoder", tiny.vocoder, "--out", out)
+    assert again.output == f"Error: {out}: already exists; pass --overwrite (overwrite=True) to replace it\n"
+    vocoder = tmp_path / "voc"
+    shutil.copytree(tiny.vocoder, vocoder)
+    meta = json.loads((vocoder / "artifact.json").read_text())
+    meta["mel"]["hop_length"] = 128
+    (vocoder / "artifact.json").write_text(json.dumps(meta))
+    bad = run("bundle", "--converter", tiny.converter, "--vocoder", vocoder, "--out", tmp_path / "b")
+    assert bad.exit_code == 1
+    assert bad.output == (f"Error: mel contract mismatch between converter {tiny.converter} and vocoder {vocoder}: "
+                          "hop_length 256 vs 128 (converter vs vocoder); use a vocoder trained on the converter's "
+                          "features\n")
+
+
+@pytest.mark.parametrize("command", ["convert", "models", "bundle"])
+def test_help_has_examples(command) -> None:
+    result = run(command, "--help")
+    assert result.exit_code == 0 and "Example" in result.output and f"voicegen {command}" in result.output

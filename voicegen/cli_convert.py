@@ -1,0 +1,155 @@
+"""``voicegen convert``, ``voicegen models`` and ``voicegen bundle``: thin commands over voicegen.infer.
+
+Registered on the main group at the bottom of ``voicegen/cli.py``. Only click is imported here;
+torch and the models are imported inside the commands, so ``voicegen --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import click
+
+DEVICES = ("auto", "cpu", "cuda")
+DEFAULT_OUT_TEMPLATE = "{stem}_to_{target}"
+TABLE_COLUMNS = ("name", "speakers", "kind", "origin", "path")
+TABLE_GAP = "  "
+
+
+@click.command()
+@click.option("--src", "src", required=True, type=click.Path(path_type=Path),
+              help="Audio file (wav, flac, ogg, mp3...) or a folder of them, spoken by the source speaker.")
+@click.option("--target", required=True, help="Speaker to convert into (see `voicegen models`).")
+@click.option("--source", default=None,
+              help="Speaker of --src [default: the target's partner in the model that holds the target].")
+@click.option("--model", default=None,
+              help="Converter bundle folder, or an installed bundle's name [default: found from the speakers, "
+                   "see `voicegen models`].")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="Output file, or folder for a folder --src [default: ./<src stem>_to_<target>.wav].")
+@click.option("--pitch", default="auto", show_default=True, metavar="auto|none|SEMITONES",
+              help="Shift the input's pitch first: auto (by the speakers' log-F0 means), none, or semitones.")
+@click.option("--plot", type=click.Path(path_type=Path), default=None,
+              help="Also save the source and converted spectrograms side by side to this PNG "
+                   "(a folder for a folder --src).")
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
+              help="Where to run the models.")
+def convert(src: Path, target: str, source: str | None, model: str | None, out: Path | None, pitch: str,
+            plot: Path | None, overwrite: bool, device: str) -> None:
+    """Convert speech in SRC into the TARGET speaker's voice.
+
+    The model is found from the speaker names: the bundle that holds --target (with
+    --source, when given) among --model, $VOICEGEN_MODELS, the user folder and the
+    package's defaults. A folder --src is converted into a mirrored folder of .wav files;
+    files that fail are reported and the others continue (exit status 1 if any failed).
+
+    \b
+    Examples:
+      voicegen convert --src samples/audio/SF1_200001.wav --target TM1
+      voicegen convert --src in.flac --target TM1 --source SF1 --out out.wav --plot out.png
+      voicegen convert --src clips/ --target SF1 --model runs/sf1_tm1/bundle --out converted/ --pitch none
+    """
+    # Library warnings (clip guard, skipped bundles) become "warning: ..." lines, not tracebacks.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        try:
+            _convert(src, target, source, model, out, pitch, plot, overwrite, device)
+        finally:
+            for warning in caught:
+                click.echo(f"warning: {warning.message}", err=True)
+
+
+def _convert(src: Path, target: str, source: str | None, model: str | None, out: Path | None, pitch: str,
+             plot: Path | None, overwrite: bool, device: str) -> None:
+    from voicegen.infer.bundles import read_bundle_info, resolve
+    from voicegen.infer.convert import Converter, ConvertResult, check_input, parse_pitch
+
+    pitch_value = parse_pitch(pitch)
+    check_input(src)
+    bundle, source, target = resolve(target, source, model)
+    if out is None:
+        stem = src.resolve().name if src.is_dir() else src.stem
+        out = Path(DEFAULT_OUT_TEMPLATE.format(stem=stem, target=target) + ("" if src.is_dir() else ".wav"))
+    info = read_bundle_info(bundle)
+    converter = Converter(bundle, device)
+    _, plan = converter.pitch_plan(source, target, pitch_value)
+    click.echo(f"model: {info.name} ({bundle}), {source} -> {target}, on {converter.vocoder.device}")
+    click.echo(f"pitch: {plan}")
+
+    def report(path: Path, outcome: ConvertResult | str) -> None:
+        if isinstance(outcome, str):
+            click.echo(f"failed: {outcome}", err=True)
+        else:
+            click.echo(f"wrote {outcome.out}: {outcome.seconds:.2f} s at {converter.sample_rate} Hz "
+                       f"({outcome.rtf:.2f}x real time)" + (f", plot {outcome.plot}" if outcome.plot else ""))
+
+    result = converter.convert_path(src, out, source, target, pitch=pitch_value, overwrite=overwrite,
+                                    plot=plot, on_file=report)
+    if src.is_dir():
+        done, failed = len(result.results), len(result.failures)
+        click.echo(f"converted {done} of {done + failed} files into {out}")
+        if failed:
+            raise click.ClickException(f"{failed} of {done + failed} files failed (listed above)")
+
+
+@click.command()
+def models() -> None:
+    """List the installed model bundles (name, speakers, kind, origin, path).
+
+    Searched in order: $VOICEGEN_MODELS (folders separated by ':'), the user folder
+    ($XDG_DATA_HOME/voicegen/models or ~/.local/share/voicegen/models), the package's
+    defaults. A name found earlier shadows later ones.
+
+    \b
+    Example:
+      voicegen models
+      VOICEGEN_MODELS=runs/bundles voicegen convert --src in.wav --target TM1
+    """
+    from voicegen.infer.bundles import CONVERTER_KIND, list_bundles, search_roots
+
+    problems: list[str] = []
+    found = list_bundles(on_problem=problems.append)
+    for problem in problems:
+        click.echo(f"warning: {problem}", err=True)
+    if not found:
+        searched = ", ".join(f"{path} ({origin})" for origin, path in search_roots())
+        click.echo(f"no models installed; searched {searched}. Package a trained converter with "
+                   "`voicegen bundle` into one of these folders, or pass --model PATH to `voicegen convert`.")
+        return
+    rows = [TABLE_COLUMNS]
+    for info in found:
+        kind = info.kind if info.kind != CONVERTER_KIND or info.vocoder else f"{info.kind} (no vocoder)"
+        rows.append((info.name, ", ".join(info.speakers) or "-", kind, info.origin, str(info.path)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_COLUMNS) - 1)]
+    for row in rows:
+        click.echo(TABLE_GAP.join([cell.ljust(width) for cell, width in zip(row, widths)] + [row[-1]]))
+
+
+@click.command()
+@click.option("--converter", required=True, type=click.Path(path_type=Path),
+              help="Exported converter folder (e.g. runs/sf1_tm1/export).")
+@click.option("--vocoder", required=True, type=click.Path(path_type=Path),
+              help="Exported vocoder folder with the same mel settings (e.g. runs/vocoder16k/export).")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Bundle folder to write, e.g. ~/.local/share/voicegen/models/sf1_tm1.")
+@click.option("--name", default=None, help="Bundle name shown by `voicegen models` [default: the --out folder name].")
+@click.option("--overwrite", is_flag=True, help="Replace an existing bundle folder.")
+def bundle(converter: Path, vocoder: Path, out: Path, name: str | None, overwrite: bool) -> None:
+    """Package a converter and a vocoder into one bundle folder for `voicegen convert`.
+
+    The mel settings of both must match; both are loaded from the copy to verify it before
+    it appears at --out.
+
+    \b
+    Example:
+      voicegen bundle --converter runs/sf1_tm1/export --vocoder runs/vocoder16k/export \\
+          --out ~/.local/share/voicegen/models/sf1_tm1
+      voicegen convert --src samples/audio/SF1_200001.wav --target TM1
+    """
+    from voicegen.infer.bundles import package_bundle, read_bundle_info
+
+    path = package_bundle(converter, vocoder, out, name=name, overwrite=overwrite)
+    info = read_bundle_info(path)
+    click.echo(f"wrote bundle {info.name} at {path}: {info.speakers[0]} <-> {info.speakers[1]} with its vocoder")

@@ -1,0 +1,302 @@
+"""Installed model bundles: where they are searched, how a speaker picks one, and how one is packaged.
+
+A **converter bundle** is the folder ``voicegen train cyclegan`` exports (``artifact.json`` +
+``weights.safetensors``, kind ``cyclegan``) with the vocoder export copied into its subfolder
+``vocoder/``; instead of the subfolder, ``extra.vocoder`` in its artifact.json may name another
+installed bundle of kind ``vocoder``. ``extra.name`` names the bundle (else its folder name does).
+
+Search order (the first folder holding a bundle name wins; later ones with that name are shadowed):
+
+1. ``--model PATH`` (one bundle folder; :func:`resolve` only),
+2. ``$VOICEGEN_MODELS``: folders of bundles separated by ``os.pathsep``,
+3. the user folder ``$XDG_DATA_HOME/voicegen/models`` (default ``~/.local/share/voicegen/models``),
+4. the defaults shipped in the package, ``voicegen/assets/models/``.
+
+Listing and resolving read only JSON (no torch import), so ``voicegen models`` answers quickly;
+:func:`package_bundle` loads both models once to verify them and imports torch then.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import uuid
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from voicegen.errors import ArtifactError, ConfigError
+from voicegen.fileutil import atomic_write_text
+
+# Same values as voicegen.checkpoint.ARTIFACT_META, voicegen.infer.cyclegan.CYCLEGAN_KIND and
+# voicegen.infer.vocode.VOCODER_KIND (not imported from there: those modules import torch; a test
+# keeps them equal).
+META_FILE = "artifact.json"
+CONVERTER_KIND = "cyclegan"
+VOCODER_KIND = "vocoder"
+VOCODER_SUBDIR = "vocoder"
+ENV_MODELS = "VOICEGEN_MODELS"
+ENV_XDG_DATA_HOME = "XDG_DATA_HOME"
+USER_MODELS_SUBDIR = Path("voicegen") / "models"
+PACKAGE_MODELS_DIR = Path(__file__).resolve().parent.parent / "assets" / "models"
+"""Default bundles shipped inside the package (may be empty)."""
+# Origins, in search order, as shown by `voicegen models`.
+ORIGIN_MODEL, ORIGIN_ENV, ORIGIN_USER, ORIGIN_PACKAGE = "--model", f"${ENV_MODELS}", "user", "package"
+BUNDLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class BundleWarning(UserWarning):
+    """A folder in a search path looks like a bundle but cannot be read; it is skipped."""
+
+
+@dataclass(frozen=True)
+class BundleInfo:
+    """What ``artifact.json`` says about one installed bundle (no weights read).
+
+    ``speakers`` is ``(A, B)`` for a converter and ``()`` for a vocoder; ``origin`` is one of
+    ``--model``, ``$VOICEGEN_MODELS``, ``user``, ``package``; ``vocoder`` is ``"vocoder/"`` when
+    embedded, the name from ``extra.vocoder``, or None when the bundle has none (converters only).
+    """
+
+    name: str
+    path: Path
+    kind: str
+    speakers: tuple[str, ...]
+    origin: str
+    vocoder: str | None = None
+
+
+def user_models_dir() -> Path:
+    """``$XDG_DATA_HOME/voicegen/models``, or ``~/.local/share/voicegen/models`` when it is unset."""
+    base = os.environ.get(ENV_XDG_DATA_HOME) or str(Path.home() / ".local" / "share")
+    return Path(base) / USER_MODELS_SUBDIR
+
+
+def search_roots() -> list[tuple[str, Path]]:
+    """``(origin, folder)`` pairs in search order (folders may not exist)."""
+    roots = [(ORIGIN_ENV, Path(p)) for p in os.environ.get(ENV_MODELS, "").split(os.pathsep) if p.strip()]
+    return roots + [(ORIGIN_USER, user_models_dir()), (ORIGIN_PACKAGE, PACKAGE_MODELS_DIR)]
+
+
+def read_bundle_info(path: str | os.PathLike, origin: str = ORIGIN_MODEL) -> BundleInfo:
+    """Read ``path/artifact.json``; one-line ArtifactError naming the path when it is unusable."""
+    path = Path(path)
+    meta = _read_meta(path)
+    kind = meta.get("kind")
+    speakers = meta.get("speakers") or []
+    extra = meta.get("extra") or {}
+    if not isinstance(kind, str) or not isinstance(speakers, list) or not isinstance(extra, dict):
+        raise ArtifactError(f"{path / META_FILE}: invalid 'kind', 'speakers' or 'extra'; re-export the model")
+    if kind == CONVERTER_KIND and (len(speakers) != 2 or not all(isinstance(s, str) and s for s in speakers)):
+        raise ArtifactError(f"{path / META_FILE}: a converter must name two speakers, got {speakers!r}; re-export")
+    name = extra.get("name") if isinstance(extra.get("name"), str) and extra.get("name") else path.name
+    vocoder = None
+    if kind == CONVERTER_KIND:
+        if (path / VOCODER_SUBDIR / META_FILE).is_file():
+            vocoder = f"{VOCODER_SUBDIR}/"
+        elif isinstance(extra.get("vocoder"), str) and extra["vocoder"]:
+            vocoder = extra["vocoder"]
+    return BundleInfo(name=name, path=path, kind=kind, speakers=tuple(speakers), origin=origin, vocoder=vocoder)
+
+
+def list_bundles(*, on_problem: Callable[[str], None] | None = None) -> list[BundleInfo]:
+    """Bundles found in the search folders, in search order (by name within a folder).
+
+    A name already found in an earlier folder is shadowed and left out. A subfolder whose
+    artifact.json cannot be read is skipped and reported through ``on_problem`` (default: a
+    :class:`BundleWarning`).
+    """
+    found: dict[str, BundleInfo] = {}
+    for origin, root in search_roots():
+        if not root.is_dir():
+            continue
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            if not (folder / META_FILE).is_file():
+                continue
+            try:
+                info = read_bundle_info(folder, origin)
+            except ArtifactError as err:
+                message = f"skipped {folder}: {err}"
+                if on_problem is None:
+                    warnings.warn(message, BundleWarning, stacklevel=2)
+                else:
+                    on_problem(message)
+                continue
+            found.setdefault(info.name, info)
+    return list(found.values())
+
+
+def resolve(target: str, source: str | None = None, model: str | os.PathLike | None = None) -> tuple[Path, str, str]:
+    """Pick the converter bundle for ``target`` (and ``source``): ``(bundle path, source, target)``.
+
+    ``model`` is a bundle folder (or the name of an installed bundle); otherwise the installed
+    converters holding ``target`` (and ``source`` when given) are candidates and exactly one must
+    remain. ``source`` defaults to the bundle's other speaker. ConfigError (one line) for an
+    unknown speaker (listing the known ones), an ambiguous choice (listing the candidates), or
+    no installed converter.
+    """
+    if model is not None:
+        info = _model_bundle(model)
+        if target not in info.speakers:
+            raise ConfigError(f"{info.path}: target speaker {target!r} is not in this model "
+                              f"(speakers: {', '.join(info.speakers)}){_case_hint(target, info.speakers)}")
+        candidates = [info]
+    else:
+        converters = [b for b in list_bundles() if b.kind == CONVERTER_KIND]
+        if not converters:
+            raise ConfigError(f"no voice-conversion models installed; pass --model PATH, set ${ENV_MODELS}, "
+                              f"or put bundles in {user_models_dir()} (see `voicegen models`)")
+        known = sorted({s for b in converters for s in b.speakers})
+        for role, name in (("target", target), ("source", source)):
+            if name is not None and name not in known:
+                raise ConfigError(f"unknown {role} speaker {name!r}; known speakers: {', '.join(known)}"
+                                  f"{_case_hint(name, known)} (see `voicegen models`)")
+        candidates = [b for b in converters if target in b.speakers and (source is None or source in b.speakers)]
+        if not candidates:
+            pairs = ", ".join(f"{b.speakers[0]}<->{b.speakers[1]}" for b in converters)
+            raise ConfigError(f"no model converts {source} -> {target}; installed pairs: {pairs}")
+        if len(candidates) > 1:
+            choices = "; ".join(f"{b.name} ({', '.join(b.speakers)}) at {b.path}" for b in candidates)
+            how = "--model PATH" if source is not None else "--model PATH or --source NAME"
+            raise ConfigError(f"speaker {target!r} is in several models: {choices}; pass {how} to choose")
+    info = candidates[0]
+    if source is None:
+        source = next(s for s in info.speakers if s != target)
+    elif source not in info.speakers:
+        raise ConfigError(f"{info.path}: source speaker {source!r} is not in this model "
+                          f"(speakers: {', '.join(info.speakers)}){_case_hint(source, info.speakers)}")
+    if source == target:
+        raise ConfigError(f"source and target are both {target!r}; pick two different speakers")
+    return info.path, source, target
+
+
+def vocoder_path(bundle: str | os.PathLike) -> Path:
+    """The vocoder folder of a converter bundle: its ``vocoder/`` subfolder, or the installed
+    bundle that ``extra.vocoder`` names; ArtifactError (one line) when there is none."""
+    info = read_bundle_info(bundle)
+    if info.vocoder == f"{VOCODER_SUBDIR}/":
+        return info.path / VOCODER_SUBDIR
+    if info.vocoder is not None:
+        for other in list_bundles():
+            if other.name == info.vocoder and other.kind == VOCODER_KIND:
+                return other.path
+        raise ArtifactError(f"{info.path}: its vocoder {info.vocoder!r} (extra.vocoder) is not installed; "
+                            "see `voicegen models`, or embed one with `voicegen bundle`")
+    raise ArtifactError(f"{info.path}: this converter has no vocoder (no {VOCODER_SUBDIR}/ subfolder); package one "
+                        f"with `voicegen bundle --converter {info.path} --vocoder VOCODER_EXPORT --out DIR`")
+
+
+def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLike, out_dir: str | os.PathLike,
+                   *, name: str | None = None, overwrite: bool = False) -> Path:
+    """Copy a ``cyclegan`` export and a ``vocoder`` export into one bundle at ``out_dir``; return it.
+
+    The mel contracts must match (ConfigError naming the differing fields). ``name`` (default:
+    ``out_dir``'s folder name) is stored as ``extra.name``. Both models are loaded from the copy
+    before it is renamed into place, so a bundle that appears is complete and verified; an
+    existing ``out_dir`` is replaced only with ``overwrite``.
+    """
+    # Imported here: the rest of this module stays free of torch.
+    from voicegen.audio.features import FeatureConfig
+    from voicegen.infer.cyclegan import load_cyclegan_bundle
+    from voicegen.infer.vocode import load_vocoder
+
+    converter, vocoder, out = Path(cyclegan_dir), Path(vocoder_dir), Path(out_dir)
+    name = out.name if name is None else name
+    if not BUNDLE_NAME.match(name):
+        raise ConfigError(f"bundle name {name!r}: use letters, digits, '.', '_' or '-' "
+                          "(starting with a letter or digit)")
+    converter_meta, vocoder_meta = _read_meta(converter), _read_meta(vocoder)
+    for path, meta, kind in ((converter, converter_meta, CONVERTER_KIND), (vocoder, vocoder_meta, VOCODER_KIND)):
+        if meta.get("kind") != kind:
+            raise ArtifactError(f"{path}: is a {meta.get('kind')!r} artifact, expected {kind!r}; pass the "
+                                f"{'converter' if kind == CONVERTER_KIND else 'vocoder'} export folder")
+    try:
+        converter_mel = FeatureConfig.from_dict(converter_meta.get("mel") or {})
+        vocoder_mel = FeatureConfig.from_dict(vocoder_meta.get("mel") or {})
+    except ConfigError as err:
+        raise ArtifactError(f"invalid mel contract in {converter} or {vocoder} ({err}); re-export it") from None
+    differ = converter_mel.diff(vocoder_mel)
+    if differ:
+        mine, theirs = converter_mel.to_dict(), vocoder_mel.to_dict()
+        parts = ", ".join(f"{field} {mine[field]!r} vs {theirs[field]!r}" for field in differ)
+        raise ConfigError(f"mel contract mismatch between converter {converter} and vocoder {vocoder}: {parts} "
+                          "(converter vs vocoder); use a vocoder trained on the converter's features")
+    resolved = out.resolve()
+    for source in (converter, vocoder):
+        if resolved == source.resolve() or source.resolve() in resolved.parents:
+            raise ConfigError(f"{out}: the bundle cannot be written inside its source {source}; choose another --out")
+    if out.exists() and not out.is_dir():
+        raise ArtifactError(f"{out}: is a file; choose a folder for --out")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise ArtifactError(f"{out}: already exists; pass --overwrite (overwrite=True) to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:12]}"
+    hidden = shutil.ignore_patterns(".*")
+    try:
+        shutil.copytree(converter, tmp, ignore=shutil.ignore_patterns(".*", VOCODER_SUBDIR))
+        shutil.copytree(vocoder, tmp / VOCODER_SUBDIR, ignore=hidden)
+        extra = {k: v for k, v in (converter_meta.get("extra") or {}).items() if k != "vocoder"}
+        converter_meta["extra"] = {**extra, "name": name}
+        atomic_write_text(tmp / META_FILE, json.dumps(converter_meta, indent=2, allow_nan=False) + "\n")
+        load_cyclegan_bundle(tmp)  # sha256 of the weights, speakers, stats, generator shapes
+        load_vocoder(tmp / VOCODER_SUBDIR)
+        _replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _read_meta(path: Path) -> dict:
+    """The parsed artifact.json of the folder ``path``; ArtifactError (one line) otherwise."""
+    if not path.is_dir():
+        what = "is a file" if path.exists() else "not found"
+        raise ArtifactError(f"{path}: {what}; pass a model folder (the one holding {META_FILE})")
+    meta_path = path / META_FILE
+    if not meta_path.is_file():
+        raise ArtifactError(f"{path}: no {META_FILE}; this is not a voicegen model folder")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ArtifactError(f"{meta_path}: invalid JSON ({' '.join(str(err).split())}); re-export the model") from None
+    if not isinstance(meta, dict):
+        raise ArtifactError(f"{meta_path}: not a JSON object; re-export the model")
+    return meta
+
+
+def _model_bundle(model: str | os.PathLike) -> BundleInfo:
+    """``--model``: a converter folder, or the name of an installed bundle when no such folder exists."""
+    path = Path(model)
+    if not path.exists():
+        named = [b for b in list_bundles() if b.name == str(model)]
+        if not named:
+            raise ArtifactError(f"{path}: not found (neither a folder nor an installed bundle name); "
+                                "see `voicegen models`")
+        path = named[0].path
+    info = read_bundle_info(path)
+    if info.kind != CONVERTER_KIND:
+        raise ArtifactError(f"{path}: is a {info.kind!r} model, expected a {CONVERTER_KIND!r} converter bundle")
+    return info
+
+
+def _case_hint(name: str, known: tuple[str, ...] | list[str]) -> str:
+    same = [k for k in known if k.lower() == name.lower() and k != name]
+    return f" (did you mean {same[0]!r}?)" if same else ""
+
+
+def _replace_dir(tmp: Path, dest: Path) -> None:
+    """Rename folder ``tmp`` onto ``dest``; an existing ``dest`` is removed only after the rename."""
+    if not dest.exists():
+        os.replace(tmp, dest)
+        return
+    old = dest.parent / f".{dest.name}.old-{uuid.uuid4().hex[:12]}"
+    os.replace(dest, old)
+    try:
+        os.replace(tmp, dest)
+    except BaseException:
+        os.replace(old, dest)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
