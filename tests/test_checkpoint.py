@@ -352,3 +352,15 @@ def test_no_pickle_in_these_modules() -> None:
         text = (package / name).read_text()
         for forbidden in ("pickle", "torch.load", "torch.save"):
             assert forbidden not in text, f"{name} mentions {forbidden}"
+
+
+def test_artifact_files_get_ordinary_permissions(tmp_path) -> None:
+    import os
+    import stat
+
+    from voicegen.fileutil import current_umask
+
+    path = save_artifact(tmp_path / "a", kind="x", weights={"m": {"w": torch.zeros(2)}}, config={})
+    expected = 0o666 & ~current_umask()
+    for name in ("weights.safetensors", "artifact.json"):
+        assert stat.S_IMODE(os.stat(path / name).st_mode) == expected, name

@@ -39,7 +39,7 @@ from safetensors.torch import load_file, save_file
 
 import voicegen
 from voicegen.errors import ArtifactError
-from voicegen.fileutil import atomic_path
+from voicegen.fileutil import atomic_path, current_umask
 from voicegen.state_io import decode_state, encode_state, storable_tensor
 
 FORMAT_VERSION = 1
@@ -243,6 +243,8 @@ def save_artifact(path: str | os.PathLike, *, kind: str, weights: Mapping[str, M
         weights_path = tmp / ARTIFACT_WEIGHTS
         header = {"voicegen.kind": kind, _HEADER_FORMAT: str(FORMAT_VERSION), _HEADER_ORDER: json.dumps(list(tensors))}
         save_file(tensors, str(weights_path), metadata=header)
+        # safetensors creates its file 0o600; an artifact is meant to be shared like any file.
+        os.chmod(weights_path, 0o666 & ~current_umask())
         _fsync(weights_path)
         meta = {"kind": kind, "format_version": FORMAT_VERSION, "voicegen_version": voicegen.__version__,
                 "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -32,14 +32,14 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
         yield tmp
         if tmp.exists():
             # mkstemp creates 0o600; give the file the permissions a plain open() would.
-            os.chmod(tmp, 0o666 & ~_current_umask())
+            os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
 
 
-def _current_umask() -> int:
+def current_umask() -> int:
     """The process umask, read from /proc where possible (no global set/reset race)."""
     try:
         with open("/proc/self/status", encoding="ascii") as status:
