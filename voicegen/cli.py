@@ -138,16 +138,21 @@ def stats(folder: Path, out: Path, preset: str, overwrite: bool, no_progress: bo
 
 
 # Commands defined in their own (equally import-light) modules.
-from voicegen.cli_train import train, vocode  # noqa: E402
+from voicegen.cli_train import export, train, vocode  # noqa: E402
 
 cli.add_command(train)
 cli.add_command(vocode)
+cli.add_command(export)
 
 from voicegen.cli_convert import bundle, convert, models  # noqa: E402
 
 cli.add_command(convert)
 cli.add_command(models)
 cli.add_command(bundle)
+
+from voicegen.cli_eval import eval_command  # noqa: E402
+
+cli.add_command(eval_command)
 
 
 def main() -> None:

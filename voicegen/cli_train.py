@@ -102,6 +102,30 @@ def train_cyclegan_command(config_path: Path, overrides: tuple[str, ...], run_di
         click.echo(f"exported converter to {export}")
 
 
+@click.command("export")
+@click.argument("kind", type=click.Choice(["vocoder", "cyclegan"]))
+@click.option("--run-dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Run folder written by `voicegen train KIND`.")
+@click.option("--step", type=int, default=None, help="Checkpoint step to export [default: the latest].")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Artifact folder to write [default: RUN_DIR/export_step<step>].")
+@click.option("--overwrite", is_flag=True, help="Replace an existing artifact folder.")
+def export(kind: str, run_dir: Path, step: int | None, out: Path | None, overwrite: bool) -> None:
+    """Export the inference artifact (fp16 safetensors + JSON) of a training run's checkpoint.
+
+    Works while the run is still training, e.g. to listen to an intermediate step.
+
+    \b
+    Example:
+      voicegen export vocoder --run-dir runs/vocoder16k --step 20000 --out models/voc20k
+      voicegen vocode samples/audio/SF1_200001.wav out.wav --model models/voc20k
+    """
+    from voicegen.train.export import export_run
+
+    path = export_run(kind, run_dir, out=out, step=step, overwrite=overwrite)
+    click.echo(f"exported {kind} to {path}")
+
+
 @click.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.argument("output", type=click.Path(path_type=Path))

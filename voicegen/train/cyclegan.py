@@ -206,6 +206,17 @@ def export_cyclegan(
     )
 
 
+def speaker_files(config: CycleGANTrainConfig) -> tuple[list[Path], list[Path], list[Path]]:
+    """(speaker A training files, A validation files, speaker B files) as training uses them."""
+    for key in ("dir_a", "dir_b"):
+        if not getattr(config.data, key):
+            raise ConfigError(f"data.{key} is empty; set it to a folder of that speaker's audio")
+    files_a = list_audio_files(config.data.dir_a)
+    files_b = list_audio_files(config.data.dir_b)
+    train_a, val_a = split_files(files_a, config.data.val_count) if config.data.val_count else (files_a, [])
+    return train_a, val_a, files_b
+
+
 def train_cyclegan(
     config: CycleGANTrainConfig,
     run_dir: str | os.PathLike,
@@ -227,14 +238,9 @@ def train_cyclegan(
                             "resume (--resume) or choose a new run folder (--run-dir)")
     if resume is True and latest is None:
         raise TrainingError(f"resume requested but {run_dir} has no training checkpoint; drop --resume")
-    for key in ("dir_a", "dir_b"):
-        if not getattr(config.data, key):
-            raise ConfigError(f"data.{key} is empty; set it to a folder of that speaker's audio")
+    train_a, val_a, files_b = speaker_files(config)
     name_a, name_b = config.speaker_names()
     contract = config.feature_config
-    files_a = list_audio_files(config.data.dir_a)
-    files_b = list_audio_files(config.data.dir_b)
-    train_a, val_a = split_files(files_a, config.data.val_count) if config.data.val_count else (files_a, [])
     progress = config.trainer.progress
     dataset = UnpairedMelDataset(train_a, files_b, contract, segment_frames=config.data.segment_frames,
                                  mask_max_frames=config.data.mask_max_frames, repeats=config.data.repeats,
