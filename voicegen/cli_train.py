@@ -44,7 +44,7 @@ def train_vocoder_command(config_path: Path, overrides: tuple[str, ...], run_dir
     \b
     Example:
       voicegen train vocoder --config recipes/vocoder16k/conf/cpu.yaml \\
-          --set 'data.train=[../shared/data/vcc2016]' --run-dir runs/vocoder16k
+          --set 'data.train=[../shared/data/vcc2016/SF1, ../shared/data/vcc2016/TM1]' --run-dir runs/vocoder16k
       voicegen vocode samples/audio/SF1_200001.wav out.wav --model runs/vocoder16k/export
     """
     from voicegen.config import load_config
