@@ -1,0 +1,71 @@
+"""``voicegen eval``: objective metrics of converted (or vocoded) files against references.
+
+Registered on the main group at the bottom of ``voicegen/cli.py``. Only click is imported here;
+the metrics (pyworld, torch, optional resemblyzer/pesq/pystoi) load inside the command.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+F0_METHODS = ("dio", "harvest")
+
+
+@click.command("eval")
+@click.option("--converted", "converted_dir", required=True, type=click.Path(path_type=Path),
+              help="Folder of converted (or vocoded) audio.")
+@click.option("--reference", "reference_dir", required=True, type=click.Path(path_type=Path),
+              help="Folder of target recordings; files pair by name (relative path without extension).")
+@click.option("--source", "source_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder of the unconverted inputs: adds similarity to the source and the "
+                   "no-conversion baseline (source vs reference) columns.")
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, dir_okay=True),
+              help="Report folder: per_file.csv, summary.json and PNG plots.")
+@click.option("--copy-synthesis", is_flag=True,
+              help="The converted files are vocoder re-syntheses of the references (sample aligned): "
+                   "also compute LSD, mel L1, PESQ and STOI.")
+@click.option("--speaker-similarity/--no-speaker-similarity", default=None,
+              help="Require / skip Resemblyzer speaker similarity [default: when resemblyzer imports].")
+@click.option("--f0-method", type=click.Choice(F0_METHODS), default="dio", show_default=True,
+              help="WORLD F0 tracker: dio (DIO + StoneMask, fast) or harvest (slower, voices more frames).")
+@click.option("--plots", "num_plots", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Pairs drawn in the F0 and spectrogram figures.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing report in --out.")
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+def eval_command(converted_dir: Path, reference_dir: Path, source_dir: Path | None, out_dir: Path,
+                 copy_synthesis: bool, speaker_similarity: bool | None, f0_method: str, num_plots: int,
+                 overwrite: bool, no_progress: bool) -> None:
+    """Score converted speech against references: MCD (DTW), log-F0 RMSE and correlation,
+    V/UV error, duration ratio, speaker similarity; LSD/mel L1/PESQ/STOI with --copy-synthesis.
+
+    \b
+    Examples:
+      voicegen eval --converted out/SF1_to_TM1 --reference ../shared/data/vcc2016/dev_parallel/TM1 \\
+          --source ../shared/data/vcc2016/dev_parallel/SF1 --out report/
+      voicegen eval --converted ../shared/data/vcc2016/dev_parallel/SF1 \\
+          --reference ../shared/data/vcc2016/dev_parallel/TM1 --out baseline/   # no conversion
+    """
+    from voicegen.eval.evaluate import evaluate_folders
+
+    report = evaluate_folders(converted_dir, reference_dir, out_dir, source_dir=source_dir,
+                              copy_synthesis=copy_synthesis, speaker_similarity=speaker_similarity,
+                              f0_method=f0_method, num_plots=num_plots, overwrite=overwrite,
+                              progress=not no_progress)
+    metrics = report.summary["metrics"]
+    click.echo(f"{report.summary['num_pairs']} pairs at {report.summary['sample_rate']} Hz")
+    for name in ("mcd_db", "f0_rmse_cents", "f0_corr", "vuv_error", "duration_ratio",
+                 "speaker_similarity", "source_mcd_db", "source_f0_rmse_cents",
+                 "source_speaker_similarity", "lsd_db", "mel_l1", "pesq_wb", "stoi"):
+        stats = metrics.get(name)
+        if stats is None:
+            continue
+        if stats["count"] == 0:
+            click.echo(f"  {name:<26} n/a")
+        else:
+            click.echo(f"  {name:<26} {stats['mean']:9.3f} +- {stats['std']:.3f}  (n={stats['count']})")
+    note = report.summary["settings"]["speaker_similarity"]
+    if note.startswith("skipped") and speaker_similarity is None:
+        click.echo(f"speaker similarity {note}")
+    click.echo(f"wrote {report.out_dir}: {len(report.files)} files (per_file.csv, summary.json, plots)")

@@ -1,0 +1,18 @@
+"""Objective evaluation of converted and vocoded speech.
+
+Modules, one concept each:
+
+* :mod:`.dtw` — exact dynamic time warping between feature sequences.
+* :mod:`.mcd` — mel-cepstrum from WORLD envelopes and mel-cepstral distortion (the definition).
+* :mod:`.f0` — WORLD F0 and the F0 metrics (log-F0 RMSE in cents, correlation, V/UV error).
+* :mod:`.analysis` — one utterance -> F0 + mel-cepstrum over its speech span; ``compare``.
+* :mod:`.spectral` — copy-synthesis metrics for vocoders (LSD, mel L1, PESQ, STOI).
+* :mod:`.speaker` — speaker similarity from Resemblyzer embeddings (optional package).
+* :mod:`.pairing` — pair files by name, one sample rate.
+* :mod:`.report`, :mod:`.plots` — the CSV, the summary JSON and the figures.
+* :mod:`.evaluate` — ``evaluate_folders``, the library side of ``voicegen eval``.
+* :mod:`.baselines` — no conversion, and per-bin mel mean/variance transfer.
+
+Import the submodules directly; this package imports nothing so that ``import voicegen.eval``
+stays free of pyworld and torch.
+"""
