@@ -42,7 +42,8 @@ def run(*args: str):
 def test_convert_finds_the_model_from_the_speakers(tiny, search, sf1_clip, tmp_path, monkeypatch) -> None:
     shutil.copytree(tiny.bundle, search.env / "sf1_tm1")
     monkeypatch.chdir(tmp_path)
-    result = run("convert", "--src", sf1_clip, "--target", "TM1", "--plot", "p.png", "--device", "cpu")
+    result = run("convert", "--src", sf1_clip, "--target", "TM1", "--plot", "p.png", "--device", "cpu",
+                 "--pitch", "auto")
     assert result.exit_code == 0, result.output
     shift = 12 * (tiny.log_f0_mean["TM1"] - tiny.log_f0_mean["SF1"]) / math.log(2)
     lines = result.output.splitlines()

@@ -28,8 +28,9 @@ TABLE_GAP = "  "
                    "see `voicegen models`].")
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None,
               help="Output file, or folder for a folder --src [default: ./<src stem>_to_<target>.wav].")
-@click.option("--pitch", default="auto", show_default=True, metavar="auto|none|SEMITONES",
-              help="Shift the input's pitch first: auto (by the speakers' log-F0 means), none, or semitones.")
+@click.option("--pitch", default="none", show_default=True, metavar="auto|none|SEMITONES",
+              help="Shift the input's pitch first: none (the CycleGAN maps pitch itself, and scored better "
+                   "that way), auto (by the speakers' log-F0 means), or semitones.")
 @click.option("--plot", type=click.Path(path_type=Path), default=None,
               help="Also save the source and converted spectrograms side by side to this PNG "
                    "(a folder for a folder --src).")

@@ -43,10 +43,11 @@ def test_convert_file_keeps_the_duration_and_draws_a_plot(converter, tiny_models
     assert (result.out, result.plot, result.seconds) == (out, plot, pytest.approx(frames / RATE))
     assert result.pitch_shift == pytest.approx(expected, abs=1e-12) and result.rtf > 0
     assert plot.read_bytes()[:8] == PNG_MAGIC
-    assert converter.pitch_plan("SF1", "TM1") == (result.pitch_shift,
+    assert converter.pitch_plan("SF1", "TM1", "auto") == (result.pitch_shift,
                                                   f"shifted {expected:+.1f} semitones (SF1 -> TM1 log-F0 means)")
-    assert converter.pitch_plan("TM1", "SF1")[0] == pytest.approx(-expected)
+    assert converter.pitch_plan("TM1", "SF1", "auto")[0] == pytest.approx(-expected)
     assert converter.pitch_plan("TM1", "SF1", "2.5") == (2.5, "shifted +2.5 semitones (--pitch 2.5)")
+    assert converter.pitch_plan("SF1", "TM1") == (0.0, "not shifted (--pitch none)")  # the default
     assert converter.pitch_plan("TM1", "SF1", "none") == (0.0, "not shifted (--pitch none)")
 
 

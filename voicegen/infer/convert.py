@@ -116,7 +116,7 @@ class Converter:
     def sample_rate(self) -> int:
         return self.feature_config.sample_rate
 
-    def pitch_plan(self, source: str, target: str, pitch: str | float = PITCH_AUTO) -> tuple[float, str]:
+    def pitch_plan(self, source: str, target: str, pitch: str | float = PITCH_NONE) -> tuple[float, str]:
         """``(semitones, description)`` of the pre-shift for ``source -> target`` under ``pitch``.
 
         E.g. ``(-5.9, "shifted -5.9 semitones (SF1 -> TM1 log-F0 means)")``.
@@ -158,7 +158,7 @@ class Converter:
         return wav_hat.astype(np.float32), mel, mel_hat
 
     def convert_file(self, src: str | os.PathLike, out: str | os.PathLike, source: str, target: str, *,
-                     pitch: str | float = PITCH_AUTO, overwrite: bool = False,
+                     pitch: str | float = PITCH_NONE, overwrite: bool = False,
                      plot: str | os.PathLike | None = None) -> ConvertResult:
         """Convert one audio file ``src`` (``source``'s voice) into ``out`` in ``target``'s voice.
 
@@ -184,7 +184,7 @@ class Converter:
                              pitch_shift=semitones, plot=plot)
 
     def convert_path(self, src: str | os.PathLike, out: str | os.PathLike, source: str, target: str, *,
-                     pitch: str | float = PITCH_AUTO, overwrite: bool = False, plot: str | os.PathLike | None = None,
+                     pitch: str | float = PITCH_NONE, overwrite: bool = False, plot: str | os.PathLike | None = None,
                      on_file: Callable[[Path, ConvertResult | str], None] | None = None) -> ConvertReport:
         """Convert a file, or every audio file under a folder into a mirrored folder of ``.wav``.
 
