@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 from click.testing import CliRunner
 
 from voicegen.cli import cli
@@ -18,14 +17,6 @@ from voicegen.train.vocoder import VocoderTrainConfig
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TINY_YAML = REPO_ROOT / "recipes" / "vocoder16k" / "conf" / "tiny.yaml"
 CPU_YAML = REPO_ROOT / "recipes" / "vocoder16k" / "conf" / "cpu.yaml"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,7 @@ from safetensors.torch import load_file, save_file
 
 import voicegen
 from voicegen.errors import ArtifactError
-from voicegen.fileutil import atomic_path, current_umask
+from voicegen.fileutil import atomic_path, current_umask, replace_dir
 from voicegen.state_io import decode_state, encode_state, storable_tensor
 
 FORMAT_VERSION = 1
@@ -252,7 +252,7 @@ def save_artifact(path: str | os.PathLike, *, kind: str, weights: Mapping[str, M
                 "weights_sha256": _sha256(weights_path), "tensors": len(tensors)}
         (tmp / ARTIFACT_META).write_text(json.dumps(meta, indent=2, allow_nan=False) + "\n", encoding="utf-8")
         _fsync(tmp / ARTIFACT_META)
-        _move_into_place(tmp, dest)
+        replace_dir(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -276,21 +276,6 @@ def _flatten_weights(weights: Mapping[str, Mapping[str, torch.Tensor]],
                 tensor = tensor.to(dtype)
             tensors[f"{module}.{name}"] = storable_tensor(tensor, storages)
     return tensors, list(weights)
-
-
-def _move_into_place(tmp: Path, dest: Path) -> None:
-    """Rename directory ``tmp`` to ``dest``, replacing (after the rename succeeds) what was there."""
-    if not dest.exists():
-        os.replace(tmp, dest)
-        return
-    old = dest.parent / f".{dest.name}.old-{uuid.uuid4().hex[:12]}"
-    os.replace(dest, old)
-    try:
-        os.replace(tmp, dest)
-    except BaseException:
-        os.replace(old, dest)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def read_artifact_meta(path: str | os.PathLike) -> dict:

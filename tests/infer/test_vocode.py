@@ -32,14 +32,6 @@ TINY = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def tiny_generator(kind: str) -> tuple[torch.nn.Module, dict]:
     config = fill_generator_contract(kind, TINY[kind], VC16K)
     torch.manual_seed(3)

@@ -22,15 +22,6 @@ TINY_G = {"base_channels": 8, "down_channels": 8, "bottleneck_channels": 16, "re
 TINY_D = {"base_channels": 8, "max_channels": 16, "n_layers": 2}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny convs run far slower with 2 intra-op threads when another process holds a core."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def tiny_generator(seed: int = 0) -> MelCycleGANGenerator:
     torch.manual_seed(seed)
     return build_generator(TINY_G).eval()

@@ -46,15 +46,6 @@ LIGHT_MSD = (8, 8, 16, 16, 32, 32, 32)
 LIGHT_MSD_GROUPS = (1, 4, 4, 4, 4, 4, 1)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny convs run ~40x slower with 2 intra-op threads when another process holds a core; use one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _mel_fn(n_fft: int, hop: int):
     """A differentiable log-mel-like transform: |STFT| (HiFi-GAN padding) times a fixed random filterbank."""
     basis = torch.rand(N_MELS, n_fft // 2 + 1, generator=torch.Generator().manual_seed(7))

@@ -28,15 +28,6 @@ TINY_D = {"base_channels": 8, "max_channels": 16, "n_layers": 2}
 VC16K = get_preset("vc16k")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny convs run far slower with 2 intra-op threads when another process holds a core."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def make_task(identity_steps: int = 2, two_step: bool = True, seed: int = 0) -> CycleGANTask:
     torch.manual_seed(seed)
     generators = [build_generator(TINY_G) for _ in range(2)]

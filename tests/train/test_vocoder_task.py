@@ -32,15 +32,6 @@ TINY_DISC = {"periods": [2, 3], "mpd_channels": [8, 16], "msd_scales": 0, "mrd_r
 ADVERSARIAL_NAMES = ("disc/adv_d", "gen/adv_g", "gen/fm")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny convs run far slower with 2 intra-op threads when another process holds a core."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def tiny_config(kind: str = "istft", train: list[str] | None = None, **sections) -> VocoderTrainConfig:
     data = {"generator_kind": kind, "generator": TINY_HIFIGAN if kind == "hifigan" else TINY_ISTFT,
             "discriminator": TINY_DISC, "adversarial_start": 3,

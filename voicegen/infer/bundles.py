@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voicegen.errors import ArtifactError, ConfigError
-from voicegen.fileutil import atomic_write_text
+from voicegen.fileutil import atomic_write_text, replace_dir
 
 # Same values as voicegen.checkpoint.ARTIFACT_META, voicegen.infer.cyclegan.CYCLEGAN_KIND and
 # voicegen.infer.vocode.VOCODER_KIND (not imported from there: those modules import torch; a test
@@ -243,7 +243,7 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
         atomic_write_text(tmp / META_FILE, json.dumps(converter_meta, indent=2, allow_nan=False) + "\n")
         load_cyclegan_bundle(tmp)  # sha256 of the weights, speakers, stats, generator shapes
         load_vocoder(tmp / VOCODER_SUBDIR)
-        _replace_dir(tmp, out)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -285,18 +285,3 @@ def _model_bundle(model: str | os.PathLike) -> BundleInfo:
 def _case_hint(name: str, known: tuple[str, ...] | list[str]) -> str:
     same = [k for k in known if k.lower() == name.lower() and k != name]
     return f" (did you mean {same[0]!r}?)" if same else ""
-
-
-def _replace_dir(tmp: Path, dest: Path) -> None:
-    """Rename folder ``tmp`` onto ``dest``; an existing ``dest`` is removed only after the rename."""
-    if not dest.exists():
-        os.replace(tmp, dest)
-        return
-    old = dest.parent / f".{dest.name}.old-{uuid.uuid4().hex[:12]}"
-    os.replace(dest, old)
-    try:
-        os.replace(tmp, dest)
-    except BaseException:
-        os.replace(old, dest)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
