@@ -14,10 +14,8 @@ A config is a (nested) dataclass with typed fields and defaults. YAML files fill
   message is reported the same way.
 * :func:`to_dict` / :func:`save_yaml` write a config back (``save_yaml`` is atomic).
 
-YAML dialect: the loader follows YAML 1.2 for booleans and floats, because YAML 1.1 surprises
-people: only ``true``/``false`` are booleans (``yes``, ``no``, ``on``, ``off`` stay strings, so a
-speaker called ``NO`` stays ``"NO"``), and ``1e-3`` is a float (YAML 1.1 reads it as a string).
-Duplicate keys in one mapping are errors instead of silently keeping the last one.
+YAML dialect (see :mod:`voicegen.yamlio`): YAML 1.2 booleans and floats (``yes`` stays a string,
+``1e-3`` is a float) and duplicate keys are errors.
 """
 
 from __future__ import annotations
@@ -26,7 +24,6 @@ import copy
 import dataclasses
 import difflib
 import os
-import re
 import types
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -36,11 +33,9 @@ import yaml
 
 from voicegen.errors import ConfigError
 from voicegen.fileutil import atomic_write_text
+from voicegen.yamlio import YamlDumper, deep_merge, load_yaml, parse_yaml  # noqa: F401 (re-exported)
 
 T = TypeVar("T")
-
-INCLUDE_KEY = "include"
-"""Top-level key naming the YAML file(s) a config builds on."""
 
 MAX_VALUE_REPR = 60
 """Values longer than this (as ``repr``) are shortened in error messages to keep them one line."""
@@ -48,132 +43,14 @@ MAX_VALUE_REPR = 60
 MAX_KNOWN_KEYS_LISTED = 20
 """At most this many known keys are listed in an 'unknown key' message."""
 
-_BOOL_TAG = "tag:yaml.org,2002:bool"
-_FLOAT_TAG = "tag:yaml.org,2002:float"
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-_BOOL_RE = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
-_FLOAT_RE = re.compile(
-    r"""^(?:[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?
-        |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
-        |[-+]?\.(?:inf|Inf|INF)
-        |\.(?:nan|NaN|NAN))$""",
-    re.X,
-)
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader (plain data only) with YAML 1.2 booleans/floats and duplicate-key errors."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: set = set()
-        for key_node, _ in node.value:
-            if key_node.tag == _MERGE_TAG or not isinstance(key_node, yaml.ScalarNode):
-                continue
-            key = self.construct_object(key_node)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"found duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL_TAG, _FLOAT_TAG)]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(_BOOL_TAG, _BOOL_RE, list("tTfF"))
-_Loader.add_implicit_resolver(_FLOAT_TAG, _FLOAT_RE, list("-+0123456789."))
-
-
-class _Dumper(yaml.SafeDumper):
-    """SafeDumper that also quotes strings our loader would read as floats (e.g. ``"1e-3"``)."""
-
-
-_Dumper.add_implicit_resolver(_FLOAT_TAG, _FLOAT_RE, list("-+0123456789."))
-
 
 # ----------------------------------------------------------------------------------------------
-# YAML files
-
-
-def parse_yaml(text: str, *, source: str = "<string>") -> Any:
-    """Parse one YAML document with the safe loader; errors become one-line ConfigErrors."""
-    loader = _Loader(text)
-    try:
-        return loader.get_single_data()
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{source}: invalid YAML{_yaml_error_text(err)}") from None
-    finally:
-        loader.dispose()
-
-
-def _yaml_error_text(err: yaml.YAMLError) -> str:
-    if isinstance(err, yaml.MarkedYAMLError):
-        where = ""
-        if err.problem_mark is not None:
-            where = f" at line {err.problem_mark.line + 1}, column {err.problem_mark.column + 1}"
-        problem = " ".join(str(err.problem or err.context or "syntax error").split())
-        hint = ""
-        if "constructor for the tag" in problem:
-            hint = " (config files hold plain data only; python tags are not allowed)"
-        return f"{where}: {problem}{hint}"
-    return ": " + " ".join(str(err).split())
-
-
-def load_yaml(path: str | os.PathLike) -> dict:
-    """Read a YAML mapping from ``path``, resolving ``include:`` (a file or a list of files).
-
-    Included files are read relative to the including file and merged in order; the including
-    file is deep-merged on top (mappings merge key by key, everything else is replaced).
-    Raises ConfigError for a missing file, invalid YAML, a non-mapping document or an include cycle.
-    """
-    return _load_yaml(Path(path), chain=())
-
-
-def _load_yaml(path: Path, chain: tuple[Path, ...]) -> dict:
-    resolved = path.resolve()
-    if resolved in chain:
-        cycle = " -> ".join(p.name for p in (*chain, resolved))
-        raise ConfigError(f"{path}: include cycle ({cycle}); remove one of the includes")
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: cannot read config file ({err})") from None
-    data = parse_yaml(text, source=str(path))
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a config file must hold a mapping, got {type(data).__name__}")
-    includes = data.pop(INCLUDE_KEY, None)
-    if includes is None:
-        return data
-    if isinstance(includes, str):
-        includes = [includes]
-    if not isinstance(includes, list) or not all(isinstance(name, str) for name in includes):
-        raise ConfigError(f"{path}: '{INCLUDE_KEY}' must be a file name or a list of file names")
-    merged: dict = {}
-    for name in includes:
-        merged = deep_merge(merged, _load_yaml(path.parent / Path(name).expanduser(), (*chain, resolved)))
-    return deep_merge(merged, data)
-
-
-def deep_merge(base: Mapping, top: Mapping) -> dict:
-    """A new dict: ``base`` with ``top`` on top; nested mappings merge, other values are replaced."""
-    merged = copy.deepcopy(dict(base))
-    for key, value in top.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
+# YAML files (parsing, include: and merging live in voicegen.yamlio)
 
 
 def dump_yaml(data: Any) -> str:
     """YAML text for plain data (key order kept), readable back by :func:`parse_yaml`."""
-    return yaml.dump(_plain(data), Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+    return yaml.dump(_plain(data), Dumper=YamlDumper, sort_keys=False, allow_unicode=True)
 
 
 def save_yaml(config: Any, path: str | os.PathLike, *, header: str | None = None) -> Path:
