@@ -102,8 +102,43 @@ def train_cyclegan_command(config_path: Path, overrides: tuple[str, ...], run_di
         click.echo(f"exported converter to {export}")
 
 
+@train.command("vae")
+@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="YAML config (see recipes/vae16k/conf/).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config entry (dotted path, YAML value); repeatable, e.g. --set beta=0.5.")
+@click.option("--run-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Run folder [default: runs/<config name>].")
+@click.option("--resume/--no-resume", default=None,
+              help="Require / refuse an existing checkpoint in the run folder [default: resume if there is one].")
+@click.option("--device", type=click.Choice(DEVICES), default=None,
+              help="Override trainer.device [default: from the config].")
+def train_vae_command(config_path: Path, overrides: tuple[str, ...], run_dir: Path | None,
+                      resume: bool | None, device: str | None) -> None:
+    """Train a speaker-conditioned spectrogram VAE on folders of several speakers' speech.
+
+    The artifact (weights, model config, mel contract, per-speaker and pooled normalisation
+    statistics, speaker names) is exported to RUN_DIR/export.
+
+    \b
+    Example:
+      voicegen train vae --config recipes/vae16k/conf/cpu.yaml \\
+          --set 'data.speakers={SF1: ../shared/data/vcc2016/SF1, TM1: ../shared/data/vcc2016/TM1}' \\
+          --run-dir runs/vae16k
+    """
+    from voicegen.config import load_config
+    from voicegen.train.vae import VAETrainConfig, train_vae
+
+    items = list(overrides) + ([f"trainer.device={device}"] if device else [])
+    config = load_config(VAETrainConfig, config_path, items)
+    run_dir = run_dir if run_dir is not None else DEFAULT_RUNS_DIR / config_path.stem
+    export = train_vae(config, run_dir, resume="auto" if resume is None else resume)
+    if export is not None:
+        click.echo(f"exported vae to {export}")
+
+
 @click.command("export")
-@click.argument("kind", type=click.Choice(["vocoder", "cyclegan"]))
+@click.argument("kind", type=click.Choice(["vocoder", "cyclegan", "vae"]))
 @click.option("--run-dir", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="Run folder written by `voicegen train KIND`.")
 @click.option("--step", type=int, default=None, help="Checkpoint step to export [default: the latest].")

@@ -27,6 +27,7 @@ from voicegen.models.cyclegan import (
     ResnetGenerator,
     ResnetGeneratorConfig,
 )
+from voicegen.models.vae import SpectrogramVAE, VAEConfig
 from voicegen.models.vocoder import (
     DISCRIMINATOR_PRESETS,
     GeneratorConfig,
@@ -71,6 +72,8 @@ CASES = [
     Case("mel_cyclegan_small", lambda: MelCycleGANGenerator(CycleGANGeneratorConfig(
         base_channels=8, down_channels=16, bottleneck_channels=16, residual_channels=16, n_residual=2,
         up_channels=(16, 8))), (2, 80, 23), (80 * 23,)),
+    Case("vae_small", lambda: SpectrogramVAE(VAEConfig(channels=(8, 16), latent_channels=4)),
+         (2, 1, 80, 23), (80 * 23 + 2 * 4 * 6,)),
     Case("resnet_small", lambda: ResnetGenerator(ResnetGeneratorConfig(base_channels=8, n_residual=2)),
          (2, 3, 20, 20), (3 * 20 * 20,)),
     Case("patchgan_2d", lambda: PatchGANDiscriminator(2, 1, 8, n_layers=2), (2, 1, 40, 33), None),

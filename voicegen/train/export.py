@@ -17,8 +17,8 @@ from voicegen.checkpoint import checkpoint_path, latest_checkpoint, load_trainin
 from voicegen.config import load_config
 from voicegen.errors import ArtifactError
 
-RunKind = Literal["vocoder", "cyclegan"]
-RUN_KINDS: tuple[str, ...] = ("vocoder", "cyclegan")
+RunKind = Literal["vocoder", "cyclegan", "vae"]
+RUN_KINDS: tuple[str, ...] = ("vocoder", "cyclegan", "vae")
 CONFIG_FILE = "config.yaml"
 
 
@@ -27,7 +27,7 @@ def export_run(kind: RunKind, run_dir: str | os.PathLike, *, out: str | os.PathL
     """Write the ``kind`` artifact of ``run_dir``'s checkpoint at ``step`` (default: the latest).
 
     ``out`` defaults to ``run_dir/export_step<step>``. The run's resolved ``config.yaml`` says how
-    to rebuild the models; a CycleGAN's speaker statistics are recomputed from its data folders
+    to rebuild the models; a CycleGAN's or VAE's speaker statistics are recomputed from its data folders
     exactly as training computed them.
     """
     run_dir = Path(run_dir)
@@ -64,4 +64,16 @@ def export_run(kind: RunKind, run_dir: str | os.PathLike, *, out: str | os.PathL
                  name_b: compute_stats(files_b, contract, progress=progress)}
         return export_cyclegan(models["G_ab"], models["G_ba"], config.generator, contract, stats, out,
                                overwrite=overwrite)
+    if kind == "vae":
+        from voicegen.audio.vae_datasets import pool_stats
+        from voicegen.train.vae import VAETrainConfig, build_model, export_vae
+        from voicegen.train.vae import speaker_files as vae_speaker_files
+
+        config = load_config(VAETrainConfig, config_path)
+        model = build_model(config)
+        model.load_state_dict(modules["vae"])
+        train_files, _ = vae_speaker_files(config)
+        contract = config.feature_config
+        stats = {name: compute_stats(files, contract, progress=progress) for name, files in train_files.items()}
+        return export_vae(model, contract, stats, pool_stats(list(stats.values())), out, overwrite=overwrite)
     raise ValueError(f"kind must be one of {RUN_KINDS}, got {kind!r}")

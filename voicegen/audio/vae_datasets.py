@@ -1,0 +1,112 @@
+"""Multi-speaker datasets of normalised log-mels for training a speaker-conditioned VAE.
+
+* :func:`pool_stats` — one :class:`~voicegen.audio.stats.SpeakerStats` for several speakers
+  (frame-weighted, exact for the pooled frames), used to normalise every speaker alike so that
+  speaker differences stay in the mels (the decoder's speaker embedding explains them).
+* :class:`MultiSpeakerMelDataset` — random ``segment_frames`` crops with their speaker id.
+* :class:`MultiSpeakerMelClips` — whole held-out clips with their speaker id (validation, batch 1).
+
+All randomness of an item comes from the per-item seed the Trainer passes (``takes_seed = True``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from voicegen.audio.features import FeatureConfig
+from voicegen.audio.mel_datasets import DEFAULT_SEGMENT_FRAMES, _SpeakerMels, load_mels
+from voicegen.audio.stats import SpeakerStats, normalize
+from voicegen.errors import AudioError, ConfigError
+
+
+def pool_stats(stats: Sequence[SpeakerStats]) -> SpeakerStats:
+    """Statistics of the union of several speakers' frames (means and variances weighted by frames).
+
+    Equal to computing the stats over all files at once; log-F0 pools the voiced frames likewise.
+    """
+    if not stats:
+        raise ValueError("pool_stats: give at least one speaker's stats")
+    config = stats[0].features
+    for item in stats[1:]:
+        if item.features.diff(config):
+            raise ConfigError(f"pool_stats: speakers' stats use different mel settings "
+                              f"({', '.join(item.features.diff(config))}); recompute them")
+    frames = np.array([s.num_frames for s in stats], dtype=np.float64)
+    means = np.stack([np.asarray(s.mel_mean, dtype=np.float64) for s in stats])
+    second = np.stack([np.square(np.asarray(s.mel_std, dtype=np.float64)) for s in stats]) + np.square(means)
+    mel_mean = (frames[:, None] * means).sum(0) / frames.sum()
+    mel_var = (frames[:, None] * second).sum(0) / frames.sum() - np.square(mel_mean)
+    voiced = [(s.num_voiced_frames, s.log_f0_mean, s.log_f0_std) for s in stats if s.log_f0_mean is not None]
+    log_f0_mean = log_f0_std = None
+    if voiced:
+        count = sum(v[0] for v in voiced)
+        log_f0_mean = sum(n * m for n, m, _ in voiced) / count
+        log_f0_var = sum(n * (sd * sd + m * m) for n, m, sd in voiced) / count - log_f0_mean ** 2
+        log_f0_std = math.sqrt(max(log_f0_var, 0.0))
+    return SpeakerStats(mel_mean=mel_mean, mel_std=np.sqrt(np.maximum(mel_var, 0.0)), log_f0_mean=log_f0_mean,
+                        log_f0_std=log_f0_std, num_files=sum(s.num_files for s in stats),
+                        total_seconds=sum(s.total_seconds for s in stats), num_frames=int(frames.sum()),
+                        num_voiced_frames=sum(s.num_voiced_frames for s in stats), features=config)
+
+
+class MultiSpeakerMelDataset(Dataset):
+    """Random crops of several speakers' log-mels, all normalised with the same ``stats``.
+
+    ``dataset[(index, item_seed)]`` -> ``{"mel": (n_mels, segment_frames) float32, "speaker": ()
+    int64}``: the speaker is drawn uniformly (balanced speakers), then a file with probability
+    proportional to its length, then the crop (clips shorter than a segment are padded with the
+    normalised value of silence). Speaker ids follow the order of ``speakers``. One epoch has
+    ``total files * repeats`` items.
+    """
+
+    takes_seed = True
+
+    def __init__(self, speakers: Mapping[str, Sequence[str | Path]], config: FeatureConfig, stats: SpeakerStats, *,
+                 segment_frames: int = DEFAULT_SEGMENT_FRAMES, repeats: int = 1, progress: bool = False) -> None:
+        if not speakers:
+            raise AudioError("MultiSpeakerMelDataset: no speakers given")
+        if segment_frames < 1 or repeats < 1:
+            raise ValueError(f"segment_frames and repeats must be >= 1, got {segment_frames}, {repeats}")
+        self.names = list(speakers)
+        self.segment_frames = segment_frames
+        self.repeats = repeats
+        self.speakers = [_SpeakerMels([Path(p) for p in files], config, stats, progress, name)
+                         for name, files in speakers.items()]
+
+    def __len__(self) -> int:
+        return sum(len(s.mels) for s in self.speakers) * self.repeats
+
+    def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor]:
+        _, seed = key
+        generator = torch.Generator().manual_seed(seed)
+        speaker = int(torch.randint(0, len(self.speakers), (1,), generator=generator))
+        mel = self.speakers[speaker].sample(self.segment_frames, generator)
+        return {"mel": torch.from_numpy(np.ascontiguousarray(mel, dtype=np.float32)),
+                "speaker": torch.tensor(speaker, dtype=torch.long)}
+
+
+class MultiSpeakerMelClips(Dataset):
+    """Whole normalised clips: ``dataset[i] -> {"mel": (n_mels, F), "speaker": id, "index": i}``.
+
+    ``clips`` are ``(file, speaker id)`` pairs; ``max_frames`` cuts each clip to its first frames.
+    Use batch size 1 (clip lengths differ).
+    """
+
+    def __init__(self, clips: Sequence[tuple[str | Path, int]], config: FeatureConfig, stats: SpeakerStats, *,
+                 max_frames: int | None = None) -> None:
+        self.speaker_ids = [int(speaker) for _, speaker in clips]
+        mels = load_mels([Path(path) for path, _ in clips], config)
+        self.mels = [np.ascontiguousarray(normalize(mel, stats)[:, :max_frames], dtype=np.float32) for mel in mels]
+
+    def __len__(self) -> int:
+        return len(self.mels)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor | int]:
+        return {"mel": torch.from_numpy(self.mels[index]),
+                "speaker": torch.tensor(self.speaker_ids[index], dtype=torch.long), "index": index}

@@ -1,0 +1,210 @@
+"""Train a (speaker-conditioned) spectrogram VAE on several speakers and export it as a ``vae`` artifact.
+
+    config = load_config(VAETrainConfig, "recipes/vae16k/conf/cpu.yaml")
+    export_dir = train_vae(config, "runs/vae16k", resume="auto")
+
+The run directory holds ``config.yaml``, ``metrics.jsonl``, ``checkpoints/``, ``samples/`` and
+``export/``: weights of the ``vae`` module, ``config = {"model": VAEConfig}``, the mel contract,
+``stats`` (each speaker's own statistics, by name), ``speakers`` (names in speaker-id order) and
+``extra.normalization``: the statistics pooled over all speakers' training files, with which
+every mel was normalised for training (and must be for inference).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+from voicegen.audio.datasets import split_files
+from voicegen.audio.features import FeatureConfig, get_preset
+from voicegen.audio.mel_datasets import DEFAULT_SEGMENT_FRAMES
+from voicegen.audio.stats import SpeakerStats, compute_stats, list_audio_files
+from voicegen.audio.vae_datasets import MultiSpeakerMelClips, MultiSpeakerMelDataset, pool_stats
+from voicegen.checkpoint import latest_checkpoint, save_artifact
+from voicegen.config import save_yaml, to_dict
+from voicegen.errors import ConfigError, TrainingError
+from voicegen.models.vae import SpectrogramVAE, build_vae, vae_config
+from voicegen.train.config import OptimizerConfig, TrainerConfig
+from voicegen.train.trainer import Trainer
+from voicegen.train.vae_task import PHASE, VAETask
+
+VAE_KIND = "vae"
+EXPORT_DIR = "export"
+CONFIG_FILE = "config.yaml"
+DEFAULT_OPTIMIZERS: dict[str, OptimizerConfig] = {PHASE: OptimizerConfig(lr=1e-3, betas=(0.9, 0.999))}
+
+
+@dataclass
+class VAEDataConfig:
+    """The speakers' audio and how it is cut.
+
+    speakers: speaker name -> folder of that speaker's recordings (searched recursively); the
+        order gives the speaker ids.
+    val_count: files held out per speaker for validation (stable hash split); 0 = none.
+    segment_frames: frames of the random training crops (64 = ~1 s at 16 kHz, hop 256).
+    repeats: epoch length is ``training files * repeats`` crops.
+    val_max_frames: validation clips are cut to their first frames.
+    """
+
+    speakers: dict[str, str] = field(default_factory=dict)
+    val_count: int = 1
+    segment_frames: int = DEFAULT_SEGMENT_FRAMES
+    repeats: int = 1
+    val_max_frames: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.val_count < 0:
+            raise ConfigError(f"data.val_count must be >= 0, got {self.val_count}")
+        for name in ("segment_frames", "repeats", "val_max_frames"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"data.{name} must be >= 1, got {getattr(self, name)}")
+
+
+@dataclass(kw_only=True)
+class VAETrainConfig:
+    """A spectrogram-VAE training run (YAML schema).
+
+    features: mel contract preset (``vc16k``, ``hifigan22k``).
+    data: see :class:`VAEDataConfig`.
+    model: ``voicegen.models.vae.VAEConfig`` fields (``preset: cpu|large``); ``n_mels`` and
+        ``n_speakers`` are filled from the contract and ``data.speakers`` (and must agree when given;
+        ``n_speakers: 0`` is allowed for an unconditional model).
+    beta: weight of the KL term (beta-VAE); used when ``capacity_max`` is 0.
+    capacity_max: > 0 turns on capacity control (Burgess et al. 2018): the KL term becomes
+        ``gamma * |KL - C(step)|``; C in nats per latent frame (all latent channels together).
+    capacity_steps: steps over which C ramps linearly from 0 to ``capacity_max``.
+    capacity_gamma: gamma, the weight of ``|KL - C|``.
+    trainer: the generic Trainer's config; the optimizer is ``vae`` (default Adam lr 1e-3);
+        ``loss_weights`` are set to {rec 1, kl beta (or gamma), kl_nats 0}; set beta/capacity_gamma
+        rather than ``loss_weights.kl``. ``val_batch_size`` must be 1.
+    """
+
+    features: str = "vc16k"
+    data: VAEDataConfig = field(default_factory=VAEDataConfig)
+    model: dict[str, Any] = field(default_factory=lambda: {"preset": "cpu"})
+    beta: float = 1.0
+    capacity_max: float = 0.0
+    capacity_steps: int = 10000
+    capacity_gamma: float = 100.0
+    trainer: TrainerConfig
+
+    def __post_init__(self) -> None:
+        contract = get_preset(self.features)
+        for key, expected in (("n_mels", contract.n_mels),):
+            if self.model.get(key, expected) != expected:
+                raise ConfigError(f"model.{key} is {self.model[key]!r} but the mel contract (features) has "
+                                  f"{expected}; remove model.{key} or change features")
+        n_speakers = len(self.data.speakers)
+        given = self.model.get("n_speakers", n_speakers)
+        if given not in (0, n_speakers):
+            raise ConfigError(f"model.n_speakers is {given!r} but data.speakers names {n_speakers}; "
+                              "remove model.n_speakers (or set 0 for an unconditional model)")
+        self.model = {**self.model, "n_mels": contract.n_mels, "n_speakers": given}
+        vae_config(self.model)  # unknown keys, bad values
+        for name in ("beta", "capacity_max", "capacity_gamma"):
+            if not getattr(self, name) >= 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.capacity_steps < 0:
+            raise ConfigError(f"capacity_steps must be >= 0, got {self.capacity_steps}")
+        kl_weight = self.capacity_gamma if self.capacity_max else self.beta
+        if self.trainer.loss_weights.get("kl", kl_weight) != kl_weight:
+            raise ConfigError(f"trainer.loss_weights.kl is {self.trainer.loss_weights['kl']} but beta / "
+                              f"capacity_gamma gives {kl_weight}; set beta (or capacity_gamma) instead")
+        self.trainer.loss_weights = {"rec": 1.0, **self.trainer.loss_weights, "kl": kl_weight, "kl_nats": 0.0}
+        defaults = {name: dataclasses.replace(opt) for name, opt in DEFAULT_OPTIMIZERS.items()}
+        self.trainer.optimizers = {**defaults, **self.trainer.optimizers}
+        if self.trainer.val_batch_size != 1:
+            raise ConfigError(f"trainer.val_batch_size must be 1 (whole clips of different lengths), "
+                              f"got {self.trainer.val_batch_size}")
+        if self.data.val_count == 0 and self.trainer.val_every > 0:
+            raise ConfigError(f"trainer.val_every is {self.trainer.val_every} but data.val_count is 0; "
+                              "hold out files (data.val_count >= 1) or set trainer.val_every: 0")
+
+    @property
+    def feature_config(self) -> FeatureConfig:
+        """The mel contract named by ``features``."""
+        return get_preset(self.features)
+
+
+def build_model(config: VAETrainConfig) -> SpectrogramVAE:
+    """A fresh VAE seeded by ``trainer.seed``."""
+    torch.manual_seed(config.trainer.seed)
+    return build_vae(config.model)
+
+
+def speaker_files(config: VAETrainConfig) -> tuple[dict[str, list[Path]], dict[str, list[Path]]]:
+    """(training files, validation files) per speaker name, as training uses them."""
+    if not config.data.speakers:
+        raise ConfigError("data.speakers is empty; map each speaker name to a folder of its audio")
+    train, val = {}, {}
+    for name, folder in config.data.speakers.items():
+        if not folder:
+            raise ConfigError(f"data.speakers.{name} is empty; set it to a folder of that speaker's audio")
+        files = list_audio_files(folder)
+        train[name], val[name] = split_files(files, config.data.val_count) if config.data.val_count else (files, [])
+    return train, val
+
+
+def export_vae(model: SpectrogramVAE, feature_config: FeatureConfig, stats: dict[str, SpeakerStats],
+               normalization: SpeakerStats, path: str | os.PathLike, *, dtype: torch.dtype | None = torch.float16,
+               overwrite: bool = False) -> Path:
+    """Write a ``vae`` artifact (see the module docstring); ``stats`` keys are the speakers in id order.
+
+    Stats computed with other mel settings are refused (ConfigError).
+    """
+    for name, speaker_stats in {**stats, "normalization": normalization}.items():
+        differ = speaker_stats.features.diff(feature_config)
+        if differ:
+            raise ConfigError(f"stats of {name!r} use other mel settings ({', '.join(differ)}); recompute them")
+    n_speakers = model.config.n_speakers
+    if n_speakers and n_speakers != len(stats):
+        raise ValueError(f"export_vae: the model decodes {n_speakers} speakers but stats names {len(stats)}")
+    weights = {"vae": {k: t.detach().cpu().float() for k, t in model.state_dict().items()}}
+    return save_artifact(path, kind=VAE_KIND, weights=weights, config={"model": to_dict(model.config)},
+                         mel=feature_config.to_dict(), stats={n: s.to_dict() for n, s in stats.items()},
+                         speakers=list(stats), extra={"normalization": normalization.to_dict()}, dtype=dtype,
+                         overwrite=overwrite)
+
+
+def train_vae(config: VAETrainConfig, run_dir: str | os.PathLike, *,
+              resume: bool | Literal["auto"] = "auto") -> Path | None:
+    """Train as configured under ``run_dir`` and export ``run_dir/export``; return that path.
+
+    ``resume``: ``"auto"`` continues from the latest checkpoint if any, ``True`` requires one,
+    ``False`` refuses a run_dir with checkpoints. Returns None on data-parallel ranks other than 0.
+    """
+    run_dir = Path(run_dir)
+    latest = latest_checkpoint(run_dir)
+    if resume is False and latest is not None:
+        raise TrainingError(f"{run_dir} already has training checkpoints (latest {latest.name}); "
+                            "resume (--resume) or choose a new run folder (--run-dir)")
+    if resume is True and latest is None:
+        raise TrainingError(f"resume requested but {run_dir} has no training checkpoint; drop --resume")
+    train_files, val_files = speaker_files(config)
+    contract = config.feature_config
+    progress = config.trainer.progress
+    stats = {name: compute_stats(files, contract, progress=progress) for name, files in train_files.items()}
+    pooled = pool_stats(list(stats.values()))
+    dataset = MultiSpeakerMelDataset(train_files, contract, pooled, segment_frames=config.data.segment_frames,
+                                     repeats=config.data.repeats, progress=progress)
+    clips = [(path, index) for index, name in enumerate(val_files) for path in val_files[name]]
+    val_dataset = (MultiSpeakerMelClips(clips, contract, pooled, max_frames=config.data.val_max_frames)
+                   if clips else None)
+    model = build_model(config)
+    task = VAETask(model, capacity_max=config.capacity_max, capacity_steps=config.capacity_steps,
+                   feature_config=contract, stats=pooled)
+    trainer = Trainer(task, dataset, config.trainer, run_dir, val_dataset=val_dataset)
+    if trainer.dist.is_main:
+        save_yaml(config, run_dir / CONFIG_FILE, header="Resolved config of this run (voicegen train vae).")
+        params = sum(p.numel() for p in model.parameters()) / 1e6
+        trainer.logger.info(f"vae on {', '.join(train_files)}: {sum(map(len, train_files.values()))} training "
+                            f"files, {len(clips)} validation files, {params:.2f}M parameters")
+    trainer.fit(resume=resume)
+    if not trainer.dist.is_main:
+        return None
+    return export_vae(model, contract, stats, pooled, run_dir / EXPORT_DIR, overwrite=True)
