@@ -1,6 +1,9 @@
 """voicegen.infer: pipelines that compose exported models and the audio front end; they never train.
 
 * :mod:`voicegen.infer.vocode` — log-mel or audio -> waveform with a ``vocoder`` artifact.
+* :mod:`voicegen.infer.cyclegan` — load a ``cyclegan`` bundle; convert log-mels between its speakers.
+* :mod:`voicegen.infer.convert` — audio file or folder -> converted audio (mel, converter, vocoder).
+* :mod:`voicegen.infer.bundles` — find bundles by speaker name (search order), package bundles.
 
 Submodules import torch; import them directly (``from voicegen.infer.vocode import load_vocoder``).
 """

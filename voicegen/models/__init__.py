@@ -5,6 +5,9 @@ voicegen.nn, voicegen.losses and voicegen.config, never the audio/image front en
 
 * ``vocoder``: HiFi-GAN (V1/V2/V3, iSTFTNet head) and iSTFT generators; MPD, MSD and spectrogram
   discriminators.
+* ``cyclegan``: the MaskCycleGAN-VC-style mel generator and the image ResNet generator
+  (discriminators are ``voicegen.nn.PatchGANDiscriminator``).
+* ``vae``: the (speaker-conditioned) spectrogram VAE.
 """
 
 from voicegen.models.vocoder import (
