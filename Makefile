@@ -26,11 +26,10 @@ test-fast: $(STAMP)
 
 demo: $(STAMP)
 	@mkdir -p $(DEMO)
-	$(BIN)/voicegen info samples/audio/SF1_200001.wav samples/audio/78-368-0000.flac
-	$(BIN)/voicegen features samples/audio/SF1_200001.wav --out $(DEMO)/SF1_200001.npy \
-		--plot $(DEMO)/SF1_200001.png --overwrite
-	$(BIN)/voicegen stats samples/audio --out $(DEMO)/stats.json --overwrite
-	@echo "demo outputs are in $(DEMO)/ (mel .npy, spectrogram .png, stats .json)"
+	$(BIN)/voicegen models
+	$(BIN)/voicegen convert --src samples/audio/SF1_200001.wav --target TM1 \
+		--out $(DEMO)/SF1_200001_to_TM1.wav --plot $(DEMO)/SF1_200001_to_TM1.png --overwrite
+	@echo "demo outputs are in $(DEMO)/: the converted wav and a PNG of source and converted spectrograms"
 
 clean-demo:
 	rm -rf $(DEMO)
