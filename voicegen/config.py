@@ -102,6 +102,32 @@ def from_dict(cls: type[T], data: Mapping, *, source: str = "<dict>") -> T:
     return _convert(cls, data, "", source)
 
 
+
+PRESET_KEY = "preset"
+"""Key of a model section naming a preset to start from; the section's other keys override it."""
+
+
+def from_preset(cls: type[T], config: Mapping[str, Any] | T, presets: Mapping[str, T], what: str, *,
+                source: str = "<dict>") -> T:
+    """A typed ``cls`` from ``config``: an instance as is, or a dict (``{"preset": "cpu", ...}`` allowed).
+
+    With ``preset``, the named entry of ``presets`` gives the starting values and the other keys
+    override them; then :func:`from_dict` checks keys and types. ``what`` names the section in errors.
+    """
+    if isinstance(config, cls):
+        return config
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"{source}: {what} must be a mapping of settings, got {type(config).__name__}")
+    data = dict(config)
+    name = data.pop(PRESET_KEY, None)
+    if name is not None:
+        if name not in presets:
+            raise ConfigError(f"{source}: unknown {what} preset {name!r}; choose one of: {', '.join(presets)}")
+        base = presets[name]
+        data = {**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)}, **data}
+    return from_dict(cls, data, source=source)
+
+
 def load_config(cls: type[T], path: str | os.PathLike, overrides: Iterable[str] = ()) -> T:
     """``load_yaml(path)``, then ``--set`` ``overrides``, then :func:`from_dict` into ``cls``."""
     data = apply_overrides(load_yaml(path), list(overrides), schema=cls)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 
 from voicegen.audio.features import FeatureConfig

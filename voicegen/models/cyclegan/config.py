@@ -14,19 +14,16 @@ dict (a YAML section or an artifact's JSON, optionally ``{"preset": "cpu", ...}`
 
 from __future__ import annotations
 
-import dataclasses
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from voicegen.config import from_dict
-from voicegen.errors import ConfigError
+from voicegen.config import from_preset
 
 # The generator halves the mel axis and the frame axis twice (two stride-2 downsamplings).
 MEL_GENERATOR_STRIDE = 4
 # Key naming a preset to start from; the other keys of the dict override its fields.
-PRESET_KEY = "preset"
 
 C = TypeVar("C")
 
@@ -185,34 +182,19 @@ DISCRIMINATOR_PRESETS: Mapping[str, CycleGANDiscriminatorConfig] = types.Mapping
 })
 
 
-def _typed(cls: type[C], config: Mapping[str, Any] | C, presets: Mapping[str, C], what: str, source: str) -> C:
-    if isinstance(config, cls):
-        return config
-    if not isinstance(config, Mapping):
-        raise ConfigError(f"{source}: {what} must be a mapping of settings, got {type(config).__name__}")
-    data = dict(config)
-    name = data.pop(PRESET_KEY, None)
-    if name is not None:
-        if name not in presets:
-            raise ConfigError(f"{source}: unknown {what} preset {name!r}; choose one of: {', '.join(presets)}")
-        base = presets[name]
-        data = {**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)}, **data}
-    return from_dict(cls, data, source=source)
-
-
 def generator_config(config: Mapping[str, Any] | CycleGANGeneratorConfig, *,
                      source: str = "generator") -> CycleGANGeneratorConfig:
     """The typed mel-generator config of a plain dict (``{"preset": "cpu", "n_residual": 4}`` allowed)."""
-    return _typed(CycleGANGeneratorConfig, config, GENERATOR_PRESETS, "generator", source)
+    return from_preset(CycleGANGeneratorConfig, config, GENERATOR_PRESETS, "generator", source=source)
 
 
 def resnet_generator_config(config: Mapping[str, Any] | ResnetGeneratorConfig, *,
                             source: str = "generator") -> ResnetGeneratorConfig:
     """The typed image ResNet generator config of a plain dict (presets allowed)."""
-    return _typed(ResnetGeneratorConfig, config, RESNET_GENERATOR_PRESETS, "generator", source)
+    return from_preset(ResnetGeneratorConfig, config, RESNET_GENERATOR_PRESETS, "generator", source=source)
 
 
 def discriminator_config(config: Mapping[str, Any] | CycleGANDiscriminatorConfig, *,
                          source: str = "discriminator") -> CycleGANDiscriminatorConfig:
     """The typed discriminator config of a plain dict (``{"preset": "cpu"}`` allowed)."""
-    return _typed(CycleGANDiscriminatorConfig, config, DISCRIMINATOR_PRESETS, "discriminator", source)
+    return from_preset(CycleGANDiscriminatorConfig, config, DISCRIMINATOR_PRESETS, "discriminator", source=source)

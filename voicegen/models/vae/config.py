@@ -7,18 +7,15 @@ raise ``ValueError`` naming the field.
 
 from __future__ import annotations
 
-import dataclasses
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from voicegen.config import from_dict
-from voicegen.errors import ConfigError
+from voicegen.config import from_preset
 
 # Each encoder level halves the mel axis and the frame axis once.
 LEVEL_STRIDE = 2
-PRESET_KEY = "preset"
 NORMS = ("none", "group", "instance", "batch", "layer")
 
 
@@ -89,15 +86,4 @@ VAE_PRESETS: Mapping[str, VAEConfig] = types.MappingProxyType({
 
 def vae_config(config: Mapping[str, Any] | VAEConfig, *, source: str = "model") -> VAEConfig:
     """The typed VAE config of a plain dict (``{"preset": "cpu", "latent_channels": 8}`` allowed)."""
-    if isinstance(config, VAEConfig):
-        return config
-    if not isinstance(config, Mapping):
-        raise ConfigError(f"{source}: the VAE model must be a mapping of settings, got {type(config).__name__}")
-    data = dict(config)
-    name = data.pop(PRESET_KEY, None)
-    if name is not None:
-        if name not in VAE_PRESETS:
-            raise ConfigError(f"{source}: unknown VAE preset {name!r}; choose one of: {', '.join(VAE_PRESETS)}")
-        base = VAE_PRESETS[name]
-        data = {**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)}, **data}
-    return from_dict(VAEConfig, data, source=source)
+    return from_preset(VAEConfig, config, VAE_PRESETS, "VAE", source=source)

@@ -7,11 +7,10 @@ and badly typed values are one-line :class:`~voicegen.errors.ConfigError`s namin
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any, Union
 
-from voicegen.config import from_dict
+from voicegen.config import from_dict, from_preset
 from voicegen.errors import ConfigError
 from voicegen.models.vocoder.config import (
     DISCRIMINATOR_PRESETS,
@@ -29,18 +28,6 @@ from voicegen.models.vocoder.istft_generator import ISTFTGenerator
 Generator = Union[HiFiGANGenerator, ISTFTGenerator]
 
 # Key naming a preset to start from; the other keys of the dict override its fields.
-PRESET_KEY = "preset"
-
-
-def _with_preset(config: Mapping[str, Any], presets: Mapping[str, Any], what: str, source: str) -> dict:
-    data = dict(config)
-    name = data.pop(PRESET_KEY, None)
-    if name is None:
-        return data
-    if name not in presets:
-        raise ConfigError(f"{source}: unknown {what} preset {name!r}; choose one of: {', '.join(presets)}")
-    base = {f.name: getattr(presets[name], f.name) for f in dataclasses.fields(presets[name])}
-    return {**base, **data}
 
 
 def generator_config(
@@ -48,7 +35,7 @@ def generator_config(
 ) -> Union[GeneratorConfig, ISTFTGeneratorConfig]:
     """The typed config of a ``kind`` generator from ``config`` (``{"preset": "v3", ...}`` allowed for hifigan)."""
     if kind == "hifigan":
-        return from_dict(GeneratorConfig, _with_preset(config, GENERATOR_PRESETS, "generator", source), source=source)
+        return from_preset(GeneratorConfig, config, GENERATOR_PRESETS, "generator", source=source)
     if kind == "istft":
         return from_dict(ISTFTGeneratorConfig, config, source=source)
     raise ConfigError(f"{source}: unknown generator kind {kind!r}; choose one of: {', '.join(GENERATOR_KINDS)}")
@@ -69,5 +56,5 @@ def generator_kind(generator: Generator) -> GeneratorKind:
 
 def build_discriminator(config: Mapping[str, Any], *, source: str = "<dict>") -> VocoderDiscriminator:
     """A fresh :class:`VocoderDiscriminator` from a plain dict (``{"preset": "cpu", ...}`` allowed)."""
-    data = _with_preset(config, DISCRIMINATOR_PRESETS, "discriminator", source)
-    return VocoderDiscriminator(from_dict(DiscriminatorConfig, data, source=source))
+    return VocoderDiscriminator(from_preset(DiscriminatorConfig, config, DISCRIMINATOR_PRESETS, "discriminator",
+                                            source=source))
