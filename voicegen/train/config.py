@@ -150,3 +150,17 @@ def _positive(name: str, value: float) -> None:
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def check_clip_validation(trainer: TrainerConfig, val_count: int, model: str) -> None:
+    """ConfigError unless validation runs on whole held-out clips one at a time, when it runs at all.
+
+    ``model`` names the model in the message (e.g. "vocoder"). Clips differ in length, so the
+    validation batch holds one clip; ``val_every > 0`` needs held-out files (``data.val_count``).
+    """
+    if trainer.val_batch_size != 1:
+        raise ConfigError(f"trainer.val_batch_size must be 1 for a {model} (whole clips of different "
+                          f"lengths), got {trainer.val_batch_size}")
+    if val_count == 0 and trainer.val_every > 0:
+        raise ConfigError(f"trainer.val_every is {trainer.val_every} but data.val_count is 0; "
+                          "hold out files (data.val_count >= 1) or set trainer.val_every: 0")

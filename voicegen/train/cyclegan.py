@@ -36,7 +36,7 @@ from voicegen.models.cyclegan import (
     discriminator_config,
     generator_config,
 )
-from voicegen.train.config import OptimizerConfig, TrainerConfig
+from voicegen.train.config import OptimizerConfig, TrainerConfig, check_clip_validation
 from voicegen.train.cyclegan_task import DISC_PHASE, GEN_PHASE, TWO_STEP_LOSSES, CycleGANTask
 from voicegen.train.trainer import Trainer
 
@@ -141,12 +141,7 @@ class CycleGANTrainConfig:
         self.trainer.loss_weights = {**defaults, **self.trainer.loss_weights}
         optimizers = {name: dataclasses.replace(opt) for name, opt in DEFAULT_OPTIMIZERS.items()}
         self.trainer.optimizers = {**optimizers, **self.trainer.optimizers}
-        if self.trainer.val_batch_size != 1:
-            raise ConfigError(f"trainer.val_batch_size must be 1 for a converter (whole clips of different "
-                              f"lengths), got {self.trainer.val_batch_size}")
-        if self.data.val_count == 0 and self.trainer.val_every > 0:
-            raise ConfigError(f"trainer.val_every is {self.trainer.val_every} but data.val_count is 0; "
-                              "hold out files (data.val_count >= 1) or set trainer.val_every: 0")
+        check_clip_validation(self.trainer, self.data.val_count, "converter")
         if self.speaker_a is not None and self.speaker_a == self.speaker_b:
             raise ConfigError(f"speaker_a and speaker_b are both {self.speaker_a!r}; name the speakers differently")
 

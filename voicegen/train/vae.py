@@ -29,7 +29,7 @@ from voicegen.checkpoint import latest_checkpoint, save_artifact
 from voicegen.config import save_yaml, to_dict
 from voicegen.errors import ConfigError, TrainingError
 from voicegen.models.vae import SpectrogramVAE, build_vae, vae_config
-from voicegen.train.config import OptimizerConfig, TrainerConfig
+from voicegen.train.config import OptimizerConfig, TrainerConfig, check_clip_validation
 from voicegen.train.trainer import Trainer
 from voicegen.train.vae_task import PHASE, VAETask
 
@@ -118,12 +118,7 @@ class VAETrainConfig:
         self.trainer.loss_weights = {"rec": 1.0, **self.trainer.loss_weights, "kl": kl_weight, "kl_nats": 0.0}
         defaults = {name: dataclasses.replace(opt) for name, opt in DEFAULT_OPTIMIZERS.items()}
         self.trainer.optimizers = {**defaults, **self.trainer.optimizers}
-        if self.trainer.val_batch_size != 1:
-            raise ConfigError(f"trainer.val_batch_size must be 1 (whole clips of different lengths), "
-                              f"got {self.trainer.val_batch_size}")
-        if self.data.val_count == 0 and self.trainer.val_every > 0:
-            raise ConfigError(f"trainer.val_every is {self.trainer.val_every} but data.val_count is 0; "
-                              "hold out files (data.val_count >= 1) or set trainer.val_every: 0")
+        check_clip_validation(self.trainer, self.data.val_count, "VAE")
 
     @property
     def feature_config(self) -> FeatureConfig:

@@ -32,7 +32,7 @@ from voicegen.config import save_yaml, to_dict
 from voicegen.errors import AudioError, ConfigError, TrainingError
 from voicegen.losses.adversarial import ADVERSARIAL_KINDS
 from voicegen.models.vocoder import build_discriminator, build_generator, generator_config
-from voicegen.train.config import TrainerConfig
+from voicegen.train.config import TrainerConfig, check_clip_validation
 from voicegen.train.trainer import Trainer
 from voicegen.train.vocoder_task import GEN_PHASE, STFT_LOSS, VocoderTask
 
@@ -115,12 +115,7 @@ class VocoderTrainConfig:
         self.generator = fill_generator_contract(self.generator_kind, self.generator, contract)
         generator_config(self.generator_kind, self.generator, source="generator")  # unknown keys, types
         self.trainer.loss_weights = {**DEFAULT_LOSS_WEIGHTS, **self.trainer.loss_weights}
-        if self.trainer.val_batch_size != 1:
-            raise ConfigError(f"trainer.val_batch_size must be 1 for a vocoder (whole clips of different "
-                              f"lengths), got {self.trainer.val_batch_size}")
-        if self.data.val_count == 0 and self.trainer.val_every > 0:
-            raise ConfigError(f"trainer.val_every is {self.trainer.val_every} but data.val_count is 0; "
-                              "hold out files (data.val_count >= 1) or set trainer.val_every: 0")
+        check_clip_validation(self.trainer, self.data.val_count, "vocoder")
         if self.data.segment_samples % contract.hop_length or self.data.segment_samples < contract.n_fft:
             raise ConfigError(f"data.segment_samples must be a multiple of the hop length {contract.hop_length} "
                               f"and >= n_fft {contract.n_fft}, got {self.data.segment_samples}")
