@@ -40,9 +40,12 @@ def cli() -> None:
 
     \b
     Examples:
+      voicegen convert --src samples/audio/SF1_200001.wav --target TM1 --plot out.png
+      voicegen models
       voicegen info samples/audio/SF1_200001.wav
       voicegen features samples/audio/SF1_200001.wav --out mel.npy --plot mel.png
-      voicegen stats samples/audio --out stats.json
+      voicegen train cyclegan --config recipes/vcc2016/conf/cpu.yaml --set data.dir_a=A/ --set data.dir_b=B/
+      voicegen eval --converted out/ --reference ref/ --out report/
     """
 
 
