@@ -26,9 +26,9 @@ from voicegen.audio.datasets import split_files
 from voicegen.audio.features import FeatureConfig, get_preset
 from voicegen.audio.mel_datasets import DEFAULT_MASK_MAX_FRAMES, DEFAULT_SEGMENT_FRAMES, MelClips, UnpairedMelDataset
 from voicegen.audio.stats import SpeakerStats, list_audio_files
-from voicegen.checkpoint import latest_checkpoint, save_artifact
+from voicegen.checkpoint import save_artifact
 from voicegen.config import save_yaml, to_dict
-from voicegen.errors import ConfigError, TrainingError
+from voicegen.errors import ConfigError
 from voicegen.models.cyclegan import (
     MIN_FRAMES,
     build_discriminator,
@@ -38,7 +38,7 @@ from voicegen.models.cyclegan import (
 )
 from voicegen.train.config import OptimizerConfig, TrainerConfig, check_clip_validation
 from voicegen.train.cyclegan_task import DISC_PHASE, GEN_PHASE, TWO_STEP_LOSSES, CycleGANTask
-from voicegen.train.trainer import Trainer
+from voicegen.train.trainer import Trainer, check_resume
 
 CYCLEGAN_KIND = "cyclegan"
 """Artifact kind of an exported converter (``voicegen.infer.cyclegan`` expects the same string)."""
@@ -227,12 +227,7 @@ def train_cyclegan(
     data-parallel ranks other than 0.
     """
     run_dir = Path(run_dir)
-    latest = latest_checkpoint(run_dir)
-    if resume is False and latest is not None:  # checked before config.yaml is rewritten
-        raise TrainingError(f"{run_dir} already has training checkpoints (latest {latest.name}); "
-                            "resume (--resume) or choose a new run folder (--run-dir)")
-    if resume is True and latest is None:
-        raise TrainingError(f"resume requested but {run_dir} has no training checkpoint; drop --resume")
+    check_resume(run_dir, resume)  # before anything is written into run_dir
     train_a, val_a, files_b = speaker_files(config)
     name_a, name_b = config.speaker_names()
     contract = config.feature_config

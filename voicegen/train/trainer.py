@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 import warnings
 from pathlib import Path
@@ -46,6 +47,26 @@ from voicegen.train.rng import capture_rng, restore_rng, seed_everything
 from voicegen.train.state import build_state, restore_state
 from voicegen.train.task import TrainTask, check_task
 from voicegen.train.weighting import LossWeights, loss_values
+
+
+
+def check_resume(run_dir: str | os.PathLike, resume: bool | Literal["auto"]) -> Path | None:
+    """The checkpoint a run in ``run_dir`` would resume from, after checking ``resume``.
+
+    ``"auto"`` takes the latest checkpoint if any; ``True`` requires one and ``False`` refuses a
+    folder that has one (TrainingError). Training entry points call this before they write
+    anything into ``run_dir``.
+    """
+    if resume not in (True, False, "auto"):
+        raise ConfigError(f"resume must be True, False or 'auto'; got {resume!r}")
+    run_dir = Path(run_dir)
+    latest = latest_checkpoint(run_dir) if run_dir.exists() else None
+    if resume is False and latest is not None:
+        raise TrainingError(f"{run_dir} already has training checkpoints (latest {latest.name}); "
+                            "resume (--resume) or choose a new run folder (--run-dir)")
+    if resume is True and latest is None:
+        raise TrainingError(f"resume requested but {run_dir} has no training checkpoint; drop --resume")
+    return latest
 
 
 class Trainer:
@@ -337,16 +358,7 @@ class Trainer:
 
     def _start(self, resume: bool | Literal["auto"]) -> None:
         """Load the latest checkpoint or seed a fresh run; set train/eval modes."""
-        if resume not in (True, False, "auto"):
-            raise ConfigError(f"resume must be True, False or 'auto'; got {resume!r}")
-        path = latest_checkpoint(self.run_dir) if self.run_dir.exists() else None
-        if path is None and resume is True:
-            raise TrainingError(f"resume requested but {self.run_dir} has no training checkpoint")
-        if path is not None and resume is False:
-            raise TrainingError(
-                f"{self.run_dir} already has training checkpoints (latest {path.name}); "
-                "resume, or choose a new run_dir"
-            )
+        path = check_resume(self.run_dir, resume)
         self._set_train_mode()
         if path is None:
             seed_everything(self.config.seed + self.dist.rank)

@@ -25,12 +25,12 @@ from voicegen.audio.features import FeatureConfig, get_preset
 from voicegen.audio.mel_datasets import DEFAULT_SEGMENT_FRAMES
 from voicegen.audio.stats import SpeakerStats, compute_stats, list_audio_files
 from voicegen.audio.vae_datasets import MultiSpeakerMelClips, MultiSpeakerMelDataset, pool_stats
-from voicegen.checkpoint import latest_checkpoint, save_artifact
+from voicegen.checkpoint import save_artifact
 from voicegen.config import save_yaml, to_dict
-from voicegen.errors import ConfigError, TrainingError
+from voicegen.errors import ConfigError
 from voicegen.models.vae import SpectrogramVAE, build_vae, vae_config
 from voicegen.train.config import OptimizerConfig, TrainerConfig, check_clip_validation
-from voicegen.train.trainer import Trainer
+from voicegen.train.trainer import Trainer, check_resume
 from voicegen.train.vae_task import PHASE, VAETask
 
 VAE_KIND = "vae"
@@ -174,12 +174,7 @@ def train_vae(config: VAETrainConfig, run_dir: str | os.PathLike, *,
     ``False`` refuses a run_dir with checkpoints. Returns None on data-parallel ranks other than 0.
     """
     run_dir = Path(run_dir)
-    latest = latest_checkpoint(run_dir)
-    if resume is False and latest is not None:
-        raise TrainingError(f"{run_dir} already has training checkpoints (latest {latest.name}); "
-                            "resume (--resume) or choose a new run folder (--run-dir)")
-    if resume is True and latest is None:
-        raise TrainingError(f"resume requested but {run_dir} has no training checkpoint; drop --resume")
+    check_resume(run_dir, resume)  # before anything is written into run_dir
     train_files, val_files = speaker_files(config)
     contract = config.feature_config
     progress = config.trainer.progress

@@ -27,13 +27,13 @@ from voicegen.audio.datasets import AudioSegmentDataset, split_files
 from voicegen.audio.features import FeatureConfig, get_preset
 from voicegen.audio.io import is_audio_file, load_audio
 from voicegen.audio.stats import list_audio_files
-from voicegen.checkpoint import latest_checkpoint, load_artifact, save_artifact
+from voicegen.checkpoint import load_artifact, save_artifact
 from voicegen.config import save_yaml, to_dict
-from voicegen.errors import AudioError, ConfigError, TrainingError
+from voicegen.errors import AudioError, ConfigError
 from voicegen.losses.adversarial import ADVERSARIAL_KINDS
 from voicegen.models.vocoder import build_discriminator, build_generator, generator_config
 from voicegen.train.config import TrainerConfig, check_clip_validation
-from voicegen.train.trainer import Trainer
+from voicegen.train.trainer import Trainer, check_resume
 from voicegen.train.vocoder_task import GEN_PHASE, STFT_LOSS, VocoderTask
 
 VOCODER_KIND = "vocoder"
@@ -283,12 +283,7 @@ def train_vocoder(
     whose weights win). Returns None on data-parallel ranks other than 0.
     """
     run_dir = Path(run_dir)
-    latest = latest_checkpoint(run_dir)
-    if resume is False and latest is not None:  # checked before config.yaml is rewritten
-        raise TrainingError(f"{run_dir} already has training checkpoints (latest {latest.name}); "
-                            "resume (--resume) or choose a new run folder (--run-dir)")
-    if resume is True and latest is None:
-        raise TrainingError(f"resume requested but {run_dir} has no training checkpoint; drop --resume")
+    check_resume(run_dir, resume)  # before anything is written into run_dir
     contract = config.feature_config
     generator, discriminator = build_models(config)
     if init_from is not None:
