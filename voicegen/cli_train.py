@@ -24,19 +24,44 @@ def train() -> None:
     """
 
 
+def _run_options(recipe: str, set_example: str):
+    """The options every `voicegen train` command shares: --config, --set, --run-dir, --resume, --device."""
+    options = [
+        click.option("--config", "config_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+                     help=f"YAML config (see recipes/{recipe}/conf/)."),
+        click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+                     help=f"Override a config entry (dotted path, YAML value); repeatable, e.g. --set {set_example}."),
+        click.option("--run-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+                     help="Run folder [default: runs/<config name>]."),
+        click.option("--resume/--no-resume", default=None,
+                     help="Require / refuse an existing checkpoint in the run folder [default: resume if there is one]."),
+        click.option("--device", type=click.Choice(DEVICES), default=None,
+                     help="Override trainer.device [default: from the config]."),
+    ]
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def _load_run(schema: type, config_path: Path, overrides: tuple[str, ...], device: str | None,
+              run_dir: Path | None, resume: bool | None):
+    """(config, run folder, resume mode) from a train command's shared options."""
+    from voicegen.config import load_config
+
+    items = list(overrides) + ([f"trainer.device={device}"] if device else [])
+    config = load_config(schema, config_path, items)
+    run_dir = run_dir if run_dir is not None else DEFAULT_RUNS_DIR / config_path.stem
+    return config, run_dir, "auto" if resume is None else resume
+
+
 @train.command("vocoder")
-@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="YAML config (see recipes/vocoder16k/conf/).")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a config entry (dotted path, YAML value); repeatable, e.g. --set trainer.max_steps=100.")
-@click.option("--run-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Run folder [default: runs/<config name>].")
-@click.option("--resume/--no-resume", default=None,
-              help="Require / refuse an existing checkpoint in the run folder [default: resume if there is one].")
+@_run_options("vocoder16k", "trainer.max_steps=100")
 @click.option("--init-from", type=click.Path(path_type=Path), default=None,
               help="Start the generator from this exported vocoder (fine-tuning).")
-@click.option("--device", type=click.Choice(DEVICES), default=None,
-              help="Override trainer.device [default: from the config].")
 def train_vocoder_command(config_path: Path, overrides: tuple[str, ...], run_dir: Path | None,
                           resume: bool | None, init_from: Path | None, device: str | None) -> None:
     """Train a mel -> waveform GAN vocoder and export it to RUN_DIR/export.
@@ -47,30 +72,18 @@ def train_vocoder_command(config_path: Path, overrides: tuple[str, ...], run_dir
           --set 'data.train=[../shared/data/vcc2016/SF1, ../shared/data/vcc2016/TM1]' --run-dir runs/vocoder16k
       voicegen vocode samples/audio/SF1_200001.wav out.wav --model runs/vocoder16k/export
     """
-    from voicegen.config import load_config
     from voicegen.train.vocoder import VocoderTrainConfig, train_vocoder
 
-    items = list(overrides) + ([f"trainer.device={device}"] if device else [])
-    config = load_config(VocoderTrainConfig, config_path, items)
-    run_dir = run_dir if run_dir is not None else DEFAULT_RUNS_DIR / config_path.stem
-    export = train_vocoder(config, run_dir, resume="auto" if resume is None else resume, init_from=init_from)
+    config, run_dir, mode = _load_run(VocoderTrainConfig, config_path, overrides, device, run_dir, resume)
+    export = train_vocoder(config, run_dir, resume=mode, init_from=init_from)
     if export is not None:
         click.echo(f"exported vocoder to {export}")
 
 
 @train.command("cyclegan")
-@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="YAML config (see recipes/vcc2016/conf/).")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a config entry (dotted path, YAML value); repeatable, e.g. --set data.dir_a=DIR.")
-@click.option("--run-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Run folder [default: runs/<config name>].")
-@click.option("--resume/--no-resume", default=None,
-              help="Require / refuse an existing checkpoint in the run folder [default: resume if there is one].")
+@_run_options("vcc2016", "data.dir_a=DIR")
 @click.option("--vocoder", type=click.Path(path_type=Path), default=None,
               help="Exported vocoder used to render validation conversions as audio (optional).")
-@click.option("--device", type=click.Choice(DEVICES), default=None,
-              help="Override trainer.device [default: from the config].")
 def train_cyclegan_command(config_path: Path, overrides: tuple[str, ...], run_dir: Path | None,
                            resume: bool | None, vocoder: Path | None, device: str | None) -> None:
     """Train a CycleGAN voice converter between two folders of unpaired speech.
@@ -84,11 +97,9 @@ def train_cyclegan_command(config_path: Path, overrides: tuple[str, ...], run_di
           --set data.dir_a=../shared/data/vcc2016/SF1 --set data.dir_b=../shared/data/vcc2016/TM1 \\
           --run-dir runs/sf1_tm1
     """
-    from voicegen.config import load_config
     from voicegen.train.cyclegan import CycleGANTrainConfig, train_cyclegan
 
-    items = list(overrides) + ([f"trainer.device={device}"] if device else [])
-    config = load_config(CycleGANTrainConfig, config_path, items)
+    config, run_dir, mode = _load_run(CycleGANTrainConfig, config_path, overrides, device, run_dir, resume)
     vocoder_fn = None
     if vocoder is not None:
         from voicegen.infer.vocode import load_vocoder
@@ -96,23 +107,13 @@ def train_cyclegan_command(config_path: Path, overrides: tuple[str, ...], run_di
         loaded = load_vocoder(vocoder, "cpu")
         loaded.check_contract(config.feature_config)
         vocoder_fn = loaded.wav_from_mel
-    run_dir = run_dir if run_dir is not None else DEFAULT_RUNS_DIR / config_path.stem
-    export = train_cyclegan(config, run_dir, resume="auto" if resume is None else resume, vocoder_fn=vocoder_fn)
+    export = train_cyclegan(config, run_dir, resume=mode, vocoder_fn=vocoder_fn)
     if export is not None:
         click.echo(f"exported converter to {export}")
 
 
 @train.command("vae")
-@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="YAML config (see recipes/vae16k/conf/).")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a config entry (dotted path, YAML value); repeatable, e.g. --set beta=0.5.")
-@click.option("--run-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Run folder [default: runs/<config name>].")
-@click.option("--resume/--no-resume", default=None,
-              help="Require / refuse an existing checkpoint in the run folder [default: resume if there is one].")
-@click.option("--device", type=click.Choice(DEVICES), default=None,
-              help="Override trainer.device [default: from the config].")
+@_run_options("vae16k", "beta=0.5")
 def train_vae_command(config_path: Path, overrides: tuple[str, ...], run_dir: Path | None,
                       resume: bool | None, device: str | None) -> None:
     """Train a speaker-conditioned spectrogram VAE on folders of several speakers' speech.
@@ -126,13 +127,10 @@ def train_vae_command(config_path: Path, overrides: tuple[str, ...], run_dir: Pa
           --set 'data.speakers={SF1: ../shared/data/vcc2016/SF1, TM1: ../shared/data/vcc2016/TM1}' \\
           --run-dir runs/vae16k
     """
-    from voicegen.config import load_config
     from voicegen.train.vae import VAETrainConfig, train_vae
 
-    items = list(overrides) + ([f"trainer.device={device}"] if device else [])
-    config = load_config(VAETrainConfig, config_path, items)
-    run_dir = run_dir if run_dir is not None else DEFAULT_RUNS_DIR / config_path.stem
-    export = train_vae(config, run_dir, resume="auto" if resume is None else resume)
+    config, run_dir, mode = _load_run(VAETrainConfig, config_path, overrides, device, run_dir, resume)
+    export = train_vae(config, run_dir, resume=mode)
     if export is not None:
         click.echo(f"exported vae to {export}")
 
