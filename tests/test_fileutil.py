@@ -31,3 +31,23 @@ def test_failure_leaves_old_file_and_no_temp(tmp_path) -> None:
             raise RuntimeError("boom")
     assert target.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.wav"]
+
+
+def test_atomic_dir_replaces_on_success_and_keeps_old_on_failure(tmp_path) -> None:
+    from voicegen.fileutil import atomic_dir
+
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    with pytest.raises(RuntimeError, match="boom"):
+        with atomic_dir(target) as tmp:
+            tmp.mkdir()
+            (tmp / "new.txt").write_text("half")
+            raise RuntimeError("boom")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    assert [p.name for p in target.iterdir()] == ["old.txt"]
+    with atomic_dir(target) as tmp:
+        tmp.mkdir()
+        (tmp / "new.txt").write_text("new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    assert [p.name for p in target.iterdir()] == ["new.txt"]

@@ -26,8 +26,6 @@ import json
 import math
 import os
 import re
-import shutil
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -39,7 +37,7 @@ from safetensors.torch import load_file, save_file
 
 import voicegen
 from voicegen.errors import ArtifactError
-from voicegen.fileutil import atomic_path, current_umask, replace_dir
+from voicegen.fileutil import atomic_dir, atomic_path, current_umask
 from voicegen.state_io import decode_state, encode_state, storable_tensor
 
 FORMAT_VERSION = 1
@@ -236,10 +234,8 @@ def save_artifact(path: str | os.PathLike, *, kind: str, weights: Mapping[str, M
     tensors, modules = _flatten_weights(weights, dtype)
     documents = {name: _json_ready(value, name) for name, value in
                  {"config": config, "mel": mel, "stats": stats, "speakers": speakers, "extra": extra}.items()}
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".{dest.name}.tmp-{uuid.uuid4().hex[:12]}"
-    tmp.mkdir()
-    try:
+    with atomic_dir(dest) as tmp:
+        tmp.mkdir()
         weights_path = tmp / ARTIFACT_WEIGHTS
         header = {"voicegen.kind": kind, _HEADER_FORMAT: str(FORMAT_VERSION), _HEADER_ORDER: json.dumps(list(tensors))}
         save_file(tensors, str(weights_path), metadata=header)
@@ -252,10 +248,6 @@ def save_artifact(path: str | os.PathLike, *, kind: str, weights: Mapping[str, M
                 "weights_sha256": _sha256(weights_path), "tensors": len(tensors)}
         (tmp / ARTIFACT_META).write_text(json.dumps(meta, indent=2, allow_nan=False) + "\n", encoding="utf-8")
         _fsync(tmp / ARTIFACT_META)
-        replace_dir(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return dest
 
 

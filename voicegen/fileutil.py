@@ -75,6 +75,21 @@ def replace_dir(tmp: str | os.PathLike, dest: str | os.PathLike) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+@contextmanager
+def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary folder name beside ``path`` (not yet created); when the block succeeds it
+    replaces ``path`` (see :func:`replace_dir`), on any error it is removed. Parents are created."""
+    dest = Path(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.parent / f".{dest.name}.tmp-{uuid.uuid4().hex[:12]}"
+    try:
+        yield tmp
+        replace_dir(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically and return the path."""
     with atomic_path(path) as tmp:

@@ -22,14 +22,13 @@ import json
 import os
 import re
 import shutil
-import uuid
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from voicegen.errors import ArtifactError, ConfigError
-from voicegen.fileutil import atomic_write_text, replace_dir
+from voicegen.fileutil import atomic_dir, atomic_write_text
 
 # Same values as voicegen.checkpoint.ARTIFACT_META, voicegen.infer.cyclegan.CYCLEGAN_KIND and
 # voicegen.infer.vocode.VOCODER_KIND (not imported from there: those modules import torch; a test
@@ -233,9 +232,8 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise ArtifactError(f"{out}: already exists; pass --overwrite (overwrite=True) to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:12]}"
     hidden = shutil.ignore_patterns(".*")
-    try:
+    with atomic_dir(out) as tmp:
         shutil.copytree(converter, tmp, ignore=shutil.ignore_patterns(".*", VOCODER_SUBDIR))
         shutil.copytree(vocoder, tmp / VOCODER_SUBDIR, ignore=hidden)
         extra = {k: v for k, v in (converter_meta.get("extra") or {}).items() if k != "vocoder"}
@@ -243,10 +241,6 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
         atomic_write_text(tmp / META_FILE, json.dumps(converter_meta, indent=2, allow_nan=False) + "\n")
         load_cyclegan_bundle(tmp)  # sha256 of the weights, speakers, stats, generator shapes
         load_vocoder(tmp / VOCODER_SUBDIR)
-        replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 
