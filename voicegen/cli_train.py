@@ -137,26 +137,52 @@ def train_vae_command(config_path: Path, overrides: tuple[str, ...], run_dir: Pa
 
 @click.command("export")
 @click.argument("kind", type=click.Choice(["vocoder", "cyclegan", "vae"]))
-@click.option("--run-dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+@click.option("--run-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Run folder written by `voicegen train KIND`.")
 @click.option("--step", type=int, default=None, help="Checkpoint step to export [default: the latest].")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Artifact folder to write [default: RUN_DIR/export_step<step>].")
-@click.option("--overwrite", is_flag=True, help="Replace an existing artifact folder.")
-def export(kind: str, run_dir: Path, step: int | None, out: Path | None, overwrite: bool) -> None:
+@click.option("--onnx", "with_onnx", is_flag=True,
+              help="Vocoders: also write generator.onnx for ONNX Runtime (needs voicegen[onnx]).")
+@click.option("--artifact", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
+              help="With --onnx: add the ONNX graph to this existing vocoder artifact instead of exporting a run.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing artifact folder (or ONNX graph).")
+def export(kind: str, run_dir: Path | None, step: int | None, out: Path | None, with_onnx: bool,
+           artifact: Path | None, overwrite: bool) -> None:
     """Export the inference artifact (fp16 safetensors + JSON) of a training run's checkpoint.
 
-    Works while the run is still training, e.g. to listen to an intermediate step.
+    Works while the run is still training, e.g. to listen to an intermediate step. With --onnx a
+    vocoder also gets an ONNX graph, which `voicegen vocode` uses on the CPU where it is faster
+    (HiFi-GAN generators; see benchmarks/vocoder.py).
 
     \b
     Example:
       voicegen export vocoder --run-dir runs/vocoder16k --step 20000 --out models/voc20k
       voicegen vocode samples/audio/SF1_200001.wav out.wav --model models/voc20k
+      voicegen export vocoder --artifact models/voc20k --onnx
     """
-    from voicegen.train.export import export_run
+    if with_onnx and kind != "vocoder":
+        raise click.UsageError("--onnx exports vocoders only")
+    if (run_dir is None) == (artifact is None):
+        raise click.UsageError("pass --run-dir (export a run) or --artifact with --onnx (add ONNX to an artifact)")
+    if artifact is not None and not with_onnx:
+        raise click.UsageError("--artifact is only used with --onnx")
+    if run_dir is not None:
+        from voicegen.train.export import export_run
 
-    path = export_run(kind, run_dir, out=out, step=step, overwrite=overwrite)
-    click.echo(f"exported {kind} to {path}")
+        path = export_run(kind, run_dir, out=out, step=step, overwrite=overwrite)
+        click.echo(f"exported {kind} to {path}")
+    else:
+        path = artifact
+    if with_onnx:
+        from voicegen.infer.onnx_runtime import export_vocoder_onnx
+
+        graph = export_vocoder_onnx(path, overwrite=overwrite or run_dir is not None)
+        click.echo(f"wrote {graph}")
+
+
+# The batch options of `voicegen vocode` (kept beside the command it serves).
+from voicegen.cli_batch import BatchOptions, batch_options, run_batch_command, single_file_preamble  # noqa: E402
 
 
 @click.command()

@@ -52,6 +52,8 @@ class Vocoder:
     generator_kind: str
     device: torch.device
     path: Path | None = None
+    runtime: str = "torch"
+    """``torch`` (eager PyTorch) or ``onnx`` (ONNX Runtime, CPU; see ``voicegen.infer.onnx_runtime``)."""
 
     @property
     def sample_rate(self) -> int:
@@ -108,8 +110,17 @@ class Vocoder:
         return _fit_length(out, len(wav))
 
 
-def load_vocoder(path: str | os.PathLike, device: str | torch.device = "cpu") -> Vocoder:
-    """Load a ``vocoder`` artifact folder onto ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``)."""
+def load_vocoder(path: str | os.PathLike, device: str | torch.device = "cpu", runtime: str = "auto") -> Vocoder:
+    """Load a ``vocoder`` artifact folder onto ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``).
+
+    ``runtime``: ``torch``; ``onnx`` (the folder's ``generator.onnx`` from ``voicegen export vocoder
+    --onnx``, CPU only); ``auto`` = ONNX Runtime where it was measured faster and an up-to-date
+    export exists (see ``voicegen.infer.onnx_runtime.prefer_onnx``), else torch.
+    """
+    from voicegen.infer import onnx_runtime
+
+    if runtime not in onnx_runtime.RUNTIMES:
+        raise ConfigError(f"runtime must be one of {', '.join(onnx_runtime.RUNTIMES)}; got {runtime!r}")
     artifact = load_artifact(path, expected_kind=VOCODER_KIND)
     kind, gen_config, feature_config = _vocoder_parts(artifact)
     generator = build_generator(kind, gen_config, source=f"{artifact.path}: generator")
@@ -120,6 +131,13 @@ def load_vocoder(path: str | os.PathLike, device: str | torch.device = "cpu") ->
     generator.remove_weight_norm()
     _load_weights(generator, artifact.weights.get(GENERATOR_MODULE, {}), artifact.path)
     target = _device(device)
+    if runtime == "onnx" and target.type != "cpu":
+        raise ConfigError(f"runtime 'onnx' runs on the CPU here; use --device cpu (got {target})")
+    if runtime == "onnx" or (runtime == "auto" and onnx_runtime.prefer_onnx(
+            kind, target, artifact.path, artifact.weights_sha256)):
+        return Vocoder(generator=onnx_runtime.load_onnx_generator(artifact.path, artifact.weights_sha256),
+                       feature_config=feature_config, generator_kind=kind, device=target,
+                       path=artifact.path, runtime="onnx")
     generator = generator.float().to(target).eval()
     return Vocoder(generator=generator, feature_config=feature_config, generator_kind=kind,
                    device=target, path=artifact.path)

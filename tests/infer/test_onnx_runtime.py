@@ -1,0 +1,88 @@
+"""ONNX Runtime vocoders: export checked against PyTorch, same audio, auto choice, stale and missing graphs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from voicegen.errors import ArtifactError
+from voicegen.infer.onnx_runtime import ONNX_FILE, ONNX_META, EXPORT_TOLERANCE, export_vocoder_onnx
+from voicegen.infer.vocode import load_vocoder
+from voicegen.train.vocoder import export_vocoder
+
+from test_vocode import VC16K, random_mel, tiny_generator  # same folder (pytest puts it on sys.path)
+
+pytest.importorskip("onnxruntime", reason="onnxruntime not installed (pip install 'voicegen[onnx]')")
+pytest.importorskip("onnxscript", reason="onnxscript not installed (pip install 'voicegen[onnx]')")
+
+
+@pytest.fixture(scope="module")
+def onnx_vocoders(tmp_path_factory) -> dict:
+    """Tiny float32 HiFi-GAN and iSTFT vocoder artifacts, each with its ONNX graph."""
+    root = tmp_path_factory.mktemp("onnx")
+    out = {}
+    for kind in ("hifigan", "istft"):
+        generator, config = tiny_generator(kind)
+        path = export_vocoder(generator, kind, config, VC16K, root / kind, dtype=None)
+        export_vocoder_onnx(path)
+        out[kind] = path
+    return out
+
+
+@pytest.mark.parametrize("kind", ["hifigan", "istft"])
+def test_onnx_vocoder_gives_the_same_audio_as_torch_in_chunks(onnx_vocoders, kind) -> None:
+    meta = json.loads((onnx_vocoders[kind] / ONNX_META).read_text())
+    assert 0 <= meta["max_abs_diff"] <= EXPORT_TOLERANCE and meta["opset"] == 18
+    torch_vocoder = load_vocoder(onnx_vocoders[kind], runtime="torch")
+    onnx_vocoder = load_vocoder(onnx_vocoders[kind], runtime="onnx")
+    assert (torch_vocoder.runtime, onnx_vocoder.runtime) == ("torch", "onnx")
+    mel = random_mel(330, seed=4)  # two chunks of 200 frames with context: another frame count than the export's
+    expected = torch_vocoder.wav_from_mel(mel)
+    got = onnx_vocoder.wav_from_mel(mel)
+    assert got.shape == expected.shape == (330 * VC16K.hop_length,) and got.dtype == np.float32
+    assert np.abs(expected).max() > 1e-3
+    assert np.abs(got - expected).max() <= EXPORT_TOLERANCE
+
+
+def test_auto_runtime_uses_onnx_only_where_it_was_measured_faster(onnx_vocoders) -> None:
+    assert load_vocoder(onnx_vocoders["hifigan"]).runtime == "onnx"
+    assert load_vocoder(onnx_vocoders["istft"]).runtime == "torch"
+
+
+def test_stale_or_missing_graphs_are_refused_and_auto_falls_back(onnx_vocoders, tmp_path) -> None:
+    stale = tmp_path / "stale"
+    shutil.copytree(onnx_vocoders["hifigan"], stale)
+    meta = json.loads((stale / ONNX_META).read_text())
+    (stale / ONNX_META).write_text(json.dumps({**meta, "weights_sha256": "0" * 64}))
+    with pytest.raises(ArtifactError) as info:
+        load_vocoder(stale, runtime="onnx")
+    assert str(info.value) == (f"{stale / ONNX_FILE} was exported from other weights (stale); "
+                               f"run `voicegen export vocoder --artifact {stale} --onnx`")
+    assert load_vocoder(stale).runtime == "torch"
+    (stale / ONNX_FILE).unlink()
+    with pytest.raises(ArtifactError, match=f"^no {ONNX_FILE} in {stale}; run `voicegen export vocoder"):
+        load_vocoder(stale, runtime="onnx")
+    with pytest.raises(ArtifactError, match=f"{ONNX_FILE} exists; pass --overwrite"):
+        export_vocoder_onnx(onnx_vocoders["hifigan"])
+
+
+def test_cli_adds_an_onnx_graph_to_an_artifact(onnx_vocoders, tmp_path) -> None:
+    from voicegen.cli import cli
+
+    target = tmp_path / "voc"
+    shutil.copytree(onnx_vocoders["hifigan"], target)
+    (target / ONNX_FILE).unlink()
+    (target / ONNX_META).unlink()
+    runner = CliRunner()
+    result = runner.invoke(cli, ["export", "vocoder", "--artifact", str(target), "--onnx"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"wrote {target / ONNX_FILE}"
+    assert load_vocoder(target).runtime == "onnx"
+    result = runner.invoke(cli, ["export", "cyclegan", "--artifact", str(target), "--onnx"])
+    assert result.exit_code == 2 and "--onnx exports vocoders only" in result.output
+    result = runner.invoke(cli, ["export", "vocoder", "--onnx"])
+    assert result.exit_code == 2 and "pass --run-dir (export a run) or --artifact with --onnx" in result.output
