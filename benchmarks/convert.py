@@ -1,0 +1,134 @@
+"""End-to-end speed and memory of `voicegen convert` with the shipped default bundle.
+
+    python benchmarks/convert.py [--threads 1] [--repeats 3] [--long-minutes 10]
+
+Measured in one run:
+1. end-to-end RTF (compute seconds / audio seconds) of ``Converter.convert_file`` — load the file,
+   log-mel, SF1 -> TM1 generator, vocoder, save a wav — on 10 s and 60 s of real SF1 speech (the bundled
+   clips samples/audio/SF1_*.wav repeated to length), fastest of ``--repeats`` after a warm-up;
+2. the generator alone on the 10 s mel: the shipped ``cpu`` generator vs the paper-size
+   MaskCycleGAN-VC generator (random weights: speed does not depend on them), and their ratio;
+3. peak resident memory (ru_maxrss) of a fresh process converting 10 s and a ``--long-minutes`` file:
+   chunked conversion keeps the long file's peak close to the short one's.
+The goal for voicegen end to end is RTF <= 0.05 (a reference MaskCycleGAN-VC generator alone runs
+at RTF 0.28 on the 2-core development machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CLIPS = sorted((REPO / "samples" / "audio").glob("SF1_*.wav"))
+BUNDLE = "vcc2016_sf1_tm1"
+GOAL_RTF = 0.05
+
+
+def speech(seconds: float, path: Path) -> Path:
+    """Write ``seconds`` of the bundled SF1 clips, repeated, to ``path`` (16 kHz wav)."""
+    import numpy as np
+
+    from voicegen.audio.io import load_audio, save_audio
+
+    clip = np.concatenate([load_audio(c, 16000) for c in CLIPS])
+    n = int(seconds * 16000)
+    save_audio(path, np.resize(clip, n), 16000, overwrite=True)
+    return path
+
+
+def best_time(fn, repeats: int) -> float:
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def converter():
+    from voicegen.infer.bundles import PACKAGE_MODELS_DIR
+    from voicegen.infer.convert import Converter
+
+    return Converter(PACKAGE_MODELS_DIR / BUNDLE, "cpu")
+
+
+def memory_run(src: Path, out: Path) -> dict:
+    """In a fresh process: convert ``src`` once; peak RSS and the model-loaded RSS (MB)."""
+    conv = converter()
+    with open("/proc/self/statm") as f:
+        loaded = int(f.read().split()[1]) * resource.getpagesize() / 2**20
+    result = conv.convert_file(src, out, "SF1", "TM1", overwrite=True)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": result.seconds, "rtf": result.rtf, "peak_mb": peak, "loaded_mb": loaded}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--long-minutes", type=float, default=10.0)
+    parser.add_argument("--memory", nargs=2, type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(args.threads)
+    if args.memory:
+        print(json.dumps(memory_run(*args.memory)))
+        return
+    from voicegen.audio.features import compute_mel
+    from voicegen.audio.io import load_audio
+    from voicegen.models.cyclegan import build_generator
+
+    conv = converter()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for seconds in (10, 60):
+            src = speech(seconds, tmp / f"sf1_{seconds}s.wav")
+            t = best_time(lambda: conv.convert_file(src, tmp / "out.wav", "SF1", "TM1", overwrite=True), args.repeats)
+            rows.append((f"convert end to end, {seconds} s", t / seconds))
+        wav = load_audio(tmp / "sf1_10s.wav", 16000)
+        mel = compute_mel(wav, conv.feature_config)
+        shipped = best_time(lambda: conv.bundle.convert_mel(mel, "SF1", "TM1"), args.repeats) / 10
+        rows.append(("generator alone, shipped (cpu)", shipped))
+        torch.manual_seed(0)
+        paper = build_generator({"preset": "paper"}).eval()
+        x = torch.from_numpy(mel)[None]
+        with torch.inference_mode():
+            paper_rtf = best_time(lambda: paper(x), args.repeats) / 10
+        rows.append(("generator alone, paper size", paper_rtf))
+        vocoder_rtf = best_time(lambda: conv.vocoder.wav_from_mel(mel), args.repeats) / 10
+        rows.append(("vocoder alone, shipped", vocoder_rtf))
+        memory = {}
+        for seconds in (10, args.long_minutes * 60):
+            src = tmp / f"sf1_{seconds:.0f}s.wav"
+            if not src.exists():
+                speech(seconds, src)
+            done = subprocess.run([sys.executable, __file__, "--threads", str(args.threads), "--memory",
+                                   str(src), str(tmp / "mem_out.wav")], capture_output=True, text=True, check=True)
+            memory[seconds] = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"SF1 -> TM1 with the shipped bundle, {args.threads} thread(s), best of {args.repeats} "
+          "(RTF = compute s / audio s)")
+    for name, rtf in rows:
+        print(f"  {name:34s} RTF {rtf:8.4f}")
+    print(f"  generator: paper size / shipped = {paper_rtf / shipped:.1f}x "
+          f"(parameters {sum(p.numel() for p in paper.parameters()) / 1e6:.1f}M vs "
+          f"{sum(p.numel() for p in conv.bundle.generator('SF1', 'TM1').parameters()) / 1e6:.1f}M)")
+    for seconds, m in memory.items():
+        print(f"  peak memory, {seconds / 60:5.1f} min file: {m['peak_mb']:6.0f} MB "
+              f"(model loaded: {m['loaded_mb']:.0f} MB; that run's RTF {m['rtf']:.4f})")
+    best = min(rtf for name, rtf in rows if name.startswith("convert"))
+    print(f"end to end: best RTF {best:.4f} (goal <= {GOAL_RTF}: {'met' if best <= GOAL_RTF else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()
