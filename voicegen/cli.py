@@ -157,6 +157,11 @@ from voicegen.cli_eval import eval_command  # noqa: E402
 
 cli.add_command(eval_command)
 
+from voicegen.cli_vae import audit, latent  # noqa: E402
+
+cli.add_command(latent)
+cli.add_command(audit)
+
 
 def main() -> None:
     """Console-script entry point."""

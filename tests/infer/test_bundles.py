@@ -101,7 +101,7 @@ def test_nothing_installed_and_bad_model_paths(search_dirs, tmp_path) -> None:
     voc = fake_bundle(tmp_path / "voc", (), kind="vocoder")
     with pytest.raises(ArtifactError) as err:
         resolve("TM1", model=voc)
-    assert str(err.value) == f"{voc}: is a 'vocoder' model, expected a 'cyclegan' converter bundle"
+    assert str(err.value) == f"{voc}: is a 'vocoder' model, expected a converter bundle ('cyclegan' or 'vae')"
 
 
 def test_search_order_env_then_user_then_package(search_dirs, monkeypatch, tmp_path) -> None:
@@ -175,7 +175,7 @@ def test_package_bundle_copies_verifies_and_refuses_existing(tiny_models, tmp_pa
     assert sorted(p.name for p in out.parent.iterdir()) == ["sf1_tm1"]
     with pytest.raises(ArtifactError) as err:
         package_bundle(tiny_models.vocoder, tiny_models.vocoder, tmp_path / "x")
-    assert str(err.value) == (f"{tiny_models.vocoder}: is a 'vocoder' artifact, expected 'cyclegan'; "
+    assert str(err.value) == (f"{tiny_models.vocoder}: is a 'vocoder' artifact, expected 'cyclegan' or 'vae'; "
                               "pass the converter export folder")
 
 

@@ -35,6 +35,10 @@ from voicegen.fileutil import atomic_dir, atomic_write_text
 # keeps them equal).
 META_FILE = "artifact.json"
 CONVERTER_KIND = "cyclegan"
+VAE_KIND = "vae"
+# Kinds that `voicegen convert` uses: a two-speaker CycleGAN, or a speaker-conditioned VAE that
+# decodes any of its speakers. Resolution by speaker names prefers CycleGANs (trained for the pair).
+CONVERTER_KINDS: tuple[str, ...] = (CONVERTER_KIND, VAE_KIND)
 VOCODER_KIND = "vocoder"
 VOCODER_SUBDIR = "vocoder"
 ENV_MODELS = "VOICEGEN_MODELS"
@@ -92,8 +96,10 @@ def read_bundle_info(path: str | os.PathLike, origin: str = ORIGIN_MODEL) -> Bun
     if kind == CONVERTER_KIND and (len(speakers) != 2 or not all(isinstance(s, str) and s for s in speakers)):
         raise ArtifactError(f"{path / META_FILE}: a converter must name two speakers, got {speakers!r}; re-export")
     name = extra.get("name") if isinstance(extra.get("name"), str) and extra.get("name") else path.name
+    if kind == VAE_KIND and not all(isinstance(s, str) and s for s in speakers):
+        raise ArtifactError(f"{path / META_FILE}: invalid speaker names {speakers!r}; re-export")
     vocoder = None
-    if kind == CONVERTER_KIND:
+    if kind in CONVERTER_KINDS:
         if (path / VOCODER_SUBDIR / META_FILE).is_file():
             vocoder = f"{VOCODER_SUBDIR}/"
         elif isinstance(extra.get("vocoder"), str) and extra["vocoder"]:
@@ -144,7 +150,7 @@ def resolve(target: str, source: str | None = None, model: str | os.PathLike | N
                               f"(speakers: {', '.join(info.speakers)}){_case_hint(target, info.speakers)}")
         candidates = [info]
     else:
-        converters = [b for b in list_bundles() if b.kind == CONVERTER_KIND]
+        converters = [b for b in list_bundles() if b.kind in CONVERTER_KINDS and len(b.speakers) >= 2]
         if not converters:
             raise ConfigError(f"no voice-conversion models installed; pass --model PATH, set ${ENV_MODELS}, "
                               f"or put bundles in {user_models_dir()} (see `voicegen models`)")
@@ -153,9 +159,11 @@ def resolve(target: str, source: str | None = None, model: str | os.PathLike | N
             if name is not None and name not in known:
                 raise ConfigError(f"unknown {role} speaker {name!r}; known speakers: {', '.join(known)}"
                                   f"{_case_hint(name, known)} (see `voicegen models`)")
-        candidates = [b for b in converters if target in b.speakers and (source is None or source in b.speakers)]
+        holding = [b for b in converters if target in b.speakers and (source is None or source in b.speakers)]
+        # A CycleGAN trained for the pair wins over multi-speaker VAEs that also hold it.
+        candidates = [b for b in holding if b.kind == CONVERTER_KIND] or holding
         if not candidates:
-            pairs = ", ".join(f"{b.speakers[0]}<->{b.speakers[1]}" for b in converters)
+            pairs = ", ".join("<->".join(b.speakers) for b in converters)
             raise ConfigError(f"no model converts {source} -> {target}; installed pairs: {pairs}")
         if len(candidates) > 1:
             choices = "; ".join(f"{b.name} ({', '.join(b.speakers)}) at {b.path}" for b in candidates)
@@ -163,7 +171,11 @@ def resolve(target: str, source: str | None = None, model: str | os.PathLike | N
             raise ConfigError(f"speaker {target!r} is in several models: {choices}; pass {how} to choose")
     info = candidates[0]
     if source is None:
-        source = next(s for s in info.speakers if s != target)
+        others = [s for s in info.speakers if s != target]
+        if len(others) > 1:
+            raise ConfigError(f"{info.path}: pass --source NAME (one of {', '.join(others)}): it names the "
+                              "speaker of the input")
+        source = others[0]
     elif source not in info.speakers:
         raise ConfigError(f"{info.path}: source speaker {source!r} is not in this model "
                           f"(speakers: {', '.join(info.speakers)}){_case_hint(source, info.speakers)}")
@@ -199,7 +211,6 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
     """
     # Imported here: the rest of this module stays free of torch.
     from voicegen.audio.features import FeatureConfig
-    from voicegen.infer.cyclegan import load_cyclegan_bundle
     from voicegen.infer.vocode import load_vocoder
 
     converter, vocoder, out = Path(cyclegan_dir), Path(vocoder_dir), Path(out_dir)
@@ -208,10 +219,12 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
         raise ConfigError(f"bundle name {name!r}: use letters, digits, '.', '_' or '-' "
                           "(starting with a letter or digit)")
     converter_meta, vocoder_meta = _read_meta(converter), _read_meta(vocoder)
-    for path, meta, kind in ((converter, converter_meta, CONVERTER_KIND), (vocoder, vocoder_meta, VOCODER_KIND)):
-        if meta.get("kind") != kind:
-            raise ArtifactError(f"{path}: is a {meta.get('kind')!r} artifact, expected {kind!r}; pass the "
-                                f"{'converter' if kind == CONVERTER_KIND else 'vocoder'} export folder")
+    if converter_meta.get("kind") not in CONVERTER_KINDS:
+        raise ArtifactError(f"{converter}: is a {converter_meta.get('kind')!r} artifact, expected "
+                            f"{' or '.join(map(repr, CONVERTER_KINDS))}; pass the converter export folder")
+    if vocoder_meta.get("kind") != VOCODER_KIND:
+        raise ArtifactError(f"{vocoder}: is a {vocoder_meta.get('kind')!r} artifact, expected {VOCODER_KIND!r}; "
+                            "pass the vocoder export folder")
     try:
         converter_mel = FeatureConfig.from_dict(converter_meta.get("mel") or {})
         vocoder_mel = FeatureConfig.from_dict(vocoder_meta.get("mel") or {})
@@ -239,9 +252,22 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
         extra = {k: v for k, v in (converter_meta.get("extra") or {}).items() if k != "vocoder"}
         converter_meta["extra"] = {**extra, "name": name}
         atomic_write_text(tmp / META_FILE, json.dumps(converter_meta, indent=2, allow_nan=False) + "\n")
-        load_cyclegan_bundle(tmp)  # sha256 of the weights, speakers, stats, generator shapes
+        load_converter(tmp)  # sha256 of the weights, speakers, stats, model shapes
         load_vocoder(tmp / VOCODER_SUBDIR)
     return out
+
+
+def load_converter(path: str | os.PathLike, *, device: str | object = "cpu"):
+    """The converter model of a bundle by its kind: a ``CycleGANBundle`` or a ``VAEBundle`` (both offer
+    ``speakers``, ``stats``, ``feature_config``, ``generator(source, target)`` and ``convert_mel``)."""
+    kind = _read_meta(Path(path)).get("kind")
+    if kind == VAE_KIND:
+        from voicegen.infer.vae import load_vae_bundle
+
+        return load_vae_bundle(path, device=device)
+    from voicegen.infer.cyclegan import load_cyclegan_bundle
+
+    return load_cyclegan_bundle(path, device=device)
 
 
 def _read_meta(path: Path) -> dict:
@@ -271,8 +297,9 @@ def _model_bundle(model: str | os.PathLike) -> BundleInfo:
                                 "see `voicegen models`")
         path = named[0].path
     info = read_bundle_info(path)
-    if info.kind != CONVERTER_KIND:
-        raise ArtifactError(f"{path}: is a {info.kind!r} model, expected a {CONVERTER_KIND!r} converter bundle")
+    if info.kind not in CONVERTER_KINDS:
+        raise ArtifactError(f"{path}: is a {info.kind!r} model, expected a converter bundle "
+                            f"({' or '.join(map(repr, CONVERTER_KINDS))})")
     return info
 
 

@@ -32,8 +32,7 @@ from voicegen.audio.features import compute_mel
 from voicegen.audio.io import is_audio_file, load_audio, save_audio
 from voicegen.audio.plot import plot_mels_side_by_side
 from voicegen.errors import AudioError, ConfigError, VoicegenError
-from voicegen.infer.bundles import vocoder_path
-from voicegen.infer.cyclegan import load_cyclegan_bundle
+from voicegen.infer.bundles import load_converter, vocoder_path
 from voicegen.infer.vocode import clip_guard, load_vocoder
 
 PITCH_AUTO, PITCH_NONE = "auto", "none"
@@ -94,7 +93,7 @@ def shift_pitch(wav: np.ndarray, sample_rate: int, semitones: float) -> np.ndarr
 
 
 class Converter:
-    """A converter bundle loaded once: both CycleGAN generators and the vocoder, on ``device``.
+    """A converter bundle loaded once (a CycleGAN pair or a speaker-conditioned VAE) and its vocoder, on ``device``.
 
     ``device``: ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``. Raises ArtifactError
     for an unusable bundle and ConfigError when the vocoder's mel contract differs from the
@@ -104,7 +103,7 @@ class Converter:
     def __init__(self, bundle_path: str | os.PathLike, device: str = "cpu") -> None:
         self.path = Path(bundle_path)
         self.vocoder = load_vocoder(vocoder_path(self.path), device)
-        self.bundle = load_cyclegan_bundle(self.path, device=self.vocoder.device)
+        self.bundle = load_converter(self.path, device=self.vocoder.device)
         self.vocoder.check_contract(self.bundle.feature_config)
         self.feature_config = self.bundle.feature_config
 
