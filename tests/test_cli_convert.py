@@ -72,7 +72,8 @@ def test_convert_errors_are_one_line(tiny, search, sf1_clip, tmp_path) -> None:
         (["--src", sf1_clip, "--target", "XX"],
          "Error: unknown target speaker 'XX'; known speakers: SF1, TM1 (see `voicegen models`)"),
         (["--src", tmp_path / "missing.wav", "--target", "TM1"],
-         f"Error: {tmp_path / 'missing.wav'}: not found; pass an audio file or a folder of them"),
+         f"Error: {tmp_path / 'missing.wav'}: not found; pass an audio file, a folder, a glob ('clips/**/*.wav') "
+         "or a list file (.txt, one path per line)"),
         (["--src", sf1_clip, "--target", "TM1", "--pitch", "up"],
          "Error: --pitch must be auto, none or a number of semitones (e.g. -4.5), got 'up'"),
     ]
@@ -96,10 +97,19 @@ def test_convert_a_folder_reports_bad_files_and_fails(tiny, search, sf1_clip, tm
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert lines[1] == "pitch: not shifted (--pitch 0)"
-    assert lines[2].startswith(f"wrote {out / 'sub' / 'a.wav'}: 3.89 s at 16000 Hz")
-    assert lines[3:] == [f"failed: {src / 'z.wav'}: is a text file, not audio; check the file (wrong extension?)",
-                         f"converted 1 of 2 files into {out}", "Error: 1 of 2 files failed (listed above)"]
-    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == ["sub/a.wav"]
+    assert lines[2].startswith(f"wrote {out / 'sub' / 'a.wav'}: 3.89 s (RTF ")
+    assert lines[3] == f"failed: {src / 'z.wav'}: is a text file, not audio; check the file (wrong extension?)"
+    assert lines[4].startswith("done 1, skipped 0 (done earlier), failed 1 of 2 files: 0.001 h of audio in ")
+    assert lines[4].endswith(f"1 worker); manifest {out / 'voicegen_manifest.jsonl'}")
+    assert lines[5:] == [f"Error: 1 of 2 files failed (listed above and in {out / 'voicegen_manifest.jsonl'})"]
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+        "sub/a.wav", "voicegen_manifest.jsonl"]
+    # The same command again: the finished file is skipped, the failed one kept until --retry-failed.
+    again = run("convert", "--src", src, "--target", "TM1", "--model", tiny.bundle, "--out", out, "--pitch", "0")
+    assert again.exit_code == 1
+    assert again.output.splitlines()[-2].startswith("done 0, skipped 1 (done earlier), failed 0 (+1 earlier; ")
+    assert again.output.splitlines()[-1] == (f"Error: 1 of 2 files failed in an earlier run (see "
+                                             f"{out / 'voicegen_manifest.jsonl'}); pass --retry-failed to retry them")
 
 
 def test_models_lists_bundles_or_explains_how_to_install(tiny, search) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from voicegen import __version__
+from voicegen.cli_batch import BatchOptions, batch_options, run_batch_command, single_file_preamble
 from voicegen.errors import VoicegenError
 
 PRESET_HELP = "Mel preset (the mel contract): vc16k (16 kHz) or hifigan22k (22.05 kHz)."
@@ -71,21 +72,43 @@ def info(files: tuple[Path, ...]) -> None:
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path),
-              help="Where to write the log-mel as .npy, shape (n_mels, frames), float32.")
+              help="Where to write the log-mel as .npy, shape (n_mels, frames), float32; a folder for a "
+                   "folder, glob or list input (mirrored, .npy files).")
 @click.option("--plot", "plot", type=click.Path(path_type=Path), default=None,
-              help="Also draw the spectrogram (seconds x Hz) to this PNG.")
+              help="Also draw the spectrogram (seconds x Hz) to this PNG (a folder for a folder input).")
 @click.option("--preset", default="vc16k", show_default=True, help=PRESET_HELP)
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-def features(file: Path, out: Path, plot: Path | None, preset: str, overwrite: bool) -> None:
+@batch_options
+def features(file: Path, out: Path, plot: Path | None, preset: str, overwrite: bool, batch: BatchOptions) -> None:
     """Compute the log-mel spectrogram of FILE (resampled to the preset's rate).
+
+    FILE may also be a folder, a quoted glob or a list file (.txt, one path per line):
+    --out is then a folder that mirrors it, written by the batch engine (--jobs workers; a
+    manifest makes running it again skip finished files).
 
     \b
     Example:
       voicegen features samples/audio/SF1_200001.wav --out mel.npy --plot mel.png
+      voicegen features ../shared/data/vcc2016/SF1 --out mels/SF1 --jobs 2
     """
+    from voicegen.audio.features import get_preset
+    from voicegen.infer.batch.inputs import input_kind
+
+    config = get_preset(preset)
+    if input_kind(file) != "file":
+        from voicegen.infer.batch.workers import FEATURES, WorkerSpec, features_worker
+
+        if out.suffix.lower() == ".npy":
+            raise click.ClickException(f"{out}: give a folder as --out for a folder, glob or list input")
+        plot = plot.absolute() if plot is not None else None
+        spec = WorkerSpec(kind=FEATURES, options={"preset": preset, "plot": str(plot) if plot is not None else None})
+        run_batch_command(spec, file, out, batch, overwrite=overwrite, plot_dir=plot,
+                          worker=features_worker(config, plot) if batch.inline else None)
+        return
+
     import numpy as np
 
-    from voicegen.audio.features import compute_mel, get_preset
+    from voicegen.audio.features import compute_mel
     from voicegen.audio.io import load_audio
     from voicegen.fileutil import atomic_path
 
@@ -94,7 +117,8 @@ def features(file: Path, out: Path, plot: Path | None, preset: str, overwrite: b
     _refuse_existing(out, overwrite)
     if plot is not None:
         _refuse_existing(plot, overwrite)
-    config = get_preset(preset)
+    if single_file_preamble(file, out, batch):
+        return
     wav = load_audio(file, config.sample_rate, min_samples=config.min_samples)
     mel = compute_mel(wav, config)
     with atomic_path(out) as tmp:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from voicegen.cli_batch import BatchOptions, batch_options, run_batch_command, single_file_preamble
+
 DEVICES = ("auto", "cpu", "cuda")
 DEFAULT_OUT_TEMPLATE = "{stem}_to_{target}"
 TABLE_COLUMNS = ("name", "speakers", "kind", "origin", "path")
@@ -19,7 +21,8 @@ TABLE_GAP = "  "
 
 @click.command()
 @click.option("--src", "src", required=True, type=click.Path(path_type=Path),
-              help="Audio file (wav, flac, ogg, mp3...) or a folder of them, spoken by the source speaker.")
+              help="Audio file (wav, flac, ogg, mp3...), a folder of them, a quoted glob ('clips/**/*.flac') or "
+                   "a list file (.txt, one path per line), spoken by the source speaker.")
 @click.option("--target", required=True, help="Speaker to convert into (see `voicegen models`).")
 @click.option("--source", default=None,
               help="Speaker of --src [default: the target's partner in the model that holds the target].")
@@ -27,7 +30,8 @@ TABLE_GAP = "  "
               help="Converter bundle folder, or an installed bundle's name [default: found from the speakers, "
                    "see `voicegen models`].")
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None,
-              help="Output file, or folder for a folder --src [default: ./<src stem>_to_<target>.wav].")
+              help="Output file, or folder for a folder/glob/list --src [default: ./<src stem>_to_<target>.wav, "
+                   "or the folder ./<src name>_to_<target>].")
 @click.option("--pitch", default="none", show_default=True, metavar="auto|none|SEMITONES",
               help="Shift the input's pitch first: none (the CycleGAN maps pitch itself, and scored better "
                    "that way), auto (by the speakers' log-F0 means), or semitones.")
@@ -37,62 +41,71 @@ TABLE_GAP = "  "
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
               help="Where to run the models.")
+@batch_options
 def convert(src: Path, target: str, source: str | None, model: str | None, out: Path | None, pitch: str,
-            plot: Path | None, overwrite: bool, device: str) -> None:
+            plot: Path | None, overwrite: bool, device: str, batch: BatchOptions) -> None:
     """Convert speech in SRC into the TARGET speaker's voice.
 
     The model is found from the speaker names: the bundle that holds --target (with
     --source, when given) among --model, $VOICEGEN_MODELS, the user folder and the
-    package's defaults. A folder --src is converted into a mirrored folder of .wav files;
-    files that fail are reported and the others continue (exit status 1 if any failed).
+    package's defaults. A folder (glob, list file) --src is converted into a mirrored
+    folder of .wav files by the batch engine: --jobs worker processes, a manifest
+    (voicegen_manifest.jsonl) so that running the same command again skips finished
+    files, and files that fail are reported while the others continue (exit status 1 if
+    any failed).
 
     \b
     Examples:
       voicegen convert --src samples/audio/SF1_200001.wav --target TM1
       voicegen convert --src in.flac --target TM1 --source SF1 --out out.wav --plot out.png
-      voicegen convert --src clips/ --target SF1 --model runs/sf1_tm1/bundle --out converted/ --pitch none
+      voicegen convert --src clips/ --target SF1 --model runs/sf1_tm1/bundle --out converted/ --jobs 2
+      voicegen convert --src 'corpus/**/*.flac' --target TM1 --out converted/ --retry-failed
     """
     # Library warnings (clip guard, skipped bundles) become "warning: ..." lines, not tracebacks.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         try:
-            _convert(src, target, source, model, out, pitch, plot, overwrite, device)
+            _convert(src, target, source, model, out, pitch, plot, overwrite, device, batch)
         finally:
             for warning in caught:
                 click.echo(f"warning: {warning.message}", err=True)
 
 
 def _convert(src: Path, target: str, source: str | None, model: str | None, out: Path | None, pitch: str,
-             plot: Path | None, overwrite: bool, device: str) -> None:
+             plot: Path | None, overwrite: bool, device: str, batch: BatchOptions) -> None:
+    from voicegen.infer.batch.inputs import input_kind, input_stem
+    from voicegen.infer.batch.workers import CONVERT, WorkerSpec, convert_worker
     from voicegen.infer.bundles import read_bundle_info, resolve
-    from voicegen.infer.convert import Converter, ConvertResult, check_input, parse_pitch
+    from voicegen.infer.convert import Converter, ConvertResult, parse_pitch
 
     pitch_value = parse_pitch(pitch)
-    check_input(src)
+    many = input_kind(src) != "file"
     bundle, source, target = resolve(target, source, model)
     if out is None:
-        stem = src.resolve().name if src.is_dir() else src.stem
-        out = Path(DEFAULT_OUT_TEMPLATE.format(stem=stem, target=target) + ("" if src.is_dir() else ".wav"))
+        out = Path(DEFAULT_OUT_TEMPLATE.format(stem=input_stem(src), target=target) + ("" if many else ".wav"))
     info = read_bundle_info(bundle)
     converter = Converter(bundle, device)
     _, plan = converter.pitch_plan(source, target, pitch_value)
     click.echo(f"model: {info.name} ({bundle}), {source} -> {target}, on {converter.vocoder.device}")
     click.echo(f"pitch: {plan}")
+    if many:
+        plot = plot.absolute() if plot is not None else None
+        spec = WorkerSpec(kind=CONVERT, model=str(Path(bundle).absolute()), device=device,
+                          options={"source": source, "target": target, "pitch": pitch_value,
+                                   "plot": str(plot) if plot is not None else None})
+        worker = convert_worker(converter, source, target, pitch_value, plot) if batch.inline else None
+        del converter  # worker processes load their own
+        run_batch_command(spec, src, out, batch, overwrite=overwrite, worker=worker, plot_dir=plot)
+        return
+    if single_file_preamble(src, out, batch):
+        return
 
     def report(path: Path, outcome: ConvertResult | str) -> None:
-        if isinstance(outcome, str):
-            click.echo(f"failed: {outcome}", err=True)
-        else:
+        if isinstance(outcome, ConvertResult):
             click.echo(f"wrote {outcome.out}: {outcome.seconds:.2f} s at {converter.sample_rate} Hz "
                        f"({outcome.rtf:.2f}x real time)" + (f", plot {outcome.plot}" if outcome.plot else ""))
 
-    result = converter.convert_path(src, out, source, target, pitch=pitch_value, overwrite=overwrite,
-                                    plot=plot, on_file=report)
-    if src.is_dir():
-        done, failed = len(result.results), len(result.failures)
-        click.echo(f"converted {done} of {done + failed} files into {out}")
-        if failed:
-            raise click.ClickException(f"{failed} of {done + failed} files failed (listed above)")
+    converter.convert_path(src, out, source, target, pitch=pitch_value, overwrite=overwrite, plot=plot, on_file=report)
 
 
 @click.command()
@@ -153,4 +166,4 @@ def bundle(converter: Path, vocoder: Path, out: Path, name: str | None, overwrit
 
     path = package_bundle(converter, vocoder, out, name=name, overwrite=overwrite)
     info = read_bundle_info(path)
-    click.echo(f"wrote bundle {info.name} at {path}: {info.speakers[0]} <-> {info.speakers[1]} with its vocoder")
+    click.echo(f"wrote bundle {info.name} at {path}: {' <-> '.join(info.speakers)} with its vocoder")

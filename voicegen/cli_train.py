@@ -193,24 +193,35 @@ from voicegen.cli_batch import BatchOptions, batch_options, run_batch_command, s
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True,
               help="Where to run the vocoder.")
-def vocode(source: Path, output: Path, model: Path, overwrite: bool, device: str) -> None:
+@batch_options
+def vocode(source: Path, output: Path, model: Path, overwrite: bool, device: str, batch: BatchOptions) -> None:
     """Turn SOURCE into a waveform at OUTPUT with a trained vocoder.
 
     SOURCE is a .npy log-mel (n_mels, frames) made with the vocoder's features, or audio
-    (copy-synthesis: audio -> mel -> vocoder), or a folder of them (OUTPUT is then a folder
-    mirroring it, with .wav files).
+    (copy-synthesis: audio -> mel -> vocoder), or a folder, quoted glob or list file
+    (.txt) of them: OUTPUT is then a folder mirroring it, with .wav files, written by the
+    batch engine (--jobs workers; running it again skips finished files).
 
     \b
     Example:
       voicegen vocode samples/audio/SF1_200001.wav out.wav --model runs/vocoder16k/export
       voicegen features samples/audio/SF1_200001.wav --out mel.npy
       voicegen vocode mel.npy mel.wav --model runs/vocoder16k/export
+      voicegen vocode mels/ wavs/ --model runs/vocoder16k/export --jobs 2
     """
+    from voicegen.infer.batch.inputs import input_kind
+    from voicegen.infer.batch.workers import VOCODE, WorkerSpec, vocode_worker
     from voicegen.infer.vocode import load_vocoder, vocode_path
 
-    vocoder = load_vocoder(model, device)
+    many = input_kind(source) != "file"
+    vocoder = load_vocoder(model, device)  # loaded here to fail early and once on a bad model
+    if many:
+        spec = WorkerSpec(kind=VOCODE, model=str(model.absolute()), device=device)
+        worker = vocode_worker(vocoder) if batch.inline else None
+        del vocoder  # worker processes load their own
+        run_batch_command(spec, source, output, batch, overwrite=overwrite, worker=worker)
+        return
+    if single_file_preamble(source, output, batch, probe=vocode_worker(vocoder).probe):
+        return
     written = vocode_path(source, output, vocoder, overwrite=overwrite)
-    if len(written) == 1:
-        click.echo(f"wrote {written[0]} ({vocoder.sample_rate} Hz)")
-    else:
-        click.echo(f"wrote {len(written)} files under {output} ({vocoder.sample_rate} Hz)")
+    click.echo(f"wrote {written[0]} ({vocoder.sample_rate} Hz)")

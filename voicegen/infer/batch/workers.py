@@ -1,0 +1,196 @@
+"""Per-file functions of the batch commands, and the plain-data spec each worker builds one from.
+
+    spec = WorkerSpec(kind="vocode", model="runs/vocoder16k/export", device="cpu")
+    worker = build_worker(spec)                  # loads the model: once per worker process
+    record = run_file(worker, src, dest, rel, max_duration=600.0)   # never raises for a bad file
+
+A :class:`WorkerSpec` is plain data (kind, model path, options, device), so it travels to worker
+processes and Ray actors and is recorded in the manifest. Every per-file function writes its
+output atomically (a temporary name beside it, then a rename; see :mod:`voicegen.fileutil`), so a
+killed worker never leaves a partial output. Heavy modules (torch, the models) are imported
+inside the builders.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+
+from voicegen.audio.io import is_audio_file
+from voicegen.errors import AudioError, ConfigError, VoicegenError
+from voicegen.infer.batch.inputs import header_seconds
+
+CONVERT, VOCODE, FEATURES = "convert", "vocode", "features"
+KINDS = (CONVERT, VOCODE, FEATURES)
+OUTPUT_SUFFIX = {CONVERT: ".wav", VOCODE: ".wav", FEATURES: ".npy"}
+MEL_SUFFIX = ".npy"
+PLOT_SUFFIX = ".png"
+# Options that do not change the outputs (extra PNGs; torch vs ONNX Runtime, equal to ~1e-6), so a
+# re-run may change them without redoing the folder.
+NOT_IN_IDENTITY = frozenset({"plot", "runtime"})
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What a worker needs to build its per-file function: ``kind`` (convert, vocode, features),
+    ``model`` (artifact/bundle folder, absolute; None for features), JSON-able ``options`` (e.g.
+    source, target, pitch, plot folder, preset) and ``device`` (auto, cpu, cuda)."""
+
+    kind: str
+    model: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ConfigError(f"unknown batch kind {self.kind!r}; expected one of {', '.join(KINDS)}")
+
+    def identity(self) -> dict[str, Any]:
+        """The settings the outputs depend on (recorded in the manifest; the device is not one)."""
+        options = {key: value for key, value in self.options.items() if key not in NOT_IN_IDENTITY}
+        return {"kind": self.kind, "model": self.model, "options": options}
+
+    @property
+    def output_suffix(self) -> str:
+        return OUTPUT_SUFFIX[self.kind]
+
+    def accepts(self, path: Path) -> bool:
+        """Whether a folder or glob input takes ``path``: audio files, and ``.npy`` log-mels for vocode."""
+        return is_audio_file(path) or (self.kind == VOCODE and path.suffix.lower() == MEL_SUFFIX)
+
+
+@dataclass(frozen=True)
+class FileWorker:
+    """``process(src, dest, rel) -> seconds of audio``: writes ``dest`` (the output of ``rel``)
+    atomically, raising VoicegenError for a bad input; ``probe(src) -> seconds or None`` reads
+    only a header (the ``--max-duration`` guard)."""
+
+    process: Callable[[Path, Path, PurePosixPath], float]
+    probe: Callable[[Path], float | None] = header_seconds
+
+
+def build_worker(spec: WorkerSpec) -> FileWorker:
+    """Load ``spec``'s model and return its per-file function (call once per worker)."""
+    options = dict(spec.options)
+    if spec.kind == CONVERT:
+        from voicegen.infer.convert import Converter
+
+        return convert_worker(Converter(spec.model, spec.device), options["source"], options["target"],
+                              options.get("pitch", "none"), _folder(options.get("plot")))
+    if spec.kind == VOCODE:
+        from voicegen.infer.vocode import load_vocoder
+
+        runtime = {"runtime": options["runtime"]} if "runtime" in options else {}
+        return vocode_worker(load_vocoder(spec.model, spec.device, **runtime))
+    from voicegen.audio.features import get_preset
+
+    return features_worker(get_preset(options["preset"]), _folder(options.get("plot")))
+
+
+def convert_worker(converter: Any, source: str, target: str, pitch: str | float,
+                   plot_dir: Path | None = None) -> FileWorker:
+    """Per-file voice conversion with a loaded :class:`voicegen.infer.convert.Converter`; with
+    ``plot_dir``, also a spectrogram PNG mirrored there."""
+
+    def process(src: Path, dest: Path, rel: PurePosixPath) -> float:
+        plot = plot_dir / rel.with_suffix(PLOT_SUFFIX) if plot_dir is not None else None
+        return converter.convert_file(src, dest, source, target, pitch=pitch, overwrite=True, plot=plot).seconds
+
+    return FileWorker(process=process)
+
+
+def vocode_worker(vocoder: Any) -> FileWorker:
+    """Per-file vocoding (``.npy`` log-mel or audio copy-synthesis) with a loaded vocoder."""
+    from voicegen.infer.vocode import vocode_file
+
+    def process(src: Path, dest: Path, rel: PurePosixPath) -> float:
+        vocode_file(src, dest, vocoder, overwrite=True)
+        return _wav_seconds(dest)
+
+    def probe(src: Path) -> float | None:
+        if src.suffix.lower() != MEL_SUFFIX:
+            return header_seconds(src)
+        try:
+            frames = np.load(src, mmap_mode="r", allow_pickle=False).shape[-1]
+        except (OSError, ValueError, IndexError):
+            return None
+        return frames * vocoder.hop_length / vocoder.sample_rate
+
+    return FileWorker(process=process, probe=probe)
+
+
+def features_worker(feature_config: Any, plot_dir: Path | None = None) -> FileWorker:
+    """Per-file log-mel ``(n_mels, frames)`` float32 ``.npy`` under ``feature_config`` (a
+    :class:`voicegen.audio.features.FeatureConfig`); with ``plot_dir``, also a PNG there."""
+    from voicegen.audio.features import compute_mel
+    from voicegen.audio.io import load_audio
+    from voicegen.fileutil import atomic_path
+
+    def process(src: Path, dest: Path, rel: PurePosixPath) -> float:
+        wav = load_audio(src, feature_config.sample_rate, min_samples=feature_config.min_samples)
+        mel = compute_mel(wav, feature_config).astype(np.float32)
+        with atomic_path(dest) as tmp, open(tmp, "wb") as handle:
+            np.save(handle, mel)
+        if plot_dir is not None:
+            from voicegen.audio.plot import plot_mel
+
+            plot_mel(mel, feature_config, plot_dir / rel.with_suffix(PLOT_SUFFIX), title=src.name, overwrite=True)
+        return len(wav) / feature_config.sample_rate
+
+    return FileWorker(process=process)
+
+
+def run_file(worker: FileWorker, src: Path, dest: Path, rel: PurePosixPath,
+             max_duration: float | None = None) -> dict[str, Any]:
+    """Run one file through ``worker`` and describe the outcome as a manifest record body:
+    ``status`` (done/failed), ``seconds`` (audio), ``wall_seconds``, ``cpu_seconds`` (this
+    process's CPU time), ``rtf`` (wall / audio), ``error`` (one line), ``warnings``. A bad file is a
+    ``failed`` record, never an exception; KeyboardInterrupt passes."""
+    start, cpu_start = time.perf_counter(), time.process_time()
+    record: dict[str, Any] = {"input": str(src), "output": rel.as_posix()}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        try:
+            if max_duration is not None:
+                check_duration(src, worker.probe(src), max_duration)
+            seconds = float(worker.process(src, dest, rel))
+            wall = time.perf_counter() - start
+            record.update(status="done", seconds=round(seconds, 4), wall_seconds=round(wall, 4),
+                          cpu_seconds=round(time.process_time() - cpu_start, 4),
+                          rtf=round(wall / seconds, 4) if seconds > 0 else None)
+        except VoicegenError as err:
+            record.update(status="failed", error=str(err))
+        except Exception as err:  # a bug or a library failure: this file fails, the batch goes on
+            text = " ".join(str(err).split()) or "no message"
+            record.update(status="failed", error=f"{src}: {type(err).__name__}: {text}",
+                          traceback=traceback.format_exc(limit=-8))
+    if record["status"] == "failed":
+        record["wall_seconds"] = round(time.perf_counter() - start, 4)
+    if caught:
+        record["warnings"] = [str(w.message) for w in caught]
+    return record
+
+
+def check_duration(src: Path, seconds: float | None, max_duration: float) -> None:
+    """AudioError when ``seconds`` (None: unknown, let through) exceeds ``max_duration``."""
+    if seconds is not None and seconds > max_duration:
+        raise AudioError(f"{src}: {seconds:.1f} s long, beyond --max-duration {max_duration:g} s; "
+                         "split the file or raise the limit")
+
+
+def _wav_seconds(path: Path) -> float:
+    import soundfile as sf
+
+    info = sf.info(str(path))
+    return info.frames / info.samplerate
+
+
+def _folder(value: Any) -> Path | None:
+    return Path(value) if value is not None else None
