@@ -96,3 +96,18 @@ def test_train_config_errors_are_one_line(tmp_path) -> None:
 def test_help_has_an_example(command) -> None:
     result = CliRunner().invoke(cli, [*command, "--help"])
     assert result.exit_code == 0 and "Example:" in result.output
+
+
+def test_vocode_without_model_uses_the_installed_default(sf1_clip, tmp_path, monkeypatch) -> None:
+    from voicegen.infer import bundles
+
+    monkeypatch.delenv(bundles.ENV_MODELS, raising=False)
+    monkeypatch.setenv(bundles.ENV_XDG_DATA_HOME, str(tmp_path / "xdg"))  # no user models
+    assert bundles.default_vocoder() == bundles.PACKAGE_MODELS_DIR / "vcc2016_sf1_tm1" / "vocoder"
+    result = CliRunner().invoke(cli, ["vocode", str(sf1_clip), str(tmp_path / "o.wav")])
+    assert result.exit_code == 0, result.output
+    assert sf.info(str(tmp_path / "o.wav")).frames == sf.info(str(sf1_clip)).frames
+    monkeypatch.setattr(bundles, "PACKAGE_MODELS_DIR", tmp_path / "none")
+    result = CliRunner().invoke(cli, ["vocode", str(sf1_clip), str(tmp_path / "p.wav")])
+    assert result.exit_code == 1
+    assert "no vocoder installed; pass --model PATH" in result.output

@@ -188,13 +188,18 @@ from voicegen.cli_batch import BatchOptions, batch_options, run_batch_command, s
 @click.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.argument("output", type=click.Path(path_type=Path))
-@click.option("--model", required=True, type=click.Path(path_type=Path),
-              help="Exported vocoder folder (e.g. runs/vocoder16k/export).")
+@click.option("--model", default=None, type=click.Path(path_type=Path),
+              help="Exported vocoder folder (e.g. runs/vocoder16k/export) [default: the vocoder of the first "
+                   "installed model that has one, see `voicegen models`].")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True,
               help="Where to run the vocoder.")
+@click.option("--runtime", type=click.Choice(["auto", "torch", "onnx"]), default="auto", show_default=True,
+              help="onnx: ONNX Runtime (CPU; `voicegen export vocoder --artifact MODEL --onnx` first); auto: "
+                   "ONNX Runtime where benchmarks/vocoder.py measured it faster (HiFi-GAN) and a graph exists.")
 @batch_options
-def vocode(source: Path, output: Path, model: Path, overwrite: bool, device: str, batch: BatchOptions) -> None:
+def vocode(source: Path, output: Path, model: Path | None, overwrite: bool, device: str, runtime: str,
+           batch: BatchOptions) -> None:
     """Turn SOURCE into a waveform at OUTPUT with a trained vocoder.
 
     SOURCE is a .npy log-mel (n_mels, frames) made with the vocoder's features, or audio
@@ -213,10 +218,14 @@ def vocode(source: Path, output: Path, model: Path, overwrite: bool, device: str
     from voicegen.infer.batch.workers import VOCODE, WorkerSpec, vocode_worker
     from voicegen.infer.vocode import load_vocoder, vocode_path
 
+    if model is None:
+        from voicegen.infer.bundles import default_vocoder
+
+        model = default_vocoder()
     many = input_kind(source) != "file"
-    vocoder = load_vocoder(model, device)  # loaded here to fail early and once on a bad model
+    vocoder = load_vocoder(model, device, runtime)  # loaded here to fail early and once on a bad model
     if many:
-        spec = WorkerSpec(kind=VOCODE, model=str(model.absolute()), device=device)
+        spec = WorkerSpec(kind=VOCODE, model=str(model.absolute()), device=device, options={"runtime": runtime})
         worker = vocode_worker(vocoder) if batch.inline else None
         del vocoder  # worker processes load their own
         run_batch_command(spec, source, output, batch, overwrite=overwrite, worker=worker)

@@ -86,3 +86,19 @@ def test_cli_adds_an_onnx_graph_to_an_artifact(onnx_vocoders, tmp_path) -> None:
     assert result.exit_code == 2 and "--onnx exports vocoders only" in result.output
     result = runner.invoke(cli, ["export", "vocoder", "--onnx"])
     assert result.exit_code == 2 and "pass --run-dir (export a run) or --artifact with --onnx" in result.output
+
+
+def test_cli_vocode_runtime_onnx_matches_torch(onnx_vocoders, sf1_clip, tmp_path) -> None:
+    from voicegen.audio.io import load_audio
+    from voicegen.cli import cli
+
+    runner = CliRunner()
+    outs = {}
+    for runtime in ("torch", "onnx"):
+        outs[runtime] = tmp_path / f"{runtime}.wav"
+        result = runner.invoke(cli, ["vocode", str(sf1_clip), str(outs[runtime]), "--model",
+                                     str(onnx_vocoders["hifigan"]), "--runtime", runtime])
+        assert result.exit_code == 0, result.output
+    a, b = load_audio(outs["torch"]), load_audio(outs["onnx"])
+    assert a.shape == b.shape and np.abs(a).max() > 1e-3
+    assert np.abs(a - b).max() <= 2 * EXPORT_TOLERANCE + 1 / 32768  # plus 16-bit rounding of the files

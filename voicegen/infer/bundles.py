@@ -200,6 +200,21 @@ def vocoder_path(bundle: str | os.PathLike) -> Path:
                         f"with `voicegen bundle --converter {info.path} --vocoder VOCODER_EXPORT --out DIR`")
 
 
+def default_vocoder() -> Path:
+    """The vocoder used when none is named: the first installed ``vocoder`` bundle, else the vocoder of
+    the first converter bundle that has one (search order as `voicegen models`)."""
+    bundles = list_bundles()
+    for info in [b for b in bundles if b.kind == VOCODER_KIND] + [b for b in bundles if b.kind in CONVERTER_KINDS]:
+        if info.kind == VOCODER_KIND:
+            return info.path
+        if info.vocoder is not None:
+            try:
+                return vocoder_path(info.path)
+            except ArtifactError:
+                continue
+    raise ConfigError("no vocoder installed; pass --model PATH (a `voicegen export vocoder` folder)")
+
+
 def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLike, out_dir: str | os.PathLike,
                    *, name: str | None = None, overwrite: bool = False) -> Path:
     """Copy a ``cyclegan`` export and a ``vocoder`` export into one bundle at ``out_dir``; return it.
