@@ -149,8 +149,11 @@ def models() -> None:
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path),
               help="Bundle folder to write, e.g. ~/.local/share/voicegen/models/sf1_tm1.")
 @click.option("--name", default=None, help="Bundle name shown by `voicegen models` [default: the --out folder name].")
+@click.option("--link-vocoder", is_flag=True,
+              help="Refer to the vocoder by its bundle name instead of copying it (the vocoder must be installed "
+                   "where `voicegen models` finds it).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing bundle folder.")
-def bundle(converter: Path, vocoder: Path, out: Path, name: str | None, overwrite: bool) -> None:
+def bundle(converter: Path, vocoder: Path, out: Path, name: str | None, link_vocoder: bool, overwrite: bool) -> None:
     """Package a converter and a vocoder into one bundle folder for `voicegen convert`.
 
     The mel settings of both must match; both are loaded from the copy to verify it before
@@ -164,6 +167,7 @@ def bundle(converter: Path, vocoder: Path, out: Path, name: str | None, overwrit
     """
     from voicegen.infer.bundles import package_bundle, read_bundle_info
 
-    path = package_bundle(converter, vocoder, out, name=name, overwrite=overwrite)
+    path = package_bundle(converter, vocoder, out, name=name, overwrite=overwrite, link_vocoder=link_vocoder)
     info = read_bundle_info(path)
-    click.echo(f"wrote bundle {info.name} at {path}: {' <-> '.join(info.speakers)} with its vocoder")
+    how = f"using the installed vocoder {info.vocoder!r}" if link_vocoder else "with its vocoder"
+    click.echo(f"wrote bundle {info.name} at {path}: {' <-> '.join(info.speakers)} {how}")

@@ -192,3 +192,22 @@ def test_package_bundle_refuses_a_vocoder_with_other_mel_settings(tiny_models, t
                               f"{vocoder}: sample_rate 16000 vs 22050, n_fft 1024 vs 2048 (converter vs vocoder); "
                               "use a vocoder trained on the converter's features")
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["voc22k"]
+
+
+def test_a_bundle_can_share_an_installed_vocoder_by_name(tiny_models, search_dirs, sf1_clip, tmp_path) -> None:
+    import shutil
+
+    from voicegen.infer.bundles import default_vocoder, package_bundle
+    from voicegen.infer.convert import Converter
+
+    shared = search_dirs.env / "voc16k"
+    shutil.copytree(tiny_models.vocoder, shared)
+    linked = package_bundle(tiny_models.converter, shared, search_dirs.env / "linked", link_vocoder=True)
+    assert not (linked / "vocoder").exists()
+    assert json.loads((linked / ARTIFACT_META).read_text())["extra"] == {"name": "linked", "vocoder": "voc16k"}
+    assert vocoder_path(linked) == shared and default_vocoder() == shared
+    converter = Converter(linked)
+    converter.convert_file(sf1_clip, tmp_path / "o.wav", "SF1", "TM1")
+    shutil.rmtree(shared)
+    with pytest.raises(ArtifactError, match=r"its vocoder 'voc16k' \(extra.vocoder\) is not installed"):
+        vocoder_path(linked)

@@ -216,13 +216,16 @@ def default_vocoder() -> Path:
 
 
 def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLike, out_dir: str | os.PathLike,
-                   *, name: str | None = None, overwrite: bool = False) -> Path:
+                   *, name: str | None = None, overwrite: bool = False, link_vocoder: bool = False) -> Path:
     """Copy a ``cyclegan`` export and a ``vocoder`` export into one bundle at ``out_dir``; return it.
 
     The mel contracts must match (ConfigError naming the differing fields). ``name`` (default:
     ``out_dir``'s folder name) is stored as ``extra.name``. Both models are loaded from the copy
     before it is renamed into place, so a bundle that appears is complete and verified; an
     existing ``out_dir`` is replaced only with ``overwrite``.
+
+    ``link_vocoder``: instead of copying the vocoder, record its bundle name (``extra.vocoder``; its
+    ``extra.name`` or folder name) so that several bundles share one installed vocoder bundle.
     """
     # Imported here: the rest of this module stays free of torch.
     from voicegen.audio.features import FeatureConfig
@@ -263,12 +266,15 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
     hidden = shutil.ignore_patterns(".*")
     with atomic_dir(out) as tmp:
         shutil.copytree(converter, tmp, ignore=shutil.ignore_patterns(".*", VOCODER_SUBDIR))
-        shutil.copytree(vocoder, tmp / VOCODER_SUBDIR, ignore=hidden)
         extra = {k: v for k, v in (converter_meta.get("extra") or {}).items() if k != "vocoder"}
         converter_meta["extra"] = {**extra, "name": name}
+        if link_vocoder:
+            converter_meta["extra"]["vocoder"] = read_bundle_info(vocoder).name
+        else:
+            shutil.copytree(vocoder, tmp / VOCODER_SUBDIR, ignore=hidden)
         atomic_write_text(tmp / META_FILE, json.dumps(converter_meta, indent=2, allow_nan=False) + "\n")
         load_converter(tmp)  # sha256 of the weights, speakers, stats, model shapes
-        load_vocoder(tmp / VOCODER_SUBDIR)
+        load_vocoder(vocoder if link_vocoder else tmp / VOCODER_SUBDIR)
     return out
 
 
