@@ -181,6 +181,10 @@ from voicegen.cli_eval import eval_command  # noqa: E402
 
 cli.add_command(eval_command)
 
+from voicegen.cli_recipe import recipe  # noqa: E402
+
+cli.add_command(recipe)
+
 from voicegen.cli_vae import audit, latent  # noqa: E402
 
 cli.add_command(latent)

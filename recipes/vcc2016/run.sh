@@ -1,73 +1,73 @@
 #!/usr/bin/env bash
-# VCC 2016 SF1 <-> TM1 voice conversion on a CPU, in numbered stages.
-#   bash recipes/vcc2016/run.sh [--stage N] [--stop-stage M] [--data-dir DIR] [--exp-dir DIR]
-# Stages: 1 speaker statistics, 2 train the vocoder, 3 train the converter, 4 bundle and convert
-# the held-out parallel sentences, 5 evaluate against the real TM1 recordings and the baselines.
-# --data-dir is a local copy of the corpus laid out as ../shared/data (vcc2016/{SF1,TM1,
-# dev_parallel}, librispeech/); downloading the official distribution is not scripted yet.
+# VCC 2016 voice conversion between two speakers (default SF1 -> TM1), in numbered stages.
+#   bash recipes/vcc2016/run.sh [--stage N] [--stop-stage M] [--data-dir DIR | --download-dir DIR]
+#        [--exp-dir DIR] [--src-spk SF1] [--trg-spk TM1] [--dev-count N] [--vocoder DIR]
+#        [--vocoder-conf F] [--cyclegan-conf F] [--vocoder-set "K=V ..."] [--cyclegan-set "K=V ..."]
+# Stages: 0 download the official distribution (skipped with --data-dir), 1 prepare the
+# non-parallel training halves (source 100001-100081, target 100082-100162, as in CycleGAN-VC)
+# and the parallel evaluation pairs, 2 speaker statistics, 3 train the vocoder (skipped with
+# --vocoder) and the CycleGAN, 4 bundle, convert the evaluation sentences, baselines,
+# 5 `voicegen eval` of every system and a summary table (stages 2-5: recipes/utils/vc_stages.sh).
+# --data-dir: a local copy laid out as the official zips extract (vcc2016_training/<spk>,
+#   evaluation_all/<spk>) or as ../shared/data (vcc2016/<spk>, vcc2016/dev_parallel/<spk>, and
+#   librispeech/, which the vocoder then also trains on).
+# --dev-count N: score only the first N evaluation sentences [default: all].
+# --vocoder DIR: an exported 16 kHz vocoder to use instead of training one (e.g. the shipped
+#   voicegen/assets/models/vcc2016_sf1_tm1/vocoder).
+# --manifest FILE: stage 0 takes its downloads from FILE (a mirror; the tests' local server).
+# --vocoder-set / --cyclegan-set: extra `--set` items for the training commands (space-separated).
 set -euo pipefail
-stage=1; stop_stage=5
-data_dir=$(cd "$(dirname "$0")/../../.." && pwd)/shared/data
+stage=0; stop_stage=5
+data_dir=""; download_dir=downloads/vcc2016; manifest=""
 exp_dir=runs/vcc2016
+src_spk=SF1; trg_spk=TM1; dev_count=""
+vocoder=""
+vocoder_conf=recipes/vocoder16k/conf/cpu.yaml; vocoder_set=""
+cyclegan_conf=recipes/vcc2016/conf/cpu.yaml; cyclegan_set=""
 voicegen=${VOICEGEN:-voicegen}
-vocoder_conf=recipes/vocoder16k/conf/cpu.yaml
-cyclegan_conf=recipes/vcc2016/conf/cpu.yaml
-while [ $# -gt 0 ]; do
-  case $1 in
-    --stage) stage=$2; shift 2;; --stop-stage) stop_stage=$2; shift 2;;
-    --data-dir) data_dir=$2; shift 2;; --exp-dir) exp_dir=$2; shift 2;;
-    --vocoder-conf) vocoder_conf=$2; shift 2;; --cyclegan-conf) cyclegan_conf=$2; shift 2;;
-    *) echo "unknown option $1" >&2; exit 2;;
-  esac
-done
-vcc=$data_dir/vcc2016
-[ -d "$vcc/SF1" ] || { echo "error: $vcc/SF1 not found; pass --data-dir" >&2; exit 1; }
-run() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
+python=${PYTHON:-python}
+. "$(dirname "$0")/../utils/parse_options.sh"
 
-if run 1; then
-  echo "stage 1: speaker statistics"
-  for spk in SF1 TM1; do $voicegen stats "$vcc/$spk" --out "$exp_dir/stats/$spk.json" --overwrite; done
+src=$src_spk; trg=$trg_spk
+data=$exp_dir/data
+mapfile -t vocoder_items < <(set_items "$vocoder_set")
+mapfile -t cyclegan_items < <(set_items "$cyclegan_set")
+
+# The corpus root: the local copy, else what stage 0 downloaded. Two layouts are understood.
+corpus() {
+  root=${data_dir:-$download_dir}
+  if [ -d "$root/vcc2016_training" ]; then train_root=$root/vcc2016_training; eval_root=$root/evaluation_all
+  elif [ -d "$root/vcc2016" ]; then train_root=$root/vcc2016; eval_root=$root/vcc2016/dev_parallel
+  else echo "error: no VCC 2016 corpus in $root (vcc2016_training/ or vcc2016/); run stage 0 or pass --data-dir" >&2
+       exit 1
+  fi
+}
+
+if stage_on 0; then
+  if [ -n "$data_dir" ]; then
+    echo "stage 0: skipped (--data-dir $data_dir is a local copy)"
+  else
+    echo "stage 0: download VCC 2016 into $download_dir"
+    $voicegen recipe download vcc2016 --out "$download_dir" ${manifest:+--manifest "$manifest"} --no-progress
+  fi
 fi
-if run 2; then
-  echo "stage 2: vocoder (training halves + LibriSpeech 78; never dev_parallel)"
-  $voicegen train vocoder --config "$vocoder_conf" --run-dir "$exp_dir/vocoder" \
-    --set "data.train=[$vcc/SF1, $vcc/TM1, $data_dir/librispeech]"
+if stage_on 1; then
+  echo "stage 1: prepare $src (sentences 100001-100081), $trg (100082-100162) and the evaluation pairs"
+  corpus
+  first=${dev_count:+--first $dev_count}
+  $voicegen recipe prepare "$train_root/$src" "$data/train/$src" --ids 100001-100081 --overwrite
+  $voicegen recipe prepare "$train_root/$trg" "$data/train/$trg" --ids 100082-100162 --overwrite
+  # shellcheck disable=SC2086  # $first is empty or two words
+  $voicegen recipe prepare "$eval_root/$src" "$data/dev/$src" $first --sample-rate 16000 --overwrite
+  # shellcheck disable=SC2086
+  $voicegen recipe prepare "$eval_root/$trg" "$data/dev/$trg" $first --sample-rate 16000 --overwrite
+  if [ -d "$root/librispeech" ]; then
+    $voicegen recipe prepare "$root/librispeech" "$data/vocoder_extra" --overwrite
+  else
+    rm -rf "$data/vocoder_extra"
+  fi
 fi
-if run 3; then
-  echo "stage 3: CycleGAN SF1 <-> TM1 (training halves only)"
-  $voicegen train cyclegan --config "$cyclegan_conf" --run-dir "$exp_dir/cyclegan" \
-    --set "data.dir_a=$vcc/SF1" --set "data.dir_b=$vcc/TM1"
-fi
-if run 4; then
-  echo "stage 4: bundle and convert the held-out sentences"
-  $voicegen bundle --converter "$exp_dir/cyclegan/export" --vocoder "$exp_dir/vocoder/export" \
-    --out "$exp_dir/bundle" --overwrite
-  for pitch in none auto; do
-    $voicegen convert --src "$vcc/dev_parallel/SF1" --target TM1 --source SF1 --model "$exp_dir/bundle" \
-      --out "$exp_dir/converted_pitch_$pitch" --pitch $pitch --overwrite
-  done
-  python recipes/vcc2016/local/mel_stats_baseline.py "$exp_dir/bundle" SF1 TM1 \
-    "$vcc/dev_parallel/SF1" "$exp_dir/baseline_mel_stats"
-  $voicegen vocode "$vcc/dev_parallel/TM1" "$exp_dir/copy_synthesis_TM1" --model "$exp_dir/bundle/vocoder" --overwrite
-fi
-if run 5; then
-  echo "stage 5: evaluation"
-  ref=$vcc/dev_parallel/TM1
-  for sys in converted_pitch_none converted_pitch_auto baseline_mel_stats; do
-    $voicegen eval --converted "$exp_dir/$sys" --reference "$ref" --source "$vcc/dev_parallel/SF1" \
-      --out "$exp_dir/eval/$sys" --overwrite --no-progress
-  done
-  $voicegen eval --converted "$vcc/dev_parallel/SF1" --reference "$ref" --out "$exp_dir/eval/no_conversion" \
-    --overwrite --no-progress
-  $voicegen eval --converted "$exp_dir/copy_synthesis_TM1" --reference "$ref" --copy-synthesis \
-    --out "$exp_dir/eval/copy_synthesis" --overwrite --no-progress
-  python - "$exp_dir/eval" <<'PY'
-import json, sys, pathlib
-root = pathlib.Path(sys.argv[1])
-print(f"{'system':24s} {'MCD dB':>8s} {'F0 RMSE cents':>14s} {'spk sim':>8s}")
-for d in sorted(p for p in root.iterdir() if (p / "summary.json").is_file()):
-    s = json.loads((d / "summary.json").read_text())["metrics"]
-    get = lambda k: s.get(k, {}).get("mean", float("nan"))
-    print(f"{d.name:24s} {get('mcd_db'):8.2f} {get('f0_rmse_cents'):14.0f} {get('speaker_similarity'):8.3f}")
-PY
-fi
+vocoder_train="$data/train/$src, $data/train/$trg"
+if [ -d "$data/vocoder_extra" ]; then vocoder_train="$vocoder_train, $data/vocoder_extra"; fi
+preset=vc16k; parallel_dev=true
+. "$(dirname "$0")/../utils/vc_stages.sh"

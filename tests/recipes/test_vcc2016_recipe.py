@@ -1,51 +1,73 @@
-"""The vcc2016 recipe runs every stage end to end on bundled clips with the tiny configs."""
+"""The CI recipe: vcc2016 runs every stage 0-5 end to end with the tiny configs on bundled clips.
+
+Stage 0 downloads a miniature "official distribution" (two zips laid out as VCC 2016's, made from
+samples/audio) from a local HTTP server and verifies its sha256; stage 1 prepares the speaker
+pair from it; stages 2-5 train tiny models, convert, and score every system.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_SH = REPO / "recipes" / "vcc2016" / "run.sh"
+# Zip name -> {path in the zip: bundled clip}. Two training clips per speaker (validation holds
+# one out); the second of each is a stand-in with a training-set name. Evaluation: one pair.
+MINI_CORPUS = {
+    "vcc2016_training.zip": {
+        "vcc2016_training/SF1/100001.wav": "SF1_100001.wav", "vcc2016_training/SF1/100002.wav": "SF1_200001.wav",
+        "vcc2016_training/TM1/100082.wav": "TM1_100082.wav", "vcc2016_training/TM1/100083.wav": "TM1_200001.wav",
+    },
+    "evaluation_all.zip": {
+        "evaluation_all/SF1/200001.wav": "SF1_200001.wav", "evaluation_all/TM1/200001.wav": "TM1_200001.wav",
+    },
+}
 
 
-def _corpus(samples: Path, root: Path) -> Path:
-    """A miniature corpus laid out like ../shared/data (vcc2016 halves, dev pairs, librispeech)."""
-    layout = {
-        "vcc2016/SF1": ["SF1_100001.wav", "SF1_200001.wav"],
-        "vcc2016/TM1": ["TM1_100082.wav", "TM1_200001.wav"],
-        "librispeech/78": ["78-368-0000.flac"],
-    }
-    for folder, names in layout.items():
-        (root / folder).mkdir(parents=True)
-        for name in names:
-            shutil.copy(samples / name, root / folder / name)
-    for speaker in ("SF1", "TM1"):
-        (root / "vcc2016/dev_parallel" / speaker).mkdir(parents=True)
-        shutil.copy(samples / f"{speaker}_200001.wav", root / "vcc2016/dev_parallel" / speaker / "200001.wav")
-    return root
+def _mini_distribution(samples: Path, served: Path, server_url) -> str:
+    """Write the zips into the served folder; return a manifest (YAML text) with their sha256."""
+    lines = ["downloads:"]
+    for zip_name, members in MINI_CORPUS.items():
+        with zipfile.ZipFile(served / zip_name, "w") as zf:
+            for arcname, clip in members.items():
+                zf.write(samples / clip, arcname)
+        digest = hashlib.sha256((served / zip_name).read_bytes()).hexdigest()
+        lines.append(f"  - {{name: {zip_name.split('.')[0]}, url: '{server_url(zip_name)}', sha256: {digest}}}")
+    return "\n".join(lines) + "\n"
 
 
 @pytest.mark.slow
-def test_tiny_vcc2016_recipe_runs_all_stages(samples_dir, tmp_path) -> None:
-    data = _corpus(samples_dir, tmp_path / "data")
+def test_tiny_vcc2016_recipe_runs_all_stages(samples_dir, tmp_path, file_server) -> None:
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(_mini_distribution(samples_dir, file_server.root, file_server.url))
     exp = tmp_path / "exp"
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-           "VOICEGEN": str(bin_dir / "voicegen"), "OMP_NUM_THREADS": "1"}
-    cmd = ["bash", str(RUN_SH), "--data-dir", str(data), "--exp-dir", str(exp),
-           "--vocoder-conf", "recipes/vocoder16k/conf/tiny.yaml",
+           "VOICEGEN": str(bin_dir / "voicegen"), "PYTHON": sys.executable, "OMP_NUM_THREADS": "1"}
+    cmd = ["bash", str(RUN_SH), "--download-dir", str(tmp_path / "downloads"), "--manifest", str(manifest),
+           "--exp-dir", str(exp), "--vocoder-conf", "recipes/vocoder16k/conf/tiny.yaml",
            "--cyclegan-conf", "recipes/vcc2016/conf/tiny.yaml"]
     out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    for stage in range(1, 6):
+    for stage in range(0, 6):
         assert f"stage {stage}:" in out.stdout
+    # Stage 0: both zips fetched over HTTP, verified, extracted; the archives are gone.
+    assert sorted(name for name, _ in file_server.requests) == ["evaluation_all.zip", "vcc2016_training.zip"]
+    assert out.stdout.count("checksum OK (sha256)") == 2
+    assert (tmp_path / "downloads" / "vcc2016_training" / "TM1" / "100083.wav").is_file()
+    assert not (tmp_path / "downloads" / "archives").exists()
+    # Stage 1: the non-parallel halves by sentence id, the parallel evaluation pair.
+    for speaker, names in (("SF1", ["100001.wav", "100002.wav"]), ("TM1", ["100082.wav", "100083.wav"])):
+        assert sorted(p.name for p in (exp / "data" / "train" / speaker).glob("*.wav")) == names
+        assert [p.name for p in (exp / "data" / "dev" / speaker).glob("*.wav")] == ["200001.wav"]
     assert json.loads((exp / "stats" / "SF1.json").read_text())["num_files"] == 2
     assert (exp / "bundle" / "vocoder" / "artifact.json").is_file()
     for system in ("converted_pitch_none", "converted_pitch_auto", "baseline_mel_stats", "no_conversion",
@@ -53,4 +75,11 @@ def test_tiny_vcc2016_recipe_runs_all_stages(samples_dir, tmp_path) -> None:
         summary = json.loads((exp / "eval" / system / "summary.json").read_text())
         assert summary["num_pairs"] == 1 and summary["metrics"]["mcd_db"]["mean"] > 0, system
     table = out.stdout.splitlines()[-6:]
-    assert table[0].split() == ["system", "MCD", "dB", "F0", "RMSE", "cents", "spk", "sim"]
+    assert table[0].split() == ["system", "MCD", "dB", "F0", "RMSE", "cents", "spk", "sim", "PESQ", "STOI"]
+    assert [line.split()[0] for line in table[1:]] == ["baseline_mel_stats", "converted_pitch_auto",
+                                                       "converted_pitch_none", "copy_synthesis", "no_conversion"]
+    assert (exp / "eval" / "table.txt").read_text().splitlines() == table
+    # Running stage 0 again skips the verified copy without a request.
+    again = subprocess.run(cmd + ["--stop-stage", "0"], cwd=REPO, env=env, capture_output=True, text=True,
+                           timeout=120)
+    assert again.returncode == 0 and again.stdout.count("; skipped") == 2 and len(file_server.requests) == 2

@@ -1,6 +1,6 @@
 """Baseline: per-bin mel mean/variance transfer (source stats -> target stats), vocoded.
 
-    python recipes/vcc2016/local/mel_stats_baseline.py BUNDLE SOURCE TARGET IN_DIR OUT_DIR
+    python recipes/utils/mel_stats_baseline.py BUNDLE SOURCE TARGET IN_DIR OUT_DIR
 
 BUNDLE is a converter bundle (its stored speaker statistics and embedded vocoder are used).
 """

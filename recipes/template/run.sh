@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Template: CycleGAN voice conversion between two folders of your own speech, in numbered stages.
+#   bash recipes/template/run.sh --src-dir DIR --trg-dir DIR [--src-name A] [--trg-name B]
+#        [--stage N] [--stop-stage M] [--exp-dir DIR] [--dev-count 5]
+#        [--parallel-src DIR --parallel-trg DIR] [--vocoder DIR] [--cyclegan-conf F] [--cyclegan-set "K=V ..."]
+# Stages: 0 check the folders (nothing to download), 1 prepare: hold out --dev-count clips of
+# each speaker (a stable hash of the file names) and keep the rest for training, 2 speaker
+# statistics, 3 train the CycleGAN (and a vocoder on both folders when --vocoder is ''),
+# 4 bundle, convert the held-out source clips, baselines, 5 `voicegen eval`: the vocoder's
+# copy-synthesis of the held-out target clips, and the conversions when --parallel-src and
+# --parallel-trg hold the same sentences read by both speakers (same file names), which are
+# then the held-out sets instead (stages 2-5: recipes/utils/vc_stages.sh).
+# Audio: any format soundfile reads, any rate (resampled on loading), mono or stereo; a few
+# minutes per speaker at least (VCC 2016 gives ~5 min each). Copy this folder to start your own
+# recipe; see README.md for a walk-through.
+set -euo pipefail
+stage=0; stop_stage=5
+src_dir=""; trg_dir=""; src_name=""; trg_name=""
+exp_dir=runs/template
+dev_count=5; parallel_src=""; parallel_trg=""
+vocoder=voicegen/assets/models/vcc2016_sf1_tm1/vocoder
+vocoder_conf=recipes/vocoder16k/conf/cpu.yaml; vocoder_set=""
+cyclegan_conf=recipes/template/conf/cpu.yaml; cyclegan_set=""
+voicegen=${VOICEGEN:-voicegen}
+python=${PYTHON:-python}
+. "$(dirname "$0")/../utils/parse_options.sh"
+
+[ -n "$src_dir" ] && [ -n "$trg_dir" ] || { echo "$0: pass --src-dir and --trg-dir (see --help)" >&2; exit 2; }
+src=${src_name:-$(basename "$src_dir")}; trg=${trg_name:-$(basename "$trg_dir")}
+[ "$src" != "$trg" ] || { echo "$0: both speakers are called '$src'; pass --src-name and --trg-name" >&2; exit 2; }
+data=$exp_dir/data
+mapfile -t vocoder_items < <(set_items "$vocoder_set")
+mapfile -t cyclegan_items < <(set_items "$cyclegan_set")
+parallel_dev=false; [ -n "$parallel_src" ] && [ -n "$parallel_trg" ] && parallel_dev=true
+# The mel contract of the converter config, and its sample rate: files are resampled to it once here.
+preset=$($python -c "import sys; from voicegen.config import load_yaml
+print(load_yaml(sys.argv[1]).get('features', 'vc16k'))" "$cyclegan_conf")
+case $preset in vc16k) rate=16000;; hifigan22k) rate=22050;; *) echo "$0: unknown features $preset" >&2; exit 2;; esac
+
+if stage_on 0; then
+  echo "stage 0: your data: nothing to download; checking the folders"
+  for dir in "$src_dir" "$trg_dir" $parallel_src $parallel_trg; do
+    [ -d "$dir" ] || { echo "error: $dir is not a folder" >&2; exit 1; }
+  done
+fi
+if stage_on 1; then
+  if [ "$parallel_dev" = true ]; then
+    echo "stage 1: prepare: training = $src_dir and $trg_dir; held out = the parallel folders"
+    $voicegen recipe prepare "$src_dir" "$data/train/$src" --sample-rate "$rate" --overwrite
+    $voicegen recipe prepare "$trg_dir" "$data/train/$trg" --sample-rate "$rate" --overwrite
+    $voicegen recipe prepare "$parallel_src" "$data/dev/$src" --sample-rate "$rate" --overwrite
+    $voicegen recipe prepare "$parallel_trg" "$data/dev/$trg" --sample-rate "$rate" --overwrite
+  else
+    echo "stage 1: prepare: hold out $dev_count clips per speaker"
+    $voicegen recipe prepare "$src_dir" "$data/train/$src" --hold-out "$dev_count" --hold-out-dir "$data/dev/$src" \
+      --sample-rate "$rate" --overwrite
+    $voicegen recipe prepare "$trg_dir" "$data/train/$trg" --hold-out "$dev_count" --hold-out-dir "$data/dev/$trg" \
+      --sample-rate "$rate" --overwrite
+  fi
+fi
+vocoder_train="$data/train/$src, $data/train/$trg"
+. "$(dirname "$0")/../utils/vc_stages.sh"

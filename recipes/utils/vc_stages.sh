@@ -1,0 +1,70 @@
+# Stages 2-5 of the two-speaker voice-conversion recipes (vcc2016, vcc2018, cmu_arctic, vae16k, template).
+# Sourced by their run.sh after stage 1 has laid out, under $data:
+#   train/$src, train/$trg     the (non-parallel) training speech of both speakers
+#   dev/$src, dev/$trg         held-out speech; with parallel_dev=true the same sentences with the
+#                              same file names, so conversions are scored against the real target
+# and set: stage_on (parse_options.sh), exp_dir, src, trg, preset (mel contract of the confs),
+# vocoder (an exported vocoder, or "" to train one on $vocoder_train: "dir1, dir2"), vocoder_conf,
+# the array vocoder_items (extra --set items), parallel_dev, voicegen, python, and the converter:
+#   converter=cyclegan (default): cyclegan_conf and the array cyclegan_items; the data come from
+#     train/$src and train/$trg;
+#   converter=vae: converter_conf and the arrays converter_sets (the data.speakers item) and
+#     converter_items.
+# Stages: 2 speaker statistics, 3 train the vocoder (unless $vocoder) and the converter, 4 bundle,
+# convert the held-out source speech (pitch none and auto), the mel-statistics baseline and the
+# vocoder's copy-synthesis, 5 `voicegen eval` of every system and a summary table.
+converter=${converter:-cyclegan}
+if [ "$converter" = cyclegan ]; then
+  converter_conf=$cyclegan_conf
+  converter_sets=(--set "data.dir_a=$data/train/$src" --set "data.dir_b=$data/train/$trg"
+                  --set "speaker_a=$src" --set "speaker_b=$trg")
+  converter_items=(${cyclegan_items[@]+"${cyclegan_items[@]}"})
+fi
+voc_dir=${vocoder:-$exp_dir/vocoder/export}
+if stage_on 2; then
+  echo "stage 2: speaker statistics (log-mel per bin, log-F0) of the training speech"
+  for spk in "$src" "$trg"; do
+    $voicegen stats "$data/train/$spk" --preset "$preset" --out "$exp_dir/stats/$spk.json" --overwrite --no-progress
+  done
+fi
+if stage_on 3; then
+  if [ -n "$vocoder" ]; then
+    echo "stage 3: vocoder: using $vocoder"
+  else
+    echo "stage 3: train the vocoder on $vocoder_train (never the held-out speech)"
+    $voicegen train vocoder --config "$vocoder_conf" --run-dir "$exp_dir/vocoder" \
+      --set "data.train=[$vocoder_train]" ${vocoder_items[@]+"${vocoder_items[@]}"}
+  fi
+  echo "stage 3: train the $converter converter ($src -> $trg)"
+  $voicegen train "$converter" --config "$converter_conf" --run-dir "$exp_dir/$converter" \
+    "${converter_sets[@]}" ${converter_items[@]+"${converter_items[@]}"}
+fi
+if stage_on 4; then
+  echo "stage 4: bundle, convert the held-out $src speech, baselines"
+  $voicegen bundle --converter "$exp_dir/$converter/export" --vocoder "$voc_dir" --out "$exp_dir/bundle" --overwrite
+  for pitch in none auto; do
+    $voicegen convert --src "$data/dev/$src" --target "$trg" --source "$src" --model "$exp_dir/bundle" \
+      --out "$exp_dir/converted_pitch_$pitch" --pitch $pitch --overwrite
+  done
+  $python recipes/utils/mel_stats_baseline.py "$exp_dir/bundle" "$src" "$trg" "$data/dev/$src" \
+    "$exp_dir/baseline_mel_stats"
+  $voicegen vocode "$data/dev/$trg" "$exp_dir/copy_synthesis" --model "$exp_dir/bundle/vocoder" --overwrite
+fi
+if stage_on 5; then
+  ref=$data/dev/$trg
+  rm -rf "$exp_dir/eval"
+  if [ "$parallel_dev" = true ]; then
+    echo "stage 5: evaluation against the real $trg recordings of the same sentences"
+    for sys in converted_pitch_none converted_pitch_auto baseline_mel_stats; do
+      $voicegen eval --converted "$exp_dir/$sys" --reference "$ref" --source "$data/dev/$src" \
+        --out "$exp_dir/eval/$sys" --overwrite --no-progress
+    done
+    $voicegen eval --converted "$data/dev/$src" --reference "$ref" --out "$exp_dir/eval/no_conversion" \
+      --overwrite --no-progress
+  else
+    echo "stage 5: no parallel $src/$trg sentences: scoring the vocoder only (listen to $exp_dir/converted_pitch_*)"
+  fi
+  $voicegen eval --converted "$exp_dir/copy_synthesis" --reference "$ref" --copy-synthesis \
+    --out "$exp_dir/eval/copy_synthesis" --overwrite --no-progress
+  $python recipes/utils/eval_table.py "$exp_dir/eval" --out "$exp_dir/eval/table.txt"
+fi

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# 16 kHz vocoder (mel contract vc16k) on VCC 2016 speakers and LibriSpeech, in numbered stages.
+#   bash recipes/vocoder16k/run.sh [--stage N] [--stop-stage M] [--data-dir DIR | --download-dir DIR]
+#        [--exp-dir DIR] [--speakers "SF1 TM1"] [--libri-speakers "78"] [--with-librispeech true]
+#        [--vocoder-conf F] [--train-set "K=V ..."]
+# Stages: 0 download VCC 2016 (and LibriSpeech train-clean-100 with --with-librispeech true;
+# skipped with --data-dir), 1 prepare the training sentences of --speakers and the LibriSpeech
+# speakers, and the evaluation sentences, 2 statistics (duration, log-F0) of each training
+# folder, 3 train the vocoder, 4 copy-synthesis of the evaluation sentences (never trained on),
+# 5 `voicegen eval --copy-synthesis` per speaker and a summary table.
+# --data-dir: a local copy laid out as the official archives extract (vcc2016_training/,
+#   evaluation_all/, LibriSpeech/train-clean-100/) or as ../shared/data (vcc2016/<spk>,
+#   vcc2016/dev_parallel/<spk>, librispeech/<speaker>).
+# --train-set: extra `--set` items for `voicegen train vocoder` (space-separated).
+set -euo pipefail
+stage=0; stop_stage=5
+data_dir=""; download_dir=downloads/vocoder16k; manifest=""; with_librispeech=false
+exp_dir=runs/vocoder16k
+speakers="SF1 TM1"; libri_speakers="78"
+vocoder_conf=recipes/vocoder16k/conf/cpu.yaml; train_set=""
+voicegen=${VOICEGEN:-voicegen}
+python=${PYTHON:-python}
+. "$(dirname "$0")/../utils/parse_options.sh"
+
+data=$exp_dir/data
+mapfile -t train_items < <(set_items "$train_set")
+
+corpus() {
+  root=${data_dir:-$download_dir}
+  if [ -d "$root/vcc2016_training" ]; then train_root=$root/vcc2016_training; eval_root=$root/evaluation_all
+  elif [ -d "$root/vcc2016" ]; then train_root=$root/vcc2016; eval_root=$root/vcc2016/dev_parallel
+  else echo "error: no VCC 2016 corpus in $root (vcc2016_training/ or vcc2016/); run stage 0 or pass --data-dir" >&2
+       exit 1
+  fi
+  libri_root=""
+  for candidate in "$root/LibriSpeech/train-clean-100" "$root/librispeech"; do
+    [ -d "$candidate" ] && { libri_root=$candidate; break; }
+  done
+}
+
+if stage_on 0; then
+  if [ -n "$data_dir" ]; then
+    echo "stage 0: skipped (--data-dir $data_dir is a local copy)"
+  else
+    echo "stage 0: download into $download_dir"
+    optional=""; [ "$with_librispeech" = true ] && optional=--with-optional
+    $voicegen recipe download vocoder16k --out "$download_dir" ${manifest:+--manifest "$manifest"} \
+      $optional --no-progress
+  fi
+fi
+if stage_on 1; then
+  echo "stage 1: prepare the training speakers ($speakers; LibriSpeech: ${libri_speakers:-none})"
+  corpus
+  rm -rf "$data/train"
+  for spk in $speakers; do
+    # VCC 2016 training sentences only (100001-100162); the 2000xx evaluation sentences stay out.
+    $voicegen recipe prepare "$train_root/$spk" "$data/train/$spk" --ids 100001-100162 --overwrite
+    $voicegen recipe prepare "$eval_root/$spk" "$data/dev/$spk" --sample-rate 16000 --overwrite
+  done
+  for spk in $libri_speakers; do
+    if [ -z "$libri_root" ]; then
+      echo "error: no LibriSpeech under $root; pass --libri-speakers '' or download it" >&2; exit 1
+    fi
+    $voicegen recipe prepare "$libri_root/$spk" "$data/train/libri_$spk" --overwrite
+  done
+fi
+if stage_on 2; then
+  echo "stage 2: statistics of the training folders"
+  for folder in "$data"/train/*/; do
+    name=$(basename "$folder")
+    $voicegen stats "$folder" --out "$exp_dir/stats/$name.json" --overwrite --no-progress
+  done
+fi
+if stage_on 3; then
+  echo "stage 3: train the vocoder on $data/train (never the evaluation sentences)"
+  folders=$(find "$data/train" -mindepth 1 -maxdepth 1 -type d | sort | paste -sd, - | sed 's/,/, /g')
+  $voicegen train vocoder --config "$vocoder_conf" --run-dir "$exp_dir/vocoder" \
+    --set "data.train=[$folders]" ${train_items[@]+"${train_items[@]}"}
+fi
+if stage_on 4; then
+  echo "stage 4: copy-synthesis of the evaluation sentences"
+  for spk in $speakers; do
+    $voicegen vocode "$data/dev/$spk" "$exp_dir/copy_synthesis/$spk" --model "$exp_dir/vocoder/export" --overwrite
+  done
+fi
+if stage_on 5; then
+  echo "stage 5: copy-synthesis scores"
+  for spk in $speakers; do
+    $voicegen eval --converted "$exp_dir/copy_synthesis/$spk" --reference "$data/dev/$spk" --copy-synthesis \
+      --out "$exp_dir/eval/copy_synthesis_$spk" --overwrite --no-progress
+  done
+  $python recipes/utils/eval_table.py "$exp_dir/eval" --out "$exp_dir/eval/table.txt"
+fi
