@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -132,3 +133,19 @@ def test_stats_on_the_vcc2016_training_halves(runner, shared_data, tmp_path) -> 
     # SF1 speaks around 200 Hz and TM1 around 130 Hz: more than 5 semitones apart.
     semitones = 12 * (means["SF1"] - means["TM1"]) / np.log(2)
     assert semitones > 5, semitones
+
+
+def test_an_interrupted_training_exits_130_naming_its_checkpoint(monkeypatch, tmp_path) -> None:
+    import voicegen.train.vocoder as vocoder_training
+    from voicegen.errors import TrainingInterrupted
+
+    def stopped(*args, **kwargs):
+        raise TrainingInterrupted("stopped by SIGINT at step 7; checkpoint c.safetensors; run the same command to resume")
+
+    monkeypatch.setattr(vocoder_training, "train_vocoder", stopped)
+    config = Path(__file__).resolve().parents[1] / "recipes" / "vocoder16k" / "conf" / "tiny.yaml"
+    result = CliRunner().invoke(cli, ["train", "vocoder", "--config", str(config), "--run-dir", str(tmp_path / "r"),
+                                      "--set", "data.train=[x]"])
+    assert result.exit_code == 130
+    assert result.output.strip().endswith("Stopped: stopped by SIGINT at step 7; checkpoint c.safetensors; "
+                                          "run the same command to resume")

@@ -14,9 +14,13 @@ import click
 
 from voicegen import __version__
 from voicegen.cli_batch import BatchOptions, batch_options, run_batch_command, single_file_preamble
-from voicegen.errors import VoicegenError
+from voicegen.errors import TrainingInterrupted, VoicegenError
 
 PRESET_HELP = "Mel preset (the mel contract): vc16k (16 kHz) or hifigan22k (22.05 kHz)."
+
+
+# Exit status after Ctrl-C / SIGTERM (128 + SIGINT), as shells report it.
+INTERRUPTED_EXIT_CODE = 130
 
 
 class _Group(click.Group):
@@ -25,6 +29,9 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except TrainingInterrupted as err:  # a checkpoint was saved: say so, exit like an interrupt
+            click.echo(f"Stopped: {err}", err=True)
+            ctx.exit(INTERRUPTED_EXIT_CODE)
         except VoicegenError as err:
             raise click.ClickException(str(err)) from None
 

@@ -23,3 +23,7 @@ class ArtifactError(VoicegenError):
 
 class TrainingError(VoicegenError):
     """Training cannot continue (non-finite loss, bad resume state...)."""
+
+
+class TrainingInterrupted(TrainingError):
+    """Training was stopped by a signal (Ctrl-C, SIGTERM) after saving a checkpoint; rerun to resume."""

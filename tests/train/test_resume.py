@@ -7,7 +7,9 @@ crosses epoch boundaries and is interrupted mid-epoch, after a checkpoint, partw
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 
 import numpy as np
 import pytest
@@ -16,6 +18,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from voicegen.checkpoint import list_checkpoints, load_training_checkpoint
+from voicegen.errors import TrainingInterrupted
 from voicegen.train.config import OptimizerConfig, TrainerConfig
 from voicegen.train.trainer import Trainer
 
@@ -154,3 +157,34 @@ def test_resume_detects_changed_task(tmp_path) -> None:
 
     with pytest.raises(TrainingError, match=r"does not fit module 'gen': Error\(s\) in loading state_dict"):
         Trainer(WiderTask(), CropDataset(), config, tmp_path).fit(resume=True)
+
+
+class SignalAtStepTask(TinyGanTask):
+    """Sends this process ``signum`` during the generator phase of ``step`` (as Ctrl-C / kill would)."""
+
+    def __init__(self, step: int, signum: int) -> None:
+        super().__init__()
+        self.signal_step, self.signum = step, signum
+
+    def losses(self, phase: str, batch: dict, step: int) -> dict[str, torch.Tensor]:
+        if phase == "gen" and step == self.signal_step:
+            os.kill(os.getpid(), self.signum)
+        return super().losses(phase, batch, step)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_saves_a_checkpoint_of_the_finished_step_and_resumes_exactly(reference, tmp_path,
+                                                                                    signum) -> None:
+    run_dir = tmp_path / "run"
+    stopped = Trainer(SignalAtStepTask(CRASH_AT, signum), CropDataset(), make_config(0), run_dir)
+    previous = signal.getsignal(signum)
+    with pytest.raises(TrainingInterrupted) as info:
+        stopped.fit(resume="auto")
+    assert signal.getsignal(signum) is previous  # handlers restored
+    name = signal.Signals(signum).name
+    assert str(info.value) == (f"stopped by {name} at step {CRASH_AT}; checkpoint {run_dir / 'checkpoints' / 'step_00000006.safetensors'}; "
+                               "run the same command to resume")
+    assert [p.name for p in list_checkpoints(run_dir)] == ["step_00000004.safetensors", "step_00000006.safetensors"]
+    resumed = Trainer(TinyGanTask(), CropDataset(), make_config(0), run_dir)
+    resumed.fit(resume=True)
+    assert_same(reference, final_state(resumed))  # the step in flight was finished, nothing lost or repeated

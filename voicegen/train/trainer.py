@@ -30,7 +30,7 @@ import torch
 from torch.utils.data import Dataset
 
 from voicegen.checkpoint import latest_checkpoint, load_training_checkpoint, save_training_checkpoint
-from voicegen.errors import ConfigError, TrainingError
+from voicegen.errors import ConfigError, TrainingError, TrainingInterrupted
 from voicegen.train import distributed
 from voicegen.train.config import OptimizerConfig, TrainerConfig
 from voicegen.train.data import (
@@ -45,6 +45,7 @@ from voicegen.train.logging import Logger, ProgressBar, ScalarMeter
 from voicegen.train.optim import build_optimizer, build_scheduler
 from voicegen.train.rng import capture_rng, restore_rng, seed_everything
 from voicegen.train.state import build_state, restore_state
+from voicegen.train.stop import StopRequest
 from voicegen.train.task import TrainTask, check_task
 from voicegen.train.weighting import LossWeights, loss_values
 
@@ -157,6 +158,7 @@ class Trainer:
 
         ``resume``: ``"auto"`` continues from the latest checkpoint in ``run_dir`` if any;
         ``True`` requires one; ``False`` starts fresh and refuses a run_dir that has checkpoints.
+        Ctrl-C / SIGTERM finish the current step, save a checkpoint and raise TrainingInterrupted.
         """
         self._start(resume)
         meter = ScalarMeter()
@@ -166,6 +168,13 @@ class Trainer:
         checked_weights = False
         self._declare_loss_names()
         tick = (time.perf_counter(), self.step)
+        stop = StopRequest()
+        with stop:
+            self._loop(meter, bar, tick, checked_weights, stop)
+        return self.last_checkpoint
+
+    def _loop(self, meter: ScalarMeter, bar: ProgressBar, tick: tuple[float, int], checked_weights: bool,
+              stop: StopRequest) -> None:
         try:
             while self.step < self.config.max_steps:
                 self.sampler.set_position(self.epoch, self.position)
@@ -183,6 +192,12 @@ class Trainer:
                     every = self.config.checkpoint_every
                     if every and self.step % every == 0:
                         self._save(self.step)
+                    if self._any_rank(stop.requested):
+                        if self._last_saved_step != self.step:
+                            self._save(self.step)
+                        raise TrainingInterrupted(
+                            f"stopped by {stop.name or 'a signal on another rank'} at step {self.step}; "
+                            f"checkpoint {self.last_checkpoint}; run the same command to resume")
                     if self.step >= self.config.max_steps:
                         break
                 if self.position >= self.sampler.batches_per_epoch:
@@ -192,7 +207,6 @@ class Trainer:
         finally:
             bar.close()
             self.logger.close()
-        return self.last_checkpoint
 
     def _declare_loss_names(self) -> None:
         """Mark the names a task declares via an optional ``loss_names()`` as legitimate weights.
