@@ -103,7 +103,7 @@ def test_vocode_without_model_uses_the_installed_default(sf1_clip, tmp_path, mon
 
     monkeypatch.delenv(bundles.ENV_MODELS, raising=False)
     monkeypatch.setenv(bundles.ENV_XDG_DATA_HOME, str(tmp_path / "xdg"))  # no user models
-    assert bundles.default_vocoder() == bundles.PACKAGE_MODELS_DIR / "vcc2016_sf1_tm1" / "vocoder"
+    assert bundles.default_vocoder() == bundles.PACKAGE_MODELS_DIR / "vocoder16k"
     result = CliRunner().invoke(cli, ["vocode", str(sf1_clip), str(tmp_path / "o.wav")])
     assert result.exit_code == 0, result.output
     assert sf.info(str(tmp_path / "o.wav")).frames == sf.info(str(sf1_clip)).frames

@@ -18,7 +18,7 @@ stage=0; stop_stage=5
 src_dir=""; trg_dir=""; src_name=""; trg_name=""
 exp_dir=runs/template
 dev_count=5; parallel_src=""; parallel_trg=""
-vocoder=voicegen/assets/models/vcc2016_sf1_tm1/vocoder
+vocoder=voicegen/assets/models/vocoder16k
 vocoder_conf=recipes/vocoder16k/conf/cpu.yaml; vocoder_set=""
 cyclegan_conf=recipes/template/conf/cpu.yaml; cyclegan_set=""
 voicegen=${VOICEGEN:-voicegen}

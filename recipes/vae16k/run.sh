@@ -17,7 +17,7 @@ stage=0; stop_stage=5
 data_dir=""; download_dir=downloads/vae16k; manifest=""; with_librispeech=false
 exp_dir=runs/vae16k
 src_spk=SF1; trg_spk=TM1; libri_speakers="78"
-vocoder=voicegen/assets/models/vcc2016_sf1_tm1/vocoder
+vocoder=voicegen/assets/models/vocoder16k
 vocoder_conf=recipes/vocoder16k/conf/cpu.yaml; vocoder_set=""
 vae_conf=recipes/vae16k/conf/cpu.yaml; vae_set=""
 voicegen=${VOICEGEN:-voicegen}

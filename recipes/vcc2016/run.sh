@@ -13,7 +13,7 @@
 #   librispeech/, which the vocoder then also trains on).
 # --dev-count N: score only the first N evaluation sentences [default: all].
 # --vocoder DIR: an exported 16 kHz vocoder to use instead of training one (e.g. the shipped
-#   voicegen/assets/models/vcc2016_sf1_tm1/vocoder).
+#   voicegen/assets/models/vocoder16k).
 # --manifest FILE: stage 0 takes its downloads from FILE (a mirror; the tests' local server).
 # --vocoder-set / --cyclegan-set: extra `--set` items for the training commands (space-separated).
 set -euo pipefail
