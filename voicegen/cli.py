@@ -188,6 +188,10 @@ from voicegen.cli_eval import eval_command  # noqa: E402
 
 cli.add_command(eval_command)
 
+from voicegen.cli_image import image  # noqa: E402
+
+cli.add_command(image)
+
 from voicegen.cli_recipe import recipe  # noqa: E402
 
 cli.add_command(recipe)

@@ -27,6 +27,8 @@ from voicegen.models.cyclegan import (
     ResnetGenerator,
     ResnetGeneratorConfig,
 )
+from voicegen.eval.image_metrics import ClassifierConfig, DigitClassifier
+from voicegen.models.gan import GANDiscriminator, GANDiscriminatorConfig, GANGenerator, GANGeneratorConfig
 from voicegen.models.vae import SpectrogramVAE, VAEConfig
 from voicegen.models.vocoder import (
     DISCRIMINATOR_PRESETS,
@@ -61,6 +63,22 @@ def _flat(output) -> torch.Tensor:
     return torch.cat(parts, dim=1)
 
 
+class Conditioned(nn.Module):
+    """A class-conditional model called with fixed labels, so the contract can call it with one tensor."""
+
+    def __init__(self, model: nn.Module, labels: list[int], **options: bool) -> None:
+        super().__init__()
+        self.model = model
+        self.options = options
+        self.register_buffer("labels", torch.tensor(labels), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x, self.labels, **self.options)
+
+
+IMAGE_GAN_G = GANGeneratorConfig(image_size=16, latent_dim=8, base_channels=4)
+IMAGE_GAN_D = GANDiscriminatorConfig(image_size=16, base_channels=4)
+
 CASES = [
     Case("hifigan_small", lambda: HiFiGANGenerator(GeneratorConfig(
         upsample_initial_channel=32, upsample_rates=(8, 8, 4), upsample_kernel_sizes=(16, 16, 8),
@@ -78,6 +96,23 @@ CASES = [
          (2, 3, 20, 20), (3 * 20 * 20,)),
     Case("patchgan_2d", lambda: PatchGANDiscriminator(2, 1, 8, n_layers=2), (2, 1, 40, 33), None),
     Case("patchgan_1d", lambda: PatchGANDiscriminator(1, 1, 8, n_layers=2, kernel_size=5), (2, 1, 301), None),
+    # image models (voicegen image ...)
+    Case("image_vae_small", lambda: SpectrogramVAE(VAEConfig(
+        n_mels=16, width=16, channels=(4, 8), latent_channels=3, n_residual=0, latent_layout="global")),
+        (2, 1, 16, 16), (16 * 16 + 2 * 3,)),
+    Case("dcgan_generator_small", lambda: GANGenerator(IMAGE_GAN_G), (2, 8), (16 * 16,)),
+    Case("cgan_generator_small", lambda: Conditioned(GANGenerator(
+        GANGeneratorConfig(**{**IMAGE_GAN_G.__dict__, "n_classes": 3, "class_dim": 2})), [0, 2]), (2, 8), (16 * 16,)),
+    Case("dcgan_discriminator_small", lambda: GANDiscriminator(IMAGE_GAN_D), (2, 1, 16, 16), (1,)),
+    Case("cgan_discriminator_small", lambda: Conditioned(GANDiscriminator(
+        GANDiscriminatorConfig(**{**IMAGE_GAN_D.__dict__, "n_classes": 3})), [1, 2]), (2, 1, 16, 16), (1,)),
+    Case("acgan_discriminator_small", lambda: Conditioned(GANDiscriminator(GANDiscriminatorConfig(
+        **{**IMAGE_GAN_D.__dict__, "n_classes": 3, "auxiliary_classifier": True, "conv_norm": "spectral"})),
+        [1, 2], with_classes=True), (2, 1, 16, 16), (1 + 3,)),
+    Case("resnet_grey_28", lambda: ResnetGenerator(ResnetGeneratorConfig(
+        in_channels=1, out_channels=1, base_channels=4, n_residual=1)), (2, 1, 28, 28), (28 * 28,)),
+    Case("digit_classifier_small", lambda: DigitClassifier(ClassifierConfig(
+        image_size=16, base_channels=4, feature_dim=8, dropout=0.0)), (2, 1, 16, 16), (10,)),
 ]
 
 

@@ -7,7 +7,8 @@ voicegen.nn, voicegen.losses and voicegen.config, never the audio/image front en
   discriminators.
 * ``cyclegan``: the MaskCycleGAN-VC-style mel generator and the image ResNet generator
   (discriminators are ``voicegen.nn.PatchGANDiscriminator``).
-* ``vae``: the (speaker-conditioned) spectrogram VAE.
+* ``vae``: the (speaker-conditioned) spectrogram VAE; with ``latent_layout: global`` the image VAE.
+* ``gan``: the image DCGAN generator and discriminator, unconditional or class-conditional.
 """
 
 from voicegen.models.vocoder import (

@@ -22,6 +22,19 @@ RUN_KINDS: tuple[str, ...] = ("vocoder", "cyclegan", "vae")
 CONFIG_FILE = "config.yaml"
 
 
+def run_checkpoint(run_dir: Path, step: int | None, command: str = "voicegen train") -> tuple[Path, dict]:
+    """(the run's resolved ``config.yaml``, its training checkpoint at ``step`` or the latest); one-line
+    ArtifactError naming ``run_dir`` when either is missing. ``command`` names what writes such runs."""
+    config_path = run_dir / CONFIG_FILE
+    if not config_path.is_file():
+        raise ArtifactError(f"{run_dir}: no {CONFIG_FILE}; pass the folder a `{command}` run wrote")
+    ckpt = checkpoint_path(run_dir, step) if step is not None else latest_checkpoint(run_dir)
+    if ckpt is None or not ckpt.is_file():
+        which = f"step {step}" if step is not None else "any step"
+        raise ArtifactError(f"{run_dir}: no training checkpoint for {which}; see {run_dir}/checkpoints/")
+    return config_path, load_training_checkpoint(ckpt)
+
+
 def export_run(kind: RunKind, run_dir: str | os.PathLike, *, out: str | os.PathLike | None = None,
                step: int | None = None, overwrite: bool = False, progress: bool = False) -> Path:
     """Write the ``kind`` artifact of ``run_dir``'s checkpoint at ``step`` (default: the latest).
@@ -31,14 +44,7 @@ def export_run(kind: RunKind, run_dir: str | os.PathLike, *, out: str | os.PathL
     exactly as training computed them.
     """
     run_dir = Path(run_dir)
-    config_path = run_dir / CONFIG_FILE
-    if not config_path.is_file():
-        raise ArtifactError(f"{run_dir}: no {CONFIG_FILE}; pass the folder a `voicegen train` run wrote")
-    ckpt = checkpoint_path(run_dir, step) if step is not None else latest_checkpoint(run_dir)
-    if ckpt is None or not ckpt.is_file():
-        which = f"step {step}" if step is not None else "any step"
-        raise ArtifactError(f"{run_dir}: no training checkpoint for {which}; see {run_dir}/checkpoints/")
-    state = load_training_checkpoint(ckpt)
+    config_path, state = run_checkpoint(run_dir, step)
     step = int(state["step"])
     out = Path(out) if out is not None else run_dir / f"export_step{step:08d}"
     modules = state["modules"]

@@ -66,7 +66,41 @@ class VAEDataConfig:
 
 
 @dataclass(kw_only=True)
-class VAETrainConfig:
+class KLSettings:
+    """The KL term of a VAE run; shared by the spectrogram and the image VAE run configs.
+
+    beta: weight of the KL term (beta-VAE); used when ``capacity_max`` is 0.
+    capacity_max: > 0 turns on capacity control (Burgess et al. 2018): the KL term becomes
+        ``gamma * |KL - C(step)|``.
+    capacity_steps: steps over which C ramps linearly from 0 to ``capacity_max``.
+    capacity_gamma: gamma, the weight of ``|KL - C|``.
+    """
+
+    beta: float = 1.0
+    capacity_max: float = 0.0
+    capacity_steps: int = 10000
+    capacity_gamma: float = 100.0
+
+    def set_vae_trainer(self) -> None:
+        """Check the fields above (ConfigError naming the field) and fill ``self.trainer``: loss weights
+        {rec 1, kl beta (or capacity_gamma), kl_nats 0} and the default ``vae`` optimizer."""
+        for name in ("beta", "capacity_max", "capacity_gamma"):
+            if not getattr(self, name) >= 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.capacity_steps < 0:
+            raise ConfigError(f"capacity_steps must be >= 0, got {self.capacity_steps}")
+        trainer = getattr(self, "trainer")
+        kl_weight = self.capacity_gamma if self.capacity_max else self.beta
+        if trainer.loss_weights.get("kl", kl_weight) != kl_weight:
+            raise ConfigError(f"trainer.loss_weights.kl is {trainer.loss_weights['kl']} but beta / "
+                              f"capacity_gamma gives {kl_weight}; set beta (or capacity_gamma) instead")
+        trainer.loss_weights = {"rec": 1.0, **trainer.loss_weights, "kl": kl_weight, "kl_nats": 0.0}
+        defaults = {name: dataclasses.replace(opt) for name, opt in DEFAULT_OPTIMIZERS.items()}
+        trainer.optimizers = {**defaults, **trainer.optimizers}
+
+
+@dataclass(kw_only=True)
+class VAETrainConfig(KLSettings):
     """A spectrogram-VAE training run (YAML schema).
 
     features: mel contract preset (``vc16k``, ``hifigan22k``).
@@ -87,10 +121,6 @@ class VAETrainConfig:
     features: str = "vc16k"
     data: VAEDataConfig = field(default_factory=VAEDataConfig)
     model: dict[str, Any] = field(default_factory=lambda: {"preset": "cpu"})
-    beta: float = 1.0
-    capacity_max: float = 0.0
-    capacity_steps: int = 10000
-    capacity_gamma: float = 100.0
     trainer: TrainerConfig
 
     def __post_init__(self) -> None:
@@ -106,18 +136,7 @@ class VAETrainConfig:
                               "remove model.n_speakers (or set 0 for an unconditional model)")
         self.model = {**self.model, "n_mels": contract.n_mels, "n_speakers": given}
         vae_config(self.model)  # unknown keys, bad values
-        for name in ("beta", "capacity_max", "capacity_gamma"):
-            if not getattr(self, name) >= 0:
-                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.capacity_steps < 0:
-            raise ConfigError(f"capacity_steps must be >= 0, got {self.capacity_steps}")
-        kl_weight = self.capacity_gamma if self.capacity_max else self.beta
-        if self.trainer.loss_weights.get("kl", kl_weight) != kl_weight:
-            raise ConfigError(f"trainer.loss_weights.kl is {self.trainer.loss_weights['kl']} but beta / "
-                              f"capacity_gamma gives {kl_weight}; set beta (or capacity_gamma) instead")
-        self.trainer.loss_weights = {"rec": 1.0, **self.trainer.loss_weights, "kl": kl_weight, "kl_nats": 0.0}
-        defaults = {name: dataclasses.replace(opt) for name, opt in DEFAULT_OPTIMIZERS.items()}
-        self.trainer.optimizers = {**defaults, **self.trainer.optimizers}
+        self.set_vae_trainer()
         check_clip_validation(self.trainer, self.data.val_count, "VAE")
 
     @property

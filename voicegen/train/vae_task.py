@@ -22,6 +22,7 @@ reconstruction of the first clips.
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -43,6 +44,11 @@ LOGGED_VAL_CLIPS = 2
 
 class PosteriorCollapseWarning(UserWarning):
     """More than half of the latent channels carry (almost) no information."""
+
+
+def latent_positions(mean: Tensor) -> int:
+    """Latent vectors per item: latent frames of ``(B, z, T)`` latents, 1 for global ``(B, z)`` ones."""
+    return math.prod(mean.shape[2:])
 
 
 def collapsed_dims(kl_per_dim: Tensor, threshold: float = COLLAPSE_NATS) -> int:
@@ -107,14 +113,19 @@ class VAETask:
         mel, speaker = self._unpack(batch)
         out = self.model(mel, speaker)
         kl_total, _ = kl_loss(out.mean, out.logvar)
-        bins = mel.shape[-2] * mel.shape[-1]
-        latent_frames = out.mean.shape[-1]
+        bins = mel[0].numel()
+        latent_frames = latent_positions(out.mean)
         kl_bin = kl_total / bins
         if self.capacity_max:
             kl_term = (kl_bin - self.capacity(step) * latent_frames / bins).abs()
         else:
             kl_term = kl_bin
-        return {"rec": l1_loss(out.mel_hat, mel), "kl": kl_term, "kl_nats": (kl_total / latent_frames).detach()}
+        return {"rec": self.reconstruction(out.mel_hat, mel), "kl": kl_term,
+                "kl_nats": (kl_total / latent_frames).detach()}
+
+    def reconstruction(self, mel_hat: Tensor, mel: Tensor) -> Tensor:
+        """The ``rec`` loss per input element (here L1; an image VAE overrides it with a Bernoulli NLL)."""
+        return l1_loss(mel_hat, mel)
 
     # ----------------------------------------------------------------- validation
     def validate(self, batch: dict[str, Tensor], step: int, logger: Any) -> dict[str, float]:
@@ -122,9 +133,9 @@ class VAETask:
         mel, speaker = self._unpack(batch)
         out = self.model(mel, speaker, sample=False)
         kl_total, per_dim = kl_loss(out.mean.float(), out.logvar.float())
-        latent_frames = out.mean.shape[-1]
+        latent_frames = latent_positions(out.mean)
         per_frame = per_dim / latent_frames
-        metrics = {"rec": float(l1_loss(out.mel_hat.float(), mel.float())),
+        metrics = {"rec": float(self.reconstruction(out.mel_hat.float(), mel.float())),
                    "kl_nats": float(kl_total) / latent_frames,
                    "active_dims": float(per_frame.numel() - collapsed_dims(per_frame))}
         metrics.update({f"kl_dim/{i}": float(v) for i, v in enumerate(per_frame.tolist())})

@@ -17,16 +17,19 @@ from voicegen.config import from_preset
 # Each encoder level halves the mel axis and the frame axis once.
 LEVEL_STRIDE = 2
 NORMS = ("none", "group", "instance", "batch", "layer")
+LATENT_LAYOUTS = ("frames", "global")
 
 
 @dataclass(frozen=True)
 class VAEConfig:
-    """Convolutional VAE on normalised log-mels ``(B, 1, n_mels, frames)``; see ``model.py``.
+    """Convolutional VAE on normalised log-mels ``(B, 1, n_mels, frames)`` or images; see ``model.py``.
 
     Args:
-        n_mels: mel bands; divisible by the total stride ``2 ** len(channels)``.
+        n_mels: input height: mel bands (image rows for images); divisible by the total stride
+            ``2 ** len(channels)``.
         channels: channels of the encoder levels (one stride-2 level each; the decoder mirrors them).
-        latent_channels: latent dimensions per latent frame (``z`` of ``(B, z, frames / stride)``).
+        latent_channels: latent dimensions per latent frame (``z`` of ``(B, z, frames / stride)``),
+            or of the one latent vector per input with ``latent_layout="global"``.
         n_residual: 2-D residual blocks after each encoder level and before each decoder level.
         kernel_size: odd square kernel of the 2-D convs.
         norm: norm of the hidden convs (``group`` by default: independent of batch size and keeps
@@ -34,6 +37,11 @@ class VAEConfig:
         n_speakers: speakers the decoder is conditioned on (0 = unconditional).
         speaker_dim: size of the learned speaker embedding (each decoder level adds a learned
             linear projection of it as a per-channel bias).
+        in_channels: channels of the input and output (1 for mels; 1 or 3 for images).
+        latent_layout: ``"frames"``: one latent vector per latent frame, any input width (mels);
+            ``"global"``: one latent vector ``(B, z)`` per input of fixed ``width`` (images).
+        width: input width for ``latent_layout="global"`` (divisible by the total stride); 0 for
+            ``"frames"``.
     """
 
     n_mels: int = 80
@@ -44,10 +52,13 @@ class VAEConfig:
     norm: Literal["none", "group", "instance", "batch", "layer"] = "group"
     n_speakers: int = 0
     speaker_dim: int = 64
+    in_channels: int = 1
+    latent_layout: Literal["frames", "global"] = "frames"
+    width: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(self.channels))
-        for name in ("n_mels", "latent_channels", "speaker_dim"):
+        for name in ("n_mels", "latent_channels", "speaker_dim", "in_channels"):
             _check_int(name, getattr(self, name), 1)
         for name in ("n_residual", "n_speakers"):
             _check_int(name, getattr(self, name), 0)
@@ -63,6 +74,16 @@ class VAEConfig:
         if self.n_mels % self.stride:
             raise ValueError(f"vae.n_mels {self.n_mels} is not divisible by the total stride {self.stride} "
                              f"({len(self.channels)} stride-2 levels); use fewer levels or e.g. n_mels 80")
+        if self.latent_layout not in LATENT_LAYOUTS:
+            raise ValueError(f"vae.latent_layout must be one of {', '.join(LATENT_LAYOUTS)}, "
+                             f"got {self.latent_layout!r}")
+        if self.latent_layout == "global":
+            _check_int("width", self.width, 1)
+            if self.width % self.stride:
+                raise ValueError(f"vae.width {self.width} is not divisible by the total stride {self.stride}")
+        elif self.width != 0:
+            raise ValueError(f"vae.width is {self.width!r} but only latent_layout 'global' has a fixed width; "
+                             "remove it or set latent_layout: global")
 
     @property
     def stride(self) -> int:
@@ -81,6 +102,9 @@ VAE_PRESETS: Mapping[str, VAEConfig] = types.MappingProxyType({
     "cpu": VAEConfig(),
     # A GPU-sized model: three levels (stride 8), wider, two residual blocks per level (7.8 M parameters).
     "large": VAEConfig(channels=(64, 128, 256), latent_channels=32, n_residual=2, speaker_dim=128),
+    # Grey 28 x 28 images (MNIST): one 16-d latent vector per image, two levels down to 7 x 7.
+    "image28": VAEConfig(n_mels=28, width=28, channels=(32, 64), latent_channels=16, n_residual=0,
+                         latent_layout="global"),
 })
 
 

@@ -14,7 +14,10 @@ Data flow for a mel image ``(B, 1, n_mels, F)`` (S = ``config.stride`` = 2 ** le
 
 Latents are per latent frame (``(B, z, F' / S)``, one per S mel frames) rather than one vector per
 segment, so clips of any length encode and decode, and content stays aligned in time (what voice
-conversion and latent traversal of whole clips need). The decoder can be conditioned on a speaker:
+conversion and latent traversal of whole clips need). Images ``(B, C, H, W)`` use the same network
+with ``latent_layout="global"``: the bottleneck is a linear map of the whole ``(c_last, H / S, W / S)``
+feature map to one latent vector ``(B, z)`` per image (and back), for a fixed ``width`` W. The
+decoder can be conditioned on a speaker:
 a learned ``nn.Embedding(n_speakers, speaker_dim)`` whose per-level linear projection is added as
 a per-channel bias at each decoder level, so any latent sequence decodes in any known voice.
 """
@@ -36,7 +39,8 @@ BOTTLENECK_KERNEL = 3
 
 
 class VAEOutput(NamedTuple):
-    """``mel_hat`` ``(B, 1, n_mels, F)``; posterior ``mean`` and ``logvar`` ``(B, z, ceil(F / S))``."""
+    """``mel_hat`` ``(B, C, n_mels, F)``; posterior ``mean`` and ``logvar`` ``(B, z, ceil(F / S))``
+    (``(B, z)`` with the global latent layout)."""
 
     mel_hat: torch.Tensor
     mean: torch.Tensor
@@ -69,7 +73,7 @@ class SpectrogramVAE(nn.Module):
         k = c.kernel_size
         self.bands = c.n_mels // c.stride
         flat = c.channels[-1] * self.bands
-        self.input = ConvBlock(2, 1, c.channels[0], k, act=ACT)
+        self.input = ConvBlock(2, c.in_channels, c.channels[0], k, act=ACT)
         levels = []
         previous = c.channels[0]
         for ch in c.channels:
@@ -78,8 +82,14 @@ class SpectrogramVAE(nn.Module):
             levels.append(nn.Sequential(*blocks))
             previous = ch
         self.encoder = nn.ModuleList(levels)
-        self.to_moments = conv(1, flat, 2 * c.latent_channels, BOTTLENECK_KERNEL)
-        self.from_latent = conv(1, c.latent_channels, flat, BOTTLENECK_KERNEL)
+        self.global_latent = c.latent_layout == "global"
+        if self.global_latent:  # the whole (c_last, bands, steps) map <-> one vector
+            self.steps = c.width // c.stride
+            self.to_moments: nn.Module = nn.Linear(flat * self.steps, 2 * c.latent_channels)
+            self.from_latent: nn.Module = nn.Linear(c.latent_channels, flat * self.steps)
+        else:
+            self.to_moments = conv(1, flat, 2 * c.latent_channels, BOTTLENECK_KERNEL)
+            self.from_latent = conv(1, c.latent_channels, flat, BOTTLENECK_KERNEL)
         outs = (c.channels[0],) + c.channels[:-1]
         reversed_levels = list(reversed(range(len(c.channels))))
         self.decoder = nn.ModuleList(
@@ -87,13 +97,14 @@ class SpectrogramVAE(nn.Module):
                           UpLevel(c.channels[i], outs[i], k, c.norm))
             for i in reversed_levels
         )
-        self.output = conv(2, c.channels[0], 1, k)
+        self.output = conv(2, c.channels[0], c.in_channels, k)
         if c.n_speakers:
             self.speaker_embedding = nn.Embedding(c.n_speakers, c.speaker_dim)
             self.speaker_bias = nn.ModuleList(nn.Linear(c.speaker_dim, c.channels[i]) for i in reversed_levels)
 
     def encode(self, mel: torch.Tensor) -> DiagonalGaussian:
-        """Posterior ``q(z | mel)`` with mean/logvar ``(B, z, ceil(F / S))`` for a mel ``(B, 1, n_mels, F)``."""
+        """Posterior ``q(z | mel)`` with mean/logvar ``(B, z, ceil(F / S))`` for a mel ``(B, C, n_mels, F)``
+        (``(B, z)`` for the global layout)."""
         self._check_mel(mel)
         frames = mel.shape[-1]
         padded = -(-frames // self.config.stride) * self.config.stride
@@ -103,23 +114,31 @@ class SpectrogramVAE(nn.Module):
         for level in self.encoder:
             h = level(h)
         b, ch, bands, steps = h.shape
-        return DiagonalGaussian.from_moments(self.to_moments(h.reshape(b, ch * bands, steps)))
+        flat = h.reshape(b, -1) if self.global_latent else h.reshape(b, ch * bands, steps)
+        return DiagonalGaussian.from_moments(self.to_moments(flat))
 
     def decode(self, z: torch.Tensor, speaker: Optional[torch.Tensor] = None,
                frames: Optional[int] = None) -> torch.Tensor:
-        """Mel ``(B, 1, n_mels, frames)`` of latents ``z`` ``(B, z, T)`` (``frames`` defaults to ``T * S``)."""
+        """Mel ``(B, C, n_mels, frames)`` of latents ``z`` ``(B, z, T)`` (``frames`` defaults to ``T * S``);
+        with the global layout ``z`` is ``(B, z)`` and the output ``(B, C, n_mels, width)``."""
         c = self.config
-        if z.dim() != 3 or z.shape[1] != c.latent_channels:
-            raise ValueError(f"SpectrogramVAE.decode: expected latents (B, {c.latent_channels}, T), "
-                             f"got shape {tuple(z.shape)}")
-        full = z.shape[-1] * c.stride
+        if self.global_latent:
+            if z.dim() != 2 or z.shape[1] != c.latent_channels:
+                raise ValueError(f"SpectrogramVAE.decode: expected latents (B, {c.latent_channels}), "
+                                 f"got shape {tuple(z.shape)}")
+            steps, full = self.steps, c.width
+        else:
+            if z.dim() != 3 or z.shape[1] != c.latent_channels:
+                raise ValueError(f"SpectrogramVAE.decode: expected latents (B, {c.latent_channels}, T), "
+                                 f"got shape {tuple(z.shape)}")
+            steps, full = z.shape[-1], z.shape[-1] * c.stride
         frames = full if frames is None else frames
         if not 1 <= frames <= full:
-            raise ValueError(f"SpectrogramVAE.decode: frames must be in [1, {full}] for {z.shape[-1]} latent "
+            raise ValueError(f"SpectrogramVAE.decode: frames must be in [1, {full}] for {steps} latent "
                              f"frames, got {frames}")
         biases = self._speaker_biases(speaker, z.shape[0])
         h = self.from_latent(z)
-        h = h.reshape(z.shape[0], c.channels[-1], self.bands, z.shape[-1])
+        h = h.reshape(z.shape[0], c.channels[-1], self.bands, steps)
         for index, level in enumerate(self.decoder):
             if biases is not None:
                 h = h + biases[index][:, :, None, None]
@@ -151,7 +170,9 @@ class SpectrogramVAE(nn.Module):
         return [project(embedding) for project in self.speaker_bias]
 
     def _check_mel(self, mel: torch.Tensor) -> None:
-        n_mels = self.config.n_mels
-        if mel.dim() != 4 or mel.shape[1] != 1 or mel.shape[2] != n_mels:
-            raise ValueError(f"SpectrogramVAE: expected a mel image (B, 1, {n_mels}, frames), "
+        c = self.config
+        width = c.width if self.global_latent else "frames"
+        if (mel.dim() != 4 or mel.shape[1] != c.in_channels or mel.shape[2] != c.n_mels
+                or (self.global_latent and mel.shape[3] != c.width)):
+            raise ValueError(f"SpectrogramVAE: expected a mel image (B, {c.in_channels}, {c.n_mels}, {width}), "
                              f"got shape {tuple(mel.shape)}")

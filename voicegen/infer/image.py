@@ -1,0 +1,273 @@
+"""Image pipelines over exported image models: sample (GANs), translate (CycleGAN), traverse (VAE).
+
+    gan = load_image_gan(resolve_image_model(None, "gan"))        # the shipped MNIST conditional GAN
+    images, nrow = sample_images(gan, class_name="7", n=16)        # (16, 1, 28, 28) in [-1, 1]
+    translate_path("digits/", "out/", load_image_cyclegan(path), direction="a2b")
+    grid, nrow = traverse(load_image_vae(path), steps=9)
+
+Models are found by :func:`resolve_image_model`: a folder path, or the name of a model shipped in
+``voicegen/assets/models/image/``; None picks the shipped default of the role. Every loader checks
+the artifact's kind and image contract, and runs the model in eval mode in float32.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from voicegen.checkpoint import load_artifact
+from voicegen.errors import ArtifactError, ConfigError
+from voicegen.eval.image_metrics import artifact_contract, module_from_artifact
+from voicegen.image.contract import IMAGE_CYCLEGAN_KIND, IMAGE_GAN_KIND, IMAGE_VAE_KIND, ImageContract
+from voicegen.image.io import ImageError, list_image_files, load_image, save_image
+from voicegen.image.transforms import from_logits, resize, to_channels
+from voicegen.models.cyclegan import ResnetGenerator, resnet_generator_config
+from voicegen.models.gan import GANGenerator, gan_generator_config
+from voicegen.models.vae import SpectrogramVAE, vae_config
+
+PACKAGE_IMAGE_MODELS = Path(__file__).resolve().parent.parent / "assets" / "models" / "image"
+"""Image models shipped inside the package."""
+DEFAULT_MODELS = {"gan": "mnist_cgan", "vae": "mnist_vae", "cyclegan": "digits_cyclegan",
+                  "classifier": "mnist_classifier"}
+"""The shipped model each role uses when none is given."""
+DEFAULT_SAMPLES = 64
+DEFAULT_COLUMNS = 8
+DEFAULT_TRAVERSE_DIMS = 8
+DEFAULT_TRAVERSE_STEPS = 9
+DEFAULT_TRAVERSE_SPAN = 3.0
+DIRECTIONS = ("a2b", "b2a")
+OUTPUT_SUFFIX = ".png"
+
+
+def resolve_image_model(model: str | os.PathLike | None, role: str) -> Path:
+    """The model folder for ``role`` (gan, vae, cyclegan, classifier): ``model`` as a path, or as the
+    name of a shipped model, or (None) the shipped default; ArtifactError listing the shipped ones."""
+    if role not in DEFAULT_MODELS:
+        raise ValueError(f"role must be one of {', '.join(DEFAULT_MODELS)}, got {role!r}")
+    name = DEFAULT_MODELS[role] if model is None else model
+    path = Path(name)
+    if path.exists():
+        return path
+    shipped = PACKAGE_IMAGE_MODELS / str(name)
+    if str(name) == path.name and shipped.is_dir():
+        return shipped
+    available = sorted(p.name for p in PACKAGE_IMAGE_MODELS.iterdir()) if PACKAGE_IMAGE_MODELS.is_dir() else []
+    raise ArtifactError(f"{name}: no such model folder, nor a shipped image model (shipped: "
+                        f"{', '.join(available) or 'none'}); pass --model PATH")
+
+
+@dataclass
+class ImageGAN:
+    """A loaded GAN generator (eval mode), its image contract and class names (conditional models)."""
+
+    generator: GANGenerator
+    contract: ImageContract
+    classes: list[str] | None
+    path: Path
+
+    @property
+    def conditional(self) -> bool:
+        return self.generator.config.n_classes > 0
+
+    def class_id(self, name: str | int) -> int:
+        """The id of class ``name`` (a class name such as ``"7"``, or an index); ConfigError listing them."""
+        if not self.conditional or self.classes is None:
+            raise ConfigError(f"{self.path}: this GAN is unconditional; drop --class")
+        if str(name) in self.classes:
+            return self.classes.index(str(name))
+        raise ConfigError(f"{self.path}: unknown class {name!r}; classes: {', '.join(self.classes)}")
+
+
+@dataclass
+class ImageVAE:
+    """A loaded image VAE (eval mode), its contract and each latent dimension's KL (nats, may be empty)."""
+
+    model: SpectrogramVAE
+    contract: ImageContract
+    latent_kl: list[float]
+    path: Path
+
+
+@dataclass
+class ImageCycleGAN:
+    """Both generators of an image CycleGAN (eval mode), domain names (A, B) and contract."""
+
+    generators: dict[str, ResnetGenerator]
+    domains: tuple[str, str]
+    contract: ImageContract
+    path: Path = field(default_factory=Path)
+
+    def generator(self, direction: str) -> ResnetGenerator:
+        """``"a2b"`` (A -> B) or ``"b2a"``; ConfigError naming the domains otherwise."""
+        if direction not in DIRECTIONS:
+            a, b = self.domains
+            raise ConfigError(f"direction must be a2b ({a} -> {b}) or b2a ({b} -> {a}), got {direction!r}")
+        return self.generators[direction]
+
+
+def _config(build, section: dict, where: Path, what: str):
+    try:
+        return build(section, source=f"{where}: {what}")
+    except (ConfigError, ValueError) as err:
+        raise ArtifactError(f"{where}: invalid {what} config ({err}); re-export the model") from None
+
+
+def load_image_gan(path: str | os.PathLike, *, device: str | torch.device = "cpu") -> ImageGAN:
+    """Load an ``image_gan`` artifact."""
+    artifact = load_artifact(path, expected_kind=IMAGE_GAN_KIND)
+    config = _config(gan_generator_config, artifact.config.get("generator", {}), artifact.path, "generator")
+    contract, classes = artifact_contract(artifact)
+    if config.n_classes and (classes is None or len(classes) != config.n_classes):
+        raise ArtifactError(f"{artifact.path}: a conditional GAN needs {config.n_classes} class names in extra.classes")
+    generator = module_from_artifact(artifact, "generator", lambda: GANGenerator(config)).to(device)
+    return ImageGAN(generator=generator, contract=contract, classes=classes, path=artifact.path)
+
+
+def load_image_vae(path: str | os.PathLike, *, device: str | torch.device = "cpu") -> ImageVAE:
+    """Load an ``image_vae`` artifact."""
+    artifact = load_artifact(path, expected_kind=IMAGE_VAE_KIND)
+    config = _config(vae_config, artifact.config.get("model", {}), artifact.path, "model")
+    contract, _ = artifact_contract(artifact)
+    model = module_from_artifact(artifact, "vae", lambda: SpectrogramVAE(config)).to(device)
+    kl = (artifact.extra or {}).get("latent_kl") or []
+    return ImageVAE(model=model, contract=contract, latent_kl=[float(v) for v in kl], path=artifact.path)
+
+
+def load_image_cyclegan(path: str | os.PathLike, *, device: str | torch.device = "cpu") -> ImageCycleGAN:
+    """Load an ``image_cyclegan`` artifact."""
+    artifact = load_artifact(path, expected_kind=IMAGE_CYCLEGAN_KIND)
+    config = _config(resnet_generator_config, artifact.config.get("generator", {}), artifact.path, "generator")
+    contract, _ = artifact_contract(artifact)
+    domains = (artifact.extra or {}).get("domains")
+    if not isinstance(domains, list) or len(domains) != 2 or not all(isinstance(d, str) and d for d in domains):
+        raise ArtifactError(f"{artifact.path}: extra.domains must name the two domains; re-export the model")
+    generators = {direction: module_from_artifact(artifact, name, lambda: ResnetGenerator(config)).to(device)
+                  for direction, name in (("a2b", "G_ab"), ("b2a", "G_ba"))}
+    return ImageCycleGAN(generators=generators, domains=(domains[0], domains[1]), contract=contract,
+                         path=artifact.path)
+
+
+def _device(module: nn.Module) -> torch.device:
+    return next(module.parameters()).device
+
+
+@torch.no_grad()
+def sample_images(gan: ImageGAN, *, class_name: str | int | None = None, n: int | None = None,
+                  columns: int = DEFAULT_COLUMNS, seed: int = 0) -> tuple[torch.Tensor, int]:
+    """``(images (N, C, H, W) in [-1, 1], columns per grid row)`` drawn from ``gan``.
+
+    A class gives ``n`` (default 64) samples of it; a conditional GAN without a class gives one row
+    of ``columns`` samples per class (the same latent down each column); an unconditional GAN gives
+    ``n`` samples. ``seed`` fixes the latents.
+    """
+    if columns < 1 or (n is not None and n < 1):
+        raise ConfigError(f"need n >= 1 and columns >= 1, got n={n}, columns={columns}")
+    generator = torch.Generator().manual_seed(seed)
+    latent_dim = gan.generator.config.latent_dim
+    labels = None
+    if class_name is not None:
+        count = n or DEFAULT_SAMPLES
+        labels = torch.full((count,), gan.class_id(class_name), dtype=torch.long)
+    elif gan.conditional:
+        count = gan.generator.config.n_classes * columns
+        labels = torch.arange(gan.generator.config.n_classes).repeat_interleave(columns)
+        z = torch.randn(columns, latent_dim, generator=generator).repeat(gan.generator.config.n_classes, 1)
+        return gan.generator(z.to(_device(gan.generator)), labels.to(_device(gan.generator))).float().cpu(), columns
+    else:
+        count = n or DEFAULT_SAMPLES
+    z = torch.randn(count, latent_dim, generator=generator).to(_device(gan.generator))
+    labels = None if labels is None else labels.to(z.device)
+    return gan.generator(z, labels).float().cpu(), min(columns, count)
+
+
+def load_for_contract(path: str | os.PathLike, contract: ImageContract, *, resize_input: bool = True) -> torch.Tensor:
+    """The image at ``path`` as ``(1, C, H, W)`` with the contract's channels (and size, unless not
+    ``resize_input``)."""
+    image = torch.from_numpy(load_image(path, contract.channels))[None]
+    return resize(image, contract.size) if resize_input else image
+
+
+@torch.no_grad()
+def translate_images(cyclegan: ImageCycleGAN, images: torch.Tensor, direction: str) -> torch.Tensor:
+    """Translate ``images`` ``(N, C, H, W)`` in [-1, 1] with the ``direction`` generator (same shape out)."""
+    generator = cyclegan.generator(direction)
+    images = to_channels(images, cyclegan.contract.channels)
+    return generator(images.to(_device(generator)).float()).float().cpu()
+
+
+def translate_path(src: str | os.PathLike, out: str | os.PathLike, cyclegan: ImageCycleGAN, *, direction: str,
+                   overwrite: bool = False, resize_input: bool = True) -> list[Path]:
+    """Translate an image file, or every image under a folder into a mirrored folder of ``.png``.
+
+    Inputs are converted to the model's channels and (``resize_input``) size. Existing outputs are
+    refused before any work unless ``overwrite``. Returns the written paths.
+    """
+    src, out = Path(src), Path(out)
+    cyclegan.generator(direction)  # a bad direction fails before any file
+    if not src.exists():
+        raise ImageError(f"{src}: not found; pass an image file or a folder of images")
+    if src.is_dir():
+        if out.exists() and not out.is_dir():
+            raise ImageError(f"{out}: is a file; give a folder as the output of a folder input")
+        jobs = [(p, out / p.relative_to(src).with_suffix(OUTPUT_SUFFIX)) for p in list_image_files(src)]
+        targets = [dst for _, dst in jobs]
+        if len(set(targets)) != len(targets):
+            clash = next(t for t in targets if targets.count(t) > 1)
+            raise ImageError(f"{clash}: two inputs would write this file (e.g. x.png and x.jpg); rename one")
+    else:
+        jobs = [(src, out)]
+    existing = [dst for _, dst in jobs if dst.exists()]
+    if existing and not overwrite:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise ImageError(f"{existing[0]}: already exists{more}; pass --overwrite (overwrite=True) to replace it")
+    written = []
+    for path, dst in jobs:
+        image = load_for_contract(path, cyclegan.contract, resize_input=resize_input)
+        written.append(save_image(dst, translate_images(cyclegan, image, direction)[0], overwrite=overwrite))
+    return written
+
+
+@torch.no_grad()
+def traverse(vae: ImageVAE, *, image: torch.Tensor | None = None, dims: list[int] | None = None,
+             n_dims: int = DEFAULT_TRAVERSE_DIMS, steps: int = DEFAULT_TRAVERSE_STEPS,
+             span: float = DEFAULT_TRAVERSE_SPAN) -> tuple[torch.Tensor, int]:
+    """A latent traversal: ``(images (len(dims) * steps, C, H, W), steps)``.
+
+    Row ``r`` decodes the base latent with dimension ``dims[r]`` set to ``steps`` values evenly
+    spaced in ``[-span, span]`` (prior standard deviations). The base is the posterior mean of
+    ``image`` ``(1, C, H, W)`` (None: the prior mean, zero). ``dims`` defaults to the ``n_dims``
+    dimensions with the largest KL on held-out images (the informative ones).
+    """
+    model = vae.model
+    latent = model.config.latent_channels
+    if steps < 2 or not span > 0:
+        raise ConfigError(f"traverse: need steps >= 2 and span > 0, got steps={steps}, span={span}")
+    if dims is None:
+        order = sorted(range(latent), key=lambda d: -vae.latent_kl[d]) if len(vae.latent_kl) == latent else \
+            list(range(latent))
+        dims = order[:max(1, min(n_dims, latent))]
+    bad = [d for d in dims if not 0 <= d < latent]
+    if bad or not dims:
+        raise ConfigError(f"traverse: latent dims must be in [0, {latent}), got {dims}")
+    device = _device(model)
+    if image is None:
+        base = torch.zeros(1, latent, device=device)
+    else:
+        vae.contract.check(image, "traverse input")
+        base = model.encode(image.to(device).float()).mean
+    values = torch.linspace(-span, span, steps, device=device)
+    z = base.repeat(len(dims) * steps, 1)
+    for row, dim in enumerate(dims):
+        z[row * steps:(row + 1) * steps, dim] = values
+    return from_logits(model.decode(z)).float().cpu(), steps
+
+
+@torch.no_grad()
+def reconstruct(vae: ImageVAE, images: torch.Tensor) -> torch.Tensor:
+    """Posterior-mean reconstructions (the decoder's mean image in [-1, 1]) of ``images`` ``(N, C, H, W)``."""
+    vae.contract.check(images, "reconstruct input")
+    return from_logits(vae.model(images.to(_device(vae.model)).float(), sample=False).mel_hat).float().cpu()

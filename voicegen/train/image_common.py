@@ -1,0 +1,177 @@
+"""What every image training run shares: its data section, loading it against the image contract,
+the Trainer run itself (config.yaml, summary line, fit) and sample grids in the logs.
+
+Run folders look like the audio ones: ``config.yaml``, ``metrics.jsonl``, ``checkpoints/``,
+``samples/`` (grids as PNG) and ``export/`` (the artifact).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch.utils.data import Dataset
+
+from voicegen.config import save_yaml
+from voicegen.errors import ConfigError
+from voicegen.eval.image_metrics import LoadedClassifier, load_classifier
+from voicegen.image.contract import EXTRA_KEY, ImageContract
+from voicegen.image.datasets import ImageDataset, ImageSet, ImageSourceConfig, load_source, source_description
+from voicegen.image.grid import grid_figure, make_grid
+from voicegen.train.config import OptimizerConfig, TrainerConfig
+from voicegen.train.trainer import Trainer, check_resume
+
+EXPORT_DIR = "export"
+CONFIG_FILE = "config.yaml"
+# DCGAN's Adam settings, used by the image GANs and the image CycleGAN.
+GAN_BETAS = (0.5, 0.999)
+# Columns of the sample grids drawn into the training logs.
+GRID_COLUMNS = 8
+
+
+@dataclass
+class ImageDataConfig:
+    """Training images (and optional validation images) with their augmentation.
+
+    train: the training source; val: a held-out source for ``trainer.val_every`` (null: none).
+    crop: random square crops of this side (textures); shift: random translation of up to
+    ``shift`` pixels; flip: random left-right mirroring; repeats: epoch = images x repeats.
+    """
+
+    train: ImageSourceConfig = field(default_factory=ImageSourceConfig)
+    val: ImageSourceConfig | None = None
+    crop: int | None = None
+    shift: int = 0
+    flip: bool = False
+    repeats: int = 1
+
+    def __post_init__(self) -> None:
+        if self.repeats < 1 or self.shift < 0 or (self.crop is not None and self.crop < 1):
+            raise ValueError(f"need repeats >= 1, shift >= 0 and crop >= 1 (or null), got repeats={self.repeats}, "
+                             f"shift={self.shift}, crop={self.crop}")
+
+
+@dataclass(kw_only=True)
+class ImageRunConfig:
+    """Fields and helpers every image run config shares.
+
+    image_size, channels: the image contract every source must match (and the models are built for).
+    """
+
+    image_size: int = 28
+    channels: int = 1
+
+    @property
+    def contract(self) -> ImageContract:
+        """The image contract of this run."""
+        return ImageContract(self.channels, self.image_size)
+
+    def fill_section(self, section: str, values: dict[str, Any]) -> None:
+        """Set ``values`` (derived from the run's own fields) into the model section ``section``; a
+        section that already gives another value is a ConfigError naming the key."""
+        given = getattr(self, section)
+        for key, value in values.items():
+            if given.get(key, value) != value:
+                raise ConfigError(f"{section}.{key} is {given[key]!r} but this run gives {value!r} (from its "
+                                  f"image_size, channels or classes); remove {section}.{key}")
+        setattr(self, section, {**given, **values})
+
+    def default_optimizers(self, defaults: dict[str, OptimizerConfig]) -> None:
+        """Add a copy of each of ``defaults`` that ``trainer.optimizers`` does not configure."""
+        trainer = getattr(self, "trainer")
+        trainer.optimizers = {**{k: dataclasses.replace(v) for k, v in defaults.items()}, **trainer.optimizers}
+
+
+def load_run_classifier(path: str | None, contract: ImageContract) -> LoadedClassifier | None:
+    """The classifier export a run's validation scores with (None: none); it must share the contract."""
+    if not path:
+        return None
+    classifier = load_classifier(path)
+    if classifier.contract != contract:
+        raise ConfigError(f"classifier {path} works on {classifier.contract.shape} images, this run on "
+                          f"{contract.shape}")
+    return classifier
+
+
+def check_validation(trainer: TrainerConfig, data: ImageDataConfig) -> None:
+    """ConfigError when validation is scheduled without held-out images."""
+    if trainer.val_every > 0 and data.val is None:
+        raise ConfigError(f"trainer.val_every is {trainer.val_every} but data.val is not set; "
+                          "set data.val (held-out images) or trainer.val_every: 0")
+
+
+def load_checked(source: ImageSourceConfig, contract: ImageContract, what: str, *,
+                 crop: int | None = None) -> ImageSet:
+    """Load ``source``; its images (or their ``crop`` windows) must match ``contract``."""
+    images = load_source(source)
+    if crop is None:
+        contract.check(images.images, f"{what} ({source_description(source)})")
+    elif crop != contract.size or images.images.shape[1] != contract.channels:
+        raise ConfigError(f"{what}: crops of {crop} px with {images.images.shape[1]} channels do not fit the "
+                          f"image contract {contract.shape}; set crop to {contract.size}")
+    return images
+
+
+def image_datasets(data: ImageDataConfig, contract: ImageContract) -> tuple[ImageDataset, ImageDataset | None]:
+    """(training dataset with augmentation, plain validation dataset or None)."""
+    train = ImageDataset(load_checked(data.train, contract, "data.train", crop=data.crop), crop=data.crop,
+                         shift=data.shift, flip=data.flip, repeats=data.repeats)
+    val = None
+    if data.val is not None:
+        val = ImageDataset(load_checked(data.val, contract, "data.val", crop=data.crop), crop=data.crop)
+    return train, val
+
+
+def class_names(images: ImageSet, n_classes: int) -> list[str]:
+    """Names of the classes: the folder names of a class-folder source, else ``"0"``..``"n-1"``."""
+    return list(images.classes) if images.classes else [str(i) for i in range(n_classes)]
+
+
+def contract_extra(contract: ImageContract, classes: list[str] | None = None, **more: Any) -> dict[str, Any]:
+    """An image artifact's ``extra``: the image contract, class names (when conditional) and more."""
+    extra: dict[str, Any] = {EXTRA_KEY: contract.to_dict()}
+    if classes is not None:
+        extra["classes"] = list(classes)
+    return {**extra, **more}
+
+
+def state_dict_cpu(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """``module``'s state dict as detached float CPU tensors (what an export stores)."""
+    return {k: t.detach().cpu() for k, t in module.state_dict().items()}
+
+
+def run_trainer(task: Any, dataset: Dataset, config: Any, run_dir: str | os.PathLike, *,
+                resume: bool | Literal["auto"], val_dataset: Dataset | None, command: str, summary: str) -> Trainer:
+    """Build the Trainer, write ``config.yaml`` and one summary line, and train; return the Trainer.
+
+    ``config`` is the run's whole (resolved) config with a ``trainer`` field; ``command`` names the
+    CLI command in the YAML header.
+    """
+    trainer = Trainer(task, dataset, config.trainer, Path(run_dir), val_dataset=val_dataset)
+    if trainer.dist.is_main:
+        save_yaml(config, Path(run_dir) / CONFIG_FILE, header=f"Resolved config of this run ({command}).")
+        trainer.logger.info(summary)
+    trainer.fit(resume=resume)
+    return trainer
+
+
+def start_run(run_dir: str | os.PathLike, resume: bool | Literal["auto"]) -> Path:
+    """Check ``resume`` against ``run_dir`` before anything is written into it; return the folder."""
+    run_dir = Path(run_dir)
+    check_resume(run_dir, resume)
+    return run_dir
+
+
+def log_grid(logger: Any, tag: str, images: torch.Tensor, step: int, *, nrow: int = GRID_COLUMNS,
+             title: str = "") -> None:
+    """Draw ``images`` ``(N, C, H, W)`` in [-1, 1] as one grid figure into the training logs."""
+    logger.figure(tag, grid_figure(make_grid(images.float().cpu(), nrow), title or f"step {step}"), step)
+
+
+def parameter_count(*modules: torch.nn.Module) -> float:
+    """Parameters of ``modules`` in millions."""
+    return sum(p.numel() for m in modules for p in m.parameters()) / 1e6
