@@ -1,8 +1,9 @@
 """`voicegen vocode` on a folder, stopped from outside: kill -9 and Ctrl-C leave only complete
 files, and running the same command again finishes exactly the rest.
 
-The shipped default bundle's vocoder does the work (no training needed); each clip is ~7.8 s of
-speech (~0.2 s of vocoding here), so the batch is still running when the test stops it.
+The shipped default vocoder does the work (no training needed); each clip is ~31 s of speech
+(~0.4 s of vocoding on an idle 2-core machine, the whole batch several seconds even with two
+workers), so the batch is still running when the test stops it.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from voicegen.infer.bundles import PACKAGE_MODELS_DIR, vocoder_path
 from voicegen.infer.vocode import load_vocoder, vocode_file
 
 VOCODER = vocoder_path(PACKAGE_MODELS_DIR / "vcc2016_sf1_tm1")
-N_CLIPS = 12
-CLIP_REPEATS = 2
+N_CLIPS = 16
+CLIP_REPEATS = 8
 STOP_AFTER_DONE = 2
 WAIT_SECONDS = 120.0
 POLL_SECONDS = 0.02
@@ -33,7 +34,7 @@ POLL_SECONDS = 0.02
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory, sf1_clip) -> tuple[Path, int]:
-    """12 clips of ~7.8 s in two subfolders, and their length in samples."""
+    """16 clips of ~31 s in two subfolders, and their length in samples."""
     src = tmp_path_factory.mktemp("corpus")
     wav = np.tile(load_audio(sf1_clip), CLIP_REPEATS)
     for i in range(N_CLIPS):
