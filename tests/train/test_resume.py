@@ -177,10 +177,16 @@ def test_a_stop_signal_saves_a_checkpoint_of_the_finished_step_and_resumes_exact
                                                                                     signum) -> None:
     run_dir = tmp_path / "run"
     stopped = Trainer(SignalAtStepTask(CRASH_AT, signum), CropDataset(), make_config(0), run_dir)
-    previous = signal.getsignal(signum)
-    with pytest.raises(TrainingInterrupted) as info:
-        stopped.fit(resume="auto")
-    assert signal.getsignal(signum) is previous  # handlers restored
+    # As in a terminal: a test run started in the background may have inherited SIGINT ignored,
+    # which the trainer (rightly) leaves alone.
+    inherited = signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
+    try:
+        previous = signal.getsignal(signum)
+        with pytest.raises(TrainingInterrupted) as info:
+            stopped.fit(resume="auto")
+        assert signal.getsignal(signum) is previous  # handlers restored
+    finally:
+        signal.signal(signum, inherited)
     name = signal.Signals(signum).name
     assert str(info.value) == (f"stopped by {name} at step {CRASH_AT}; checkpoint {run_dir / 'checkpoints' / 'step_00000006.safetensors'}; "
                                "run the same command to resume")
@@ -188,3 +194,16 @@ def test_a_stop_signal_saves_a_checkpoint_of_the_finished_step_and_resumes_exact
     resumed = Trainer(TinyGanTask(), CropDataset(), make_config(0), run_dir)
     resumed.fit(resume=True)
     assert_same(reference, final_state(resumed))  # the step in flight was finished, nothing lost or repeated
+
+
+def test_a_signal_ignored_by_the_parent_stays_ignored() -> None:
+    from voicegen.train.stop import StopRequest
+
+    inherited = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a job started in the background
+    try:
+        with StopRequest():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL  # still handled
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, inherited)

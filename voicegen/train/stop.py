@@ -39,6 +39,8 @@ class StopRequest:
     def __enter__(self) -> StopRequest:
         if threading.current_thread() is threading.main_thread():
             for signum in STOP_SIGNALS:
+                if signal.getsignal(signum) is signal.SIG_IGN:
+                    continue  # e.g. SIGINT of a job started in the background: leave it ignored
                 self._previous[signum] = signal.signal(signum, self._handle)
         return self
 

@@ -55,7 +55,8 @@ def start_and_stop(src: Path, out: Path, jobs: int, sig: int) -> subprocess.Pope
     """Start the batch in its own process group; send ``sig`` to the group once the manifest
     holds STOP_AFTER_DONE finished files."""
     proc = subprocess.Popen(command(src, out, jobs), start_new_session=True, env=environment(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
     deadline = time.monotonic() + WAIT_SECONDS
     try:
         while time.monotonic() < deadline and proc.poll() is None:
@@ -68,6 +69,13 @@ def start_and_stop(src: Path, out: Path, jobs: int, sig: int) -> subprocess.Pope
         if proc.poll() is None:
             os.killpg(proc.pid, sig)
     return proc
+
+
+def default_sigint() -> None:
+    """In the child: SIGINT back to its default, as in a terminal. A test run started in the
+    background by a non-interactive shell (as CI may do) inherits SIGINT ignored, and a Python
+    started with SIGINT ignored never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def done_outputs(out: Path) -> set[str]:
