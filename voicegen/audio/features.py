@@ -280,3 +280,14 @@ def compute_mel(wav: np.ndarray, config: FeatureConfig) -> np.ndarray:
 def log_floor_value(config: FeatureConfig) -> float:
     """The log-mel value of silence (log of ``log_floor`` in the config's base)."""
     return math.log(config.log_floor) if config.log_base == "e" else math.log10(config.log_floor)
+
+
+def check_log_mel(mel: np.ndarray, n_mels: int, where: str = "") -> np.ndarray:
+    """``mel`` as float32 ``(n_mels, frames)`` with frames >= 1 and finite values; ValueError
+    (prefixed with ``where``, e.g. ``"convert_mel: "``) otherwise."""
+    mel = np.asarray(mel, dtype=np.float32)
+    if mel.ndim != 2 or mel.shape[0] != n_mels or mel.shape[1] < 1:
+        raise ValueError(f"{where}expected a log-mel ({n_mels}, frames), got shape {mel.shape}")
+    if not np.isfinite(mel).all():
+        raise ValueError(f"{where}the mel holds NaN or Inf values")
+    return mel

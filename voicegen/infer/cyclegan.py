@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from voicegen.audio.features import FeatureConfig
+from voicegen.audio.features import FeatureConfig, check_log_mel
 from voicegen.audio.stats import SpeakerStats, denormalize, normalize
 from voicegen.checkpoint import load_artifact
 from voicegen.errors import ArtifactError, ConfigError
@@ -81,12 +81,7 @@ class CycleGANBundle:
         Chunks of ``chunk_frames`` overlap by ``overlap_frames`` and are crossfaded linearly.
         """
         generator = self.generator(source, target)
-        mel = np.asarray(mel, dtype=np.float32)
-        n_mels = self.feature_config.n_mels
-        if mel.ndim != 2 or mel.shape[0] != n_mels or mel.shape[1] < 1:
-            raise ValueError(f"convert_mel: expected a log-mel ({n_mels}, frames), got shape {mel.shape}")
-        if not np.isfinite(mel).all():
-            raise ValueError("convert_mel: the mel holds NaN or Inf values")
+        mel = check_log_mel(mel, self.feature_config.n_mels, "convert_mel: ")
         if not (chunk_frames >= MIN_FRAMES and 0 <= overlap_frames < chunk_frames):
             raise ValueError(f"convert_mel: need chunk_frames >= {MIN_FRAMES} and 0 <= overlap_frames < "
                              f"chunk_frames, got {chunk_frames} and {overlap_frames}")

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from voicegen.audio.features import FeatureConfig
+from voicegen.audio.features import FeatureConfig, check_log_mel
 from voicegen.audio.stats import SpeakerStats, denormalize, normalize
 from voicegen.checkpoint import load_artifact
 from voicegen.errors import ArtifactError, ConfigError
@@ -82,12 +82,7 @@ class VAEBundle:
         return self.model
 
     def _mel_tensor(self, mel: np.ndarray) -> torch.Tensor:
-        mel = np.asarray(mel, dtype=np.float32)
-        n_mels = self.feature_config.n_mels
-        if mel.ndim != 2 or mel.shape[0] != n_mels or mel.shape[1] < 1:
-            raise ValueError(f"expected a log-mel ({n_mels}, frames), got shape {mel.shape}")
-        if not np.isfinite(mel).all():
-            raise ValueError("the mel holds NaN or Inf values")
+        mel = check_log_mel(mel, self.feature_config.n_mels)
         return torch.from_numpy(normalize(mel, self.normalization)).to(self.device)[None, None]
 
     @torch.no_grad()
