@@ -22,8 +22,9 @@ import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import best_time  # benchmarks/timing.py
 
 REPO = Path(__file__).resolve().parent.parent
 CLIPS = sorted((REPO / "samples" / "audio").glob("SF1_*.wav"))
@@ -41,16 +42,6 @@ def speech(seconds: float, path: Path) -> Path:
     n = int(seconds * 16000)
     save_audio(path, np.resize(clip, n), 16000, overwrite=True)
     return path
-
-
-def best_time(fn, repeats: int) -> float:
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def converter():
@@ -77,7 +68,6 @@ def main() -> None:
     parser.add_argument("--long-minutes", type=float, default=10.0)
     parser.add_argument("--memory", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    import numpy as np
     import torch
 
     torch.set_num_threads(args.threads)

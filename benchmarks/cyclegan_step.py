@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -31,6 +30,7 @@ from voicegen.audio.mel_datasets import frame_mask  # noqa: E402
 from voicegen.models.cyclegan import build_discriminator, build_generator  # noqa: E402
 from voicegen.train.cyclegan import DEFAULT_LOSS_WEIGHTS, DEFAULT_OPTIMIZERS  # noqa: E402
 from voicegen.train.cyclegan_task import CycleGANTask  # noqa: E402
+from timing import best_time  # noqa: E402  (benchmarks/timing.py)
 
 N_MELS = 80
 SEGMENT_FRAMES = 64  # MaskCycleGAN-VC's training crop
@@ -44,17 +44,6 @@ SEED = 0
 
 def count(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
-
-
-def timed(fn: Callable[[], None], repeats: int) -> float:
-    """Seconds per call: one warm-up call, then the fastest of ``repeats`` calls."""
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def make_step(preset: str) -> tuple[Callable[[], None], CycleGANTask]:
@@ -97,7 +86,7 @@ def generator_rtf(preset: str, repeats: int) -> float:
         with torch.no_grad():
             generator(mel)
 
-    return timed(run, repeats) / RTF_SECONDS
+    return best_time(run, repeats) / RTF_SECONDS
 
 
 def main() -> None:
@@ -111,7 +100,7 @@ def main() -> None:
     step_s, rtf = {}, {}
     for preset in PRESETS:
         step, task = make_step(preset)
-        step_s[preset] = timed(step, args.repeats)
+        step_s[preset] = best_time(step, args.repeats)
         rtf[preset] = generator_rtf(preset, args.repeats)
         g_params = count(task.G_ab) / 1e6
         d_params = count(task.D_a) / 1e6

@@ -10,7 +10,6 @@ does not depend on the weights), with weight norm removed as in an export.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,19 +20,10 @@ from voicegen.audio.io import load_audio
 from voicegen.infer.bundles import PACKAGE_MODELS_DIR, vocoder_path
 from voicegen.infer.vocode import load_vocoder
 from voicegen.models.vocoder import GENERATOR_PRESETS, HiFiGANGenerator
+from timing import best_time  # benchmarks/timing.py
 
 REPO = Path(__file__).resolve().parent.parent
 CLIP = REPO / "samples" / "audio" / "78-368-0000.flac"
-
-
-def best_time(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
