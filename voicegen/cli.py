@@ -115,8 +115,7 @@ def features(file: Path, out: Path, plot: Path | None, preset: str, overwrite: b
 
     import numpy as np
 
-    from voicegen.audio.features import compute_mel
-    from voicegen.audio.io import load_audio
+    from voicegen.audio.features import file_mel
     from voicegen.fileutil import atomic_path
 
     if out.suffix != ".npy":
@@ -126,8 +125,7 @@ def features(file: Path, out: Path, plot: Path | None, preset: str, overwrite: b
         _refuse_existing(plot, overwrite)
     if single_file_preamble(file, out, batch):
         return
-    wav = load_audio(file, config.sample_rate, min_samples=config.min_samples)
-    mel = compute_mel(wav, config)
+    mel, _ = file_mel(file, config)
     with atomic_path(out) as tmp:
         with open(tmp, "wb") as handle:
             np.save(handle, mel.astype(np.float32))

@@ -286,11 +286,13 @@ def test_save_is_atomic_when_the_writer_fails(tmp_path: Path, monkeypatch: pytes
     path = save_audio(tmp_path / "keep.wav", _sine(200, 0.1), SR)
     before = path.read_bytes()
 
-    def failing_write(file, *args, **kwargs):
-        Path(file).write_bytes(b"RIFF partial")  # a half-written temporary file
+    real_write = audio_io.sf.SoundFile.write
+
+    def failing_write(self, data):
+        real_write(self, data[: len(data) // 2])  # a half-written temporary file
         raise OSError("disk full")
 
-    monkeypatch.setattr(audio_io.sf, "write", failing_write)
+    monkeypatch.setattr(audio_io.sf.SoundFile, "write", failing_write)
     with pytest.raises(AudioError, match=r"keep\.wav: cannot write \(disk full\); check free space"):
         save_audio(path, _sine(400, 0.1), SR, overwrite=True)
     assert path.read_bytes() == before

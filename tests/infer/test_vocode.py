@@ -10,11 +10,10 @@ import soundfile as sf
 import torch
 
 from voicegen.audio.features import compute_mel, get_preset
-from voicegen.audio.io import AudioWarning, load_audio, save_audio
+from voicegen.audio.io import GUARD_PEAK, AudioWarning, load_audio, save_audio
 from voicegen.checkpoint import save_artifact
 from voicegen.errors import ArtifactError, AudioError, ConfigError
 from voicegen.infer.vocode import (
-    CLIP_GUARD_PEAK,
     clip_guard,
     load_mel_file,
     load_vocoder,
@@ -168,7 +167,7 @@ def test_clip_guard_scales_down_only_beyond_full_scale() -> None:
     assert clip_guard(quiet, "x") is quiet
     with pytest.warns(AudioWarning, match=r"x: vocoder output peaks at 2.00 .* scaled down by -6.1 dB"):
         loud = clip_guard(np.array([0.5, -2.0], np.float32), "x")
-    np.testing.assert_allclose(loud, [0.25 * CLIP_GUARD_PEAK, -CLIP_GUARD_PEAK], rtol=1e-6)
+    np.testing.assert_allclose(loud, [0.25 * GUARD_PEAK, -GUARD_PEAK], rtol=1e-6)
 
 
 def test_load_vocoder_refuses_other_artifacts(tmp_path) -> None:

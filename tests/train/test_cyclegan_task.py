@@ -17,7 +17,7 @@ from voicegen.audio.mel_datasets import MelClips, UnpairedMelDataset, frame_mask
 from voicegen.audio.stats import SpeakerStats, denormalize, normalize
 from voicegen.config import from_dict
 from voicegen.errors import ArtifactError, ConfigError
-from voicegen.infer.cyclegan import CycleGANBundle, chunk_bounds, load_cyclegan_bundle
+from voicegen.infer.cyclegan import CycleGANBundle, load_cyclegan_bundle
 from voicegen.models.cyclegan import build_discriminator, build_generator, build_resnet_generator, generator_config
 from voicegen.train.cyclegan import DEFAULT_LOSS_WEIGHTS, CycleGANTrainConfig, export_cyclegan, train_cyclegan
 from voicegen.train.cyclegan_task import CycleGANTask
@@ -192,6 +192,15 @@ def test_export_then_load_gives_the_same_conversions(tmp_path: Path) -> None:
         load_cyclegan_bundle(exact)
 
 
+def chunk_bounds(frames: int, chunk_frames: int, overlap_frames: int) -> list[tuple[int, int]]:
+    """The documented chunk layout: starts 0, hop, 2 hop... while a chunk ends before the last frame, then
+    one chunk ending at the last frame (one chunk for short inputs)."""
+    if frames <= chunk_frames:
+        return [(0, frames)]
+    starts = list(range(0, frames - chunk_frames, chunk_frames - overlap_frames)) + [frames - chunk_frames]
+    return [(start, start + chunk_frames) for start in starts]
+
+
 def test_chunks_cover_the_input_and_crossfade_seamlessly() -> None:
     assert chunk_bounds(100, 128, 32) == [(0, 100)]
     assert chunk_bounds(300, 128, 32) == [(0, 128), (96, 224), (172, 300)]
@@ -199,8 +208,15 @@ def test_chunks_cover_the_input_and_crossfade_seamlessly() -> None:
     # A local stand-in generator (receptive field +-2 frames): chunked must equal whole away from seams.
     torch.manual_seed(0)
     local = nn.Conv1d(80, 80, 5, padding=2)
-    bundle.generators[("A", "B")] = local
+    calls = []
+    bundle.generators[("A", "B")] = lambda x: calls.append(x[0].clone()) or local(x)
     mel = np.random.default_rng(2).normal(-5, 2, (80, 300)).astype(np.float32)
+    bundle.convert_mel(mel, "A", "B", chunk_frames=128, overlap_frames=32)
+    normalised = torch.from_numpy(normalize(mel, bundle.stats["A"]))
+    assert len(calls) == 3
+    for got, (start, stop) in zip(calls, chunk_bounds(300, 128, 32)):
+        assert torch.equal(got, normalised[:, start:stop])
+    bundle.generators[("A", "B")] = local
     whole = bundle.convert_mel(mel, "A", "B", chunk_frames=400)
     chunked = bundle.convert_mel(mel, "A", "B", chunk_frames=128, overlap_frames=32)
     near_edges = np.zeros(300, dtype=bool)

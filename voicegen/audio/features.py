@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from voicegen.audio.io import AudioReader
 from voicegen.errors import ConfigError
 
 WINDOWS = ("hann", "hamming")
@@ -245,12 +247,18 @@ class MelSpectrogram(nn.Module):
                              f"{cfg.min_samples} this config needs (n_fft={cfg.n_fft})")
         lead = wav.shape[:-1]
         with torch.autocast(device_type=wav.device.type, enabled=False):
-            x = wav.reshape(-1, wav.shape[-1]).float()
-            if not cfg.center:
-                x = F.pad(x.unsqueeze(1), (cfg.pad, cfg.pad), mode=cfg.pad_mode).squeeze(1)
-            spec = torch.stft(x, cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.win_length,
-                              window=self.window.float(), center=cfg.center, pad_mode=cfg.pad_mode,
-                              normalized=False, onesided=True, return_complex=True)
+            x = F.pad(wav.reshape(-1, 1, wav.shape[-1]).float(), (cfg.pad, cfg.pad), mode=cfg.pad_mode)
+            mel = self.mel_from_padded(x.squeeze(1))
+        return mel.reshape(*lead, cfg.n_mels, mel.shape[-1])
+
+    def mel_from_padded(self, x: torch.Tensor) -> torch.Tensor:
+        """Already padded float32 ``(B, L)`` with ``L >= n_fft`` -> log-mel ``(B, n_mels, 1 + (L - n_fft) // hop)``:
+        frame ``t`` analyses ``x[:, t * hop : t * hop + n_fft]`` (what :class:`MelStream` calls per block)."""
+        cfg = self.config
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            spec = torch.stft(x.float(), cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.win_length,
+                              window=self.window.float(), center=False, normalized=False, onesided=True,
+                              return_complex=True)
             if cfg.power == 1.0:
                 mag = spec.abs()
             elif cfg.power == 2.0:  # skip the sqrt of abs()
@@ -258,8 +266,7 @@ class MelSpectrogram(nn.Module):
             else:
                 mag = spec.abs().pow(cfg.power)
             mel = torch.matmul(self.mel_basis.float(), mag).clamp(min=cfg.log_floor)
-            mel = mel.log() if cfg.log_base == "e" else mel.log10()
-        return mel.reshape(*lead, cfg.n_mels, mel.shape[-1])
+            return mel.log() if cfg.log_base == "e" else mel.log10()
 
     def extra_repr(self) -> str:
         cfg = self.config
@@ -275,6 +282,80 @@ def compute_mel(wav: np.ndarray, config: FeatureConfig) -> np.ndarray:
     with torch.no_grad():
         mel = MelSpectrogram(config)(torch.from_numpy(wav))
     return mel.numpy()
+
+
+class MelStream:
+    """Log-mel frames of a waveform that arrives in blocks, with bounded memory.
+
+        stream = MelStream(config)
+        frames = [stream.push(block) for block in blocks] + [stream.finish()]
+
+    ``push((n,) samples)`` returns the ``(n_mels, k)`` frames complete so far (k may be 0);
+    ``finish()`` the rest. Their concatenation equals :func:`compute_mel` of the concatenated
+    samples (the same padding at both ends, the same frames; only float rounding of the
+    filterbank product may differ). It keeps less than one frame of samples between calls.
+    """
+
+    def __init__(self, config: FeatureConfig) -> None:
+        self.config = config
+        self._mel = MelSpectrogram(config)
+        self._buf = np.zeros(0, dtype=np.float32)  # unconsumed samples (padded once started)
+        self._tail = np.zeros(0, dtype=np.float32)  # the last pad + 1 samples (the end padding)
+        self._started = False
+        self.samples = 0
+
+    def push(self, wav: np.ndarray) -> np.ndarray:
+        wav = np.asarray(wav, dtype=np.float32).reshape(-1)
+        pad = self.config.pad
+        self.samples += wav.shape[0]
+        self._tail = np.concatenate([self._tail, wav])[-(pad + 1):]
+        self._buf = np.concatenate([self._buf, wav])
+        if not self._started:
+            if self._buf.shape[0] <= pad:
+                return self._empty()
+            self._buf = np.concatenate([self._pad(self._buf[:pad + 1], pad, 0)[:pad], self._buf])
+            self._started = True
+        return self._frames()
+
+    def finish(self) -> np.ndarray:
+        cfg = self.config
+        if self.samples < cfg.min_samples:
+            raise ValueError(f"MelSpectrogram: waveform of {self.samples} samples is shorter than the "
+                             f"{cfg.min_samples} this config needs (n_fft={cfg.n_fft})")
+        if not self._started:  # only possible without reflect padding
+            self._buf = np.concatenate([self._pad(self._buf, cfg.pad, 0)[:cfg.pad], self._buf])
+            self._started = True
+        if cfg.pad:
+            self._buf = np.concatenate([self._buf, self._pad(self._tail, 0, cfg.pad)[-cfg.pad:]])
+        return self._frames()
+
+    def _frames(self) -> np.ndarray:
+        cfg = self.config
+        count = (self._buf.shape[0] - cfg.n_fft) // cfg.hop_length + 1 if self._buf.shape[0] >= cfg.n_fft else 0
+        if count <= 0:
+            return self._empty()
+        used = (count - 1) * cfg.hop_length + cfg.n_fft
+        with torch.no_grad():
+            mel = self._mel.mel_from_padded(torch.from_numpy(self._buf[:used])[None])[0].numpy()
+        self._buf = self._buf[count * cfg.hop_length:].copy()
+        return mel
+
+    def _pad(self, wav: np.ndarray, left: int, right: int) -> np.ndarray:
+        x = torch.from_numpy(np.ascontiguousarray(wav))[None, None]
+        return F.pad(x, (left, right), mode=self.config.pad_mode)[0, 0].numpy()
+
+    def _empty(self) -> np.ndarray:
+        return np.zeros((self.config.n_mels, 0), dtype=np.float32)
+
+
+def file_mel(path: str | os.PathLike, config: FeatureConfig) -> tuple[np.ndarray, int]:
+    """Log-mel ``(n_mels, frames)`` float32 of an audio file at ``config``'s rate, and its length in
+    samples at that rate; read block by block (:class:`~voicegen.audio.io.AudioReader` into
+    :class:`MelStream`), so only the mel is held in full. Same errors as ``load_audio``."""
+    reader = AudioReader(path, config.sample_rate, min_samples=config.min_samples)
+    stream = MelStream(config)
+    mel = np.concatenate([stream.push(block) for block in reader] + [stream.finish()], axis=1)
+    return mel, reader.samples
 
 
 def log_floor_value(config: FeatureConfig) -> float:

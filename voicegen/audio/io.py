@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import numbers
 import os
+import sys
+import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,6 +39,13 @@ MAX_QUIET_CLIPPED_SAMPLES = 3
 # A peak at or below one 16-bit step is digital silence.
 SILENCE_PEAK = 1.0 / 32768.0
 RESAMPLE_QUALITY = "VHQ"  # soxr's best setting; costs ~2 ms per second of 16 kHz audio
+# AudioReader / AudioWriter: seconds of audio per block (10 s of 16 kHz float32 = 0.64 MB).
+DEFAULT_BLOCK_SECONDS = 10.0
+# AudioWriter with a peak guard: the first pass keeps 32-bit float samples in this container
+# (Sony Wave64: no 4 GB limit), the second scales them into the requested format.
+_RAW_FORMAT, _RAW_SUBTYPE = "W64", "FLOAT"
+# The peak guard scales a waveform that exceeds full scale down to this peak.
+GUARD_PEAK = 0.99
 # save_audio: (default subtype, allowed subtypes) per output extension.
 _WRITE_FORMATS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     ".wav": ("WAV", "PCM_16", ("PCM_16", "PCM_24", "FLOAT")),
@@ -87,42 +96,85 @@ def load_audio(
     returned rate, usually one analysis frame ``n_fft``) rejects clips too short to analyse.
 
     Raises AudioError for a missing/folder/empty/non-audio/corrupt/zero-length/NaN/too-short file;
-    warns (AudioWarning) for all-silence and for clipping in the source.
+    warns (AudioWarning) for all-silence and for clipping in the source. The whole file in memory:
+    :class:`AudioReader` reads the same samples block by block.
     """
-    if sample_rate is not None:
-        sample_rate = _positive_int(sample_rate, "sample_rate")
-    path = Path(path)
-    data, file_rate, _, _ = _read(path)
-    _check_samples(path, data)
-    wav = data.mean(axis=1, dtype=np.float64).astype(np.float32) if data.shape[1] > 1 else data[:, 0]
-    out_rate = file_rate if sample_rate is None else sample_rate
-    if out_rate != file_rate:
-        wav = soxr.resample(wav, file_rate, out_rate, quality=RESAMPLE_QUALITY).astype(np.float32)
-    # Out-of-range float sources, and soxr's tiny overshoot near full scale, go back into range.
-    wav = np.clip(wav, -1.0, 1.0)
-    if wav.shape[0] < min_samples:
-        raise AudioError(
-            f"{path}: too short ({wav.shape[0]} samples = {1000 * wav.shape[0] / out_rate:.0f} ms at "
-            f"{out_rate} Hz); need at least {min_samples} samples "
-            f"({1000 * min_samples / out_rate:.0f} ms); use a longer clip"
-        )
-    return np.ascontiguousarray(wav)
+    blocks = list(AudioReader(path, sample_rate, min_samples=min_samples))
+    return np.ascontiguousarray(np.concatenate(blocks)) if len(blocks) > 1 else blocks[0]
+
+
+class AudioReader:
+    """A file as consecutive mono float32 blocks in [-1, 1] at ``sample_rate`` (bounded memory).
+
+    ``for block in AudioReader("long.flac", 16000): ...`` yields ``(n,)`` arrays of up to about
+    ``block_seconds`` each; their concatenation is exactly what :func:`load_audio` returns (soxr's
+    streaming resampler gives the same samples as a whole-file resample). The checks are the same
+    as load_audio's: the header and format before the first block, NaN/Inf per block, empty,
+    too-short, silence and clipping at the end (so a generator consumer sees the error before it
+    finishes). ``samples`` counts the samples yielded so far; ``rate`` is the output rate,
+    ``file_rate`` the file's (both known after construction).
+    """
+
+    def __init__(self, path: str | os.PathLike, sample_rate: int | None = None, *, min_samples: int = 0,
+                 block_seconds: float = DEFAULT_BLOCK_SECONDS) -> None:
+        self.path = Path(path)
+        _check_openable(self.path)
+        with _decode_errors(self.path), sf.SoundFile(str(self.path)) as f:
+            self.file_rate = int(f.samplerate)
+        self.rate = self.file_rate if sample_rate is None else _positive_int(sample_rate, "sample_rate")
+        self.min_samples = min_samples
+        self.block_frames = max(1, int(block_seconds * self.file_rate))
+        self.samples = 0
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        path, stats = self.path, _SampleStats()
+        resampler = (soxr.ResampleStream(self.file_rate, self.rate, 1, dtype="float32", quality=RESAMPLE_QUALITY)
+                     if self.rate != self.file_rate else None)
+        self.samples = 0
+        with _decode_errors(path), sf.SoundFile(str(path)) as f:
+            for data in f.blocks(blocksize=self.block_frames, dtype="float32", always_2d=True):
+                if data.shape[0] == 0:
+                    continue
+                stats.add(path, data)
+                wav = data.mean(axis=1, dtype=np.float64).astype(np.float32) if data.shape[1] > 1 else data[:, 0]
+                if resampler is not None:
+                    wav = resampler.resample_chunk(wav)
+                if wav.size:
+                    yield self._emit(wav)
+            if stats.frames == 0:
+                raise AudioError(f"{path}: contains no audio (0 frames); re-export or remove it")
+            if resampler is not None:
+                tail = resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+                if tail.size:
+                    yield self._emit(tail)
+        stats.warn(path)
+        if self.samples < self.min_samples:
+            rate, need = self.rate, self.min_samples
+            raise AudioError(
+                f"{path}: too short ({self.samples} samples = {1000 * self.samples / rate:.0f} ms at "
+                f"{rate} Hz); need at least {need} samples ({1000 * need / rate:.0f} ms); use a longer clip"
+            )
+
+    def _emit(self, wav: np.ndarray) -> np.ndarray:
+        # Out-of-range float sources, and soxr's tiny overshoot near full scale, go back into range.
+        wav = np.clip(np.asarray(wav, dtype=np.float32), -1.0, 1.0)
+        self.samples += wav.shape[0]
+        return wav
 
 
 def audio_info(path: str | os.PathLike) -> AudioInfo:
     """Describe a file (rate, channels, frames, duration, peak, format); same errors as load_audio."""
     path = Path(path)
-    data, file_rate, fmt, subtype = _read(path)
-    return AudioInfo(
-        path=path,
-        sample_rate=file_rate,
-        channels=int(data.shape[1]),
-        frames=int(data.shape[0]),
-        duration_seconds=data.shape[0] / file_rate,
-        peak=float(np.abs(data).max()),
-        format=fmt,
-        subtype=subtype,
-    )
+    _check_openable(path)
+    stats = _SampleStats()
+    with _decode_errors(path), sf.SoundFile(str(path)) as f:
+        rate, channels, fmt, subtype = int(f.samplerate), int(f.channels), f.format, f.subtype
+        for data in f.blocks(blocksize=int(DEFAULT_BLOCK_SECONDS * rate), dtype="float32", always_2d=True):
+            stats.add(path, data, check=False)
+    if stats.frames == 0:
+        raise AudioError(f"{path}: contains no audio (0 frames); re-export or remove it")
+    return AudioInfo(path=path, sample_rate=rate, channels=channels, frames=stats.frames,
+                     duration_seconds=stats.frames / rate, peak=stats.peak, format=fmt, subtype=subtype)
 
 
 def save_audio(
@@ -139,40 +191,146 @@ def save_audio(
     for wav/flac (``"FLOAT"`` keeps 32-bit float in a wav). Parent folders are created. The file
     is written to a temporary name in the same folder and renamed into place, so a crash never
     leaves a half-written file. Samples beyond [-1, 1] are clipped, with an AudioWarning when more
-    than a few of them are.
+    than a few of them are. :class:`AudioWriter` writes block by block.
     """
-    path = Path(path)
-    ext = path.suffix.lower()
-    if ext not in _WRITE_FORMATS:
-        raise AudioError(f"{path}: cannot write '{ext or '(no extension)'}' files; use one of "
-                         f"{' '.join(_WRITE_FORMATS)}")
-    fmt, default_subtype, allowed = _WRITE_FORMATS[ext]
-    subtype = subtype or default_subtype
-    if subtype not in allowed:
-        raise AudioError(f"{path}: subtype {subtype!r} is not available for {ext}; use one of "
-                         f"{', '.join(allowed)}")
-    sample_rate = _positive_int(sample_rate, "sample_rate")
     if hasattr(wav, "detach"):  # a torch tensor: no torch import needed here
         wav = wav.detach().float().cpu().numpy()
     wav = np.asarray(wav, dtype=np.float32)
+    channels = wav.shape[1] if wav.ndim == 2 else 1
     if wav.ndim not in (1, 2) or wav.shape[0] == 0:
         raise AudioError(f"{path}: nothing to write: expected samples shaped (T,) or (T, C) with "
                          f"T > 0, got {wav.shape}")
-    if not np.isfinite(wav).all():
-        raise AudioError(f"{path}: refusing to write NaN/Inf samples; the model output is broken "
-                         f"(check the checkpoint and the input)")
-    n_clipped = int((np.abs(wav) > 1.0).sum())
-    if n_clipped > MAX_QUIET_CLIPPED_SAMPLES:
-        warnings.warn(f"{path}: {n_clipped} samples beyond [-1, 1] were clipped; lower the gain "
-                      f"to avoid distortion", AudioWarning, stacklevel=2)
-    wav = np.clip(wav, -1.0, 1.0)
+    with AudioWriter(path, sample_rate, overwrite=overwrite, subtype=subtype, channels=channels) as writer:
+        writer.write(wav)
+    return Path(path)
+
+
+class AudioWriter:
+    """Write a file block by block, atomically (a temporary name beside it, renamed on success).
+
+        with AudioWriter("out.wav", 16000, guard="in.wav") as out:
+            for block in blocks:
+                out.write(block)
+            out.pad_to(total_samples)       # optional: zero-pad to a length
+
+    Same formats, subtypes and errors as :func:`save_audio`; an error or an exception inside the
+    ``with`` leaves nothing (no partial file, no temporary). Without ``guard``, samples beyond
+    [-1, 1] are clipped (AudioWarning when more than a few are). With ``guard`` (the input's name
+    for the message), a waveform whose peak exceeds full scale is scaled down as a whole to a
+    ``GUARD_PEAK`` peak with an AudioWarning; that needs the global peak, so the samples go to a
+    float temporary first and are converted in a second pass (memory stays one block).
+    """
+
+    def __init__(self, path: str | os.PathLike, sample_rate: int, *, overwrite: bool = False,
+                 subtype: str | None = None, channels: int = 1, guard: str | None = None) -> None:
+        self.path = Path(path)
+        ext = self.path.suffix.lower()
+        if ext not in _WRITE_FORMATS:
+            raise AudioError(f"{self.path}: cannot write '{ext or '(no extension)'}' files; use one of "
+                             f"{' '.join(_WRITE_FORMATS)}")
+        self.format, default_subtype, allowed = _WRITE_FORMATS[ext]
+        self.subtype = subtype or default_subtype
+        if self.subtype not in allowed:
+            raise AudioError(f"{self.path}: subtype {self.subtype!r} is not available for {ext}; use one of "
+                             f"{', '.join(allowed)}")
+        self.sample_rate = _positive_int(sample_rate, "sample_rate")
+        self.overwrite, self.channels, self.guard = overwrite, channels, guard
+        self.samples, self.peak, self.n_clipped = 0, 0.0, 0
+        self._stack = contextlib.ExitStack()
+        self._file: sf.SoundFile | None = None
+        self._final: Path | None = None
+        self._raw: Path | None = None
+
+    def __enter__(self) -> AudioWriter:
+        with self._stack as stack:
+            self._final = stack.enter_context(atomic_output(self.path, overwrite=self.overwrite))
+            if self.guard is not None:
+                self._raw = stack.enter_context(_temporary_beside(self.path, ".tmp.w64"))
+                self._file = stack.enter_context(self._open(self._raw, _RAW_FORMAT, _RAW_SUBTYPE))
+            else:
+                self._file = stack.enter_context(self._open(self._final, self.format, self.subtype))
+            self._stack = stack.pop_all()
+        return self
+
+    def write(self, wav: np.ndarray) -> None:
+        """Append ``(n,)`` (or ``(n, C)``) float samples; AudioError for NaN/Inf."""
+        wav = np.asarray(wav, dtype=np.float32)
+        if wav.shape[0] == 0:
+            return
+        if not np.isfinite(wav).all():
+            raise AudioError(f"{self.path}: refusing to write NaN/Inf samples; the model output is broken "
+                             f"(check the checkpoint and the input)")
+        magnitude = np.abs(wav)
+        self.peak = max(self.peak, float(magnitude.max()))
+        self.n_clipped += int((magnitude > 1.0).sum())
+        self._write_file(wav if self.guard is not None else np.clip(wav, -1.0, 1.0))
+        self.samples += wav.shape[0]
+
+    def pad_to(self, samples: int) -> None:
+        """Append zeros up to ``samples`` in total (nothing when already that long)."""
+        while self.samples < samples:
+            self.write(np.zeros((min(samples - self.samples, 1 << 16),) + ((self.channels,) if self.channels > 1
+                                                                          else ()), dtype=np.float32))
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> bool | None:
+        if exc_type is None:
+            try:
+                self._finish()
+            except BaseException:
+                self._stack.__exit__(*sys.exc_info())
+                raise
+        return self._stack.__exit__(exc_type, exc, tb)
+
+    def _finish(self) -> None:
+        if self.samples == 0:
+            raise AudioError(f"{self.path}: nothing to write: expected samples shaped (T,) or (T, C) with "
+                             f"T > 0, got {(0,) if self.channels == 1 else (0, self.channels)}")
+        assert self._file is not None and self._final is not None
+        self._file.close()
+        if self.guard is None:
+            if self.n_clipped > MAX_QUIET_CLIPPED_SAMPLES:
+                warnings.warn(f"{self.path}: {self.n_clipped} samples beyond [-1, 1] were clipped; lower the "
+                              f"gain to avoid distortion", AudioWarning, stacklevel=3)
+            return
+        gain = 1.0
+        if self.peak > 1.0:
+            gain = GUARD_PEAK / self.peak
+            warnings.warn(f"{self.guard}: vocoder output peaks at {self.peak:.2f} (beyond full scale); scaled "
+                          f"down by {20 * np.log10(gain):.1f} dB to avoid clipping", AudioWarning, stacklevel=3)
+        assert self._raw is not None
+        with self._open(self._final, self.format, self.subtype) as out, sf.SoundFile(str(self._raw)) as raw:
+            self._file = out
+            for block in raw.blocks(blocksize=int(DEFAULT_BLOCK_SECONDS * self.sample_rate), dtype="float32"):
+                self._write_file(np.clip(block * np.float32(gain), -1.0, 1.0) if gain != 1.0 else block)
+
+    def _open(self, path: Path, fmt: str, subtype: str) -> sf.SoundFile:
+        try:
+            return sf.SoundFile(str(path), "w", self.sample_rate, self.channels, subtype=subtype, format=fmt)
+        except (OSError, sf.LibsndfileError) as err:
+            raise _write_error(self.path, err) from None
+
+    def _write_file(self, wav: np.ndarray) -> None:
+        assert self._file is not None
+        try:
+            self._file.write(wav)
+        except (OSError, sf.LibsndfileError) as err:
+            raise _write_error(self.path, err) from None
+
+
+def _write_error(path: Path, err: BaseException) -> AudioError:
+    reason = getattr(err, "strerror", None) or getattr(err, "error_string", None) or str(err)
+    return AudioError(f"{path}: cannot write ({reason}); check free space and permissions")
+
+
+@contextlib.contextmanager
+def _temporary_beside(path: Path, suffix: str) -> Iterator[Path]:
+    """A hidden temporary file name beside ``path``, removed afterwards whatever happens."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
     try:
-        with atomic_output(path, overwrite=overwrite) as tmp:
-            sf.write(str(tmp), wav, sample_rate, format=fmt, subtype=subtype)
-    except (OSError, sf.LibsndfileError) as err:
-        reason = getattr(err, "strerror", None) or getattr(err, "error_string", None) or str(err)
-        raise AudioError(f"{path}: cannot write ({reason}); check free space and permissions") from None
-    return path
+        yield Path(name)
+    finally:
+        Path(name).unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -208,8 +366,8 @@ def _positive_int(value: object, name: str) -> int:
     return int(value)
 
 
-def _read(path: Path) -> tuple[np.ndarray, int, str, str]:
-    """Decode ``path`` to float32 ``(frames, channels)``, rate, format, subtype; or one AudioError."""
+def _check_openable(path: Path) -> None:
+    """One AudioError for a path that is not an audio file we can open (before decoding)."""
     if not path.exists():
         raise AudioError(f"{path}: file not found; check the path")
     if path.is_dir():
@@ -232,10 +390,13 @@ def _read(path: Path) -> tuple[np.ndarray, int, str, str]:
     kind = _sniff_not_audio(head)
     if kind is not None:
         raise AudioError(f"{path}: is {kind}, not audio; check the file (wrong extension?)")
+
+
+@contextlib.contextmanager
+def _decode_errors(path: Path) -> Iterator[None]:
+    """Turn the decoder's exceptions inside the block into one AudioError naming ``path``."""
     try:
-        with sf.SoundFile(str(path)) as f:
-            data = f.read(dtype="float32", always_2d=True)
-            file_rate, fmt, subtype = f.samplerate, f.format, f.subtype
+        yield
     except sf.LibsndfileError as err:
         reason = err.error_string.strip().rstrip(".") or "unknown decoder error"
         raise AudioError(f"{path}: cannot decode audio ({reason}); the file is corrupt, truncated "
@@ -243,25 +404,30 @@ def _read(path: Path) -> tuple[np.ndarray, int, str, str]:
     except (RuntimeError, ValueError, TypeError) as err:
         raise AudioError(f"{path}: cannot decode audio ({type(err).__name__}); the file is corrupt "
                          f"or truncated; re-export it") from None
-    if data.shape[0] == 0:
-        raise AudioError(f"{path}: contains no audio (0 frames); re-export or remove it")
-    return data, int(file_rate), fmt, subtype
 
 
-def _check_samples(path: Path, data: np.ndarray) -> None:
-    """Refuse NaN/Inf; warn on all-silence and on clipping in the source."""
-    if not np.isfinite(data).all():
-        raise AudioError(f"{path}: contains NaN or Inf samples; re-export it (e.g. as 16-bit PCM)")
-    magnitude = np.abs(data)
-    peak = float(magnitude.max())
-    if peak <= SILENCE_PEAK:
-        warnings.warn(f"{path}: is all silence (peak {peak:.1e}); it adds nothing to training or "
-                      f"conversion", AudioWarning, stacklevel=3)
-        return
-    n_clipped = int((magnitude >= PCM16_FULL_SCALE).sum())
-    if peak > 1.0 or n_clipped > MAX_QUIET_CLIPPED_SAMPLES:
-        warnings.warn(f"{path}: is clipped ({n_clipped} samples at or beyond full scale, peak "
-                      f"{peak:.3f}); expect distortion", AudioWarning, stacklevel=3)
+class _SampleStats:
+    """Running checks over a file's ``(frames, channels)`` blocks: NaN/Inf refused at once; frames,
+    peak and clipped samples counted for the end-of-file warnings (all silence, clipping)."""
+
+    def __init__(self) -> None:
+        self.frames, self.peak, self.n_clipped = 0, 0.0, 0
+
+    def add(self, path: Path, data: np.ndarray, *, check: bool = True) -> None:
+        if check and not np.isfinite(data).all():
+            raise AudioError(f"{path}: contains NaN or Inf samples; re-export it (e.g. as 16-bit PCM)")
+        magnitude = np.abs(data)
+        self.frames += data.shape[0]
+        self.peak = max(self.peak, float(magnitude.max()))
+        self.n_clipped += int((magnitude >= PCM16_FULL_SCALE).sum())
+
+    def warn(self, path: Path) -> None:
+        if self.peak <= SILENCE_PEAK:
+            warnings.warn(f"{path}: is all silence (peak {self.peak:.1e}); it adds nothing to training or "
+                          f"conversion", AudioWarning, stacklevel=3)
+        elif self.peak > 1.0 or self.n_clipped > MAX_QUIET_CLIPPED_SAMPLES:
+            warnings.warn(f"{path}: is clipped ({self.n_clipped} samples at or beyond full scale, peak "
+                          f"{self.peak:.3f}); expect distortion", AudioWarning, stacklevel=3)
 
 
 def _sniff_not_audio(head: bytes) -> str | None:

@@ -23,14 +23,12 @@ import numpy as np
 from tqdm import tqdm
 
 from voicegen.audio.features import compute_mel
-from voicegen.audio.io import load_audio, save_audio
+from voicegen.audio.io import GUARD_PEAK, load_audio, save_audio
 from voicegen.audio.stats import SpeakerStats, denormalize, normalize
 from voicegen.errors import ConfigError
 from voicegen.eval.evaluate import DEFAULT_NUM_PLOTS, EvalReport, evaluate_folders
 from voicegen.eval.pairing import list_named_audio
 
-# Outputs louder than full scale are scaled to this peak instead of being clipped.
-CLIP_GUARD_PEAK = 0.99
 VocoderFn = Callable[[np.ndarray], np.ndarray]
 """``vocoder_fn(mel)``: log-mel ``(n_mels, frames)`` in the stats' mel contract -> waveform ``(T,)``."""
 
@@ -92,7 +90,7 @@ def mel_stats_transfer_folder(
     """Convert every audio file under ``source_dir`` into ``out_dir/<same name>.wav`` (mirrored).
 
     The outputs pair by name with the targets, ready for ``voicegen eval``. An output whose peak
-    exceeds full scale is scaled down to a peak of :data:`CLIP_GUARD_PEAK` rather than clipped.
+    exceeds full scale is scaled down to a peak of :data:`GUARD_PEAK` rather than clipped.
     """
     sample_rate = source_stats.features.sample_rate
     written = []
@@ -102,7 +100,7 @@ def mel_stats_transfer_folder(
         wav_hat = mel_stats_transfer(wav, source_stats, target_stats, vocoder_fn)
         peak = float(np.abs(wav_hat).max())
         if peak > 1.0:
-            wav_hat = wav_hat * (CLIP_GUARD_PEAK / peak)
+            wav_hat = wav_hat * (GUARD_PEAK / peak)
         written.append(save_audio(Path(out_dir) / f"{name}.wav", wav_hat, sample_rate, overwrite=overwrite))
     return written
 

@@ -22,18 +22,19 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from voicegen.audio.features import compute_mel
-from voicegen.audio.io import is_audio_file, load_audio, save_audio
+from voicegen.audio.features import MelStream, compute_mel
+from voicegen.audio.io import AudioReader, is_audio_file
 from voicegen.audio.plot import plot_mels_side_by_side
 from voicegen.errors import AudioError, ConfigError, VoicegenError
 from voicegen.infer.bundles import load_converter, vocoder_path
-from voicegen.infer.vocode import clip_guard, load_vocoder
+from voicegen.infer.stream import Chain, Record, Stage, run_whole, stream_to_file
+from voicegen.infer.vocode import load_vocoder
 
 PITCH_AUTO, PITCH_NONE = "auto", "none"
 SEMITONES_PER_OCTAVE = 12
@@ -137,6 +138,17 @@ class Converter:
             return 0.0, f"not shifted ({source} and {target} log-F0 means are {semitones:+.2f} semitones apart)"
         return semitones, f"shifted {semitones:+.1f} semitones ({source} -> {target} log-F0 means)"
 
+    def stages(self, source: str, target: str, *, record: bool = False) -> tuple[Chain, Record | None, Record | None]:
+        """The streaming conversion (:mod:`voicegen.infer.stream`): samples -> log-mel -> converted
+        log-mel -> samples; with ``record``, also the two mel stages, which then keep what went
+        through them (for plots: memory then grows with the input)."""
+        mel: Stage = MelStream(self.feature_config)
+        mel_hat: Stage = self.bundle.mel_stream(source, target)
+        if not record:
+            return Chain([mel, mel_hat, self.vocoder.stream()]), None, None
+        mel, mel_hat = Record(mel), Record(mel_hat)
+        return Chain([mel, mel_hat, self.vocoder.stream()]), mel, mel_hat
+
     def convert_wav(self, wav: np.ndarray, source: str, target: str, *,
                     semitones: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(T,)`` waveform at the bundle's rate -> ``(wav_hat (T,), mel, mel_hat)``.
@@ -144,17 +156,16 @@ class Converter:
         ``mel`` is the input's log-mel (before any pitch shift), ``mel_hat`` the converted one;
         ``wav_hat`` is the vocoded ``mel_hat`` trimmed/zero-padded to ``T`` (not clip-guarded).
         """
-        fc = self.feature_config
-        mel = compute_mel(wav, fc)
-        shifted = shift_pitch(wav, fc.sample_rate, semitones) if semitones else wav
-        mel_in = compute_mel(shifted, fc) if semitones else mel
-        mel_hat = self.bundle.convert_mel(mel_in, source, target)
-        wav_hat = self.vocoder.wav_from_mel(mel_hat)
+        shifted = shift_pitch(wav, self.sample_rate, semitones) if semitones else wav
+        chain, mel_in, mel_hat = self.stages(source, target, record=True)
+        assert mel_in is not None and mel_hat is not None
+        wav_hat = run_whole(chain, shifted)
+        mel = compute_mel(wav, self.feature_config) if semitones else mel_in.array()
         if len(wav_hat) >= len(wav):
             wav_hat = wav_hat[:len(wav)]
         else:
             wav_hat = np.pad(wav_hat, (0, len(wav) - len(wav_hat)))
-        return wav_hat.astype(np.float32), mel, mel_hat
+        return wav_hat.astype(np.float32), mel, mel_hat.array()
 
     def convert_file(self, src: str | os.PathLike, out: str | os.PathLike, source: str, target: str, *,
                      pitch: str | float = PITCH_NONE, overwrite: bool = False,
@@ -163,6 +174,8 @@ class Converter:
 
         ``plot`` also saves a PNG with the source and converted spectrograms side by side.
         Existing outputs are refused before any work unless ``overwrite`` (AudioError).
+        The file goes through the models block by block (:meth:`stages`), so memory does not grow
+        with its length; a pitch pre-shift needs the whole waveform, and a plot the whole mels.
         """
         start = time.perf_counter()
         src, out = Path(src), Path(out)
@@ -172,13 +185,21 @@ class Converter:
             if path is not None and path.exists() and not overwrite:
                 raise AudioError(f"{path}: already exists; pass --overwrite (overwrite=True) to replace it")
         fc = self.feature_config
-        wav = load_audio(src, fc.sample_rate, min_samples=fc.min_samples)
-        wav_hat, mel, mel_hat = self.convert_wav(wav, source, target, semitones=semitones)
-        save_audio(out, clip_guard(wav_hat, str(src)), fc.sample_rate, overwrite=overwrite)
+        reader = AudioReader(src, fc.sample_rate, min_samples=fc.min_samples)
+        blocks: Iterable[np.ndarray] = reader
+        wav = None
+        if semitones:
+            wav = np.concatenate(list(reader))
+            blocks = [shift_pitch(wav, fc.sample_rate, semitones)]
+        chain, mel_in, mel_hat = self.stages(source, target, record=plot is not None)
+        stream_to_file(blocks, chain, out, fc.sample_rate, overwrite=overwrite, guard=str(src),
+                       length=lambda: reader.samples)
         if plot is not None:
-            plot_mels_side_by_side([mel, mel_hat], [f"{src.name} ({source})", f"converted to {target}"],
+            assert mel_in is not None and mel_hat is not None
+            mel = compute_mel(wav, fc) if wav is not None else mel_in.array()
+            plot_mels_side_by_side([mel, mel_hat.array()], [f"{src.name} ({source})", f"converted to {target}"],
                                    fc, plot, overwrite=overwrite)
-        seconds = len(wav) / fc.sample_rate
+        seconds = reader.samples / fc.sample_rate
         return ConvertResult(out=out, seconds=seconds, rtf=(time.perf_counter() - start) / seconds,
                              pitch_shift=semitones, plot=plot)
 

@@ -28,6 +28,7 @@ from voicegen.audio.features import FeatureConfig, check_log_mel
 from voicegen.audio.stats import SpeakerStats, denormalize, normalize
 from voicegen.checkpoint import load_artifact
 from voicegen.errors import ArtifactError, ConfigError
+from voicegen.infer.stream import Chain, CrossfadeChunks, Map, run_whole
 from voicegen.models.cyclegan import MIN_FRAMES, CycleGANGeneratorConfig, build_generator, generator_config
 
 CYCLEGAN_KIND = "cyclegan"
@@ -80,46 +81,27 @@ class CycleGANBundle:
 
         Chunks of ``chunk_frames`` overlap by ``overlap_frames`` and are crossfaded linearly.
         """
-        generator = self.generator(source, target)
         mel = check_log_mel(mel, self.feature_config.n_mels, "convert_mel: ")
+        return run_whole(self.mel_stream(source, target, chunk_frames=chunk_frames,
+                                         overlap_frames=overlap_frames), mel)
+
+    def mel_stream(self, source: str, target: str, *, chunk_frames: int = DEFAULT_CHUNK_FRAMES,
+                   overlap_frames: int = DEFAULT_OVERLAP_FRAMES) -> Chain:
+        """:meth:`convert_mel` as a streaming stage (:mod:`voicegen.infer.stream`): log-mel frames in
+        blocks, converted frames out as soon as no later chunk reaches them; the same output."""
+        generator = self.generator(source, target)
         if not (chunk_frames >= MIN_FRAMES and 0 <= overlap_frames < chunk_frames):
             raise ValueError(f"convert_mel: need chunk_frames >= {MIN_FRAMES} and 0 <= overlap_frames < "
                              f"chunk_frames, got {chunk_frames} and {overlap_frames}")
-        x = torch.from_numpy(normalize(mel, self.stats[source])).to(self.device)
-        frames = x.shape[1]
-        out = torch.zeros_like(x)
-        total_weight = torch.zeros(frames, device=self.device)
-        for start, stop in chunk_bounds(frames, chunk_frames, overlap_frames):
-            y = generator(x[None, :, start:stop])[0].float()
-            weight = crossfade_weights(stop - start, overlap_frames, first=start == 0, last=stop == frames)
-            weight = weight.to(self.device)
-            out[:, start:stop] += y * weight
-            total_weight[start:stop] += weight
-        out = out / total_weight
-        return denormalize(out.cpu().numpy(), self.stats[target]).astype(np.float32)
+        n_mels, stats = self.feature_config.n_mels, self.stats
 
+        @torch.no_grad()
+        def convert(x: torch.Tensor) -> torch.Tensor:
+            return generator(x[None])[0]
 
-def chunk_bounds(frames: int, chunk_frames: int, overlap_frames: int) -> list[tuple[int, int]]:
-    """``(start, stop)`` of chunks of ``chunk_frames`` covering ``range(frames)``, neighbours sharing
-    at least ``overlap_frames``; the last chunk ends at ``frames`` (it may overlap more)."""
-    if frames <= chunk_frames:
-        return [(0, frames)]
-    hop = chunk_frames - overlap_frames
-    starts = list(range(0, frames - chunk_frames, hop)) + [frames - chunk_frames]
-    return [(start, start + chunk_frames) for start in starts]
-
-
-def crossfade_weights(length: int, overlap: int, *, first: bool, last: bool) -> torch.Tensor:
-    """``(length,)`` weights: linear ramps over ``overlap`` frames at inner edges, 1 elsewhere (> 0 everywhere)."""
-    weight = torch.ones(length)
-    ramp_len = min(overlap, length)
-    if ramp_len:
-        ramp = (torch.arange(ramp_len, dtype=torch.float32) + 0.5) / ramp_len
-        if not first:
-            weight[:ramp_len] = torch.minimum(weight[:ramp_len], ramp)
-        if not last:
-            weight[length - ramp_len:] = torch.minimum(weight[length - ramp_len:], ramp.flip(0))
-    return weight
+        return Chain([Map(lambda m: normalize(m, stats[source]).astype(np.float32), n_mels),
+                      CrossfadeChunks(convert, n_mels, chunk_frames, overlap_frames, self.device),
+                      Map(lambda m: denormalize(m, stats[target]).astype(np.float32), n_mels)])
 
 
 def load_cyclegan_bundle(path: str | os.PathLike, *, device: str | torch.device = "cpu") -> CycleGANBundle:

@@ -31,11 +31,15 @@ from voicegen.audio.features import FeatureConfig, check_log_mel
 from voicegen.audio.stats import SpeakerStats, denormalize, normalize
 from voicegen.checkpoint import load_artifact
 from voicegen.errors import ArtifactError, ConfigError
+from voicegen.infer.stream import CrossfadeChunks, run_whole
 from voicegen.models.vae import SpectrogramVAE, build_vae
 from voicegen.nn import DiagonalGaussian
 
 VAE_KIND = "vae"
 VAE_MODULE = "vae"
+# convert_mel: chunks (16 s at 16 kHz / hop 256) and their crossfaded overlap, as for the CycleGAN.
+CONVERT_CHUNK_FRAMES = 1024
+CONVERT_OVERLAP_FRAMES = 128
 
 
 @dataclass(frozen=True)
@@ -111,9 +115,21 @@ class VAEBundle:
         return denormalize(mel.float().cpu().numpy(), self.normalization).astype(np.float32)
 
     def convert_mel(self, mel: np.ndarray, source: str, target: str) -> np.ndarray:
-        """``source``'s log-mel ``(n_mels, F)`` -> ``target``'s voice (posterior mean, target embedding)."""
+        """``source``'s log-mel ``(n_mels, F)`` -> ``target``'s voice (posterior mean, target embedding).
+
+        Inputs beyond ``CONVERT_CHUNK_FRAMES`` are converted in crossfaded chunks, as the CycleGAN does."""
+        mel = check_log_mel(mel, self.feature_config.n_mels, "convert_mel: ")
+        return run_whole(self.mel_stream(source, target), mel)
+
+    def mel_stream(self, source: str, target: str) -> CrossfadeChunks:
+        """:meth:`convert_mel` as a streaming stage (see :mod:`voicegen.infer.stream`)."""
         self.generator(source, target)
-        return self.decode(self.encode(mel).mean, target, np.asarray(mel).shape[1])
+
+        def convert(chunk: torch.Tensor) -> torch.Tensor:
+            mel = chunk.cpu().numpy()
+            return torch.from_numpy(self.decode(self.encode(mel).mean, target, mel.shape[1]))
+
+        return CrossfadeChunks(convert, self.feature_config.n_mels, CONVERT_CHUNK_FRAMES, CONVERT_OVERLAP_FRAMES)
 
     @torch.no_grad()
     def score(self, mel: np.ndarray) -> ClipScore:

@@ -22,10 +22,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from voicegen.audio.features import FeatureConfig, MelSpectrogram
-from voicegen.audio.io import AudioWarning, is_audio_file, load_audio, save_audio
+from voicegen.audio.features import FeatureConfig, MelSpectrogram, MelStream
+from voicegen.audio.io import GUARD_PEAK, AudioReader, AudioWarning, is_audio_file
 from voicegen.checkpoint import Artifact, load_artifact
 from voicegen.errors import ArtifactError, AudioError, ConfigError
+from voicegen.infer.stream import Chain, ContextChunks, run_whole, stream_to_file
 from voicegen.models.vocoder import build_generator
 
 VOCODER_KIND = "vocoder"
@@ -39,8 +40,6 @@ OUTPUT_SUFFIX = ".wav"
 # already give the whole-input output to float rounding (~1e-7); 32 (0.5 s at 16 kHz) is margin.
 DEFAULT_CHUNK_FRAMES = 200
 DEFAULT_CONTEXT_FRAMES = 32
-# Clip guard: a waveform whose peak exceeds full scale is scaled down to this peak.
-CLIP_GUARD_PEAK = 0.99
 
 
 @dataclass
@@ -86,21 +85,24 @@ class Vocoder:
         Chunks of ``chunk_frames`` frames are vocoded with ``context_frames`` extra frames on each
         side (where the input has them), whose samples are dropped.
         """
-        if chunk_frames < 1 or context_frames < 0:
-            raise ValueError(f"need chunk_frames >= 1 and context_frames >= 0, got {chunk_frames}, {context_frames}")
         mel = torch.as_tensor(mel, dtype=torch.float32)
         n_mels = self.feature_config.n_mels
         if mel.dim() != 2 or mel.shape[0] != n_mels or mel.shape[1] < 1:
             raise ValueError(f"expected a log-mel shaped ({n_mels}, frames), got {tuple(mel.shape)}")
-        mel = mel.to(self.device)
-        frames, hop = mel.shape[1], self.hop_length
-        pieces = []
-        for start in range(0, frames, chunk_frames):
-            stop = min(start + chunk_frames, frames)
-            lo, hi = max(0, start - context_frames), min(frames, stop + context_frames)
-            wav = self.generator(mel[None, :, lo:hi])[0, 0]
-            pieces.append(wav[(start - lo) * hop:(stop - lo) * hop].float().cpu())
-        return torch.cat(pieces).numpy()
+        return run_whole(self.stream(chunk_frames=chunk_frames, context_frames=context_frames), mel)
+
+    def stream(self, *, chunk_frames: int = DEFAULT_CHUNK_FRAMES,
+               context_frames: int = DEFAULT_CONTEXT_FRAMES) -> ContextChunks:
+        """:meth:`wav_from_mel` as a streaming stage (:mod:`voicegen.infer.stream`): log-mel frames
+        in blocks, samples out as soon as a chunk's right context has arrived; the same output."""
+        generator = self.generator
+
+        @torch.no_grad()
+        def vocode(mel: torch.Tensor) -> torch.Tensor:
+            return generator(mel[None])[0, 0]
+
+        return ContextChunks(vocode, self.feature_config.n_mels, self.hop_length, chunk_frames, context_frames,
+                             self.device)
 
     def copy_synthesis(self, wav: np.ndarray) -> np.ndarray:
         """Waveform ``(T,)`` at the vocoder's rate -> mel -> waveform ``(T,)`` (end zero-padded/trimmed)."""
@@ -192,13 +194,14 @@ def _fit_length(wav: np.ndarray, length: int) -> np.ndarray:
 
 
 def clip_guard(wav: np.ndarray, where: str) -> np.ndarray:
-    """``wav`` scaled down to a ``CLIP_GUARD_PEAK`` peak (with an AudioWarning) if it exceeds full scale."""
+    """``wav`` scaled down to a ``GUARD_PEAK`` peak (with an AudioWarning) if it exceeds full scale
+    (what :class:`voicegen.audio.io.AudioWriter` does with ``guard`` for streamed outputs)."""
     peak = float(np.abs(wav).max()) if wav.size else 0.0
     if peak <= 1.0:
         return wav
     warnings.warn(f"{where}: vocoder output peaks at {peak:.2f} (beyond full scale); scaled down by "
-                  f"{20 * np.log10(CLIP_GUARD_PEAK / peak):.1f} dB to avoid clipping", AudioWarning, stacklevel=3)
-    return (wav * (CLIP_GUARD_PEAK / peak)).astype(np.float32)
+                  f"{20 * np.log10(GUARD_PEAK / peak):.1f} dB to avoid clipping", AudioWarning, stacklevel=3)
+    return (wav * (GUARD_PEAK / peak)).astype(np.float32)
 
 
 def load_mel_file(path: str | os.PathLike, n_mels: int) -> np.ndarray:
@@ -223,16 +226,20 @@ def load_mel_file(path: str | os.PathLike, n_mels: int) -> np.ndarray:
 
 def vocode_file(in_path: str | os.PathLike, out_path: str | os.PathLike, vocoder: Vocoder, *,
                 overwrite: bool = False) -> Path:
-    """Vocode one file: a ``.npy`` log-mel, or audio (copy-synthesis at the vocoder's rate)."""
+    """Vocode one file: a ``.npy`` log-mel, or audio (copy-synthesis at the vocoder's rate, streamed
+    block by block: memory does not grow with the file's length). Output clip-guarded, atomic."""
     in_path, out_path = Path(in_path), Path(out_path)
     if out_path.exists() and not overwrite:
         raise AudioError(f"{out_path}: already exists; pass --overwrite (overwrite=True) to replace it")
     if in_path.suffix.lower() == MEL_SUFFIX:
-        wav = vocoder.wav_from_mel(load_mel_file(in_path, vocoder.feature_config.n_mels))
-    else:
-        source = load_audio(in_path, vocoder.sample_rate, min_samples=vocoder.feature_config.min_samples)
-        wav = vocoder.copy_synthesis(source)
-    return save_audio(out_path, clip_guard(wav, str(in_path)), vocoder.sample_rate, overwrite=overwrite)
+        mel = load_mel_file(in_path, vocoder.feature_config.n_mels)
+        stream_to_file([mel], vocoder.stream(), out_path, vocoder.sample_rate, overwrite=overwrite,
+                       guard=str(in_path))
+        return out_path
+    reader = AudioReader(in_path, vocoder.sample_rate, min_samples=vocoder.feature_config.min_samples)
+    stream_to_file(reader, Chain([MelStream(vocoder.feature_config), vocoder.stream()]), out_path,
+                   vocoder.sample_rate, overwrite=overwrite, guard=str(in_path), length=lambda: reader.samples)
+    return out_path
 
 
 def vocode_path(in_path: str | os.PathLike, out_path: str | os.PathLike, vocoder: Vocoder, *,

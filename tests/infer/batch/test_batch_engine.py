@@ -58,7 +58,8 @@ def test_outputs_mirror_the_input_and_a_rerun_skips_them(clips, tmp_path) -> Non
     assert summary.audio_seconds == pytest.approx(0.75)
     assert lines[0].startswith(f"wrote {out / 'a.npy'}: 0.25 s (RTF ")
     for rel, src in [("a.npy", "a.wav"), ("sub/b.npy", "sub/b.wav"), ("sub/c.npy", "sub/c.flac")]:
-        np.testing.assert_array_equal(np.load(out / rel), compute_mel(load_audio(clips / src, RATE), VC16K))
+        np.testing.assert_allclose(np.load(out / rel), compute_mel(load_audio(clips / src, RATE), VC16K),
+                                   rtol=0, atol=1e-5)  # streamed: other filterbank products, ~1e-6 apart
     done = [r for r in read_records(out / MANIFEST_NAME) if r["status"] == "done"]
     assert done[0]["seconds"] == 0.25 and done[0]["rtf"] > 0 and done[0]["input"] == str(clips / "a.wav")
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*.npy")}

@@ -129,20 +129,18 @@ def vocode_worker(vocoder: Any) -> FileWorker:
 def features_worker(feature_config: Any, plot_dir: Path | None = None) -> FileWorker:
     """Per-file log-mel ``(n_mels, frames)`` float32 ``.npy`` under ``feature_config`` (a
     :class:`voicegen.audio.features.FeatureConfig`); with ``plot_dir``, also a PNG there."""
-    from voicegen.audio.features import compute_mel
-    from voicegen.audio.io import load_audio
+    from voicegen.audio.features import file_mel
     from voicegen.fileutil import atomic_path
 
     def process(src: Path, dest: Path, rel: PurePosixPath) -> float:
-        wav = load_audio(src, feature_config.sample_rate, min_samples=feature_config.min_samples)
-        mel = compute_mel(wav, feature_config).astype(np.float32)
+        mel, samples = file_mel(src, feature_config)
         with atomic_path(dest) as tmp, open(tmp, "wb") as handle:
             np.save(handle, mel)
         if plot_dir is not None:
             from voicegen.audio.plot import plot_mel
 
             plot_mel(mel, feature_config, plot_dir / rel.with_suffix(PLOT_SUFFIX), title=src.name, overwrite=True)
-        return len(wav) / feature_config.sample_rate
+        return samples / feature_config.sample_rate
 
     return FileWorker(process=process)
 

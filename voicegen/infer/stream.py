@@ -1,0 +1,248 @@
+"""Streaming stages: long inputs go through the models block by block, with bounded memory.
+
+A *stage* turns a stream of arrays into another stream along the last axis:
+``push(x) -> y`` returns what is complete so far (possibly nothing), ``finish() -> y`` the rest.
+Samples -> log-mel frames is :class:`voicegen.audio.features.MelStream`; the two model stages are
+
+* :class:`CrossfadeChunks` (frames -> frames): a model applied to overlapping chunks of a fixed
+  size, joined with linear crossfades (the CycleGAN and VAE converters, whose outputs depend on
+  the whole chunk);
+* :class:`ContextChunks` (frames -> samples): a model applied to chunks with context frames on
+  both sides, whose samples are dropped (the vocoders, whose outputs depend on nearby frames only).
+
+Both give exactly the output of their whole-input counterparts (same chunks, same arithmetic in
+the same order), whatever the block sizes pushed: the whole-input functions are themselves one
+``push`` + ``finish``. Each keeps at most about two chunks of input and output between calls.
+
+    stages = Chain([MelStream(fc), converter.mel_stream("SF1", "TM1"), vocoder.stream()])
+    for block in AudioReader("long.flac", fc.sample_rate):
+        writer.write(stages.push(block))
+    writer.write(stages.finish())
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from voicegen.audio.io import AudioWriter
+
+
+class Stage(Protocol):
+    def push(self, x: np.ndarray) -> np.ndarray: ...
+
+    def finish(self) -> np.ndarray: ...
+
+
+class Chain:
+    """Stages one after the other, itself a stage (``finish`` flushes them in order)."""
+
+    def __init__(self, stages: Sequence[Stage]) -> None:
+        self.stages = list(stages)
+
+    def push(self, x: np.ndarray) -> np.ndarray:
+        for stage in self.stages:
+            x = stage.push(x)
+        return x
+
+    def finish(self) -> np.ndarray:
+        tail: np.ndarray | None = None
+        for stage in self.stages:
+            done = stage.push(tail) if tail is not None and tail.shape[-1] else None
+            rest = stage.finish()
+            tail = rest if done is None else np.concatenate([done, rest], axis=-1)
+        assert tail is not None, "a Chain needs at least one stage"
+        return tail
+
+
+class Map:
+    """An elementwise (per-frame) function as a stage, e.g. normalisation with fixed statistics."""
+
+    def __init__(self, fn: Callable[[np.ndarray], np.ndarray], channels: int) -> None:
+        self.fn, self.channels = fn, channels
+
+    def push(self, x: np.ndarray) -> np.ndarray:
+        return self.fn(x)
+
+    def finish(self) -> np.ndarray:
+        return np.zeros((self.channels, 0), dtype=np.float32)
+
+
+class Record:
+    """A stage that also keeps everything that went through it (``array()``), e.g. for a plot."""
+
+    def __init__(self, stage: Stage) -> None:
+        self.stage, self.parts = stage, []
+
+    def push(self, x: np.ndarray) -> np.ndarray:
+        return self._keep(self.stage.push(x))
+
+    def finish(self) -> np.ndarray:
+        return self._keep(self.stage.finish())
+
+    def array(self) -> np.ndarray:
+        return np.concatenate(self.parts, axis=-1)
+
+    def _keep(self, y: np.ndarray) -> np.ndarray:
+        self.parts.append(y)
+        return y
+
+
+def run_whole(stage: Stage, x: np.ndarray | torch.Tensor) -> np.ndarray:
+    """``stage`` over one whole input: ``push(x)`` then ``finish()``, concatenated."""
+    return np.concatenate([stage.push(x), stage.finish()], axis=-1)
+
+
+class CrossfadeChunks:
+    """Frames ``(C, n)`` -> frames ``(C, n)``: ``fn`` ((C, k) tensor -> (C, k)) on chunks of
+    ``chunk_frames`` that overlap by at least ``overlap_frames``, crossfaded linearly.
+
+    Chunk starts are 0, hop, 2 hop, ... (hop = chunk - overlap) while a chunk ends before the last
+    frame, then one chunk ending at the last frame; an input of at most ``chunk_frames`` frames is
+    one chunk. A frame is returned once no later chunk can reach it.
+    """
+
+    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], channels: int, chunk_frames: int,
+                 overlap_frames: int, device: torch.device | str = "cpu") -> None:
+        if not (chunk_frames >= 1 and 0 <= overlap_frames < chunk_frames):
+            raise ValueError(f"need chunk_frames >= 1 and 0 <= overlap_frames < chunk_frames, got {chunk_frames} "
+                             f"and {overlap_frames}")
+        self.fn, self.chunk, self.overlap = fn, chunk_frames, overlap_frames
+        self.device = torch.device(device)
+        self.frames = 0  # frames pushed so far
+        self._in = torch.zeros(channels, 0, device=self.device)
+        self._in_start = 0  # frame index of _in[:, 0]
+        self._acc = torch.zeros(channels, 0, device=self.device)
+        self._weight = torch.zeros(0, device=self.device)
+        self._acc_start = 0  # frame index of _acc[:, 0] (= frames returned so far)
+        self._next = 0  # start of the next regular chunk
+
+    def push(self, x: np.ndarray | torch.Tensor) -> np.ndarray:
+        x = torch.as_tensor(x, dtype=torch.float32).to(self.device)
+        self._in = torch.cat([self._in, x], dim=1)
+        self.frames += x.shape[1]
+        emit_to = self._acc_start
+        while self._next + self.chunk < self.frames:  # a regular chunk: more frames follow it
+            self._run(self._next, first=self._next == 0, last=False)
+            emit_to = self._next
+            self._next += self.chunk - self.overlap
+        self._drop_input(min(self._next, self.frames - self.chunk))
+        return self._emit(emit_to)
+
+    def finish(self) -> np.ndarray:
+        if self.frames == 0:
+            return self._emit(0)
+        start = max(0, self.frames - self.chunk)
+        self._run(start, first=start == 0, last=True)
+        return self._emit(self.frames)
+
+    def _run(self, start: int, *, first: bool, last: bool) -> None:
+        stop = min(start + self.chunk, self.frames)
+        y = self.fn(self._in[:, start - self._in_start:stop - self._in_start]).float()
+        weight = crossfade_weights(stop - start, self.overlap, first=first, last=last).to(self.device)
+        if stop > self._acc_start + self._acc.shape[1]:  # grow the accumulators to cover the chunk
+            grow = stop - self._acc_start - self._acc.shape[1]
+            self._acc = torch.cat([self._acc, self._acc.new_zeros(self._acc.shape[0], grow)], dim=1)
+            self._weight = torch.cat([self._weight, self._weight.new_zeros(grow)])
+        lo, hi = start - self._acc_start, stop - self._acc_start
+        self._acc[:, lo:hi] += y * weight
+        self._weight[lo:hi] += weight
+
+    def _emit(self, upto: int) -> np.ndarray:
+        count = max(0, upto - self._acc_start)
+        out = self._acc[:, :count] / self._weight[:count]
+        self._acc, self._weight = self._acc[:, count:], self._weight[count:]
+        self._acc_start += count
+        return out.cpu().numpy()
+
+    def _drop_input(self, keep_from: int) -> None:
+        drop = max(0, keep_from - self._in_start)
+        if drop:
+            self._in = self._in[:, drop:]
+            self._in_start += drop
+
+
+def crossfade_weights(length: int, overlap: int, *, first: bool, last: bool) -> torch.Tensor:
+    """``(length,)`` weights: linear ramps over ``overlap`` frames at inner edges, 1 elsewhere (> 0 everywhere)."""
+    weight = torch.ones(length)
+    ramp_len = min(overlap, length)
+    if ramp_len:
+        ramp = (torch.arange(ramp_len, dtype=torch.float32) + 0.5) / ramp_len
+        if not first:
+            weight[:ramp_len] = torch.minimum(weight[:ramp_len], ramp)
+        if not last:
+            weight[-ramp_len:] = torch.minimum(weight[-ramp_len:], ramp.flip(0))
+    return weight
+
+
+class ContextChunks:
+    """Frames ``(C, n)`` -> samples ``(n * hop,)``: ``fn`` ((C, k) tensor -> (k * hop,) tensor) on
+    chunks of ``chunk_frames`` with up to ``context_frames`` extra frames on each side, whose
+    samples are dropped. A chunk runs as soon as its right context has arrived."""
+
+    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], channels: int, hop: int, chunk_frames: int,
+                 context_frames: int, device: torch.device | str = "cpu") -> None:
+        if chunk_frames < 1 or context_frames < 0:
+            raise ValueError(f"need chunk_frames >= 1 and context_frames >= 0, got {chunk_frames}, {context_frames}")
+        self.fn, self.hop, self.chunk, self.context = fn, hop, chunk_frames, context_frames
+        self.device = torch.device(device)
+        self.frames = 0
+        self._in = torch.zeros(channels, 0, device=self.device)
+        self._in_start = 0
+        self._next = 0  # first frame not vocoded yet
+
+    def push(self, x: np.ndarray | torch.Tensor) -> np.ndarray:
+        x = torch.as_tensor(x, dtype=torch.float32).to(self.device)
+        self._in = torch.cat([self._in, x], dim=1)
+        self.frames += x.shape[1]
+        pieces = []
+        while self._next + self.chunk + self.context <= self.frames:
+            pieces.append(self._run(self._next, self._next + self.chunk))
+        return self._join(pieces)
+
+    def finish(self) -> np.ndarray:
+        pieces = []
+        while self._next < self.frames:
+            pieces.append(self._run(self._next, min(self._next + self.chunk, self.frames)))
+        return self._join(pieces)
+
+    def _run(self, start: int, stop: int) -> torch.Tensor:
+        lo, hi = max(0, start - self.context), min(self.frames, stop + self.context)
+        wav = self.fn(self._in[:, lo - self._in_start:hi - self._in_start])
+        self._next = stop
+        keep_from = max(0, stop - self.context)
+        self._in, self._in_start = self._in[:, keep_from - self._in_start:], keep_from
+        return wav[(start - lo) * self.hop:(stop - lo) * self.hop].float().cpu()
+
+    @staticmethod
+    def _join(pieces: list[torch.Tensor]) -> np.ndarray:
+        return torch.cat(pieces).numpy() if pieces else np.zeros(0, dtype=np.float32)
+
+
+def stream_to_file(blocks: Iterable[np.ndarray], stage: Stage, out: str | os.PathLike, sample_rate: int, *,
+                   overwrite: bool = False, guard: str | None = None,
+                   length: Callable[[], int] | None = None) -> int:
+    """Push ``blocks`` through ``stage`` (ending in samples) into the audio file ``out``, atomically.
+
+    ``length()`` (when given) is the number of input samples read so far: the output is trimmed to
+    it and, at the end, zero-padded to it (the output keeps the input's length). ``guard``: see
+    :class:`voicegen.audio.io.AudioWriter` (the clip guard of model outputs). Returns the samples
+    written. Memory: one block plus the stages' buffers, whatever the file's length.
+    """
+
+    def write(writer: AudioWriter, wav: np.ndarray) -> None:
+        if length is not None:
+            wav = wav[:max(0, length() - writer.samples)]
+        writer.write(wav)
+
+    with AudioWriter(out, sample_rate, overwrite=overwrite, guard=guard) as writer:
+        for block in blocks:
+            write(writer, stage.push(block))
+        write(writer, stage.finish())
+        if length is not None:
+            writer.pad_to(length())
+    return writer.samples
