@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import numpy as np
 import soundfile as sf
 from click.testing import CliRunner
@@ -80,6 +81,7 @@ def test_vocode_a_folder_in_process(sf1_clip, tmp_path) -> None:
     assert result.stdout.splitlines()[-1].startswith("done 3, skipped 0 (done earlier), failed 0 of 3 files")
     assert [sf.info(str(out / name)).frames for name in ("c0.wav", "sub/c1.wav", "m.wav")] == [8000, 12000, 20 * 256]
     spec = next(r for r in read_records(out / MANIFEST_NAME) if r["status"] == "run")["spec"]
-    assert spec == {"kind": "vocode", "model": str(VOCODER.absolute()), "options": {}}
+    weights = json.loads((VOCODER / "artifact.json").read_text())["weights_sha256"]
+    assert spec == {"kind": "vocode", "model": str(VOCODER.absolute()), "options": {}, "weights": [weights]}
     again = run("vocode", src, out, "--model", VOCODER)
     assert again.exit_code == 0 and again.stdout.splitlines()[-1].startswith("done 0, skipped 3 (done earlier)")

@@ -165,3 +165,28 @@ def test_what_a_killed_run_left_is_redone_and_its_temporaries_removed(clips, tmp
     # The next file is handed out before the previous outcome is written.
     assert statuses(out)[-5:] == [("skipped", "a.npy"), ("started", "sub/b.npy"), ("started", "sub/c.npy"),
                                   ("done", "sub/b.npy"), ("done", "sub/c.npy")]
+
+
+def test_a_model_reexported_into_the_same_folder_is_noticed(clips, tmp_path, tiny_models) -> None:
+    import shutil
+
+    from voicegen.infer.batch.workers import VOCODE, vocode_worker
+    from voicegen.infer.vocode import load_vocoder
+
+    model = tmp_path / "vocoder"
+    shutil.copytree(tiny_models.vocoder, model)
+    spec = WorkerSpec(kind=VOCODE, model=str(model))
+    meta = json.loads((model / "artifact.json").read_text())
+    assert spec.identity()["weights"] == [meta["weights_sha256"]]
+    out = tmp_path / "out"
+    jobs = expand_inputs(clips, out, suffix=spec.output_suffix, accept=spec.accepts)
+    worker = vocode_worker(load_vocoder(model))
+    assert run_batch(jobs, spec, out_dir=out, worker=worker, progress=False, echo=lambda *a: None).done == 3
+    old = meta["weights_sha256"]
+    meta["weights_sha256"] = "f" * 64  # what a re-export with other weights records
+    (model / "artifact.json").write_text(json.dumps(meta))
+    with pytest.raises(ConfigError) as err:
+        run_batch(jobs, spec, out_dir=out, worker=worker, progress=False, echo=lambda *a: None)
+    assert str(err.value) == (f"{out / MANIFEST_NAME}: this folder was made with other settings (weights: "
+                              f"[{old[:12]}...] vs [ffffffffffff...]; before vs now); pass --overwrite to redo "
+                              "every file, or choose another output folder")

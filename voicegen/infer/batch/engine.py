@@ -133,10 +133,12 @@ def _plan(jobs: Sequence[Job], records: list[dict[str, Any]], spec: WorkerSpec, 
           overwrite: bool, retry_failed: bool) -> _Plan:
     """Sort ``jobs`` into to do / skip (done earlier) / kept failed; refuse foreign outputs."""
     states = file_states(records)
-    previous = run_spec(records)
-    if previous is not None and previous != spec.identity() and not overwrite and any(
+    previous, now = run_spec(records), spec.identity()
+    if previous is not None and "weights" not in previous:  # a manifest from before weights were recorded
+        now.pop("weights")
+    if previous is not None and previous != now and not overwrite and any(
             state["status"] == DONE for state in states.values()):
-        differ = ", ".join(_spec_diff(previous, spec.identity()))
+        differ = ", ".join(_spec_diff(previous, now))
         raise ConfigError(f"{out_dir / MANIFEST_NAME}: this folder was made with other settings ({differ}; "
                           "before vs now); pass --overwrite to redo every file, or choose another output folder")
     plan, foreign = _Plan(), []
@@ -163,7 +165,12 @@ def _plan(jobs: Sequence[Job], records: list[dict[str, Any]], spec: WorkerSpec, 
 def _spec_diff(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
     flat_before = {**{k: v for k, v in before.items() if k != "options"}, **before.get("options", {})}
     flat_now = {**{k: v for k, v in now.items() if k != "options"}, **now.get("options", {})}
-    return [f"{key}: {flat_before.get(key)!r} vs {flat_now.get(key)!r}"
+    def show(key: str, value: Any) -> str:
+        if key == "weights" and isinstance(value, list):  # sha256 digests: their first 12 digits say enough
+            return "[" + ", ".join(f"{str(digest)[:12]}..." for digest in value) + "]"
+        return repr(value)
+
+    return [f"{key}: {show(key, flat_before.get(key))} vs {show(key, flat_now.get(key))}"
             for key in sorted(set(flat_before) | set(flat_now)) if flat_before.get(key) != flat_now.get(key)]
 
 

@@ -53,9 +53,11 @@ class WorkerSpec:
             raise ConfigError(f"unknown batch kind {self.kind!r}; expected one of {', '.join(KINDS)}")
 
     def identity(self) -> dict[str, Any]:
-        """The settings the outputs depend on (recorded in the manifest; the device is not one)."""
+        """The settings the outputs depend on (recorded in the manifest; the device is not one),
+        with ``weights``: the sha256 of the model's weights and, for convert, its vocoder's (so a
+        model re-exported into the same folder is noticed)."""
         options = {key: value for key, value in self.options.items() if key not in NOT_IN_IDENTITY}
-        return {"kind": self.kind, "model": self.model, "options": options}
+        return {"kind": self.kind, "model": self.model, "options": options, "weights": model_weights(self)}
 
     @property
     def output_suffix(self) -> str:
@@ -74,6 +76,23 @@ class FileWorker:
 
     process: Callable[[Path, Path, PurePosixPath], float]
     probe: Callable[[Path], float | None] = header_seconds
+
+
+def model_weights(spec: WorkerSpec) -> list[str]:
+    """The ``weights_sha256`` of ``spec``'s model artifact (and, for convert, of its vocoder), from
+    their ``artifact.json``; empty for features. Unreadable models give no hash here (loading them
+    reports the error)."""
+    if spec.model is None:
+        return []
+    from voicegen.checkpoint import read_artifact_meta
+    from voicegen.errors import VoicegenError
+    from voicegen.infer.bundles import vocoder_path
+
+    try:
+        paths = [Path(spec.model)] + ([vocoder_path(spec.model)] if spec.kind == CONVERT else [])
+        return [str(read_artifact_meta(path)["weights_sha256"]) for path in paths]
+    except (VoicegenError, KeyError):
+        return []
 
 
 def build_worker(spec: WorkerSpec) -> FileWorker:
