@@ -158,3 +158,35 @@ def prepare_command(source: Path, out_dir: Path, include: tuple[str, ...], exclu
     held = f", {done.held_out} held out in {hold_out_dir}" if hold_out_dir is not None else ""
     resampled = f" ({done.resampled} resampled to {sample_rate} Hz)" if done.resampled else ""
     click.echo(f"wrote {done.out_dir}: {done.files} files{held}{resampled}")
+
+
+IMAGE_KINDS = ("mnist", "optdigits")
+"""The kinds of ``prepare-images`` (``voicegen.recipe.images.KINDS``; repeated so this module stays numpy-free)."""
+
+
+@recipe.command("prepare-images")
+@click.argument("kind", type=click.Choice(IMAGE_KINDS))
+@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--split", default=None,
+              help="mnist: t10k (the test set, default) or train; optdigits: tes (default: the 1797 digits "
+                   "scikit-learn ships) or tra.")
+@click.option("--first", type=int, default=None, help="Keep the first N digits [default: all].")
+@click.option("--overwrite", is_flag=True, help="Replace an existing OUT.")
+def prepare_images_command(kind: str, source: Path, out: Path, split: str | None, first: int | None,
+                           overwrite: bool) -> None:
+    """Stage 1 of the image recipes: KIND's digits from SOURCE as the .npz OUT (x, y, index).
+
+    SOURCE is the folder stage 0 downloaded into (MNIST's *-idx?-ubyte.gz files, or the UCI
+    zip's optdigits.tes/.tra), an optdigits file, or an .npz already in the layout (x uint8
+    (N, H, W), y labels), such as ../shared/data/images/mnist/mnist_t10k_dev.npz.
+
+    \b
+    Example:
+      voicegen recipe prepare-images mnist downloads/mnist runs/mnist/data/mnist_t10k_dev.npz --first 8000
+      voicegen recipe prepare-images optdigits downloads/digits_cyclegan runs/digits/data/uci_digits_8x8.npz
+    """
+    from voicegen.recipe.images import prepare_digits
+
+    done = prepare_digits(kind, source, out, split=split, first=first, overwrite=overwrite)
+    click.echo(f"wrote {done.out}: {done.count} digits of {done.side} x {done.side} pixels from {done.source}")

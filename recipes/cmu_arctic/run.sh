@@ -19,27 +19,15 @@ src_spk=bdl; trg_spk=slt; dev_count=50
 vocoder=""
 vocoder_conf=recipes/vocoder16k/conf/cpu.yaml; vocoder_set=""
 cyclegan_conf=recipes/cmu_arctic/conf/cpu.yaml; cyclegan_set=""
-voicegen=${VOICEGEN:-voicegen}
-python=${PYTHON:-python}
-. "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../utils/corpus.sh"
 
 src=$src_spk; trg=$trg_spk
-data=$exp_dir/data
 mapfile -t vocoder_items < <(set_items "$vocoder_set")
 mapfile -t cyclegan_items < <(set_items "$cyclegan_set")
 
-if stage_on 0; then
-  if [ -n "$data_dir" ]; then
-    echo "stage 0: skipped (--data-dir $data_dir is a local copy)"
-  else
-    echo "stage 0: download $src and $trg into $download_dir"
-    $voicegen recipe download cmu_arctic --out "$download_dir" ${manifest:+--manifest "$manifest"} \
-      --only "$src" --only "$trg" --no-progress
-  fi
-fi
+download_stage "$src and $trg" --only "$src" --only "$trg"
 if stage_on 1; then
   echo "stage 1: prepare $src (arctic_a0001-a0296), $trg (arctic_a0297-a0593), $dev_count evaluation pairs"
-  root=${data_dir:-$download_dir}
   wav() { echo "$root/cmu_us_$1_arctic/wav"; }
   $voicegen recipe prepare "$(wav "$src")" "$data/train/$src" --include 'arctic_a*' --ids 1-296 --overwrite
   $voicegen recipe prepare "$(wav "$trg")" "$data/train/$trg" --include 'arctic_a*' --ids 297-593 --overwrite

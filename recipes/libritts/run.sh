@@ -19,31 +19,18 @@ exp_dir=runs/libritts
 train_subset=train-clean-100; per_speaker=20; dev_per_speaker=2; vae_speakers=10
 vocoder_conf=recipes/libritts/conf/vocoder_cpu.yaml; vocoder_set=""
 vae_conf=recipes/libritts/conf/vae_cpu.yaml; vae_set=""
-voicegen=${VOICEGEN:-voicegen}
-python=${PYTHON:-python}
-. "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../utils/corpus.sh"
 
-data=$exp_dir/data
 mapfile -t vocoder_items < <(set_items "$vocoder_set")
 mapfile -t vae_items < <(set_items "$vae_set")
 speakers_in() { find "$1" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort; }
 
-if stage_on 0; then
-  if [ -n "$data_dir" ]; then
-    echo "stage 0: skipped (--data-dir $data_dir is a local copy)"
-  else
-    echo "stage 0: download LibriTTS into $download_dir"
-    only=(--only dev_clean --only "${train_subset//-/_}")
-    $voicegen recipe download libritts --out "$download_dir" ${manifest:+--manifest "$manifest"} "${only[@]}" \
-      --no-progress
-  fi
-fi
+download_stage LibriTTS --only dev_clean --only "${train_subset//-/_}"
 if stage_on 1; then
   echo "stage 1: prepare $train_subset ($per_speaker per speaker) and dev-clean ($dev_per_speaker per speaker) at 16 kHz"
-  root=${data_dir:-$download_dir}/LibriTTS
-  $voicegen recipe prepare "$root/$train_subset" "$data/train" --include '*.wav' --per-speaker "$per_speaker" \
+  $voicegen recipe prepare "$root/LibriTTS/$train_subset" "$data/train" --include '*.wav' --per-speaker "$per_speaker" \
     --sample-rate 16000 --overwrite
-  $voicegen recipe prepare "$root/dev-clean" "$data/dev" --include '*.wav' --per-speaker "$dev_per_speaker" \
+  $voicegen recipe prepare "$root/LibriTTS/dev-clean" "$data/dev" --include '*.wav' --per-speaker "$dev_per_speaker" \
     --sample-rate 16000 --overwrite
 fi
 if stage_on 2; then

@@ -15,28 +15,14 @@ data_dir=""; download_dir=downloads/ljspeech; manifest=""
 exp_dir=runs/ljspeech
 dev_glob='LJ050-*'; dev_count=100
 vocoder_conf=recipes/ljspeech/conf/cpu.yaml; train_set=""
-voicegen=${VOICEGEN:-voicegen}
-python=${PYTHON:-python}
-. "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../utils/corpus.sh"
 
-data=$exp_dir/data
 mapfile -t train_items < <(set_items "$train_set")
 
-if stage_on 0; then
-  if [ -n "$data_dir" ]; then
-    echo "stage 0: skipped (--data-dir $data_dir is a local copy)"
-  else
-    echo "stage 0: download LJ Speech into $download_dir"
-    $voicegen recipe download ljspeech --out "$download_dir" ${manifest:+--manifest "$manifest"} --no-progress
-  fi
-fi
+download_stage "LJ Speech"
 if stage_on 1; then
   echo "stage 1: prepare (held out: $dev_glob, $dev_count scored)"
-  root=${data_dir:-$download_dir}
-  wavs=""
-  for candidate in "$root/LJSpeech-1.1/wavs" "$root/ljspeech/wavs"; do
-    [ -d "$candidate" ] && { wavs=$candidate; break; }
-  done
+  first_path wavs "$root/LJSpeech-1.1/wavs" "$root/ljspeech/wavs"
   [ -n "$wavs" ] || { echo "error: no LJSpeech-1.1/wavs under $root; run stage 0 or pass --data-dir" >&2; exit 1; }
   $voicegen recipe prepare "$wavs" "$data/train" --exclude "$dev_glob" --overwrite
   $voicegen recipe prepare "$wavs" "$data/dev" --include "$dev_glob" --first "$dev_count" \

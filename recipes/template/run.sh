@@ -21,14 +21,11 @@ dev_count=5; parallel_src=""; parallel_trg=""
 vocoder=voicegen/assets/models/vocoder16k
 vocoder_conf=recipes/vocoder16k/conf/cpu.yaml; vocoder_set=""
 cyclegan_conf=recipes/template/conf/cpu.yaml; cyclegan_set=""
-voicegen=${VOICEGEN:-voicegen}
-python=${PYTHON:-python}
-. "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../utils/corpus.sh"
 
 [ -n "$src_dir" ] && [ -n "$trg_dir" ] || { echo "$0: pass --src-dir and --trg-dir (see --help)" >&2; exit 2; }
 src=${src_name:-$(basename "$src_dir")}; trg=${trg_name:-$(basename "$trg_dir")}
 [ "$src" != "$trg" ] || { echo "$0: both speakers are called '$src'; pass --src-name and --trg-name" >&2; exit 2; }
-data=$exp_dir/data
 mapfile -t vocoder_items < <(set_items "$vocoder_set")
 mapfile -t cyclegan_items < <(set_items "$cyclegan_set")
 parallel_dev=false; [ -n "$parallel_src" ] && [ -n "$parallel_trg" ] && parallel_dev=true

@@ -20,49 +20,24 @@ src_spk=SF1; trg_spk=TM1; libri_speakers="78"
 vocoder=voicegen/assets/models/vocoder16k
 vocoder_conf=recipes/vocoder16k/conf/cpu.yaml; vocoder_set=""
 vae_conf=recipes/vae16k/conf/cpu.yaml; vae_set=""
-voicegen=${VOICEGEN:-voicegen}
-python=${PYTHON:-python}
-. "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../utils/corpus.sh"
 
 src=$src_spk; trg=$trg_spk
-data=$exp_dir/data
 mapfile -t vocoder_items < <(set_items "$vocoder_set")
 mapfile -t converter_items < <(set_items "$vae_set")
 
-corpus() {
-  root=${data_dir:-$download_dir}
-  if [ -d "$root/vcc2016_training" ]; then train_root=$root/vcc2016_training; eval_root=$root/evaluation_all
-  elif [ -d "$root/vcc2016" ]; then train_root=$root/vcc2016; eval_root=$root/vcc2016/dev_parallel
-  else echo "error: no VCC 2016 corpus in $root (vcc2016_training/ or vcc2016/); run stage 0 or pass --data-dir" >&2
-       exit 1
-  fi
-  libri_root=""
-  for candidate in "$root/LibriSpeech/train-clean-100" "$root/librispeech"; do
-    if [ -d "$candidate" ]; then libri_root=$candidate; break; fi
-  done
-}
-
-if stage_on 0; then
-  if [ -n "$data_dir" ]; then
-    echo "stage 0: skipped (--data-dir $data_dir is a local copy)"
-  else
-    echo "stage 0: download into $download_dir"
-    optional=""; [ "$with_librispeech" = true ] && optional=--with-optional
-    $voicegen recipe download vae16k --out "$download_dir" ${manifest:+--manifest "$manifest"} $optional --no-progress
-  fi
-fi
+optional=(); [ "$with_librispeech" = true ] && optional=(--with-optional)
+download_stage "" ${optional[@]+"${optional[@]}"}
 if stage_on 1; then
   echo "stage 1: prepare $src, $trg, LibriSpeech ${libri_speakers:-none} and the evaluation pairs"
-  corpus
+  vcc2016_layout
+  librispeech_layout
   rm -rf "$data/train"
   $voicegen recipe prepare "$train_root/$src" "$data/train/$src" --ids 100001-100081 --overwrite
   $voicegen recipe prepare "$train_root/$trg" "$data/train/$trg" --ids 100082-100162 --overwrite
   $voicegen recipe prepare "$eval_root/$src" "$data/dev/$src" --sample-rate 16000 --overwrite
   $voicegen recipe prepare "$eval_root/$trg" "$data/dev/$trg" --sample-rate 16000 --overwrite
   for spk in $libri_speakers; do
-    if [ -z "$libri_root" ]; then
-      echo "error: no LibriSpeech under $root; pass --libri-speakers '' or download it" >&2; exit 1
-    fi
     $voicegen recipe prepare "$libri_root/$spk" "$data/train/LS$spk" --overwrite
   done
 fi

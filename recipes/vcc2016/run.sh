@@ -24,36 +24,16 @@ src_spk=SF1; trg_spk=TM1; dev_count=""
 vocoder=""
 vocoder_conf=recipes/vocoder16k/conf/cpu.yaml; vocoder_set=""
 cyclegan_conf=recipes/vcc2016/conf/cpu.yaml; cyclegan_set=""
-voicegen=${VOICEGEN:-voicegen}
-python=${PYTHON:-python}
-. "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../utils/corpus.sh"
 
 src=$src_spk; trg=$trg_spk
-data=$exp_dir/data
 mapfile -t vocoder_items < <(set_items "$vocoder_set")
 mapfile -t cyclegan_items < <(set_items "$cyclegan_set")
 
-# The corpus root: the local copy, else what stage 0 downloaded. Two layouts are understood.
-corpus() {
-  root=${data_dir:-$download_dir}
-  if [ -d "$root/vcc2016_training" ]; then train_root=$root/vcc2016_training; eval_root=$root/evaluation_all
-  elif [ -d "$root/vcc2016" ]; then train_root=$root/vcc2016; eval_root=$root/vcc2016/dev_parallel
-  else echo "error: no VCC 2016 corpus in $root (vcc2016_training/ or vcc2016/); run stage 0 or pass --data-dir" >&2
-       exit 1
-  fi
-}
-
-if stage_on 0; then
-  if [ -n "$data_dir" ]; then
-    echo "stage 0: skipped (--data-dir $data_dir is a local copy)"
-  else
-    echo "stage 0: download VCC 2016 into $download_dir"
-    $voicegen recipe download vcc2016 --out "$download_dir" ${manifest:+--manifest "$manifest"} --no-progress
-  fi
-fi
+download_stage "VCC 2016"
 if stage_on 1; then
   echo "stage 1: prepare $src (sentences 100001-100081), $trg (100082-100162) and the evaluation pairs"
-  corpus
+  vcc2016_layout
   first=${dev_count:+--first $dev_count}
   $voicegen recipe prepare "$train_root/$src" "$data/train/$src" --ids 100001-100081 --overwrite
   $voicegen recipe prepare "$train_root/$trg" "$data/train/$trg" --ids 100082-100162 --overwrite

@@ -21,26 +21,15 @@ src_spk=VCC2SF3; trg_spk=VCC2TF1
 vocoder=""
 vocoder_conf=recipes/ljspeech/conf/cpu.yaml; vocoder_set=""
 cyclegan_conf=recipes/vcc2018/conf/cpu.yaml; cyclegan_set=""
-voicegen=${VOICEGEN:-voicegen}
-python=${PYTHON:-python}
-. "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../utils/corpus.sh"
 
 src=$src_spk; trg=$trg_spk
-data=$exp_dir/data
 mapfile -t vocoder_items < <(set_items "$vocoder_set")
 mapfile -t cyclegan_items < <(set_items "$cyclegan_set")
 
-if stage_on 0; then
-  if [ -n "$data_dir" ]; then
-    echo "stage 0: skipped (--data-dir $data_dir is a local copy)"
-  else
-    echo "stage 0: download VCC 2018 into $download_dir"
-    $voicegen recipe download vcc2018 --out "$download_dir" ${manifest:+--manifest "$manifest"} --no-progress
-  fi
-fi
+download_stage "VCC 2018"
 if stage_on 1; then
   echo "stage 1: prepare $src and $trg (training and evaluation) and the vocoder's 12 speakers"
-  root=${data_dir:-$download_dir}
   if [ ! -d "$root/vcc2018_training" ]; then
     echo "error: $root/vcc2018_training not found; run stage 0 or pass --data-dir" >&2; exit 1
   fi

@@ -18,39 +18,16 @@ data_dir=""; download_dir=downloads/vocoder16k; manifest=""; with_librispeech=fa
 exp_dir=runs/vocoder16k
 speakers="SF1 TM1"; libri_speakers="78"
 vocoder_conf=recipes/vocoder16k/conf/cpu.yaml; train_set=""
-voicegen=${VOICEGEN:-voicegen}
-python=${PYTHON:-python}
-. "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../utils/corpus.sh"
 
-data=$exp_dir/data
 mapfile -t train_items < <(set_items "$train_set")
 
-corpus() {
-  root=${data_dir:-$download_dir}
-  if [ -d "$root/vcc2016_training" ]; then train_root=$root/vcc2016_training; eval_root=$root/evaluation_all
-  elif [ -d "$root/vcc2016" ]; then train_root=$root/vcc2016; eval_root=$root/vcc2016/dev_parallel
-  else echo "error: no VCC 2016 corpus in $root (vcc2016_training/ or vcc2016/); run stage 0 or pass --data-dir" >&2
-       exit 1
-  fi
-  libri_root=""
-  for candidate in "$root/LibriSpeech/train-clean-100" "$root/librispeech"; do
-    [ -d "$candidate" ] && { libri_root=$candidate; break; }
-  done
-}
-
-if stage_on 0; then
-  if [ -n "$data_dir" ]; then
-    echo "stage 0: skipped (--data-dir $data_dir is a local copy)"
-  else
-    echo "stage 0: download into $download_dir"
-    optional=""; [ "$with_librispeech" = true ] && optional=--with-optional
-    $voicegen recipe download vocoder16k --out "$download_dir" ${manifest:+--manifest "$manifest"} \
-      $optional --no-progress
-  fi
-fi
+optional=(); [ "$with_librispeech" = true ] && optional=(--with-optional)
+download_stage "" ${optional[@]+"${optional[@]}"}
 if stage_on 1; then
   echo "stage 1: prepare the training speakers ($speakers; LibriSpeech: ${libri_speakers:-none})"
-  corpus
+  vcc2016_layout
+  librispeech_layout
   rm -rf "$data/train"
   for spk in $speakers; do
     # VCC 2016 training sentences only (100001-100162); the 2000xx evaluation sentences stay out.
@@ -58,9 +35,6 @@ if stage_on 1; then
     $voicegen recipe prepare "$eval_root/$spk" "$data/dev/$spk" --sample-rate 16000 --overwrite
   done
   for spk in $libri_speakers; do
-    if [ -z "$libri_root" ]; then
-      echo "error: no LibriSpeech under $root; pass --libri-speakers '' or download it" >&2; exit 1
-    fi
     $voicegen recipe prepare "$libri_root/$spk" "$data/train/libri_$spk" --overwrite
   done
 fi

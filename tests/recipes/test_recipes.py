@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from voicegen.cli import cli
@@ -19,12 +20,27 @@ from voicegen.recipe.manifest import find_recipes, load_recipe
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPES = REPO / "recipes"
-# The recipes this project's audio side maintains: each has a recipe.yaml (the image recipes are
-# listed from their run.sh header until they get one).
-DESCRIBED = ["cmu_arctic", "libritts", "ljspeech", "template", "vae16k", "vcc2016", "vcc2018", "vocoder16k"]
+# Every recipe of this project: each has a recipe.yaml.
+DESCRIBED = ["cmu_arctic", "digits_cyclegan", "libritts", "ljspeech", "mnist", "template", "vae16k", "vcc2016",
+             "vcc2018", "vocoder16k"]
+# `voicegen image` confs: the schema that loads each (module, class), by file name.
+IMAGE_SCHEMAS = {
+    "classifier.yaml": ("voicegen.train.image_classifier", "ClassifierTrainConfig"),
+    "vae.yaml": ("voicegen.train.image_vae", "ImageVAETrainConfig"),
+    "beta_vae.yaml": ("voicegen.train.image_vae", "ImageVAETrainConfig"),
+    "gan.yaml": ("voicegen.train.image_gan", "ImageGANTrainConfig"),
+    "cgan.yaml": ("voicegen.train.image_gan", "ImageGANTrainConfig"),
+    "cpu.yaml": ("voicegen.train.image_cyclegan", "ImageCycleGANTrainConfig"),
+    "eval.yaml": ("voicegen.eval.image_eval", "ImageEvalConfig"),
+}
 
 
-def _schema(kind: str) -> type:
+def _schema(kind: str, conf: str) -> type:
+    if kind == "image":
+        import importlib
+
+        module, name = IMAGE_SCHEMAS[Path(conf).name]
+        return getattr(importlib.import_module(module), name)
     if kind == "vocoder":
         from voicegen.train.vocoder import VocoderTrainConfig
 
@@ -45,11 +61,13 @@ def test_recipe_yaml_and_every_conf_load(name: str) -> None:
     assert sorted(info.stages) == [0, 1, 2, 3, 4, 5], "stages 0 download .. 5 evaluate"
     listed = {conf for confs in info.configs.values() for conf in confs}
     on_disk = {str(p.relative_to(RECIPES / name)) for p in (RECIPES / name / "conf").glob("*.yaml")}
-    assert listed == on_disk, f"{name}: list every conf/*.yaml under its kind in recipe.yaml"
+    # Every conf/*.yaml is listed, except fragments only ever included by others (mnist's data.yaml).
+    included = {f"conf/{yaml.safe_load((RECIPES / name / conf).read_text()).get('include')}" for conf in listed}
+    assert listed <= on_disk and on_disk - listed <= included, f"{name}: list every conf/*.yaml in recipe.yaml"
     for kind, confs in info.configs.items():
         for conf in confs:
-            config = load_config(_schema(kind), RECIPES / name / conf)
-            assert config.trainer.max_steps >= 1
+            config = load_config(_schema(kind, conf), RECIPES / name / conf)
+            assert conf.endswith("eval.yaml") or config.trainer.max_steps >= 1
     for item in info.downloads:  # official addresses; a checksum or an explicit null (warned about)
         assert item.url.startswith(("https://", "http://")) and item.checksum_source
 
@@ -59,7 +77,7 @@ def test_run_script_follows_the_stage_conventions(name: str) -> None:
     script = RECIPES / name / "run.sh"
     text = script.read_text()
     assert text.startswith("#!/usr/bin/env bash\n") and "\nset -euo pipefail\n" in text
-    assert "stage=0; stop_stage=5" in text and "utils/parse_options.sh" in text
+    assert "stage=0; stop_stage=5" in text and '. "$(dirname "$0")/../utils/corpus.sh"' in text
     subprocess.run(["bash", "-n", str(script)], check=True)
     out = subprocess.run(["bash", str(script), "--no-such-option", "1"], cwd=REPO, capture_output=True, text=True)
     assert out.returncode == 2 and "unknown option --no-such-option" in out.stderr
@@ -78,6 +96,9 @@ def test_recipe_list_shows_every_recipe() -> None:
     pattern = r"^vcc2016\s+0-5\s+VCC 2016\s+~0\.25 GB\s+ODC-By 1\.0\s+VCC 2016 voice conversion"
     assert re.search(pattern, rows["vcc2016"])
     assert rows["ljspeech"].split()[1] == "0-5"
+    assert re.search(r"^mnist\s+0-5\s+MNIST\s+~3 MB\s+CC BY-SA 3\.0\s+MNIST image models", rows["mnist"])
+    assert rows["digits_cyclegan"].split()[1] == "0-5"
+    assert not any(line.startswith("(") for line in lines), "every recipe has a recipe.yaml"
 
 
 def test_recipe_without_yaml_is_read_from_its_run_script(tmp_path) -> None:

@@ -7,7 +7,9 @@ live in the source repository; this package is what their stages and ``voicegen 
   :func:`find_recipes`, :func:`find_recipe`, :func:`default_root`;
 * :mod:`voicegen.recipe.download` — :func:`fetch` / :func:`fetch_all`: resumable download, checksum
   verification, safe extraction;
-* :mod:`voicegen.recipe.prepare` — :func:`prepare_folder`: select, split, link or resample files.
+* :mod:`voicegen.recipe.prepare` — :func:`prepare_folder`: select, split, link or resample files;
+* :mod:`voicegen.recipe.images` — :func:`prepare_digits`: MNIST's IDX files and the UCI optical
+  digits as the image recipes' ``.npz`` arrays (numpy; imported by its command only).
 
 Importing this package stays torch-free (``voicegen recipe list`` must answer quickly).
 """
