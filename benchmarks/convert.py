@@ -8,7 +8,7 @@ Measured in one run:
    clips samples/audio/SF1_*.wav repeated to length), fastest of ``--repeats`` after a warm-up;
 2. the generator alone on the 10 s mel: the shipped ``cpu`` generator vs the paper-size
    MaskCycleGAN-VC generator (random weights: speed does not depend on them), and their ratio;
-3. peak resident memory (ru_maxrss) of a fresh process converting 10 s and ``--long-minutes`` files:
+3. peak resident memory (VmHWM) of a fresh process converting 10 s and ``--long-minutes`` files:
    conversion streams the file block by block, so the peak should not grow with the file's length.
 The goal for voicegen end to end is RTF <= 0.05 (a reference MaskCycleGAN-VC generator alone runs
 at RTF 0.28 on the 2-core development machine).
@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from timing import best_time  # benchmarks/timing.py
+from timing import best_time, peak_rss_mb  # benchmarks/timing.py
 
 REPO = Path(__file__).resolve().parent.parent
 CLIPS = sorted((REPO / "samples" / "audio").glob("SF1_*.wav"))
@@ -57,7 +57,7 @@ def memory_run(src: Path, out: Path) -> dict:
     with open("/proc/self/statm") as f:
         loaded = int(f.read().split()[1]) * resource.getpagesize() / 2**20
     result = conv.convert_file(src, out, "SF1", "TM1", overwrite=True)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     return {"seconds": result.seconds, "rtf": result.rtf, "peak_mb": peak, "loaded_mb": loaded}
 
 

@@ -5,7 +5,7 @@
 
 RTF = compute seconds / audio seconds of mel -> waveform on ``--seconds`` of real speech
 (samples/audio/78-368-0000.flac; fastest of ``--repeats`` after a warm-up), whole input at once.
-Every configuration runs in its own fresh process so that its peak memory (ru_maxrss) is its own;
+Every configuration runs in its own fresh process so that its peak memory (VmHWM) is its own;
 "peak MB" is that peak, "+MB" what inference added to the loaded model's resident memory.
 Rows:
   shipped 16k      the default vocoder shipped in the package (vc16k, iSTFT generator, trained weights)
@@ -26,6 +26,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from timing import peak_rss_mb  # benchmarks/timing.py
 
 REPO = Path(__file__).resolve().parent.parent
 CLIP = REPO / "samples" / "audio" / "78-368-0000.flac"
@@ -109,7 +111,7 @@ def measure(model: str, runtime: str, threads: int, seconds: float, repeats: int
         start = time.perf_counter()
         run()
         best = min(best, time.perf_counter() - start)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     return {"model": model, "runtime": runtime, "threads": threads, "rtf": best / audio_seconds,
             "params_m": params / 1e6, "peak_mb": peak, "added_mb": max(0.0, peak - rss_loaded),
             "audio_seconds": audio_seconds, "rate": features.sample_rate}
