@@ -50,7 +50,7 @@ def test_convert_finds_the_model_from_the_speakers(tiny, search, sf1_clip, tmp_p
     assert lines[0] == f"model: sf1_tm1 ({search.env / 'sf1_tm1'}), SF1 -> TM1, on cpu"
     assert lines[1] == f"pitch: shifted {shift:+.1f} semitones (SF1 -> TM1 log-F0 means)"
     assert lines[2].startswith("wrote SF1_200001_to_TM1.wav: 3.89 s at 16000 Hz (") and lines[2].endswith(
-        "x real time), plot p.png")
+        "), plot p.png") and " (RTF " in lines[2]
     info = sf.info(str(tmp_path / "SF1_200001_to_TM1.wav"))
     assert (info.samplerate, info.frames) == (16000, sf.info(str(sf1_clip)).frames)
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"

@@ -103,7 +103,7 @@ def _convert(src: Path, target: str, source: str | None, model: str | None, out:
     def report(path: Path, outcome: ConvertResult | str) -> None:
         if isinstance(outcome, ConvertResult):
             click.echo(f"wrote {outcome.out}: {outcome.seconds:.2f} s at {converter.sample_rate} Hz "
-                       f"({outcome.rtf:.2f}x real time)" + (f", plot {outcome.plot}" if outcome.plot else ""))
+                       f"(RTF {outcome.rtf:.3f})" + (f", plot {outcome.plot}" if outcome.plot else ""))
 
     converter.convert_path(src, out, source, target, pitch=pitch_value, overwrite=overwrite, plot=plot, on_file=report)
 
