@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from voicegen.audio.features import FeatureConfig, MelSpectrogram, MelStream
+from voicegen.audio.features import FeatureConfig, MelStream
 from voicegen.audio.io import GUARD_PEAK, AudioReader, AudioWarning, is_audio_file
 from voicegen.checkpoint import Artifact, load_artifact
 from voicegen.errors import ArtifactError, AudioError, ConfigError
@@ -104,13 +104,6 @@ class Vocoder:
         return ContextChunks(vocode, self.feature_config.n_mels, self.hop_length, chunk_frames, context_frames,
                              self.device)
 
-    def copy_synthesis(self, wav: np.ndarray) -> np.ndarray:
-        """Waveform ``(T,)`` at the vocoder's rate -> mel -> waveform ``(T,)`` (end zero-padded/trimmed)."""
-        with torch.no_grad():
-            mel = MelSpectrogram(self.feature_config)(torch.as_tensor(wav, dtype=torch.float32))
-        out = self.wav_from_mel(mel)
-        return _fit_length(out, len(wav))
-
 
 def load_vocoder(path: str | os.PathLike, device: str | torch.device = "cpu", runtime: str = "auto") -> Vocoder:
     """Load a ``vocoder`` artifact folder onto ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``).
@@ -185,12 +178,6 @@ def _device(spec: str | torch.device) -> torch.device:
         return torch.device(text)
     except RuntimeError:
         raise ConfigError(f"device must be auto, cpu, cuda or cuda:<index>; got {spec!r}") from None
-
-
-def _fit_length(wav: np.ndarray, length: int) -> np.ndarray:
-    if len(wav) >= length:
-        return wav[:length]
-    return np.pad(wav, (0, length - len(wav)))
 
 
 def clip_guard(wav: np.ndarray, where: str) -> np.ndarray:
