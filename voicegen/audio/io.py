@@ -292,11 +292,7 @@ class AudioWriter:
                 warnings.warn(f"{self.path}: {self.n_clipped} samples beyond [-1, 1] were clipped; lower the "
                               f"gain to avoid distortion", AudioWarning, stacklevel=3)
             return
-        gain = 1.0
-        if self.peak > 1.0:
-            gain = GUARD_PEAK / self.peak
-            warnings.warn(f"{self.guard}: vocoder output peaks at {self.peak:.2f} (beyond full scale); scaled "
-                          f"down by {20 * np.log10(gain):.1f} dB to avoid clipping", AudioWarning, stacklevel=3)
+        gain = guard_gain(self.peak, self.guard)
         assert self._raw is not None
         with self._open(self._final, self.format, self.subtype) as out, sf.SoundFile(str(self._raw)) as raw:
             self._file = out
@@ -315,6 +311,17 @@ class AudioWriter:
             self._file.write(wav)
         except (OSError, sf.LibsndfileError) as err:
             raise _write_error(self.path, err) from None
+
+
+def guard_gain(peak: float, where: str) -> float:
+    """The clip guard's gain for a model output peaking at ``peak``: 1.0 within full scale, else
+    ``GUARD_PEAK / peak`` with an AudioWarning naming ``where`` (the input the output came from)."""
+    if peak <= 1.0:
+        return 1.0
+    gain = GUARD_PEAK / peak
+    warnings.warn(f"{where}: vocoder output peaks at {peak:.2f} (beyond full scale); scaled down by "
+                  f"{20 * np.log10(gain):.1f} dB to avoid clipping", AudioWarning, stacklevel=3)
+    return gain
 
 
 def _write_error(path: Path, err: BaseException) -> AudioError:

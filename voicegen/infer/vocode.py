@@ -13,7 +13,6 @@ generators' receptive fields are shorter than the context).
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import torch
 from torch import nn
 
 from voicegen.audio.features import FeatureConfig, MelStream
-from voicegen.audio.io import GUARD_PEAK, AudioReader, AudioWarning, is_audio_file
+from voicegen.audio.io import AudioReader, guard_gain, is_audio_file
 from voicegen.checkpoint import Artifact, load_artifact
 from voicegen.errors import ArtifactError, AudioError, ConfigError
 from voicegen.infer.stream import Chain, ContextChunks, run_whole, stream_to_file
@@ -182,13 +181,10 @@ def _device(spec: str | torch.device) -> torch.device:
 
 def clip_guard(wav: np.ndarray, where: str) -> np.ndarray:
     """``wav`` scaled down to a ``GUARD_PEAK`` peak (with an AudioWarning) if it exceeds full scale
-    (what :class:`voicegen.audio.io.AudioWriter` does with ``guard`` for streamed outputs)."""
-    peak = float(np.abs(wav).max()) if wav.size else 0.0
-    if peak <= 1.0:
-        return wav
-    warnings.warn(f"{where}: vocoder output peaks at {peak:.2f} (beyond full scale); scaled down by "
-                  f"{20 * np.log10(GUARD_PEAK / peak):.1f} dB to avoid clipping", AudioWarning, stacklevel=3)
-    return (wav * (GUARD_PEAK / peak)).astype(np.float32)
+    (:func:`voicegen.audio.io.guard_gain`; what :class:`~voicegen.audio.io.AudioWriter` does with
+    ``guard`` for streamed outputs)."""
+    gain = guard_gain(float(np.abs(wav).max()) if wav.size else 0.0, where)
+    return wav if gain == 1.0 else (wav * gain).astype(np.float32)
 
 
 def load_mel_file(path: str | os.PathLike, n_mels: int) -> np.ndarray:
