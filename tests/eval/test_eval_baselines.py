@@ -74,7 +74,7 @@ def test_griffin_lim_vocoder_writes_a_folder(clips, sf1_clip, tmp_path) -> None:
     assert written == [tmp_path / "out" / "200001.wav"]
     out = load_audio(written[0])
     assert out.shape == wav.shape
-    assert 1e-3 < np.sqrt(np.mean(out**2)) and np.abs(out).max() <= 0.99 + 1e-4  # clip guard
+    assert 1e-3 < np.sqrt(np.mean(out**2)) and np.abs(out).max() <= 1.0  # clip guard: peaks above 1 scale to 0.99
 
 
 def test_mismatched_mel_contracts_are_refused(clips) -> None:
