@@ -49,7 +49,8 @@ def build(model: str, workdir: Path):
     from voicegen.infer.bundles import PACKAGE_MODELS_DIR, vocoder_path
     from voicegen.infer.vocode import load_vocoder
     from voicegen.models.vocoder import build_generator
-    from voicegen.train.vocoder import export_vocoder, fill_generator_contract
+    from voicegen.formats.vocoder import save_vocoder
+    from voicegen.train.vocoder import fill_generator_contract
 
     out = workdir / model.replace(" ", "_")
     if (out / "artifact.json").is_file():
@@ -68,7 +69,7 @@ def build(model: str, workdir: Path):
     config = fill_generator_contract(kind, config, features)
     torch.manual_seed(0)
     generator = build_generator(kind, config)
-    return export_vocoder(generator, kind, config, features, out, dtype=None), "hifigan22k"
+    return save_vocoder(generator, kind, config, features, out, dtype=None), "hifigan22k"
 
 
 def prepare(model: str, onnx: bool, workdir: Path) -> None:

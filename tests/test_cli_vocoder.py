@@ -63,7 +63,7 @@ def test_vocode_npy_errors_are_one_line(trained, tmp_path) -> None:
     result = CliRunner().invoke(cli, ["vocode", str(bad), str(tmp_path / "o.wav"), "--model", str(run / "export")])
     assert result.exit_code == 1
     assert result.output == (f"Error: {bad}: expected a 2-D log-mel shaped (80, frames) for this vocoder, "
-                             "got shape (3, 80); make it with `voicegen features`\n")
+                             "got shape (3, 80); make it with `voicegen features` (or give audio)\n")
     good = tmp_path / "good.npy"
     np.save(good, np.full((80, 30), -5.0, np.float32))
     ok = CliRunner().invoke(cli, ["vocode", str(good), str(tmp_path / "g.wav"), "--model", str(run / "export")])

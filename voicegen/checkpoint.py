@@ -36,17 +36,18 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 import voicegen
+from voicegen.artifact_meta import (  # noqa: F401
+    ARTIFACT_META,
+    ARTIFACT_WEIGHTS,
+    FORMAT_VERSION,
+    read_artifact_meta,
+)
 from voicegen.errors import ArtifactError
 from voicegen.fileutil import atomic_dir, atomic_path, current_umask
 from voicegen.state_io import decode_state, encode_state, storable_tensor
 
-FORMAT_VERSION = 1
-"""Version of the layout written here; files with a larger number are refused."""
-
 TRAINING_CHECKPOINT_KIND = "training_checkpoint"
 CHECKPOINT_DIR = "checkpoints"
-ARTIFACT_META = "artifact.json"
-ARTIFACT_WEIGHTS = "weights.safetensors"
 HASH_CHUNK_BYTES = 1 << 20
 
 _CHECKPOINT_NAME = re.compile(r"^step_(\d{8,})\.safetensors$")
@@ -268,34 +269,6 @@ def _flatten_weights(weights: Mapping[str, Mapping[str, torch.Tensor]],
                 tensor = tensor.to(dtype)
             tensors[f"{module}.{name}"] = storable_tensor(tensor, storages)
     return tensors, list(weights)
-
-
-def read_artifact_meta(path: str | os.PathLike) -> dict:
-    """The parsed ``artifact.json`` of the artifact at ``path``, after checking its format version."""
-    root = Path(path)
-    if not root.exists():
-        raise ArtifactError(f"{root}: artifact not found; check the path (an artifact is a folder "
-                            f"holding {ARTIFACT_META} and {ARTIFACT_WEIGHTS})")
-    if not root.is_dir():
-        raise ArtifactError(f"{root}: is a file; pass the artifact folder (the one holding {ARTIFACT_META})")
-    meta_path = root / ARTIFACT_META
-    if not meta_path.is_file():
-        raise ArtifactError(f"{root}: {ARTIFACT_META} is missing; this is not a voicegen artifact "
-                            "(re-export the model)")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as err:
-        raise ArtifactError(f"{meta_path}: invalid JSON ({_one_line(err)}); re-export the model") from None
-    version = meta.get("format_version") if isinstance(meta, dict) else None
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise ArtifactError(f"{meta_path}: missing or invalid 'format_version'; re-export the model")
-    if version > FORMAT_VERSION:
-        raise ArtifactError(f"{root}: written by a newer voicegen (format {version} > {FORMAT_VERSION}); "
-                            "upgrade voicegen")
-    for field, kinds in {"kind": str, "weights_sha256": str, "config": dict, "modules": list}.items():
-        if not isinstance(meta.get(field), kinds):
-            raise ArtifactError(f"{meta_path}: missing or invalid '{field}'; re-export the model")
-    return meta
 
 
 def load_artifact(path: str | os.PathLike, *, dtype: torch.dtype | None = torch.float32,

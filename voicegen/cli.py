@@ -84,9 +84,13 @@ def info(files: tuple[Path, ...]) -> None:
 @click.option("--plot", "plot", type=click.Path(path_type=Path), default=None,
               help="Also draw the spectrogram (seconds x Hz) to this PNG (a folder for a folder input).")
 @click.option("--preset", default="vc16k", show_default=True, help=PRESET_HELP)
+@click.option("--f0", "with_f0", is_flag=True,
+              help="Append the two F0 rows a pitch-conditioned vocoder takes (log-F0, voicing; WORLD DIO at the "
+                   "mel hop): the .npy is then (n_mels + 2, frames).")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @batch_options
-def features(file: Path, out: Path, plot: Path | None, preset: str, overwrite: bool, batch: BatchOptions) -> None:
+def features(file: Path, out: Path, plot: Path | None, preset: str, with_f0: bool, overwrite: bool,
+             batch: BatchOptions) -> None:
     """Compute the log-mel spectrogram of FILE (resampled to the preset's rate).
 
     FILE may also be a folder, a quoted glob or a list file (.txt, one path per line):
@@ -96,7 +100,8 @@ def features(file: Path, out: Path, plot: Path | None, preset: str, overwrite: b
     \b
     Example:
       voicegen features samples/audio/SF1_200001.wav --out mel.npy --plot mel.png
-      voicegen features ../shared/data/vcc2016/SF1 --out mels/SF1 --jobs 2
+      voicegen features samples/audio/SF1_200001.wav --out mel_f0.npy --f0
+      voicegen features samples/audio --out mels/ --jobs 2
     """
     from voicegen.audio.features import get_preset
     from voicegen.infer.batch.inputs import input_kind
@@ -108,9 +113,12 @@ def features(file: Path, out: Path, plot: Path | None, preset: str, overwrite: b
         if out.suffix.lower() == ".npy":
             raise click.ClickException(f"{out}: give a folder as --out for a folder, glob or list input")
         plot = plot.absolute() if plot is not None else None
-        spec = WorkerSpec(kind=FEATURES, options={"preset": preset, "plot": str(plot) if plot is not None else None})
+        options = {"preset": preset, "plot": str(plot) if plot is not None else None}
+        if with_f0:
+            options["f0"] = True
+        spec = WorkerSpec(kind=FEATURES, options=options)
         run_batch_command(spec, file, out, batch, overwrite=overwrite, plot_dir=plot,
-                          worker=features_worker(config, plot) if batch.inline else None)
+                          worker=features_worker(config, plot, with_f0) if batch.inline else None)
         return
 
     import numpy as np
@@ -125,16 +133,18 @@ def features(file: Path, out: Path, plot: Path | None, preset: str, overwrite: b
         _refuse_existing(plot, overwrite)
     if single_file_preamble(file, out, batch):
         return
-    mel, _ = file_mel(file, config)
+    from voicegen.audio.f0 import F0Config
+
+    mel, _ = file_mel(file, config, F0Config() if with_f0 else None)
     with atomic_path(out) as tmp:
         with open(tmp, "wb") as handle:
             np.save(handle, mel.astype(np.float32))
-    click.echo(f"wrote {out}: log-mel {mel.shape[0]} x {mel.shape[1]} frames "
-               f"({config.sample_rate} Hz, hop {config.hop_length})")
+    rows = f"log-mel {config.n_mels} + 2 F0 rows" if with_f0 else f"log-mel {config.n_mels}"
+    click.echo(f"wrote {out}: {rows} x {mel.shape[1]} frames ({config.sample_rate} Hz, hop {config.hop_length})")
     if plot is not None:
         from voicegen.audio.plot import plot_mel
 
-        plot_mel(mel, config, plot, title=file.name, overwrite=True)
+        plot_mel(mel[:config.n_mels], config, plot, title=file.name, overwrite=True)
         click.echo(f"wrote {plot}")
 
 

@@ -28,6 +28,8 @@ F0_METHODS = ("dio", "harvest")
                    "also compute LSD, mel L1, PESQ and STOI.")
 @click.option("--speaker-similarity/--no-speaker-similarity", default=None,
               help="Require / skip Resemblyzer speaker similarity [default: when resemblyzer imports].")
+@click.option("--dnsmos/--no-dnsmos", "naturalness", default=None,
+              help="Require / skip DNSMOS naturalness (speechmos) [default: when speechmos is installed].")
 @click.option("--f0-method", type=click.Choice(F0_METHODS), default="dio", show_default=True,
               help="WORLD F0 tracker: dio (DIO + StoneMask, fast) or harvest (slower, voices more frames).")
 @click.option("--plots", "num_plots", type=click.IntRange(min=0), default=3, show_default=True,
@@ -35,10 +37,12 @@ F0_METHODS = ("dio", "harvest")
 @click.option("--overwrite", is_flag=True, help="Replace an existing report in --out.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def eval_command(converted_dir: Path, reference_dir: Path, source_dir: Path | None, out_dir: Path,
-                 copy_synthesis: bool, speaker_similarity: bool | None, f0_method: str, num_plots: int,
+                 copy_synthesis: bool, speaker_similarity: bool | None, naturalness: bool | None,
+                 f0_method: str, num_plots: int,
                  overwrite: bool, no_progress: bool) -> None:
-    """Score converted speech against references: MCD (DTW), log-F0 RMSE and correlation,
-    V/UV error, duration ratio, speaker similarity; LSD/mel L1/PESQ/STOI with --copy-synthesis.
+    """Score converted speech against references: MCD (DTW), log-F0 RMSE, gross pitch error and
+    correlation, V/UV error, duration ratio, speaker similarity, DNSMOS naturalness (converted
+    and reference); LSD/mel L1/PESQ/STOI with --copy-synthesis.
 
     \b
     Examples:
@@ -51,13 +55,15 @@ def eval_command(converted_dir: Path, reference_dir: Path, source_dir: Path | No
 
     report = evaluate_folders(converted_dir, reference_dir, out_dir, source_dir=source_dir,
                               copy_synthesis=copy_synthesis, speaker_similarity=speaker_similarity,
+                              naturalness=naturalness,
                               f0_method=f0_method, num_plots=num_plots, overwrite=overwrite,
                               progress=not no_progress)
     metrics = report.summary["metrics"]
     click.echo(f"{report.summary['num_pairs']} pairs at {report.summary['sample_rate']} Hz")
-    for name in ("mcd_db", "f0_rmse_cents", "f0_corr", "vuv_error", "duration_ratio",
-                 "speaker_similarity", "source_mcd_db", "source_f0_rmse_cents",
-                 "source_speaker_similarity", "lsd_db", "mel_l1", "pesq_wb", "stoi"):
+    for name in ("mcd_db", "f0_rmse_cents", "gpe", "f0_corr", "vuv_error", "duration_ratio",
+                 "speaker_similarity", "dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "reference_dnsmos_ovrl",
+                 "source_mcd_db", "source_f0_rmse_cents", "source_gpe", "source_speaker_similarity",
+                 "lsd_db", "mel_l1", "pesq_wb", "stoi"):
         stats = metrics.get(name)
         if stats is None:
             continue
@@ -68,4 +74,7 @@ def eval_command(converted_dir: Path, reference_dir: Path, source_dir: Path | No
     note = report.summary["settings"]["speaker_similarity"]
     if note.startswith("skipped") and speaker_similarity is None:
         click.echo(f"speaker similarity {note}")
+    note = report.summary["settings"]["naturalness"]
+    if note.startswith("skipped") and naturalness is None:
+        click.echo(f"DNSMOS {note}")
     click.echo(f"wrote {report.out_dir}: {len(report.files)} files (per_file.csv, summary.json, plots)")

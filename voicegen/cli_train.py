@@ -197,26 +197,31 @@ from voicegen.cli_batch import BatchOptions, batch_options, run_batch_command, s
 @click.option("--runtime", type=click.Choice(["auto", "torch", "onnx"]), default="auto", show_default=True,
               help="onnx: ONNX Runtime (CPU; `voicegen export vocoder --artifact MODEL --onnx` first); auto: "
                    "ONNX Runtime where benchmarks/vocoder.py measured it faster (HiFi-GAN) and a graph exists.")
+@click.option("--pitch", "semitones", type=float, default=0.0, show_default=True,
+              help="Move the pitch by this many semitones (F0 scaled by 2^(n/12), spectral envelope kept); "
+                   "needs a pitch-conditioned vocoder such as the default one.")
 @batch_options
 def vocode(source: Path, output: Path, model: Path | None, overwrite: bool, device: str, runtime: str,
-           batch: BatchOptions) -> None:
+           semitones: float, batch: BatchOptions) -> None:
     """Turn SOURCE into a waveform at OUTPUT with a trained vocoder.
 
-    SOURCE is a .npy log-mel (n_mels, frames) made with the vocoder's features, or audio
-    (copy-synthesis: audio -> mel -> vocoder), or a folder, quoted glob or list file
-    (.txt) of them: OUTPUT is then a folder mirroring it, with .wav files, written by the
-    batch engine (--jobs workers; running it again skips finished files).
+    SOURCE is audio (copy-synthesis: audio -> mel and F0 -> vocoder), or a .npy made with
+    `voicegen features` (a log-mel, plus F0 rows via --f0 for a pitch-conditioned vocoder),
+    or a folder, quoted glob or list file (.txt) of them: OUTPUT is then a folder mirroring
+    it, with .wav files, written by the batch engine (--jobs workers; running it again skips
+    finished files).
 
     \b
     Example:
-      voicegen vocode samples/audio/SF1_200001.wav out.wav --model runs/vocoder16k/export
-      voicegen features samples/audio/SF1_200001.wav --out mel.npy
-      voicegen vocode mel.npy mel.wav --model runs/vocoder16k/export
-      voicegen vocode mels/ wavs/ --model runs/vocoder16k/export --jobs 2
+      voicegen vocode samples/audio/SF1_200001.wav out.wav
+      voicegen vocode samples/audio/SF1_200001.wav up4.wav --pitch 4
+      voicegen features samples/audio/SF1_200001.wav --out mel.npy --f0
+      voicegen vocode mel.npy mel.wav
+      voicegen vocode samples/audio wavs/ --jobs 2
     """
     from voicegen.infer.batch.inputs import input_kind
     from voicegen.infer.batch.workers import VOCODE, WorkerSpec, vocode_worker
-    from voicegen.infer.vocode import load_vocoder, vocode_path
+    from voicegen.infer.vocode import check_pitch_knob, load_vocoder, vocode_path
 
     if model is None:
         from voicegen.infer.bundles import default_vocoder
@@ -224,13 +229,17 @@ def vocode(source: Path, output: Path, model: Path | None, overwrite: bool, devi
         model = default_vocoder()
     many = input_kind(source) != "file"
     vocoder = load_vocoder(model, device, runtime)  # loaded here to fail early and once on a bad model
+    check_pitch_knob(vocoder, semitones)
     if many:
-        spec = WorkerSpec(kind=VOCODE, model=str(model.absolute()), device=device, options={"runtime": runtime})
-        worker = vocode_worker(vocoder) if batch.inline else None
+        options: dict[str, object] = {"runtime": runtime}
+        if semitones:
+            options["pitch"] = semitones
+        spec = WorkerSpec(kind=VOCODE, model=str(model.absolute()), device=device, options=options)
+        worker = vocode_worker(vocoder, semitones) if batch.inline else None
         del vocoder  # worker processes load their own
         run_batch_command(spec, source, output, batch, overwrite=overwrite, worker=worker)
         return
     if single_file_preamble(source, output, batch, probe=vocode_worker(vocoder).probe):
         return
-    written = vocode_path(source, output, vocoder, overwrite=overwrite)
+    written = vocode_path(source, output, vocoder, overwrite=overwrite, semitones=semitones)
     click.echo(f"wrote {written[0]} ({vocoder.sample_rate} Hz)")

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from voicegen.errors import ArtifactError
 from voicegen.infer.onnx_runtime import ONNX_FILE, ONNX_META, EXPORT_TOLERANCE, export_vocoder_onnx
 from voicegen.infer.vocode import load_vocoder
-from voicegen.train.vocoder import export_vocoder
+from voicegen.formats.vocoder import save_vocoder
 
 from test_vocode import VC16K, random_mel, tiny_generator  # same folder (pytest puts it on sys.path)
 
@@ -27,7 +27,7 @@ def onnx_vocoders(tmp_path_factory) -> dict:
     out = {}
     for kind in ("hifigan", "istft"):
         generator, config = tiny_generator(kind)
-        path = export_vocoder(generator, kind, config, VC16K, root / kind, dtype=None)
+        path = save_vocoder(generator, kind, config, VC16K, root / kind, dtype=None)
         export_vocoder_onnx(path)
         out[kind] = path
     return out

@@ -20,7 +20,8 @@ from voicegen.infer.vocode import (
     vocode_path,
 )
 from voicegen.models.vocoder import build_generator
-from voicegen.train.vocoder import export_vocoder, fill_generator_contract
+from voicegen.formats.vocoder import save_vocoder
+from voicegen.train.vocoder import fill_generator_contract
 
 VC16K = get_preset("vc16k")
 HOP = VC16K.hop_length
@@ -48,9 +49,9 @@ def exported(tmp_path_factory) -> dict:
     out = {}
     for kind in ("hifigan", "istft"):
         generator, config = tiny_generator(kind)
-        out[kind] = (generator, export_vocoder(generator, kind, config, VC16K, root / kind, dtype=None))
+        out[kind] = (generator, save_vocoder(generator, kind, config, VC16K, root / kind, dtype=None))
         if kind == "hifigan":
-            out["hifigan16"] = (generator, export_vocoder(generator, kind, config, VC16K, root / "h16"))
+            out["hifigan16"] = (generator, save_vocoder(generator, kind, config, VC16K, root / "h16"))
     return out
 
 
@@ -144,7 +145,7 @@ def test_npy_inputs_must_be_finite_2d_mels_of_the_right_size(tmp_path) -> None:
     expected = "expected a 2-D log-mel shaped (80, frames) for this vocoder"
     with pytest.raises(AudioError) as info:
         load_mel_file(tmp_path / "t.npy", 80)
-    assert str(info.value) == f"{tmp_path / 't.npy'}: {expected}, got shape (3, 80); make it with `voicegen features`"
+    assert str(info.value) == f"{tmp_path / 't.npy'}: {expected}, got shape (3, 80); make it with `voicegen features` (or give audio)"
     with pytest.raises(AudioError, match=r"got shape \(1, 80, 10\)"):
         load_mel_file(tmp_path / "c.npy", 80)
     with pytest.raises(AudioError, match="of finite floats, got dtype int64"):
@@ -188,7 +189,7 @@ def test_load_vocoder_refuses_a_mel_contract_with_another_hop(tmp_path) -> None:
     generator, config = tiny_generator("hifigan")
     other_hop = dataclasses.replace(VC16K, hop_length=128)
     with pytest.raises(ConfigError, match="multiply to 256 but the mel contract's hop_length is 128"):
-        export_vocoder(generator, "hifigan", config, other_hop, tmp_path / "v")
+        save_vocoder(generator, "hifigan", config, other_hop, tmp_path / "v")
     save_artifact(tmp_path / "v", kind="vocoder", weights={"generator": generator.state_dict()},
                   config={"generator_kind": "hifigan", "generator": config}, mel=other_hop.to_dict())
     with pytest.raises(ArtifactError) as info:

@@ -36,6 +36,8 @@ from voicegen.models.vocoder import (
     HiFiGANGenerator,
     ISTFTGenerator,
     ISTFTGeneratorConfig,
+    SourceFilterGenerator,
+    SourceFilterGeneratorConfig,
     VocoderDiscriminator,
 )
 from voicegen.nn import PatchGANDiscriminator
@@ -76,6 +78,22 @@ class Conditioned(nn.Module):
         return self.model(x, self.labels, **self.options)
 
 
+class PlausibleF0(nn.Module):
+    """A source-filter generator fed a random tensor whose extra rows are mapped into their ranges
+    (log-F0 around 150 Hz, 0/1 voicing, phases in [0, 2 pi)), so the contract can call it with one tensor."""
+
+    def __init__(self, model: SourceFilterGenerator) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n_mels = self.model.config.n_mels
+        lf0 = 5.0 + 0.2 * x[:, n_mels:n_mels + 1]
+        vuv = (x[:, n_mels + 1:n_mels + 2] > 0).float()
+        phase = torch.remainder(3.0 * x[:, n_mels + 2:n_mels + 3], 2 * torch.pi)
+        return self.model(torch.cat([x[:, :n_mels], lf0, vuv, phase], dim=1))
+
+
 IMAGE_GAN_G = GANGeneratorConfig(image_size=16, latent_dim=8, base_channels=4)
 IMAGE_GAN_D = GANDiscriminatorConfig(image_size=16, base_channels=4)
 
@@ -86,6 +104,8 @@ CASES = [
         (2, 80, 7), (1 * 7 * 256,)),
     Case("istft_small", lambda: ISTFTGenerator(ISTFTGeneratorConfig(
         channels=32, intermediate_channels=64, n_blocks=2)), (2, 80, 7), (7 * 256,)),
+    Case("source_filter_small", lambda: PlausibleF0(SourceFilterGenerator(SourceFilterGeneratorConfig(
+        channels=32, intermediate_channels=64, n_blocks=2))), (2, 83, 7), (7 * 256,)),
     Case("vocoder_disc_cpu", lambda: VocoderDiscriminator(DISCRIMINATOR_PRESETS["cpu"]), (2, 1, 8192), None),
     Case("mel_cyclegan_small", lambda: MelCycleGANGenerator(CycleGANGeneratorConfig(
         base_channels=8, down_channels=16, bottleneck_channels=16, residual_channels=16, n_residual=2,

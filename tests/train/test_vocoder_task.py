@@ -12,12 +12,12 @@ from safetensors import safe_open
 from voicegen.audio.features import get_preset
 from voicegen.config import from_dict, load_config
 from voicegen.errors import ConfigError
+from voicegen.formats.vocoder import save_vocoder
 from voicegen.models.vocoder import build_generator
 from voicegen.train.vocoder import (
     DEFAULT_LOSS_WEIGHTS,
     VocoderTrainConfig,
     build_models,
-    export_vocoder,
     init_generator_from,
     train_vocoder,
 )
@@ -143,7 +143,7 @@ def test_init_from_an_export_copies_the_generator(tmp_path) -> None:
     with torch.no_grad():  # make it differ from a fresh init with the same seed
         for p in source.parameters():
             p.add_(0.01)
-    path = export_vocoder(source, "hifigan", config.generator, config.feature_config, tmp_path / "v", dtype=None)
+    path = save_vocoder(source, "hifigan", config.generator, config.feature_config, tmp_path / "v", dtype=None)
     target, _ = build_models(config)
     mel = torch.randn(1, 80, 12, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
@@ -157,7 +157,7 @@ def test_init_from_an_export_copies_the_generator(tmp_path) -> None:
 def test_init_from_refuses_other_generators_and_mel_contracts(tmp_path) -> None:
     config = tiny_config("hifigan")
     generator, _ = build_models(config)
-    path = export_vocoder(generator, "hifigan", config.generator, config.feature_config, tmp_path / "v")
+    path = save_vocoder(generator, "hifigan", config.generator, config.feature_config, tmp_path / "v")
     wider = tiny_config("hifigan", generator={**TINY_HIFIGAN, "upsample_initial_channel": 64})
     with pytest.raises(ConfigError, match="generator differs from the config in upsample_initial_channel; "):
         init_generator_from(build_models(wider)[0], wider, path)

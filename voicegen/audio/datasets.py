@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
+from voicegen.audio.f0 import LF0_ROW, F0Config, f0_rows
 from voicegen.audio.io import load_audio
 from voicegen.audio.stats import list_audio_files
 from voicegen.errors import AudioError
@@ -43,6 +44,11 @@ class AudioSegmentDataset(Dataset):
     ``dataset[(index, item_seed)] -> wav (segment_samples,)`` float32 in [-1, 1]. Clips shorter
     than a segment are zero-padded at a random offset. ``repeats`` makes one epoch visit each
     clip several times (useful for small corpora and long clips).
+
+    With ``f0`` (an :class:`~voicegen.audio.f0.F0Config`) and ``hop_length``, each clip's F0 rows
+    are computed once at load, crops start on frame boundaries (a multiple of ``hop_length``;
+    ``segment_samples`` must be one too), and items are ``{"wav": (segment_samples,),
+    "f0": (2, segment_samples // hop_length)}``: the crop's mel frames and F0 frames line up.
     """
 
     takes_seed = True
@@ -56,6 +62,8 @@ class AudioSegmentDataset(Dataset):
         repeats: int = 1,
         min_samples: int = 0,
         progress: bool = False,
+        f0: F0Config | None = None,
+        hop_length: int | None = None,
     ) -> None:
         if segment_samples <= 0:
             raise ValueError(f"segment_samples must be positive, got {segment_samples}")
@@ -74,6 +82,14 @@ class AudioSegmentDataset(Dataset):
             load_audio(path, sample_rate, min_samples=min_samples)
             for path in tqdm(self.files, desc="loading audio", unit="file", disable=not progress)
         ]
+        self.hop_length = hop_length
+        self.f0_rows: list[np.ndarray] | None = None
+        if f0 is not None:
+            if not hop_length or segment_samples % hop_length:
+                raise ValueError(f"F0 crops need segment_samples {segment_samples} to be a multiple of hop_length "
+                                 f"{hop_length}")
+            self.f0_rows = [f0_rows(clip, sample_rate, hop_length, f0)
+                            for clip in tqdm(self.clips, desc="tracking F0", unit="file", disable=not progress)]
 
     @property
     def total_seconds(self) -> float:
@@ -87,7 +103,11 @@ class AudioSegmentDataset(Dataset):
         index, seed = key
         clip = self.clips[index % len(self.clips)]
         rng = np.random.default_rng(seed)
-        return torch.from_numpy(random_segment(clip, self.segment_samples, rng))
+        if self.f0_rows is None:
+            return torch.from_numpy(random_segment(clip, self.segment_samples, rng))
+        wav, rows = random_frame_segment(clip, self.f0_rows[index % len(self.clips)], self.segment_samples,
+                                         self.hop_length, rng)
+        return {"wav": torch.from_numpy(wav), "f0": torch.from_numpy(rows)}
 
 
 def random_segment(wav: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
@@ -99,3 +119,26 @@ def random_segment(wav: np.ndarray, length: int, rng: np.random.Generator) -> np
     offset = int(rng.integers(0, length - len(wav) + 1))
     out[offset:offset + len(wav)] = wav
     return out
+
+
+def random_frame_segment(wav: np.ndarray, rows: np.ndarray, length: int, hop_length: int,
+                         rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A random crop of ``wav`` (T,) starting on a frame boundary and the matching columns of its F0
+    ``rows`` (2, T // hop). A shorter clip is placed at a random frame offset in zeros; its F0 rows
+    are extended with the edge ``lf0`` values and ``vuv`` 0."""
+    frames = length // hop_length
+    if len(wav) >= length:
+        start = int(rng.integers(0, (len(wav) - length) // hop_length + 1))
+        return (np.ascontiguousarray(wav[start * hop_length:start * hop_length + length], dtype=np.float32),
+                np.ascontiguousarray(rows[:, start:start + frames], dtype=np.float32))
+    have = min(rows.shape[1], frames)
+    offset = int(rng.integers(0, frames - have + 1))
+    out = np.zeros(length, dtype=np.float32)
+    take = min(len(wav), length - offset * hop_length)
+    out[offset * hop_length:offset * hop_length + take] = wav[:take]
+    out_rows = np.zeros((rows.shape[0], frames), dtype=np.float32)
+    out_rows[:, offset:offset + have] = rows[:, :have]
+    if have:
+        out_rows[LF0_ROW, :offset] = rows[LF0_ROW, 0]
+        out_rows[LF0_ROW, offset + have:] = rows[LF0_ROW, have - 1]
+    return out, out_rows

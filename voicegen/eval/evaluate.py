@@ -24,6 +24,8 @@ from voicegen.errors import ConfigError, VoicegenError
 from voicegen.eval.analysis import WorldAnalyzer, WorldFeatures, compare
 from voicegen.eval.f0 import FRAME_PERIOD_MS
 from voicegen.eval.mcd import TRIM_DB
+from voicegen.eval.naturalness import INSTALL_HINT as NATURALNESS_HINT
+from voicegen.eval.naturalness import dnsmos_available, dnsmos_scores
 from voicegen.eval.pairing import FilePair, common_sample_rate, pair_files
 from voicegen.eval.plots import F0Trace, plot_f0_contours, plot_mcd_histogram, plot_spectrograms
 from voicegen.eval.report import (
@@ -69,6 +71,7 @@ def evaluate_folders(
     source_dir: str | os.PathLike | None = None,
     copy_synthesis: bool = False,
     speaker_similarity: bool | None = None,
+    naturalness: bool | None = None,
     f0_method: str = "dio",
     num_plots: int = DEFAULT_NUM_PLOTS,
     overwrite: bool = False,
@@ -84,6 +87,8 @@ def evaluate_folders(
             aligned: also compute LSD, mel L1, PESQ and STOI (:mod:`voicegen.eval.spectral`).
         speaker_similarity: True requires Resemblyzer, False skips it, None uses it when it
             imports (the summary says why it was skipped).
+        naturalness: DNSMOS of the converted and reference files (:mod:`voicegen.eval.naturalness`):
+            True requires speechmos, False skips it, None uses it when installed.
         f0_method: "dio" or "harvest" (:mod:`voicegen.eval.f0`).
         num_plots: pairs drawn in the F0 and spectrogram figures (0 draws only the histogram).
         overwrite: allow an ``out_dir`` that already holds files (they are replaced).
@@ -99,11 +104,12 @@ def evaluate_folders(
     sample_rate = common_sample_rate(pairs)
     analyzer = WorldAnalyzer(sample_rate, f0_method=f0_method)
     encoder, speaker_note = _speaker_encoder(speaker_similarity)
+    dnsmos, dnsmos_note = _naturalness(naturalness)
 
     rows: list[dict[str, Any]] = []
     plotted: list[_Plotted] = []
     for pair in tqdm(pairs, desc="evaluating", unit="pair", disable=not progress):
-        row, keep = _evaluate_pair(pair, sample_rate, analyzer, encoder, copy_synthesis)
+        row, keep = _evaluate_pair(pair, sample_rate, analyzer, encoder, copy_synthesis, dnsmos)
         rows.append(row)
         if len(plotted) < num_plots:
             plotted.append(keep)
@@ -119,7 +125,7 @@ def evaluate_folders(
             "mcep_order": analyzer.settings.order, "mcep_alpha": analyzer.settings.alpha,
             "fft_size": analyzer.fft_size, "frame_period_ms": FRAME_PERIOD_MS,
             "f0_method": f0_method, "f0_range_hz": [F0_MIN_HZ, F0_MAX_HZ], "trim_db": TRIM_DB,
-            "speaker_similarity": speaker_note, "copy_synthesis": copy_synthesis,
+            "speaker_similarity": speaker_note, "naturalness": dnsmos_note, "copy_synthesis": copy_synthesis,
         },
         "metrics": summarise(rows),
         "definitions": {column: text for column, text in COLUMNS.items()
@@ -134,8 +140,8 @@ def evaluate_folders(
     return EvalReport(rows=rows, summary=summary, out_dir=out_dir, files=files)
 
 
-def _evaluate_pair(pair: FilePair, sample_rate: int, analyzer: WorldAnalyzer,
-                   encoder: SpeakerEncoder | None, copy_synthesis: bool) -> tuple[dict[str, Any], _Plotted]:
+def _evaluate_pair(pair: FilePair, sample_rate: int, analyzer: WorldAnalyzer, encoder: SpeakerEncoder | None,
+                   copy_synthesis: bool, dnsmos: bool) -> tuple[dict[str, Any], _Plotted]:
     converted_wav = load_audio(pair.converted, sample_rate, min_samples=MIN_SAMPLES)
     reference_wav = load_audio(pair.reference, sample_rate, min_samples=MIN_SAMPLES)
     converted, reference = analyzer(converted_wav), analyzer(reference_wav)
@@ -143,7 +149,7 @@ def _evaluate_pair(pair: FilePair, sample_rate: int, analyzer: WorldAnalyzer,
     row: dict[str, Any] = {
         "name": pair.name, "converted": str(pair.converted), "reference": str(pair.reference),
         "seconds": converted.seconds, "reference_seconds": reference.seconds,
-        "mcd_db": result.mcd_db, "f0_rmse_cents": result.f0.f0_rmse_cents,
+        "mcd_db": result.mcd_db, "f0_rmse_cents": result.f0.f0_rmse_cents, "gpe": result.f0.gpe,
         "f0_corr": result.f0.f0_corr, "vuv_error": result.f0.vuv_error,
         "voiced_pairs": result.f0.voiced_pairs, "duration_ratio": result.duration_ratio,
     }
@@ -153,6 +159,9 @@ def _evaluate_pair(pair: FilePair, sample_rate: int, analyzer: WorldAnalyzer,
         embeddings = {"converted": encoder.embed(converted_wav, sample_rate),
                       "reference": encoder.embed(reference_wav, sample_rate)}
         row["speaker_similarity"] = cosine_similarity(embeddings["converted"], embeddings["reference"])
+    if dnsmos:
+        row.update(dnsmos_scores(converted_wav, sample_rate))
+        row["reference_dnsmos_ovrl"] = dnsmos_scores(reference_wav, sample_rate)["dnsmos_ovrl"]
     if pair.source is not None:
         source_wav = load_audio(pair.source, sample_rate, min_samples=MIN_SAMPLES)
         wavs = {"source": source_wav, **wavs}
@@ -160,6 +169,7 @@ def _evaluate_pair(pair: FilePair, sample_rate: int, analyzer: WorldAnalyzer,
         row["source"] = str(pair.source)
         row["source_mcd_db"] = baseline.mcd_db
         row["source_f0_rmse_cents"] = baseline.f0.f0_rmse_cents
+        row["source_gpe"] = baseline.f0.gpe
         if encoder is not None:
             source_embedding = encoder.embed(source_wav, sample_rate)
             row["speaker_similarity_to_source"] = cosine_similarity(embeddings["converted"], source_embedding)
@@ -169,6 +179,19 @@ def _evaluate_pair(pair: FilePair, sample_rate: int, analyzer: WorldAnalyzer,
         row.update(lsd_db=metrics.lsd_db, mel_l1=metrics.mel_l1, pesq_wb=metrics.pesq_wb, stoi=metrics.stoi)
     keep = _Plotted(name=pair.name, converted=converted, reference=reference, path=result.path, wavs=wavs)
     return row, keep
+
+
+def _naturalness(wanted: bool | None) -> tuple[bool, str]:
+    """Whether to score DNSMOS, and a note for the summary."""
+    if wanted is False:
+        return False, "skipped: turned off"
+    if not dnsmos_available():
+        if wanted:
+            raise ConfigError(f"DNSMOS needs speechmos: {NATURALNESS_HINT}")
+        return False, f"skipped: speechmos is not installed ({NATURALNESS_HINT})"
+    from importlib.metadata import version
+
+    return True, f"DNSMOS P.835/P.808 from speechmos {version('speechmos')}"
 
 
 def _speaker_encoder(wanted: bool | None) -> tuple[SpeakerEncoder | None, str]:

@@ -15,6 +15,9 @@ frames ``j`` (a frame counts once per pair it is in):
 * ``f0_corr``: Pearson correlation of ``log2 f0_x(i)`` and ``log2 f0_y(j)`` over the same pairs
   (NaN when fewer than 3 pairs or one side is constant).
 * ``vuv_error``: fraction of all path pairs where one frame is voiced and the other is not.
+* ``gpe`` (gross pitch error): fraction of the pairs voiced in both whose F0 differ by more than
+  20 % (:data:`GROSS_ERROR_RATIO`), the usual definition; unlike the RMSE in cents it is not
+  dominated by a few octave errors.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ FRAME_PERIOD_MS = 5.0
 CENTS_PER_OCTAVE = 1200.0
 # Correlation needs a few points to mean anything.
 MIN_PAIRS_FOR_CORRELATION = 3
+# A voiced frame pair is a gross pitch error when |f0_x / f0_y - 1| exceeds this.
+GROSS_ERROR_RATIO = 0.2
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class F0Metrics:
     f0_corr: float
     vuv_error: float
     voiced_pairs: int
+    gpe: float = math.nan
 
 
 def world_f0(
@@ -80,9 +86,20 @@ def f0_metrics(f0_x: np.ndarray, f0_y: np.ndarray, path: tuple[np.ndarray, np.nd
     vuv_error = float(np.mean(voiced_x != voiced_y)) if len(x) else math.nan
     if not both.any():
         return F0Metrics(math.nan, math.nan, vuv_error, 0)
+    gpe = gross_pitch_error(x, y)
     log_x, log_y = np.log2(x[both]), np.log2(y[both])
     rmse = CENTS_PER_OCTAVE * math.sqrt(float(np.mean((log_x - log_y) ** 2)))
     corr = math.nan
     if both.sum() >= MIN_PAIRS_FOR_CORRELATION and log_x.std() > 0 and log_y.std() > 0:
         corr = float(np.corrcoef(log_x, log_y)[0, 1])
-    return F0Metrics(rmse, corr, vuv_error, int(both.sum()))
+    return F0Metrics(rmse, corr, vuv_error, int(both.sum()), gpe)
+
+
+def gross_pitch_error(f0_x: np.ndarray, f0_y: np.ndarray) -> float:
+    """Fraction of the frames voiced in both equal-length tracks (Hz, 0 = unvoiced) whose F0 differ by
+    more than 20 % of ``f0_y`` (the reference); NaN when no frame is voiced in both."""
+    x, y = np.asarray(f0_x, dtype=np.float64), np.asarray(f0_y, dtype=np.float64)
+    both = (x > 0) & (y > 0)
+    if not both.any():
+        return math.nan
+    return float(np.mean(np.abs(x[both] / y[both] - 1.0) > GROSS_ERROR_RATIO))

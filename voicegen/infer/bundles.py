@@ -27,19 +27,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from voicegen.artifact_meta import ARTIFACT_META, read_json_object
 from voicegen.errors import ArtifactError, ConfigError
 from voicegen.fileutil import atomic_dir, atomic_write_text
+from voicegen.formats.vocoder import KIND as VOCODER_KIND
 
-# Same values as voicegen.checkpoint.ARTIFACT_META, voicegen.infer.cyclegan.CYCLEGAN_KIND and
-# voicegen.infer.vocode.VOCODER_KIND (not imported from there: those modules import torch; a test
-# keeps them equal).
-META_FILE = "artifact.json"
+META_FILE = ARTIFACT_META
+# Same values as voicegen.infer.cyclegan.CYCLEGAN_KIND (not imported from there: it imports torch;
+# a test keeps them equal).
 CONVERTER_KIND = "cyclegan"
 VAE_KIND = "vae"
 # Kinds that `voicegen convert` uses: a two-speaker CycleGAN, or a speaker-conditioned VAE that
 # decodes any of its speakers. Resolution by speaker names prefers CycleGANs (trained for the pair).
 CONVERTER_KINDS: tuple[str, ...] = (CONVERTER_KIND, VAE_KIND)
-VOCODER_KIND = "vocoder"
 VOCODER_SUBDIR = "vocoder"
 ENV_MODELS = "VOICEGEN_MODELS"
 ENV_XDG_DATA_HOME = "XDG_DATA_HOME"
@@ -299,13 +299,7 @@ def _read_meta(path: Path) -> dict:
     meta_path = path / META_FILE
     if not meta_path.is_file():
         raise ArtifactError(f"{path}: no {META_FILE}; this is not a voicegen model folder")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as err:
-        raise ArtifactError(f"{meta_path}: invalid JSON ({' '.join(str(err).split())}); re-export the model") from None
-    if not isinstance(meta, dict):
-        raise ArtifactError(f"{meta_path}: not a JSON object; re-export the model")
-    return meta
+    return read_json_object(meta_path)
 
 
 def _model_bundle(model: str | os.PathLike) -> BundleInfo:

@@ -72,6 +72,52 @@ class Map:
         return np.zeros((self.channels, 0), dtype=np.float32)
 
 
+class Fork:
+    """Several stages side by side, their outputs stacked as rows: itself a stage.
+
+    Each branch is ``(select, stage)``: ``select(x)`` is the part of the input that branch sees
+    (``None``: all of it). Branches may run with different delays; the fork returns the frames
+    every branch has produced so far (buffering the rest), so the stacked rows stay aligned, e.g.
+    ``Fork([(None, MelStream(fc)), (None, F0Stream(...))])`` turns samples into mel + F0 rows and
+    ``Fork([(rows(0, 80), converter), (rows(80, 82), f0_map)])`` treats rows apart.
+    """
+
+    def __init__(self, branches: Sequence[tuple[Callable[[np.ndarray], np.ndarray] | None, Stage]]) -> None:
+        if not branches:
+            raise ValueError("Fork needs at least one branch")
+        self.branches = list(branches)
+        self._pending: list[list[np.ndarray]] = [[] for _ in branches]
+
+    def push(self, x: np.ndarray) -> np.ndarray:
+        for i, (select, stage) in enumerate(self.branches):
+            self._pending[i].append(_as_rows(stage.push(x if select is None else select(x))))
+        return self._emit(final=False)
+
+    def finish(self) -> np.ndarray:
+        for i, (_, stage) in enumerate(self.branches):
+            self._pending[i].append(_as_rows(stage.finish()))
+        return self._emit(final=True)
+
+    def _emit(self, *, final: bool) -> np.ndarray:
+        joined = [np.concatenate(parts, axis=1) for parts in self._pending]
+        count = min(part.shape[1] for part in joined)
+        if final and any(part.shape[1] != count for part in joined):
+            lengths = ", ".join(str(part.shape[1]) for part in joined)
+            raise ValueError(f"Fork: branches ended with different frame counts ({lengths})")
+        self._pending = [[part[:, count:]] for part in joined]
+        return np.concatenate([part[:, :count] for part in joined], axis=0)
+
+
+def rows(start: int, stop: int) -> Callable[[np.ndarray], np.ndarray]:
+    """A :class:`Fork` selector: rows ``start:stop`` of a ``(C, n)`` block."""
+    return lambda x: x[start:stop]
+
+
+def _as_rows(y: np.ndarray) -> np.ndarray:
+    y = np.asarray(y, dtype=np.float32)
+    return y[None] if y.ndim == 1 else y
+
+
 class Record:
     """A stage that also keeps everything that went through it (``array()``), e.g. for a plot."""
 

@@ -1,9 +1,15 @@
-"""Vocode: log-mel -> waveform with an exported ``vocoder`` artifact (see ``voicegen.train.vocoder``).
+"""Vocode: log-mel (+ F0) -> waveform with an exported ``vocoder`` artifact (:mod:`voicegen.formats.vocoder`).
 
     vocoder = load_vocoder("runs/vocoder16k/export")
     wav = vocoder.wav_from_mel(mel)                       # (n_mels, frames) -> (frames * hop,)
-    vocode_path("in.wav", "out.wav", vocoder)             # copy-synthesis: wav -> mel -> wav
+    wav = vocoder.wav_from_mel(mel, f0=rows)              # pitch-conditioned: + F0 rows (2, frames)
+    vocode_path("in.wav", "out.wav", vocoder)             # copy-synthesis: wav -> mel (+ F0) -> wav
     vocode_path("mels/", "wavs/", vocoder)                # a folder tree, mirrored
+
+A pitch-conditioned vocoder (``vocoder.needs_f0``) takes the F0 rows of :mod:`voicegen.audio.f0`
+(continuous log-F0 and voicing, one per mel frame) beside the log-mel; it adds the excitation
+phase row itself (:class:`PhaseRows`) before the generator. ``semitones`` moves the F0 it is given
+(the ``--pitch`` knob of ``voicegen vocode``): the pitch changes, the spectral envelope does not.
 
 Long inputs are vocoded in chunks of mel frames with context on both sides that is computed and
 thrown away, so memory stays bounded and the result equals vocoding the whole input at once (the
@@ -12,25 +18,23 @@ generators' receptive fields are shorter than the context).
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from voicegen.audio.f0 import F0_ROWS, LF0_ROW, F0Config, F0Stream, shift_lf0
 from voicegen.audio.features import FeatureConfig, MelStream
 from voicegen.audio.io import AudioReader, guard_gain, is_audio_file
-from voicegen.checkpoint import Artifact, load_artifact
-from voicegen.errors import ArtifactError, AudioError, ConfigError
-from voicegen.infer.stream import Chain, ContextChunks, run_whole, stream_to_file
-from voicegen.models.vocoder import build_generator
+from voicegen.errors import AudioError, ConfigError
+from voicegen.formats.vocoder import KIND as VOCODER_KIND  # noqa: F401  (re-exported)
+from voicegen.formats.vocoder import load_vocoder_artifact, load_vocoder_generator
+from voicegen.infer.stream import Chain, ContextChunks, Fork, Map, Stage, run_whole, stream_to_file
 
-VOCODER_KIND = "vocoder"
-"""Artifact kind written by ``voicegen.train.vocoder.export_vocoder``."""
-GENERATOR_MODULE = "generator"
 MEL_SUFFIX = ".npy"
 NPY_MAGIC = b"\x93NUMPY"
 OUTPUT_SUFFIX = ".wav"
@@ -38,12 +42,43 @@ OUTPUT_SUFFIX = ".wav"
 # on the shipped generators (istft defaults, HiFi-GAN v1, v3, v1_istft): 16 frames of context
 # already give the whole-input output to float rounding (~1e-7); 32 (0.5 s at 16 kHz) is margin.
 DEFAULT_CHUNK_FRAMES = 200
+# The pitch knob moves F0 by at most two octaves either way.
+MAX_SEMITONES = 24.0
 DEFAULT_CONTEXT_FRAMES = 32
+
+
+class PhaseRows:
+    """Rows ``(n_mels + 2, n)`` (mel, lf0, vuv) -> ``(n_mels + 3, n)`` with the excitation phase at each
+    frame centre appended (radians in [0, 2 pi); frame 0 at phase 0), carried across pushes: the
+    streaming counterpart of :func:`voicegen.models.vocoder.frame_phase` (same recurrence, float64)."""
+
+    def __init__(self, n_mels: int, sample_rate: int, hop_length: int) -> None:
+        self.lf0_row = n_mels + LF0_ROW
+        self.scale = 2 * math.pi * hop_length * 0.5 / sample_rate
+        self.phase: float | None = None
+        self.f0 = 0.0
+
+    def push(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float32)
+        f0 = np.exp(x[self.lf0_row].astype(np.float64))
+        if f0.shape[0] == 0:
+            return np.zeros((x.shape[0] + 1, 0), dtype=np.float32)
+        previous = np.concatenate([[self.f0 if self.phase is not None else f0[0]], f0[:-1]])
+        steps = self.scale * (previous + f0)
+        if self.phase is None:
+            steps[0] = 0.0
+        phase = np.mod((self.phase or 0.0) + np.cumsum(steps), 2 * math.pi)
+        self.phase, self.f0 = float(phase[-1]), float(f0[-1])
+        return np.concatenate([x, phase[None].astype(np.float32)], axis=0)
+
+    def finish(self) -> np.ndarray:
+        return np.zeros((self.lf0_row + F0_ROWS + 1, 0), dtype=np.float32)
 
 
 @dataclass
 class Vocoder:
-    """A loaded vocoder: ``generator`` (eval mode, float32, on ``device``) and its mel contract."""
+    """A loaded vocoder: ``generator`` (eval mode, float32, on ``device``), its mel contract and, for a
+    pitch-conditioned one, how its F0 rows are made (``f0_config``)."""
 
     generator: nn.Module
     feature_config: FeatureConfig
@@ -52,6 +87,7 @@ class Vocoder:
     path: Path | None = None
     runtime: str = "torch"
     """``torch`` (eager PyTorch) or ``onnx`` (ONNX Runtime, CPU; see ``voicegen.infer.onnx_runtime``)."""
+    f0_config: F0Config | None = None
 
     @property
     def sample_rate(self) -> int:
@@ -60,6 +96,32 @@ class Vocoder:
     @property
     def hop_length(self) -> int:
         return self.feature_config.hop_length
+
+    @property
+    def needs_f0(self) -> bool:
+        """Whether the generator takes F0 rows beside the log-mel."""
+        return self.f0_config is not None
+
+    @property
+    def in_rows(self) -> int:
+        """Rows :meth:`stream` takes: ``n_mels``, plus 2 F0 rows for a pitch-conditioned vocoder."""
+        return self.feature_config.n_mels + (F0_ROWS if self.needs_f0 else 0)
+
+    def f0_stream(self) -> F0Stream:
+        """Samples at the vocoder's rate -> its F0 rows (ValueError for a mel-only vocoder)."""
+        if self.f0_config is None:
+            raise ValueError("this vocoder takes no F0")
+        return F0Stream(self.sample_rate, self.hop_length, self.f0_config)
+
+    def analysis(self, semitones: float = 0.0) -> Stage:
+        """Samples -> the rows :meth:`stream` takes: the log-mel, and the (optionally shifted) F0 rows."""
+        mel = MelStream(self.feature_config)
+        if not self.needs_f0:
+            return mel
+        f0: Stage = self.f0_stream()
+        if semitones:
+            f0 = Chain([f0, Map(lambda r: shift_lf0(r, semitones), F0_ROWS)])
+        return Fork([(None, mel), (None, f0)])
 
     def check_contract(self, feature_config: FeatureConfig) -> None:
         """ConfigError (one line, naming the differing fields) unless ``feature_config`` is this vocoder's."""
@@ -75,33 +137,50 @@ class Vocoder:
     def wav_from_mel(
         self,
         mel: np.ndarray | torch.Tensor,
+        f0: np.ndarray | None = None,
         *,
         chunk_frames: int = DEFAULT_CHUNK_FRAMES,
         context_frames: int = DEFAULT_CONTEXT_FRAMES,
     ) -> np.ndarray:
-        """Log-mel ``(n_mels, frames)`` -> waveform ``(frames * hop_length,)`` float32 (not clipped).
+        """Log-mel ``(n_mels, frames)`` (+ F0 rows ``(2, frames)`` for a pitch-conditioned vocoder)
+        -> waveform ``(frames * hop_length,)`` float32 (not clipped).
 
         Chunks of ``chunk_frames`` frames are vocoded with ``context_frames`` extra frames on each
         side (where the input has them), whose samples are dropped.
         """
-        mel = torch.as_tensor(mel, dtype=torch.float32)
+        mel = np.asarray(mel.detach().cpu() if isinstance(mel, torch.Tensor) else mel, dtype=np.float32)
         n_mels = self.feature_config.n_mels
-        if mel.dim() != 2 or mel.shape[0] != n_mels or mel.shape[1] < 1:
+        if mel.ndim != 2 or mel.shape[0] != n_mels or mel.shape[1] < 1:
             raise ValueError(f"expected a log-mel shaped ({n_mels}, frames), got {tuple(mel.shape)}")
+        if self.needs_f0:
+            if f0 is None:
+                raise ValueError("this vocoder is pitch-conditioned: pass the F0 rows (2, frames) of "
+                                 "voicegen.audio.f0 beside the mel")
+            f0 = np.asarray(f0, dtype=np.float32)
+            if f0.shape != (F0_ROWS, mel.shape[1]):
+                raise ValueError(f"expected F0 rows shaped ({F0_ROWS}, {mel.shape[1]}), got {f0.shape}")
+            mel = np.concatenate([mel, f0], axis=0)
+        elif f0 is not None:
+            raise ValueError("this vocoder takes no F0 (a mel-only generator)")
         return run_whole(self.stream(chunk_frames=chunk_frames, context_frames=context_frames), mel)
 
     def stream(self, *, chunk_frames: int = DEFAULT_CHUNK_FRAMES,
-               context_frames: int = DEFAULT_CONTEXT_FRAMES) -> ContextChunks:
-        """:meth:`wav_from_mel` as a streaming stage (:mod:`voicegen.infer.stream`): log-mel frames
-        in blocks, samples out as soon as a chunk's right context has arrived; the same output."""
+               context_frames: int = DEFAULT_CONTEXT_FRAMES) -> Stage:
+        """:meth:`wav_from_mel` as a streaming stage (:mod:`voicegen.infer.stream`): rows (log-mel,
+        and F0 rows when pitch-conditioned) in blocks, samples out as soon as a chunk's right context
+        has arrived; the same output."""
         generator = self.generator
 
         @torch.no_grad()
-        def vocode(mel: torch.Tensor) -> torch.Tensor:
-            return generator(mel[None])[0, 0]
+        def vocode(rows: torch.Tensor) -> torch.Tensor:
+            return generator(rows[None])[0, 0]
 
-        return ContextChunks(vocode, self.feature_config.n_mels, self.hop_length, chunk_frames, context_frames,
-                             self.device)
+        n_mels = self.feature_config.n_mels
+        if not self.needs_f0:
+            return ContextChunks(vocode, n_mels, self.hop_length, chunk_frames, context_frames, self.device)
+        return Chain([PhaseRows(n_mels, self.sample_rate, self.hop_length),
+                      ContextChunks(vocode, self.in_rows + 1, self.hop_length, chunk_frames, context_frames,
+                                    self.device)])
 
 
 def load_vocoder(path: str | os.PathLike, device: str | torch.device = "cpu", runtime: str = "auto") -> Vocoder:
@@ -115,53 +194,19 @@ def load_vocoder(path: str | os.PathLike, device: str | torch.device = "cpu", ru
 
     if runtime not in onnx_runtime.RUNTIMES:
         raise ConfigError(f"runtime must be one of {', '.join(onnx_runtime.RUNTIMES)}; got {runtime!r}")
-    artifact = load_artifact(path, expected_kind=VOCODER_KIND)
-    kind, gen_config, feature_config = _vocoder_parts(artifact)
-    generator = build_generator(kind, gen_config, source=f"{artifact.path}: generator")
-    try:
-        generator.validate_hop(feature_config.hop_length)
-    except ValueError as err:
-        raise ArtifactError(f"{artifact.path}: {err}") from None
-    generator.remove_weight_norm()
-    _load_weights(generator, artifact.weights.get(GENERATOR_MODULE, {}), artifact.path)
+    artifact, meta = load_vocoder_artifact(path)
+    generator = load_vocoder_generator(artifact, meta)
+    kind = meta.generator_kind
     target = _device(device)
     if runtime == "onnx" and target.type != "cpu":
         raise ConfigError(f"runtime 'onnx' runs on the CPU here; use --device cpu (got {target})")
     if runtime == "onnx" or (runtime == "auto" and onnx_runtime.prefer_onnx(
             kind, target, artifact.path, artifact.weights_sha256)):
-        return Vocoder(generator=onnx_runtime.load_onnx_generator(artifact.path, artifact.weights_sha256),
-                       feature_config=feature_config, generator_kind=kind, device=target,
-                       path=artifact.path, runtime="onnx")
-    generator = generator.float().to(target).eval()
-    return Vocoder(generator=generator, feature_config=feature_config, generator_kind=kind,
-                   device=target, path=artifact.path)
-
-
-def _load_weights(generator: nn.Module, weights: dict[str, torch.Tensor], path: Path) -> None:
-    """Load ``weights`` into ``generator``, or one ArtifactError naming what does not fit."""
-    expected = generator.state_dict()
-    problems = [f"missing {k}" for k in expected if k not in weights]
-    problems += [f"unexpected {k}" for k in weights if k not in expected]
-    problems += [f"{k} is {tuple(weights[k].shape)}, expected {tuple(t.shape)}"
-                 for k, t in expected.items() if k in weights and weights[k].shape != t.shape]
-    if problems:
-        more = f" (+{len(problems) - 2} more)" if len(problems) > 2 else ""
-        raise ArtifactError(f"{path}: generator weights do not fit its config ({'; '.join(problems[:2])}{more}); "
-                            "re-export the vocoder")
-    generator.load_state_dict(weights)
-
-
-def _vocoder_parts(artifact: Artifact) -> tuple[str, dict[str, Any], FeatureConfig]:
-    config = artifact.config
-    kind, gen_config = config.get("generator_kind"), config.get("generator")
-    if kind not in ("hifigan", "istft") or not isinstance(gen_config, dict) or not isinstance(artifact.mel, dict):
-        raise ArtifactError(f"{artifact.path}: vocoder artifact lacks generator_kind/generator/mel; "
-                            "re-export the vocoder")
-    try:
-        feature_config = FeatureConfig.from_dict(artifact.mel)
-    except ConfigError as err:
-        raise ArtifactError(f"{artifact.path}: invalid mel contract ({err}); re-export the vocoder") from None
-    return kind, gen_config, feature_config
+        generator = onnx_runtime.load_onnx_generator(artifact.path, artifact.weights_sha256)
+        return Vocoder(generator=generator, feature_config=meta.feature_config, generator_kind=kind,
+                       device=target, path=artifact.path, runtime="onnx", f0_config=meta.f0)
+    return Vocoder(generator=generator.to(target), feature_config=meta.feature_config, generator_kind=kind,
+                   device=target, path=artifact.path, f0_config=meta.f0)
 
 
 def _device(spec: str | torch.device) -> torch.device:
@@ -187,10 +232,14 @@ def clip_guard(wav: np.ndarray, where: str) -> np.ndarray:
     return wav if gain == 1.0 else (wav * gain).astype(np.float32)
 
 
-def load_mel_file(path: str | os.PathLike, n_mels: int) -> np.ndarray:
-    """A ``.npy`` log-mel ``(n_mels, frames)`` as float32; AudioError naming the file otherwise."""
+def load_mel_file(path: str | os.PathLike, n_mels: int, f0_rows: int = 0) -> np.ndarray:
+    """A ``.npy`` log-mel ``(n_mels, frames)`` as float32 (``(n_mels + f0_rows, frames)`` for a
+    pitch-conditioned vocoder: the mel, then its F0 rows); AudioError naming the file otherwise."""
     path = Path(path)
-    expected = f"expected a 2-D log-mel shaped ({n_mels}, frames) for this vocoder"
+    rows = n_mels + f0_rows
+    expected = (f"expected a 2-D log-mel shaped ({n_mels}, frames) for this vocoder" if not f0_rows else
+                f"this vocoder is pitch-conditioned: expected a log-mel plus F0 rows shaped ({rows}, frames)")
+    make = "make it with `voicegen features" + (" --f0`" if f0_rows else "`")
     try:
         with open(path, "rb") as handle:
             if handle.read(len(NPY_MAGIC)) != NPY_MAGIC:
@@ -199,8 +248,8 @@ def load_mel_file(path: str | os.PathLike, n_mels: int) -> np.ndarray:
     except (OSError, ValueError) as err:
         reason = " ".join(str(err).split()) or type(err).__name__
         raise AudioError(f"{path}: cannot read the .npy file ({reason}); {expected}") from None
-    if mel.ndim != 2 or mel.shape[0] != n_mels or mel.shape[1] < 1:
-        raise AudioError(f"{path}: {expected}, got shape {mel.shape}; make it with `voicegen features`")
+    if mel.ndim != 2 or mel.shape[0] != rows or mel.shape[1] < 1:
+        raise AudioError(f"{path}: {expected}, got shape {mel.shape}; {make} (or give audio)")
     if not np.issubdtype(mel.dtype, np.floating) or not np.isfinite(mel).all():
         raise AudioError(f"{path}: {expected} of finite floats, got dtype {mel.dtype} "
                          f"{'with NaN/Inf' if np.issubdtype(mel.dtype, np.floating) else ''}".rstrip())
@@ -208,25 +257,40 @@ def load_mel_file(path: str | os.PathLike, n_mels: int) -> np.ndarray:
 
 
 def vocode_file(in_path: str | os.PathLike, out_path: str | os.PathLike, vocoder: Vocoder, *,
-                overwrite: bool = False) -> Path:
-    """Vocode one file: a ``.npy`` log-mel, or audio (copy-synthesis at the vocoder's rate, streamed
-    block by block: memory does not grow with the file's length). Output clip-guarded, atomic."""
+                overwrite: bool = False, semitones: float = 0.0) -> Path:
+    """Vocode one file: a ``.npy`` log-mel (+ F0 rows), or audio (copy-synthesis at the vocoder's rate,
+    streamed block by block: memory does not grow with the file's length). Output clip-guarded,
+    atomic. ``semitones`` moves the F0 a pitch-conditioned vocoder is given (ConfigError otherwise)."""
     in_path, out_path = Path(in_path), Path(out_path)
     if out_path.exists() and not overwrite:
         raise AudioError(f"{out_path}: already exists; pass --overwrite (overwrite=True) to replace it")
+    check_pitch_knob(vocoder, semitones)
     if in_path.suffix.lower() == MEL_SUFFIX:
-        mel = load_mel_file(in_path, vocoder.feature_config.n_mels)
-        stream_to_file([mel], vocoder.stream(), out_path, vocoder.sample_rate, overwrite=overwrite,
+        rows = load_mel_file(in_path, vocoder.feature_config.n_mels, vocoder.in_rows - vocoder.feature_config.n_mels)
+        if semitones:
+            n_mels = vocoder.feature_config.n_mels
+            rows = np.concatenate([rows[:n_mels], shift_lf0(rows[n_mels:], semitones)])
+        stream_to_file([rows], vocoder.stream(), out_path, vocoder.sample_rate, overwrite=overwrite,
                        guard=str(in_path))
         return out_path
     reader = AudioReader(in_path, vocoder.sample_rate, min_samples=vocoder.feature_config.min_samples)
-    stream_to_file(reader, Chain([MelStream(vocoder.feature_config), vocoder.stream()]), out_path,
+    stream_to_file(reader, Chain([vocoder.analysis(semitones), vocoder.stream()]), out_path,
                    vocoder.sample_rate, overwrite=overwrite, guard=str(in_path), length=lambda: reader.samples)
     return out_path
 
 
+def check_pitch_knob(vocoder: Vocoder, semitones: float) -> None:
+    """ConfigError (one line) for a pitch shift a mel-only vocoder cannot make, or a non-finite/huge one."""
+    if not math.isfinite(semitones) or abs(semitones) > MAX_SEMITONES:
+        raise ConfigError(f"--pitch must be a number of semitones within +-{MAX_SEMITONES:g}, got {semitones}")
+    if semitones and not vocoder.needs_f0:
+        where = f"{vocoder.path}" if vocoder.path is not None else "this vocoder"
+        raise ConfigError(f"{where} is mel-only ({vocoder.generator_kind}): it cannot move pitch; "
+                          "use a pitch-conditioned (source_filter) vocoder")
+
+
 def vocode_path(in_path: str | os.PathLike, out_path: str | os.PathLike, vocoder: Vocoder, *,
-                overwrite: bool = False) -> list[Path]:
+                overwrite: bool = False, semitones: float = 0.0) -> list[Path]:
     """Vocode a file, or every audio/``.npy`` file under a folder into a mirrored folder of ``.wav``.
 
     Existing outputs are refused (all checked before any work) unless ``overwrite``. Returns the
@@ -256,4 +320,4 @@ def vocode_path(in_path: str | os.PathLike, out_path: str | os.PathLike, vocoder
     if existing and not overwrite:
         more, them = (f" (and {len(existing) - 1} more)", "them") if len(existing) > 1 else ("", "it")
         raise AudioError(f"{existing[0]}: already exists{more}; pass --overwrite (overwrite=True) to replace {them}")
-    return [vocode_file(src, dst, vocoder, overwrite=overwrite) for src, dst in jobs]
+    return [vocode_file(src, dst, vocoder, overwrite=overwrite, semitones=semitones) for src, dst in jobs]

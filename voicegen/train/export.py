@@ -54,8 +54,7 @@ def export_run(kind: RunKind, run_dir: str | os.PathLike, *, out: str | os.PathL
         config = load_config(VocoderTrainConfig, config_path)
         generator, _ = build_models(config)
         generator.load_state_dict(modules["generator"])
-        return export_vocoder(generator, config.generator_kind, config.generator, config.feature_config, out,
-                              overwrite=overwrite)
+        return export_vocoder(generator, config, out, overwrite=overwrite)
     if kind == "cyclegan":
         from voicegen.train.cyclegan import CycleGANTrainConfig, build_models, export_cyclegan, speaker_files
 

@@ -1,12 +1,12 @@
-"""Train a mel -> waveform vocoder GAN and export it as a ``vocoder`` artifact.
+"""Train a mel (+ F0) -> waveform vocoder GAN and export it as a ``vocoder`` artifact.
 
     config = load_config(VocoderTrainConfig, "recipes/vocoder16k/conf/cpu.yaml")
     export_dir = train_vocoder(config, "runs/vocoder16k", resume="auto")
 
 The run directory holds ``config.yaml`` (the resolved config), ``metrics.jsonl``, ``checkpoints/``,
-``samples/`` and ``export/`` (the artifact ``voicegen vocode --model`` loads). The artifact stores
-the generator without weight norm (float16 by default), ``config = {"generator_kind", "generator"}``
-and the mel contract (``mel`` = ``FeatureConfig.to_dict()``); ``voicegen.infer.vocode`` reads it.
+``samples/`` and ``export/`` (the artifact ``voicegen vocode --model`` loads; its format is
+:mod:`voicegen.formats.vocoder`). A ``source_filter`` generator also gets F0 rows: they are tracked
+once per training clip at load (``f0`` settings, stored in the artifact) and cropped with the audio.
 """
 
 from __future__ import annotations
@@ -24,28 +24,40 @@ from torch.nn.utils import parametrize
 from torch.utils.data import Dataset
 
 from voicegen.audio.datasets import AudioSegmentDataset, split_files
+from voicegen.audio.f0 import F0Config, f0_rows
 from voicegen.audio.features import FeatureConfig, get_preset
 from voicegen.audio.io import is_audio_file, load_audio
 from voicegen.audio.stats import list_audio_files
-from voicegen.checkpoint import load_artifact, save_artifact
-from voicegen.config import save_yaml, to_dict
+from voicegen.config import save_yaml
 from voicegen.errors import AudioError, ConfigError
+from voicegen.formats.vocoder import (
+    F0_KINDS,
+    GENERATOR_MODULE,
+    load_vocoder_artifact,
+    save_vocoder,
+)
 from voicegen.losses.adversarial import ADVERSARIAL_KINDS
-from voicegen.models.vocoder import build_discriminator, build_generator, generator_config
+from voicegen.models.vocoder import (
+    build_discriminator,
+    build_generator,
+    generator_config,
+)
 from voicegen.train.config import TrainerConfig, check_clip_validation
 from voicegen.train.trainer import Trainer, check_resume
 from voicegen.train.vocoder_task import GEN_PHASE, STFT_LOSS, VocoderTask
 
-VOCODER_KIND = "vocoder"
-"""Artifact kind of an exported vocoder (``voicegen.infer.vocode`` expects the same string)."""
 EXPORT_DIR = "export"
 CONFIG_FILE = "config.yaml"
-GENERATOR_MODULE = "generator"
 # Weights ``trainer.loss_weights`` starts from (HiFi-GAN's 45 x mel, 2 x feature matching).
 DEFAULT_LOSS_WEIGHTS: dict[str, float] = {"mel": 45.0, "fm": 2.0, "adv_g": 1.0, "adv_d": 1.0}
 # Generator fields taken from the mel contract when the config leaves them out.
 ISTFT_CONTRACT_FIELDS = {"n_fft": "n_fft", "hop_length": "hop_length", "win_length": "win_length",
                          "window": "window"}
+CONTRACT_FIELDS: dict[str, dict[str, str]] = {
+    "hifigan": {},
+    "istft": ISTFT_CONTRACT_FIELDS,
+    "source_filter": {**ISTFT_CONTRACT_FIELDS, "sample_rate": "sample_rate"},
+}
 
 
 @dataclass
@@ -82,11 +94,15 @@ class VocoderTrainConfig:
     """A vocoder training run (YAML schema; see ``recipes/vocoder16k/conf/*.yaml``).
 
     features: mel contract preset (``vc16k``, ``hifigan22k``); the generator's input.
-    generator_kind: ``hifigan`` (transposed-conv upsampling) or ``istft`` (frame-rate ConvNeXt +
-        inverse STFT, fast on a CPU).
+    generator_kind: ``hifigan`` (transposed-conv upsampling), ``istft`` (frame-rate ConvNeXt +
+        inverse STFT, fast on a CPU) or ``source_filter`` (the same stack shaping a harmonic source
+        at the given F0: pitch-true; needs F0 rows).
     generator: arguments of that generator (``voicegen.models.vocoder``; ``preset: v1|v2|v3|v1_istft``
-        for hifigan). ``n_mels`` (and for istft ``n_fft``, ``hop_length``, ``win_length``, ``window``)
-        are filled from the mel contract when absent and must agree with it when given.
+        for hifigan). ``n_mels`` (and for istft/source_filter ``n_fft``, ``hop_length``,
+        ``win_length``, ``window``, for source_filter ``sample_rate``) are filled from the mel
+        contract when absent and must agree with it when given.
+    f0: :class:`~voicegen.audio.f0.F0Config` fields (``method``, ``f0_min``, ``f0_max``,
+        ``fill_frames``, ``default_hz``) for a ``source_filter`` generator; must stay empty otherwise.
     discriminator: ``voicegen.models.vocoder.DiscriminatorConfig`` fields (``preset: paper|cpu``).
     adversarial_loss: ``lsgan``, ``hinge`` or ``bce``.
     adversarial_start: steps of spectral-loss-only warm-up before the discriminator trains.
@@ -97,8 +113,9 @@ class VocoderTrainConfig:
     """
 
     features: str = "vc16k"
-    generator_kind: Literal["hifigan", "istft"]
+    generator_kind: Literal["hifigan", "istft", "source_filter"]
     generator: dict[str, Any] = field(default_factory=dict)
+    f0: dict[str, Any] = field(default_factory=dict)
     discriminator: dict[str, Any] = field(default_factory=dict)
     adversarial_loss: Literal["lsgan", "hinge", "bce"] = "lsgan"
     adversarial_start: int = 0
@@ -114,6 +131,10 @@ class VocoderTrainConfig:
             raise ConfigError(f"adversarial_start must be >= 0, got {self.adversarial_start}")
         self.generator = fill_generator_contract(self.generator_kind, self.generator, contract)
         generator_config(self.generator_kind, self.generator, source="generator")  # unknown keys, types
+        if self.f0 and self.generator_kind not in F0_KINDS:
+            raise ConfigError(f"f0 settings are for a {' or '.join(F0_KINDS)} generator, not {self.generator_kind!r}; "
+                              "remove the f0 section")
+        F0Config.from_dict(self.f0)  # unknown keys, ranges
         self.trainer.loss_weights = {**DEFAULT_LOSS_WEIGHTS, **self.trainer.loss_weights}
         check_clip_validation(self.trainer, self.data.val_count, "vocoder")
         if self.data.segment_samples % contract.hop_length or self.data.segment_samples < contract.n_fft:
@@ -126,6 +147,11 @@ class VocoderTrainConfig:
         return get_preset(self.features)
 
     @property
+    def f0_config(self) -> F0Config | None:
+        """The F0 settings of a pitch-conditioned generator (None for mel-only generators)."""
+        return F0Config.from_dict(self.f0) if self.generator_kind in F0_KINDS else None
+
+    @property
     def stft_loss(self) -> bool:
         """Whether a positive ``stft`` weight asks for the multi-resolution STFT loss."""
         weights = self.trainer.loss_weights
@@ -135,8 +161,7 @@ class VocoderTrainConfig:
 def fill_generator_contract(kind: str, generator: dict[str, Any], contract: FeatureConfig) -> dict[str, Any]:
     """A copy of ``generator`` with the mel contract's fields filled in; ConfigError on a disagreement."""
     wanted = {"n_mels": contract.n_mels}
-    if kind == "istft":
-        wanted.update({key: getattr(contract, attr) for key, attr in ISTFT_CONTRACT_FIELDS.items()})
+    wanted.update({key: getattr(contract, attr) for key, attr in CONTRACT_FIELDS.get(kind, {}).items()})
     filled = dict(generator)
     for key, value in wanted.items():
         if key not in filled:
@@ -150,23 +175,30 @@ def fill_generator_contract(kind: str, generator: dict[str, Any], contract: Feat
 class ValidationClips(Dataset):
     """Whole held-out clips, cut to their first ``max_samples`` (a multiple of ``hop_length``).
 
-    ``dataset[i] -> {"wav": (T,) float32, "index": i}``; use batch size 1 (lengths differ).
+    ``dataset[i] -> {"wav": (T,) float32, "index": i}`` (and ``"f0": (2, T // hop)`` with ``f0``
+    settings); use batch size 1 (lengths differ).
     """
 
     def __init__(self, files: list[Path], sample_rate: int, max_samples: int, hop_length: int,
-                 min_samples: int) -> None:
+                 min_samples: int, f0: F0Config | None = None) -> None:
         self.files = list(files)
         self.clips = []
+        self.rows = []
         for path in self.files:
             wav = load_audio(path, sample_rate, min_samples=min_samples)[:max_samples]
             whole_frames = len(wav) - len(wav) % hop_length  # the generator returns frames * hop samples
-            self.clips.append(np.ascontiguousarray(wav[: max(whole_frames, min_samples)]))
+            clip = np.ascontiguousarray(wav[: max(whole_frames, min_samples)])
+            self.clips.append(clip)
+            self.rows.append(f0_rows(clip, sample_rate, hop_length, f0) if f0 is not None else None)
 
     def __len__(self) -> int:
         return len(self.clips)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        return {"wav": torch.from_numpy(self.clips[index]), "index": index}
+        item = {"wav": torch.from_numpy(self.clips[index]), "index": index}
+        if self.rows[index] is not None:
+            item["f0"] = torch.from_numpy(self.rows[index])
+        return item
 
 
 def audio_files(sources: list[str]) -> list[Path]:
@@ -197,38 +229,11 @@ def build_models(config: VocoderTrainConfig) -> tuple[nn.Module, nn.Module]:
     return generator, discriminator
 
 
-def export_vocoder(
-    generator: nn.Module,
-    kind: str,
-    gen_config: dict[str, Any],
-    feature_config: FeatureConfig,
-    path: str | os.PathLike,
-    *,
-    dtype: torch.dtype | None = torch.float16,
-    overwrite: bool = False,
-) -> Path:
-    """Write ``generator`` (weight norm folded into plain weights; the module is not changed) as a
-    ``vocoder`` artifact at ``path``; ``dtype`` casts the weights (None keeps float32).
-
-    ``gen_config`` is the dict the generator was built from (``build_generator(kind, gen_config)``);
-    a generator whose hop differs from ``feature_config.hop_length`` is refused (ConfigError).
-    """
-    try:
-        generator.validate_hop(feature_config.hop_length)
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
-    # A fresh copy (deepcopy shares the classes weight norm injects, so removing it there would
-    # break ``generator``); fork_rng keeps the init's random draws out of the global stream.
-    with torch.random.fork_rng(devices=[]):
-        plain = build_generator(kind, gen_config, source="generator")
-    plain.load_state_dict({name: t.detach().cpu().float() for name, t in generator.state_dict().items()})
-    plain.remove_weight_norm()
-    typed = generator_config(kind, gen_config, source="generator")
-    return save_artifact(
-        path, kind=VOCODER_KIND, weights={GENERATOR_MODULE: plain.state_dict()},
-        config={"generator_kind": kind, "generator": to_dict(typed)}, mel=feature_config.to_dict(),
-        dtype=dtype, overwrite=overwrite,
-    )
+def export_vocoder(generator: nn.Module, config: VocoderTrainConfig, path: str | os.PathLike, *,
+                   dtype: torch.dtype | None | str = "float16", overwrite: bool = False) -> Path:
+    """Write the run's ``generator`` as a ``vocoder`` artifact (:func:`voicegen.formats.vocoder.save_vocoder`)."""
+    return save_vocoder(generator, config.generator_kind, config.generator, config.feature_config, path,
+                        f0=config.f0_config, dtype=dtype, overwrite=overwrite)
 
 
 def init_generator_from(generator: nn.Module, config: VocoderTrainConfig, path: str | os.PathLike) -> None:
@@ -237,18 +242,18 @@ def init_generator_from(generator: nn.Module, config: VocoderTrainConfig, path: 
     The artifact's generator kind, generator config and mel contract must equal the run's;
     otherwise ConfigError names what differs.
     """
-    artifact = load_artifact(path, expected_kind=VOCODER_KIND)
-    kind = artifact.config.get("generator_kind")
+    artifact, meta = load_vocoder_artifact(path)
+    kind = meta.generator_kind
     if kind != config.generator_kind:
         raise ConfigError(f"{path}: is a {kind!r} vocoder but generator_kind is {config.generator_kind!r}; "
                           "fine-tune with the same generator")
-    theirs = generator_config(kind, artifact.config.get("generator", {}), source=f"{path}: generator")
+    theirs = generator_config(kind, meta.generator, source=f"{path}: generator")
     mine = generator_config(kind, config.generator, source="generator")
     if theirs != mine:
         fields = [f.name for f in dataclasses.fields(mine) if getattr(mine, f.name) != getattr(theirs, f.name)]
         raise ConfigError(f"{path}: generator differs from the config in {', '.join(fields)}; "
                           "copy the artifact's generator settings into the config")
-    differ = FeatureConfig.from_dict(artifact.mel or {}).diff(config.feature_config)
+    differ = meta.feature_config.diff(config.feature_config)
     if differ:
         raise ConfigError(f"{path}: mel contract differs from features {config.features!r} in "
                           f"{', '.join(differ)}; use the artifact's features")
@@ -296,14 +301,15 @@ def train_vocoder(
     else:
         train_files, val_files = files, []
     progress = config.trainer.progress
+    f0 = config.f0_config
     dataset = AudioSegmentDataset(train_files, contract.sample_rate, config.data.segment_samples,
                                   repeats=config.data.repeats, min_samples=contract.min_samples,
-                                  progress=progress)
+                                  progress=progress, f0=f0, hop_length=contract.hop_length)
     val_dataset = None
     if val_files:
         max_samples = int(config.data.val_seconds * contract.sample_rate)
         val_dataset = ValidationClips(val_files, contract.sample_rate, max_samples, contract.hop_length,
-                                      contract.min_samples)
+                                      contract.min_samples, f0=f0)
     trainer = Trainer(task, dataset, config.trainer, run_dir, val_dataset=val_dataset)
     if trainer.dist.is_main:
         save_yaml(config, run_dir / CONFIG_FILE, header="Resolved config of this run (voicegen train vocoder).")
@@ -313,8 +319,7 @@ def train_vocoder(
     trainer.fit(resume=resume)
     if not trainer.dist.is_main:
         return None
-    return export_vocoder(generator, config.generator_kind, config.generator, contract,
-                          run_dir / EXPORT_DIR, overwrite=True)
+    return export_vocoder(generator, config, run_dir / EXPORT_DIR, overwrite=True)
 
 
 def _millions(module: nn.Module) -> str:

@@ -10,15 +10,23 @@ One step (``trainer.optimizers``: ``disc`` then ``gen``):
   STFT loss (``stft``), and after the warm-up the adversarial loss ``adv_g`` and feature matching
   ``fm``. Loss names are weighted by ``trainer.loss_weights``.
 
+A pitch-conditioned generator (``needs_f0``) gets batches ``{"wav": (B, T), "f0": (B, 2, frames)}``
+and its input rows are the log-mel, the F0 rows and the excitation phase at each frame centre,
+integrated from a random start phase (the generator must not depend on where a crop starts).
+
 Validation runs on whole (cropped) held-out clips at batch size 1 and reports ``mel_l1`` and
-``lsd`` (log-spectral distance in dB); the first clips are also logged as audio and as real vs
-generated mel pictures.
+``lsd`` (log-spectral distance in dB), for pitch-conditioned generators also the F0 the output
+carries against the input F0 (``f0_rmse_cents``, ``gpe``: WORLD DIO on both), and DNSMOS
+(``dnsmos_ovrl``) when ``speechmos`` is installed; the first clips are also logged as audio and as
+real vs generated mel pictures.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -32,6 +40,7 @@ from voicegen.losses import (
     feature_matching_loss,
     mel_l1_loss,
 )
+from voicegen.models.vocoder import frame_phase
 
 # Optimizer (phase) names, in update order, and the module names they train.
 DISC_PHASE = "disc"
@@ -102,7 +111,7 @@ class VocoderTask:
         """Whether step ``step`` (1-based) trains the discriminator and uses adversarial losses."""
         return step > self.adversarial_start
 
-    def losses(self, phase: str, batch: Tensor, step: int) -> dict[str, Tensor]:
+    def losses(self, phase: str, batch: Tensor | dict[str, Tensor], step: int) -> dict[str, Tensor]:
         wav, wav_hat = self._generate(batch, step)
         if phase == DISC_PHASE:
             if not self.adversarial(step):
@@ -129,7 +138,8 @@ class VocoderTask:
         wav = batch["wav"]
         mel_fn = self._mel_fn(wav)
         mel = mel_fn(wav)
-        wav_hat = self.generator(mel)[:, 0].float()
+        start = torch.zeros(wav.shape[0], device=wav.device)
+        wav_hat = self.generator(self._inputs(mel, batch.get("f0"), start))[:, 0].float()
         wav, wav_hat = _trimmed(wav, wav_hat)
         mel, mel_hat = mel_fn(wav), mel_fn(wav_hat)
         metrics = {
@@ -137,6 +147,9 @@ class VocoderTask:
             "lsd": float(log_spectral_distance(wav_hat, wav, self.feature_config.n_fft,
                                                self.feature_config.hop_length)),
         }
+        if batch.get("f0") is not None:
+            metrics.update(_pitch_metrics(wav_hat, batch["f0"], self.feature_config))
+        metrics.update(_naturalness(wav_hat, self.feature_config.sample_rate))
         rate = self.feature_config.sample_rate
         for row, index in enumerate(batch["index"].tolist()):
             if index < LOGGED_VAL_CLIPS:
@@ -153,18 +166,67 @@ class VocoderTask:
             self.mel.to(wav.device)
         return self.mel
 
-    def _generate(self, wav: Tensor, step: int) -> tuple[Tensor, Tensor]:
+    @property
+    def needs_f0(self) -> bool:
+        return bool(getattr(self.generator, "needs_f0", False))
+
+    def _inputs(self, mel: Tensor, f0: Tensor | None, start: Tensor) -> Tensor:
+        """The generator's input: ``mel``, or mel + F0 rows + frame phases from ``start`` ``(B,)``."""
+        if not self.needs_f0:
+            return mel
+        if f0 is None or f0.shape[0] != mel.shape[0] or f0.shape[-1] < mel.shape[-1]:
+            raise ValueError(f"VocoderTask: a pitch-conditioned generator needs F0 rows (B, 2, >= {mel.shape[-1]}), "
+                             f"got {None if f0 is None else tuple(f0.shape)}")
+        f0 = f0[..., :mel.shape[-1]].to(mel.dtype)
+        phase = frame_phase(f0[:, 0], start, self.feature_config.sample_rate, self.feature_config.hop_length)
+        return torch.cat([mel, f0, phase[:, None]], dim=1)
+
+    def _generate(self, batch: Tensor | dict[str, Tensor], step: int) -> tuple[Tensor, Tensor]:
         """``(wav, wav_hat)`` of this step, both ``(B, T')`` trimmed to a common length (cached)."""
         if self._cache is not None and self._cache[0] == step:
             return self._cache[1], self._cache[2]
+        wav, f0 = (batch["wav"], batch.get("f0")) if isinstance(batch, dict) else (batch, None)
         if wav.dim() != 2:
             raise ValueError(f"VocoderTask: expected a waveform batch (B, T), got shape {tuple(wav.shape)}")
         with torch.no_grad():
             mel = self._mel_fn(wav)(wav)
-        wav_hat = self.generator(mel)[:, 0]
+            start = torch.rand(wav.shape[0], device=wav.device) * (2 * math.pi) if self.needs_f0 else None
+            inputs = self._inputs(mel, f0, start) if self.needs_f0 else mel
+        wav_hat = self.generator(inputs)[:, 0]
         wav, wav_hat = _trimmed(wav, wav_hat)
         self._cache = (step, wav, wav_hat)
         return wav, wav_hat
+
+
+def _pitch_metrics(wav_hat: Tensor, f0: Tensor, feature_config: FeatureConfig) -> dict[str, float]:
+    """F0 carried by ``wav_hat`` (1, T) against the input F0 rows (1, 2, frames): log-F0 RMSE in cents and
+    gross pitch error (share of frames > 20 % off) over frames voiced in both (DIO on the output)."""
+    from voicegen.audio.f0 import F0Config, track_f0
+    from voicegen.eval.f0 import gross_pitch_error
+
+    out = track_f0(wav_hat[0].detach().cpu().numpy(), feature_config.sample_rate, feature_config.hop_length,
+                   F0Config())
+    rows = f0[0].detach().cpu().numpy()
+    n = min(out.shape[0], rows.shape[1])
+    ref = np.where(rows[1, :n] > 0.5, np.exp(rows[0, :n]), 0.0)
+    both = (out[:n] > 0) & (ref > 0)
+    if not both.any():
+        return {}
+    cents = 1200 * np.log2(out[:n][both] / ref[both])
+    return {"f0_rmse_cents": float(np.sqrt(np.mean(cents ** 2))), "gpe": gross_pitch_error(out[:n], ref)}
+
+
+def _naturalness(wav_hat: Tensor, sample_rate: int) -> dict[str, float]:
+    """DNSMOS OVRL of ``wav_hat`` (1, T) when speechmos is installed and the rate is 16 kHz, else nothing."""
+    from voicegen.eval.naturalness import (
+        DNSMOS_SAMPLE_RATE,
+        dnsmos_available,
+        dnsmos_scores,
+    )
+
+    if sample_rate != DNSMOS_SAMPLE_RATE or not dnsmos_available():
+        return {}
+    return {"dnsmos_ovrl": dnsmos_scores(wav_hat[0].detach().cpu().numpy(), sample_rate)["dnsmos_ovrl"]}
 
 
 def _trimmed(wav: Tensor, wav_hat: Tensor) -> tuple[Tensor, Tensor]:

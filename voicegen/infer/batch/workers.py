@@ -107,10 +107,10 @@ def build_worker(spec: WorkerSpec) -> FileWorker:
         from voicegen.infer.vocode import load_vocoder
 
         runtime = {"runtime": options["runtime"]} if "runtime" in options else {}
-        return vocode_worker(load_vocoder(spec.model, spec.device, **runtime))
+        return vocode_worker(load_vocoder(spec.model, spec.device, **runtime), float(options.get("pitch", 0.0)))
     from voicegen.audio.features import get_preset
 
-    return features_worker(get_preset(options["preset"]), _folder(options.get("plot")))
+    return features_worker(get_preset(options["preset"]), _folder(options.get("plot")), bool(options.get("f0")))
 
 
 def convert_worker(converter: Any, source: str, target: str, pitch: str | float,
@@ -125,12 +125,13 @@ def convert_worker(converter: Any, source: str, target: str, pitch: str | float,
     return FileWorker(process=process)
 
 
-def vocode_worker(vocoder: Any) -> FileWorker:
-    """Per-file vocoding (``.npy`` log-mel or audio copy-synthesis) with a loaded vocoder."""
+def vocode_worker(vocoder: Any, semitones: float = 0.0) -> FileWorker:
+    """Per-file vocoding (``.npy`` log-mel or audio copy-synthesis) with a loaded vocoder, the pitch
+    moved by ``semitones`` (pitch-conditioned vocoders)."""
     from voicegen.infer.vocode import vocode_file
 
     def process(src: Path, dest: Path, rel: PurePosixPath) -> float:
-        vocode_file(src, dest, vocoder, overwrite=True)
+        vocode_file(src, dest, vocoder, overwrite=True, semitones=semitones)
         return _wav_seconds(dest)
 
     def probe(src: Path) -> float | None:
@@ -145,20 +146,23 @@ def vocode_worker(vocoder: Any) -> FileWorker:
     return FileWorker(process=process, probe=probe)
 
 
-def features_worker(feature_config: Any, plot_dir: Path | None = None) -> FileWorker:
+def features_worker(feature_config: Any, plot_dir: Path | None = None, f0: bool = False) -> FileWorker:
     """Per-file log-mel ``(n_mels, frames)`` float32 ``.npy`` under ``feature_config`` (a
-    :class:`voicegen.audio.features.FeatureConfig`); with ``plot_dir``, also a PNG there."""
+    :class:`voicegen.audio.features.FeatureConfig`), with ``f0`` also the F0 rows (default
+    :class:`~voicegen.audio.f0.F0Config`); with ``plot_dir``, also a PNG of the mel there."""
+    from voicegen.audio.f0 import F0Config
     from voicegen.audio.features import file_mel
     from voicegen.fileutil import atomic_path
 
     def process(src: Path, dest: Path, rel: PurePosixPath) -> float:
-        mel, samples = file_mel(src, feature_config)
+        mel, samples = file_mel(src, feature_config, F0Config() if f0 else None)
         with atomic_path(dest) as tmp, open(tmp, "wb") as handle:
             np.save(handle, mel)
         if plot_dir is not None:
             from voicegen.audio.plot import plot_mel
 
-            plot_mel(mel, feature_config, plot_dir / rel.with_suffix(PLOT_SUFFIX), title=src.name, overwrite=True)
+            plot_mel(mel[:feature_config.n_mels], feature_config, plot_dir / rel.with_suffix(PLOT_SUFFIX),
+                     title=src.name, overwrite=True)
         return samples / feature_config.sample_rate
 
     return FileWorker(process=process)

@@ -1,7 +1,8 @@
 """Build vocoder models from plain dicts (a YAML section or an artifact's JSON), strictly.
 
 ``build_generator("hifigan", {...})`` fills :class:`GeneratorConfig` (or a preset name under
-``"preset"``), ``build_generator("istft", {...})`` an :class:`ISTFTGeneratorConfig`; unknown keys
+``"preset"``), ``build_generator("istft", {...})`` an :class:`ISTFTGeneratorConfig`,
+``build_generator("source_filter", {...})`` a :class:`SourceFilterGeneratorConfig`; unknown keys
 and badly typed values are one-line :class:`~voicegen.errors.ConfigError`s naming the key.
 """
 
@@ -24,20 +25,24 @@ from voicegen.models.vocoder.config import (
 from voicegen.models.vocoder.discriminators import VocoderDiscriminator
 from voicegen.models.vocoder.generator import HiFiGANGenerator
 from voicegen.models.vocoder.istft_generator import ISTFTGenerator
+from voicegen.models.vocoder.source_filter import (
+    SourceFilterGenerator,
+    SourceFilterGeneratorConfig,
+)
 
-Generator = Union[HiFiGANGenerator, ISTFTGenerator]
-
-# Key naming a preset to start from; the other keys of the dict override its fields.
+Generator = Union[HiFiGANGenerator, ISTFTGenerator, SourceFilterGenerator]
 
 
 def generator_config(
     kind: GeneratorKind, config: Mapping[str, Any], *, source: str = "<dict>"
-) -> Union[GeneratorConfig, ISTFTGeneratorConfig]:
+) -> Union[GeneratorConfig, ISTFTGeneratorConfig, SourceFilterGeneratorConfig]:
     """The typed config of a ``kind`` generator from ``config`` (``{"preset": "v3", ...}`` allowed for hifigan)."""
     if kind == "hifigan":
         return from_preset(GeneratorConfig, config, GENERATOR_PRESETS, "generator", source=source)
     if kind == "istft":
         return from_dict(ISTFTGeneratorConfig, config, source=source)
+    if kind == "source_filter":
+        return from_dict(SourceFilterGeneratorConfig, config, source=source)
     raise ConfigError(f"{source}: unknown generator kind {kind!r}; choose one of: {', '.join(GENERATOR_KINDS)}")
 
 
@@ -46,11 +51,15 @@ def build_generator(kind: GeneratorKind, config: Mapping[str, Any], *, source: s
     typed = generator_config(kind, config, source=source)
     if isinstance(typed, GeneratorConfig):
         return HiFiGANGenerator(typed)
+    if isinstance(typed, SourceFilterGeneratorConfig):
+        return SourceFilterGenerator(typed)
     return ISTFTGenerator(typed)
 
 
 def generator_kind(generator: Generator) -> GeneratorKind:
     """The ``kind`` string :func:`build_generator` needs to rebuild ``generator`` (for artifacts)."""
+    if isinstance(generator, SourceFilterGenerator):
+        return "source_filter"
     return "istft" if isinstance(generator, ISTFTGenerator) else "hifigan"
 
 

@@ -21,11 +21,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-GeneratorKind = Literal["hifigan", "istft"]
+GeneratorKind = Literal["hifigan", "istft", "source_filter"]
 ConvNormName = Literal["weight", "spectral", "none"]
 WindowName = Literal["hann", "hamming"]
 
-GENERATOR_KINDS = ("hifigan", "istft")
+GENERATOR_KINDS = ("hifigan", "istft", "source_filter")
 WINDOWS = ("hann", "hamming")
 CONV_NORM_NAMES = ("weight", "spectral", "none")
 # Leaky-ReLU slope used throughout HiFi-GAN's generator and discriminators.

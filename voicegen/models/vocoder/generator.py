@@ -14,7 +14,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
 
-from voicegen.models.vocoder.config import LRELU_SLOPE, GeneratorConfig, hop_mismatch_message
+from voicegen.models.vocoder.config import (
+    LRELU_SLOPE,
+    GeneratorConfig,
+    hop_mismatch_message,
+)
 from voicegen.models.vocoder.istft import ISTFTHead
 from voicegen.nn import MultiReceptiveField, Upsample, conv, remove_weight_norm
 
