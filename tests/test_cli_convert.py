@@ -48,7 +48,7 @@ def test_convert_finds_the_model_from_the_speakers(tiny, search, sf1_clip, tmp_p
     shift = 12 * (tiny.log_f0_mean["TM1"] - tiny.log_f0_mean["SF1"]) / math.log(2)
     lines = result.output.splitlines()
     assert lines[0] == f"model: sf1_tm1 ({search.env / 'sf1_tm1'}), SF1 -> TM1, on cpu"
-    assert lines[1] == f"pitch: shifted {shift:+.1f} semitones (SF1 -> TM1 log-F0 means)"
+    assert lines[1].startswith(f"pitch: F0 transformed SF1 -> TM1 (log-Gaussian: mean {shift:+.1f} semitones, spread x")
     assert lines[2].startswith("wrote SF1_200001_to_TM1.wav: 3.89 s at 16000 Hz (") and lines[2].endswith(
         "), plot p.png") and " (RTF " in lines[2]
     info = sf.info(str(tmp_path / "SF1_200001_to_TM1.wav"))
@@ -58,7 +58,7 @@ def test_convert_finds_the_model_from_the_speakers(tiny, search, sf1_clip, tmp_p
     back = run("convert", "--src", "SF1_200001_to_TM1.wav", "--target", "SF1", "--pitch", "none", "--out", "b.wav")
     assert back.exit_code == 0, back.output
     assert back.output.splitlines()[:2] == [f"model: sf1_tm1 ({search.env / 'sf1_tm1'}), TM1 -> SF1, on cpu",
-                                            "pitch: not shifted (--pitch none)"]
+                                            "pitch: source F0 kept (--pitch none)"]
     again = run("convert", "--src", sf1_clip, "--target", "TM1", "--out", "b.wav")
     assert again.exit_code == 1
     assert again.output.splitlines()[-1] == ("Error: b.wav: already exists; pass --overwrite (overwrite=True) "
@@ -96,7 +96,7 @@ def test_convert_a_folder_reports_bad_files_and_fails(tiny, search, sf1_clip, tm
     result = run("convert", "--src", src, "--target", "TM1", "--model", tiny.bundle, "--out", out, "--pitch", "0")
     assert result.exit_code == 1
     lines = result.output.splitlines()
-    assert lines[1] == "pitch: not shifted (--pitch 0)"
+    assert lines[1].startswith("pitch: F0 transformed SF1 -> TM1 (log-Gaussian: mean ")  # the transform + 0
     assert lines[2].startswith(f"wrote {out / 'sub' / 'a.wav'}: 3.89 s (RTF ")
     assert lines[3] == f"failed: {src / 'z.wav'}: is a text file, not audio; check the file (wrong extension?)"
     assert lines[4].startswith("done 1, skipped 0 (done earlier), failed 1 of 2 files: 0.001 h of audio in ")

@@ -33,7 +33,7 @@ def trained(tmp_path_factory, sf1_clip, tm1_clip):
 def test_recipe_configs_load() -> None:
     tiny = load_config(VocoderTrainConfig, TINY_YAML)
     cpu = load_config(VocoderTrainConfig, CPU_YAML)
-    assert (tiny.trainer.max_steps, tiny.adversarial_start, tiny.generator_kind) == (20, 10, "istft")
+    assert (tiny.trainer.max_steps, tiny.adversarial_start, tiny.generator_kind) == (20, 10, "source_filter")
     assert (cpu.trainer.batch_size, cpu.data.segment_samples, cpu.discriminator) == (16, 8192, {"preset": "cpu"})
 
 
@@ -62,10 +62,13 @@ def test_vocode_npy_errors_are_one_line(trained, tmp_path) -> None:
     np.save(bad, np.zeros((3, 80), np.float32))
     result = CliRunner().invoke(cli, ["vocode", str(bad), str(tmp_path / "o.wav"), "--model", str(run / "export")])
     assert result.exit_code == 1
-    assert result.output == (f"Error: {bad}: expected a 2-D log-mel shaped (80, frames) for this vocoder, "
-                             "got shape (3, 80); make it with `voicegen features` (or give audio)\n")
+    assert result.output == (f"Error: {bad}: this vocoder is pitch-conditioned: expected a log-mel plus F0 rows "
+                             "shaped (82, frames), got shape (3, 80); make it with `voicegen features --f0` "
+                             "(or give audio)\n")
     good = tmp_path / "good.npy"
-    np.save(good, np.full((80, 30), -5.0, np.float32))
+    rows = np.full((82, 30), -5.0, np.float32)
+    rows[80], rows[81] = np.log(150.0), 1.0  # log-F0 and voicing rows
+    np.save(good, rows)
     ok = CliRunner().invoke(cli, ["vocode", str(good), str(tmp_path / "g.wav"), "--model", str(run / "export")])
     assert ok.exit_code == 0, ok.output
     assert sf.info(str(tmp_path / "g.wav")).frames == 30 * 256

@@ -100,14 +100,14 @@ def train_cyclegan_command(config_path: Path, overrides: tuple[str, ...], run_di
     from voicegen.train.cyclegan import CycleGANTrainConfig, train_cyclegan
 
     config, run_dir, mode = _load_run(CycleGANTrainConfig, config_path, overrides, device, run_dir, resume)
-    vocoder_fn = None
+    vocoder_fn = vocoder_f0 = None
     if vocoder is not None:
         from voicegen.infer.vocode import load_vocoder
 
         loaded = load_vocoder(vocoder, "cpu")
         loaded.check_contract(config.feature_config)
-        vocoder_fn = loaded.wav_from_mel
-    export = train_cyclegan(config, run_dir, resume=mode, vocoder_fn=vocoder_fn)
+        vocoder_fn, vocoder_f0 = loaded.wav_from_mel, loaded.f0_config
+    export = train_cyclegan(config, run_dir, resume=mode, vocoder_fn=vocoder_fn, vocoder_f0=vocoder_f0)
     if export is not None:
         click.echo(f"exported converter to {export}")
 

@@ -19,7 +19,7 @@ def main(bundle: str, source: str, target: str, in_dir: str, out_dir: str) -> No
     vocoder = load_vocoder(vocoder_path(bundle), "cpu")
     written = mel_stats_transfer_folder(in_dir, out_dir, SpeakerStats.from_dict(stats[source]),
                                         SpeakerStats.from_dict(stats[target]), vocoder.wav_from_mel,
-                                        overwrite=True)
+                                        f0=vocoder.f0_config, overwrite=True)
     print(f"wrote {len(written)} files to {out_dir}")
 
 

@@ -12,6 +12,7 @@ import soundfile as sf
 
 from voicegen.audio.features import compute_mel
 from voicegen.audio.io import load_audio
+from voicegen.audio.f0 import f0_rows
 from voicegen.audio.pitch import log_f0
 from voicegen.errors import AudioError, ConfigError
 from voicegen.infer.convert import Converter, parse_pitch, shift_pitch
@@ -43,12 +44,25 @@ def test_convert_file_keeps_the_duration_and_draws_a_plot(converter, tiny_models
     assert (result.out, result.plot, result.seconds) == (out, plot, pytest.approx(frames / RATE))
     assert result.pitch_shift == pytest.approx(expected, abs=1e-12) and result.rtf > 0
     assert plot.read_bytes()[:8] == PNG_MAGIC
-    assert converter.pitch_plan("SF1", "TM1", "auto") == (result.pitch_shift,
-                                                  f"shifted {expected:+.1f} semitones (SF1 -> TM1 log-F0 means)")
     assert converter.pitch_plan("TM1", "SF1", "auto")[0] == pytest.approx(-expected)
-    assert converter.pitch_plan("TM1", "SF1", "2.5") == (2.5, "shifted +2.5 semitones (--pitch 2.5)")
-    assert converter.pitch_plan("SF1", "TM1") == (0.0, "not shifted (--pitch none)")  # the default
-    assert converter.pitch_plan("TM1", "SF1", "none") == (0.0, "not shifted (--pitch none)")
+    assert converter.pitch_plan("SF1", "TM1") == converter.pitch_plan("SF1", "TM1", "auto")  # the default
+    assert converter.pitch_plan("TM1", "SF1", "none") == (0.0, "source F0 kept (--pitch none)")
+
+
+def test_the_f0_transform_is_the_log_gaussian_one_from_the_bundle_stats(converter) -> None:
+    stats = converter.bundle.stats
+    mu_s, sd_s = stats["SF1"].log_f0_mean, stats["SF1"].log_f0_std
+    mu_t, sd_t = stats["TM1"].log_f0_mean, stats["TM1"].log_f0_std
+    scale, offset = converter.f0_transform("SF1", "TM1", "auto")
+    lf0 = np.log([110.0, 220.0, 330.0])
+    np.testing.assert_allclose(scale * lf0 + offset, (lf0 - mu_s) / sd_s * sd_t + mu_t, atol=1e-12)
+    scale2, offset2 = converter.f0_transform("SF1", "TM1", "-3")  # the transform, then 3 semitones down
+    assert scale2 == scale and offset2 == pytest.approx(offset - 3 * math.log(2) / 12, abs=1e-12)
+    assert converter.f0_transform("SF1", "TM1", "none") == (1.0, 0.0)
+    semitones, plan = converter.pitch_plan("SF1", "TM1", "-3")
+    assert semitones == pytest.approx(12 * (mu_t - mu_s) / math.log(2) - 3)
+    assert plan == (f"F0 transformed SF1 -> TM1 (log-Gaussian: mean {semitones:+.1f} semitones, "
+                    f"spread x{sd_t / sd_s:.2f}) -3 semitones")
 
 
 def test_the_pipeline_is_its_parts_in_the_asked_direction(converter, tm1_clip, tmp_path) -> None:
@@ -57,19 +71,22 @@ def test_the_pipeline_is_its_parts_in_the_asked_direction(converter, tm1_clip, t
     wav = load_audio(tm1_clip, RATE)
     mel = compute_mel(wav, converter.feature_config)
     mel_hat = converter.bundle.convert_mel(mel, "TM1", "SF1")
-    wav_hat = converter.vocoder.wav_from_mel(mel_hat)
+    rows = f0_rows(wav, RATE, converter.feature_config.hop_length, converter.vocoder.f0_config)  # --pitch none
+    wav_hat = converter.vocoder.wav_from_mel(mel_hat, rows)
     by_hand = clip_guard(np.pad(wav_hat, (0, len(wav) - len(wav_hat))), "x")
     # 16-bit rounding, plus float rounding: the file is streamed, whose mel frames come from other
     # filterbank products than one whole-file product (~1e-6 apart).
     assert np.abs(written - by_hand).max() <= PCM16_STEP + 1e-6
-    got_wav, got_mel, got_mel_hat = converter.convert_wav(wav, "TM1", "SF1")
+    got_wav, got_mel, got_mel_hat = converter.convert_wav(wav, "TM1", "SF1", pitch="none")
     np.testing.assert_allclose(got_mel, mel, rtol=0, atol=1e-5)
     np.testing.assert_allclose(got_mel_hat, mel_hat, rtol=0, atol=1e-4)
-    # The other direction (other generator and stats) and a pitch pre-shift both change the converted mel.
+    # The other direction (other generator and stats) changes the converted mel; the pitch does not
+    # (F0 goes to the vocoder explicitly), but it changes the audio.
     assert np.abs(converter.bundle.convert_mel(mel, "SF1", "TM1") - mel_hat).mean() > 0.1
-    _, shifted_mel, shifted_mel_hat = converter.convert_wav(wav, "TM1", "SF1", semitones=4.0)
-    np.testing.assert_allclose(shifted_mel, mel, rtol=0, atol=1e-5)  # the returned source mel is the input's
-    assert np.abs(shifted_mel_hat - mel_hat).mean() > 0.1
+    shifted_wav, shifted_mel, shifted_mel_hat = converter.convert_wav(wav, "TM1", "SF1", pitch=4.0)
+    np.testing.assert_allclose(shifted_mel, mel, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(shifted_mel_hat, mel_hat, rtol=0, atol=1e-4)
+    assert np.abs(shifted_wav - got_wav).mean() > 1e-4
 
 
 def test_shift_pitch_moves_f0_by_the_semitones() -> None:
@@ -154,3 +171,23 @@ def test_parse_pitch() -> None:
         with pytest.raises(ConfigError) as err:
             parse_pitch(value)
         assert str(err.value) == message
+
+
+def test_a_bundle_with_a_mel_only_vocoder_keeps_the_waveform_pre_shift(tiny_models, sf1_clip, tmp_path) -> None:
+    from voicegen.audio.features import get_preset
+    from voicegen.formats.vocoder import save_vocoder
+    from voicegen.infer.bundles import package_bundle
+    from voicegen.models.vocoder import build_generator
+    from voicegen.train.vocoder import fill_generator_contract
+
+    config = fill_generator_contract("istft", {"channels": 16, "intermediate_channels": 32, "n_blocks": 1},
+                                     get_preset("vc16k"))
+    vocoder = save_vocoder(build_generator("istft", config), "istft", config, get_preset("vc16k"), tmp_path / "v")
+    legacy = Converter(package_bundle(tiny_models.converter, vocoder, tmp_path / "legacy"), "cpu")
+    assert not legacy.vocoder.needs_f0
+    expected = 12 * (tiny_models.log_f0_mean["TM1"] - tiny_models.log_f0_mean["SF1"]) / math.log(2)
+    assert legacy.pitch_plan("SF1", "TM1", "auto") == (pytest.approx(expected),
+                                                      f"shifted {expected:+.1f} semitones (SF1 -> TM1 log-F0 means)")
+    assert legacy.pitch_plan("TM1", "SF1", "2.5") == (2.5, "shifted +2.5 semitones (--pitch 2.5)")
+    result = legacy.convert_file(sf1_clip, tmp_path / "o.wav", "SF1", "TM1", pitch="none")
+    assert result.pitch_shift == 0.0 and sf.info(str(result.out)).frames == sf.info(str(sf1_clip)).frames

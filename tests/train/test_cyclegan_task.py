@@ -264,7 +264,8 @@ def test_short_training_run_exports_a_bundle(speaker_dirs: tuple[Path, Path], tm
     dir_a, dir_b = speaker_dirs
     vocoded = []
 
-    def vocoder_fn(mel: np.ndarray) -> np.ndarray:
+    def vocoder_fn(mel: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+        assert rows is None  # a mel-only vocoder: no F0 settings given to train_cyclegan
         vocoded.append(mel.shape)
         return np.zeros(mel.shape[1] * VC16K.hop_length, dtype=np.float32)
 

@@ -228,3 +228,18 @@ def shift_lf0(rows: np.ndarray, semitones: float) -> np.ndarray:
     out = np.array(rows, dtype=np.float32, copy=True)
     out[LF0_ROW] += semitones * math.log(2.0) / 12.0
     return out
+
+
+def log_gaussian(source_mean: float, source_std: float, target_mean: float, target_std: float,
+                 semitones: float = 0.0) -> tuple[float, float]:
+    """``(scale, offset)`` of the log-Gaussian F0 transform ``lf0' = (lf0 - mu_s) / sigma_s * sigma_t +
+    mu_t`` (natural log of Hz) plus ``semitones``, as ``lf0' = scale * lf0 + offset``."""
+    scale = target_std / source_std
+    return scale, target_mean - scale * source_mean + semitones * math.log(2.0) / 12.0
+
+
+def affine_lf0(rows: np.ndarray, scale: float, offset: float) -> np.ndarray:
+    """F0 rows with ``lf0`` replaced by ``scale * lf0 + offset``; ``vuv`` kept (a copy)."""
+    out = np.array(rows, dtype=np.float32, copy=True)
+    out[LF0_ROW] = scale * out[LF0_ROW] + offset
+    return out

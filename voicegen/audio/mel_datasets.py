@@ -20,6 +20,7 @@ import torch
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
+from voicegen.audio.f0 import F0Config, f0_rows
 from voicegen.audio.features import FeatureConfig, MelSpectrogram, log_floor_value
 from voicegen.audio.io import load_audio
 from voicegen.audio.stats import SpeakerStats, compute_stats, list_audio_files, normalize
@@ -160,22 +161,32 @@ class UnpairedMelDataset(Dataset):
 
 
 class MelClips(Dataset):
-    """Whole normalised log-mels of one speaker: ``dataset[i] -> {"a": (n_mels, F), "index": i}``.
+    """Whole normalised log-mels of one speaker: ``dataset[i] -> {"a": (n_mels, F), "index": i}``
+    (and ``"f0": (2, F)``, the clip's F0 rows of :mod:`voicegen.audio.f0`, with ``f0`` settings:
+    what a pitch-conditioned vocoder needs to render the conversion).
 
     Use batch size 1 (clip lengths differ). ``max_frames`` cuts each clip to its first frames.
     """
 
     def __init__(self, files: Sequence[str | Path], config: FeatureConfig, stats: SpeakerStats, *,
-                 max_frames: int | None = None) -> None:
+                 max_frames: int | None = None, f0: F0Config | None = None) -> None:
         self.files = [Path(p) for p in files]
         mels = load_mels(self.files, config)
         self.mels = [np.ascontiguousarray(normalize(mel, stats)[:, :max_frames], dtype=np.float32) for mel in mels]
+        self.rows = None
+        if f0 is not None:
+            self.rows = [np.ascontiguousarray(f0_rows(load_audio(path, config.sample_rate), config.sample_rate,
+                                                      config.hop_length, f0)[:, :mel.shape[1]])
+                         for path, mel in zip(self.files, self.mels)]
 
     def __len__(self) -> int:
         return len(self.mels)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor | int]:
-        return {"a": torch.from_numpy(self.mels[index]), "index": index}
+        item = {"a": torch.from_numpy(self.mels[index]), "index": index}
+        if self.rows is not None:
+            item["f0"] = torch.from_numpy(self.rows[index])
+        return item
 
 
 def _files(source: str | Path | Sequence[str | Path]) -> list[Path]:

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from voicegen.audio.features import FeatureConfig, MelSpectrogram
 from voicegen.audio.io import AUDIO_EXTENSIONS, atomic_output, is_audio_file, load_audio
-from voicegen.audio.pitch import log_f0
+from voicegen.audio.f0 import F0Config, track_f0
 from voicegen.errors import ArtifactError, AudioError, ConfigError
 
 STATS_FORMAT_VERSION = 1
@@ -30,6 +30,9 @@ STATS_FORMAT_VERSION = 1
 MIN_STD = 1e-3
 F0_MIN_HZ = 60.0
 F0_MAX_HZ = 500.0
+# Speaker log-F0 statistics use the tracker of the pitch-conditioned vocoders, whose F0 the
+# converters' statistical F0 transform moves.
+STATS_F0 = F0Config()
 
 ArrayOrTensor = TypeVar("ArrayOrTensor", np.ndarray, torch.Tensor)
 
@@ -40,7 +43,9 @@ class SpeakerStats:
 
     ``mel_mean`` / ``mel_std``: float64 ``(n_mels,)``, pooled over every frame of every file
     (population std, log-mel units of ``features``). ``log_f0_mean`` / ``log_f0_std``: natural log
-    of F0 in Hz over voiced frames; None when no frame was voiced.
+    of F0 in Hz over voiced frames, tracked as the pitch-conditioned vocoders track it (WORLD DIO +
+    StoneMask at the mel hop, :func:`voicegen.audio.f0.track_f0` with the default
+    :class:`~voicegen.audio.f0.F0Config`); None when no frame was voiced.
     """
 
     mel_mean: np.ndarray
@@ -159,8 +164,8 @@ def compute_stats(
         mel_sum += mel.sum(axis=1)
         mel_sq_sum += np.square(mel).sum(axis=1)
         num_frames += mel.shape[1]
-        f0_hz, voiced = log_f0(wav, config.sample_rate, config.hop_length, F0_MIN_HZ, F0_MAX_HZ)
-        lf0 = np.log(f0_hz[voiced].astype(np.float64))
+        f0_hz = track_f0(wav, config.sample_rate, config.hop_length, STATS_F0)
+        lf0 = np.log(f0_hz[f0_hz > 0])
         f0_sum += float(lf0.sum())
         f0_sq_sum += float(np.square(lf0).sum())
         num_voiced += int(lf0.shape[0])

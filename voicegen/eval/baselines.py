@@ -5,8 +5,10 @@
 * **Per-bin mel mean/variance transfer**: normalise the source log-mel with the source
   speaker's statistics, de-normalise with the target's, vocode
   (:func:`mel_stats_transfer`). It moves the average spectral envelope (formant region,
-  tilt, overall level) but not pitch, timing or frame-level dynamics, so a learned converter
-  should beat it too.
+  tilt, overall level) but not timing or frame-level dynamics, so a learned converter should
+  beat it too. With a pitch-conditioned vocoder (``f0`` settings) the source's F0 is moved by
+  the log-Gaussian transform of the same statistics, as the converters move it.
+* **WORLD** (no learning at all): :mod:`voicegen.eval.world`.
 
     from voicegen.audio.stats import SpeakerStats
     wav_hat = mel_stats_transfer(wav, SpeakerStats.load_json("SF1.json"),
@@ -22,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from voicegen.audio.f0 import F0Config, affine_lf0, f0_rows, log_gaussian
 from voicegen.audio.features import compute_mel
 from voicegen.audio.io import GUARD_PEAK, load_audio, save_audio
 from voicegen.audio.stats import SpeakerStats, denormalize, normalize
@@ -29,8 +32,9 @@ from voicegen.errors import ConfigError
 from voicegen.eval.evaluate import DEFAULT_NUM_PLOTS, EvalReport, evaluate_folders
 from voicegen.eval.pairing import list_named_audio
 
-VocoderFn = Callable[[np.ndarray], np.ndarray]
-"""``vocoder_fn(mel)``: log-mel ``(n_mels, frames)`` in the stats' mel contract -> waveform ``(T,)``."""
+VocoderFn = Callable[..., np.ndarray]
+"""``vocoder_fn(mel)``: log-mel ``(n_mels, frames)`` in the stats' mel contract -> waveform ``(T,)``;
+``vocoder_fn(mel, f0_rows)`` for a pitch-conditioned vocoder (F0 rows ``(2, frames)``)."""
 
 
 def no_conversion(
@@ -60,17 +64,31 @@ def transfer_mel_stats(mel: np.ndarray, source_stats: SpeakerStats, target_stats
 
 
 def mel_stats_transfer(
-    wav: np.ndarray, source_stats: SpeakerStats, target_stats: SpeakerStats, vocoder_fn: VocoderFn
+    wav: np.ndarray, source_stats: SpeakerStats, target_stats: SpeakerStats, vocoder_fn: VocoderFn,
+    f0: F0Config | None = None,
 ) -> np.ndarray:
     """Convert a mono ``(T,)`` waveform at the stats' sample rate; returns float32 ``(T,)``.
 
     The log-mel is computed with ``source_stats.features`` (the mel contract both stats and
     the vocoder must share), transferred with :func:`transfer_mel_stats`, then vocoded; the
     vocoder's output is cut (or zero-padded) to the input's length, so it stays sample-aligned.
+    With ``f0`` (a pitch-conditioned vocoder's settings) the F0 rows are tracked, moved by the
+    log-Gaussian transform of the stats' log-F0 and passed as ``vocoder_fn(mel, rows)``.
     """
     _check_same_contract(source_stats, target_stats)
-    mel = compute_mel(np.asarray(wav, dtype=np.float32), source_stats.features)
-    wav_hat = np.asarray(vocoder_fn(transfer_mel_stats(mel, source_stats, target_stats)), dtype=np.float32)
+    wav = np.asarray(wav, dtype=np.float32)
+    contract = source_stats.features
+    mel = transfer_mel_stats(compute_mel(wav, contract), source_stats, target_stats)
+    if f0 is None:
+        wav_hat = vocoder_fn(mel)
+    else:
+        rows = f0_rows(wav, contract.sample_rate, contract.hop_length, f0)
+        if None not in (source_stats.log_f0_mean, source_stats.log_f0_std, target_stats.log_f0_mean,
+                        target_stats.log_f0_std) and source_stats.log_f0_std:
+            rows = affine_lf0(rows, *log_gaussian(source_stats.log_f0_mean, source_stats.log_f0_std,
+                                                  target_stats.log_f0_mean, target_stats.log_f0_std))
+        wav_hat = vocoder_fn(mel, rows)
+    wav_hat = np.asarray(wav_hat, dtype=np.float32)
     if wav_hat.ndim != 1 or wav_hat.shape[0] == 0 or not np.isfinite(wav_hat).all():
         raise ValueError(f"vocoder_fn must return a finite mono (T,) waveform, got shape {wav_hat.shape}")
     length = np.asarray(wav).shape[0]
@@ -84,6 +102,7 @@ def mel_stats_transfer_folder(
     target_stats: SpeakerStats,
     vocoder_fn: VocoderFn,
     *,
+    f0: F0Config | None = None,
     overwrite: bool = False,
     progress: bool = True,
 ) -> list[Path]:
@@ -97,7 +116,7 @@ def mel_stats_transfer_folder(
     named = list_named_audio(source_dir, "source")
     for name, path in tqdm(named.items(), desc="mel stats transfer", unit="file", disable=not progress):
         wav = load_audio(path, sample_rate, min_samples=source_stats.features.min_samples)
-        wav_hat = mel_stats_transfer(wav, source_stats, target_stats, vocoder_fn)
+        wav_hat = mel_stats_transfer(wav, source_stats, target_stats, vocoder_fn, f0)
         peak = float(np.abs(wav_hat).max())
         if peak > 1.0:
             wav_hat = wav_hat * (GUARD_PEAK / peak)

@@ -4,17 +4,22 @@
     result = converter.convert_file("in.wav", "out.wav", "SF1", "TM1", plot="out.png")
     report = converter.convert_path("clips/", "converted/", "SF1", "TM1")   # mirrored folder
 
-Per file: load (any format, mono, the bundle's rate) -> optional pitch pre-shift -> log-mel ->
-``convert_mel`` (source stats in, target stats out; chunked beyond 1024 frames) -> vocoder
-(chunked) -> trim/pad to the input length -> clip guard -> atomic save -> optional PNG.
+Per file, streamed block by block: load (any format, mono, the bundle's rate) -> log-mel and F0
+rows -> the converter maps the mel (source stats in, target stats out; chunked beyond 1024
+frames) while the F0 is converted explicitly -> the pitch-conditioned vocoder (chunked) ->
+trim/pad to the input length -> clip guard -> atomic save -> optional PNG.
 
-Pitch pre-shift: ``pitch="auto"`` shifts by ``12 * (log_f0_mean[target] - log_f0_mean[source]) / ln 2``
-semitones from the bundle's speaker statistics; ``"none"`` or ``0`` skips it; a number is a shift
-in semitones. It uses ``librosa.effects.pitch_shift`` (phase vocoder + soxr resampling). Measured
-on this project's 2-core CPU for a 3.9 s 16 kHz clip: librosa 35-50 ms per call (plus ~5 s to
-import ``librosa.effects`` once, on a loaded machine), landing within 0.2-0.3 semitones of the
-request (median YIN F0); ``torchaudio.functional.pitch_shift`` landed as close but took 11-28 s,
-because it resamples between integer rates whose greatest common divisor is 1 for most shifts.
+Pitch (``--pitch``), with a pitch-conditioned vocoder (the shipped default):
+
+* ``auto`` (default): the log-Gaussian transform from the bundle's speaker statistics,
+  ``lf0' = (lf0 - mu_source) / sigma_source * sigma_target + mu_target`` on every frame (log-F0 is
+  continuous; voicing comes from the source);
+* ``none``: the source's F0 unchanged (singing, or same-gender pairs);
+* a number: the transform plus that many semitones.
+
+No phase vocoder anywhere on this path. A bundle whose vocoder is mel-only (older voicegen)
+keeps the previous behaviour: ``auto`` and numbers pre-shift the input waveform with
+``librosa.effects.pitch_shift`` (phase vocoder) by the log-F0 mean difference or the number.
 """
 
 from __future__ import annotations
@@ -28,12 +33,13 @@ from pathlib import Path
 
 import numpy as np
 
+from voicegen.audio.f0 import F0_ROWS, affine_lf0, log_gaussian
 from voicegen.audio.features import MelStream, compute_mel
 from voicegen.audio.io import AudioReader, is_audio_file
 from voicegen.audio.plot import plot_mels_side_by_side
 from voicegen.errors import AudioError, ConfigError, VoicegenError
 from voicegen.infer.bundles import load_converter, vocoder_path
-from voicegen.infer.stream import Chain, Record, Stage, run_whole, stream_to_file
+from voicegen.infer.stream import Chain, Fork, Map, Record, Stage, rows, run_whole, stream_to_file
 from voicegen.infer.vocode import load_vocoder
 
 PITCH_AUTO, PITCH_NONE = "auto", "none"
@@ -116,13 +122,17 @@ class Converter:
     def sample_rate(self) -> int:
         return self.feature_config.sample_rate
 
-    def pitch_plan(self, source: str, target: str, pitch: str | float = PITCH_NONE) -> tuple[float, str]:
-        """``(semitones, description)`` of the pre-shift for ``source -> target`` under ``pitch``.
+    def pitch_plan(self, source: str, target: str, pitch: str | float = PITCH_AUTO) -> tuple[float, str]:
+        """``(semitones, description)`` of what ``pitch`` does for ``source -> target``.
 
-        E.g. ``(-5.9, "shifted -5.9 semitones (SF1 -> TM1 log-F0 means)")``.
+        With a pitch-conditioned vocoder ``semitones`` is the shift of the mean log-F0 (the transform
+        plus any extra), e.g. ``(-10.4, "F0 transformed SF1 -> TM1 (log-Gaussian: mean -10.4
+        semitones, spread x0.93)")``; with a mel-only vocoder it is the waveform pre-shift.
         """
         self.bundle.generator(source, target)  # validates the names
         pitch = parse_pitch(pitch)
+        if self.vocoder.needs_f0:
+            return self._f0_plan(source, target, pitch)[1:]
         if pitch == PITCH_NONE:
             return 0.0, "not shifted (--pitch none)"
         if pitch != PITCH_AUTO:
@@ -138,29 +148,65 @@ class Converter:
             return 0.0, f"not shifted ({source} and {target} log-F0 means are {semitones:+.2f} semitones apart)"
         return semitones, f"shifted {semitones:+.1f} semitones ({source} -> {target} log-F0 means)"
 
-    def stages(self, source: str, target: str, *, record: bool = False) -> tuple[Chain, Record | None, Record | None]:
-        """The streaming conversion (:mod:`voicegen.infer.stream`): samples -> log-mel -> converted
-        log-mel -> samples; with ``record``, also the two mel stages, which then keep what went
-        through them (for plots: memory then grows with the input)."""
+    def _f0_plan(self, source: str, target: str, pitch: str | float) -> tuple[tuple[float, float], float, str]:
+        """``((scale, offset), mean shift in semitones, description)`` of the explicit F0 path:
+        ``lf0' = scale * lf0 + offset`` (natural log)."""
+        extra = 0.0 if pitch in (PITCH_AUTO, PITCH_NONE) else float(pitch)
+        per_semitone = math.log(2) / SEMITONES_PER_OCTAVE
+        if pitch == PITCH_NONE:
+            return (1.0, 0.0), 0.0, "source F0 kept (--pitch none)"
+        src, trg = self.bundle.stats[source], self.bundle.stats[target]
+        if None in (src.log_f0_mean, src.log_f0_std, trg.log_f0_mean, trg.log_f0_std) or not src.log_f0_std:
+            how = f"moved {extra:+.1f} semitones" if extra else "kept"
+            return (1.0, extra * per_semitone), extra, f"source F0 {how} (no log-F0 statistics in the model)"
+        scale, offset = log_gaussian(src.log_f0_mean, src.log_f0_std, trg.log_f0_mean, trg.log_f0_std, extra)
+        shift = (trg.log_f0_mean - src.log_f0_mean) / per_semitone + extra
+        more = f" {extra:+g} semitones" if extra else ""
+        return (scale, offset), shift, (f"F0 transformed {source} -> {target} (log-Gaussian: mean {shift:+.1f} "
+                                        f"semitones, spread x{scale:.2f}){more}")
+
+    def f0_transform(self, source: str, target: str, pitch: str | float = PITCH_AUTO) -> tuple[float, float]:
+        """``(scale, offset)`` of the explicit F0 path: ``lf0' = scale * lf0 + offset`` (natural log of Hz)."""
+        self.bundle.generator(source, target)  # validates the names
+        return self._f0_plan(source, target, parse_pitch(pitch))[0]
+
+    def _f0_map(self, source: str, target: str, pitch: str | float) -> Map:
+        scale, offset = self.f0_transform(source, target, pitch)
+
+        return Map(lambda f0_rows: affine_lf0(f0_rows, scale, offset), F0_ROWS)
+
+    def stages(self, source: str, target: str, *, record: bool = False,
+               pitch: str | float = PITCH_AUTO) -> tuple[Chain, Record | None, Record | None]:
+        """The streaming conversion (:mod:`voicegen.infer.stream`): samples -> log-mel (and F0 rows) ->
+        converted log-mel (and converted F0) -> samples; with ``record``, also the two mel stages,
+        which then keep what went through them (for plots: memory then grows with the input)."""
         mel: Stage = MelStream(self.feature_config)
         mel_hat: Stage = self.bundle.mel_stream(source, target)
-        if not record:
-            return Chain([mel, mel_hat, self.vocoder.stream()]), None, None
-        mel, mel_hat = Record(mel), Record(mel_hat)
-        return Chain([mel, mel_hat, self.vocoder.stream()]), mel, mel_hat
+        recorded: tuple[Record | None, Record | None] = (None, None)
+        if record:
+            mel, mel_hat = Record(mel), Record(mel_hat)
+            recorded = (mel, mel_hat)
+        if not self.vocoder.needs_f0:
+            return Chain([mel, mel_hat, self.vocoder.stream()]), *recorded
+        n_mels = self.feature_config.n_mels
+        analysis = Fork([(None, mel), (None, self.vocoder.f0_stream())])
+        mapping = Fork([(rows(0, n_mels), mel_hat), (rows(n_mels, n_mels + F0_ROWS), self._f0_map(source, target, pitch))])
+        return Chain([analysis, mapping, self.vocoder.stream()]), *recorded
 
     def convert_wav(self, wav: np.ndarray, source: str, target: str, *,
-                    semitones: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    pitch: str | float = PITCH_AUTO) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(T,)`` waveform at the bundle's rate -> ``(wav_hat (T,), mel, mel_hat)``.
 
-        ``mel`` is the input's log-mel (before any pitch shift), ``mel_hat`` the converted one;
+        ``mel`` is the input's log-mel (before any pitch pre-shift), ``mel_hat`` the converted one;
         ``wav_hat`` is the vocoded ``mel_hat`` trimmed/zero-padded to ``T`` (not clip-guarded).
         """
-        shifted = shift_pitch(wav, self.sample_rate, semitones) if semitones else wav
-        chain, mel_in, mel_hat = self.stages(source, target, record=True)
+        semitones, _ = self.pitch_plan(source, target, pitch)
+        pre_shift = 0.0 if self.vocoder.needs_f0 else semitones
+        shifted = shift_pitch(wav, self.sample_rate, pre_shift) if pre_shift else wav
+        chain, mel_in, mel_hat = self.stages(source, target, record=True, pitch=pitch)
         assert mel_in is not None and mel_hat is not None
         wav_hat = run_whole(chain, shifted)
-        mel = compute_mel(wav, self.feature_config) if semitones else mel_in.array()
+        mel = compute_mel(wav, self.feature_config) if pre_shift else mel_in.array()
         if len(wav_hat) >= len(wav):
             wav_hat = wav_hat[:len(wav)]
         else:
@@ -168,7 +214,7 @@ class Converter:
         return wav_hat.astype(np.float32), mel, mel_hat.array()
 
     def convert_file(self, src: str | os.PathLike, out: str | os.PathLike, source: str, target: str, *,
-                     pitch: str | float = PITCH_NONE, overwrite: bool = False,
+                     pitch: str | float = PITCH_AUTO, overwrite: bool = False,
                      plot: str | os.PathLike | None = None) -> ConvertResult:
         """Convert one audio file ``src`` (``source``'s voice) into ``out`` in ``target``'s voice.
 
@@ -181,6 +227,7 @@ class Converter:
         src, out = Path(src), Path(out)
         plot = Path(plot) if plot is not None else None
         semitones, _ = self.pitch_plan(source, target, pitch)
+        pre_shift = 0.0 if self.vocoder.needs_f0 else semitones
         for path in (out, plot):
             if path is not None and path.exists() and not overwrite:
                 raise AudioError(f"{path}: already exists; pass --overwrite (overwrite=True) to replace it")
@@ -188,10 +235,10 @@ class Converter:
         reader = AudioReader(src, fc.sample_rate, min_samples=fc.min_samples)
         blocks: Iterable[np.ndarray] = reader
         wav = None
-        if semitones:
+        if pre_shift:
             wav = np.concatenate(list(reader))
-            blocks = [shift_pitch(wav, fc.sample_rate, semitones)]
-        chain, mel_in, mel_hat = self.stages(source, target, record=plot is not None)
+            blocks = [shift_pitch(wav, fc.sample_rate, pre_shift)]
+        chain, mel_in, mel_hat = self.stages(source, target, record=plot is not None, pitch=pitch)
         stream_to_file(blocks, chain, out, fc.sample_rate, overwrite=overwrite, guard=str(src),
                        length=lambda: reader.samples)
         if plot is not None:
@@ -204,7 +251,7 @@ class Converter:
                              pitch_shift=semitones, plot=plot)
 
     def convert_path(self, src: str | os.PathLike, out: str | os.PathLike, source: str, target: str, *,
-                     pitch: str | float = PITCH_NONE, overwrite: bool = False, plot: str | os.PathLike | None = None,
+                     pitch: str | float = PITCH_AUTO, overwrite: bool = False, plot: str | os.PathLike | None = None,
                      on_file: Callable[[Path, ConvertResult | str], None] | None = None) -> ConvertReport:
         """Convert a file, or every audio file under a folder into a mirrored folder of ``.wav``.
 

@@ -26,6 +26,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from voicegen.audio.f0 import LF0_ROW, VUV_ROW, affine_lf0, f0_rows, log_gaussian
 from voicegen.audio.features import compute_mel
 from voicegen.audio.io import atomic_output, load_audio, save_audio
 from voicegen.audio.plot import COLORMAP
@@ -92,9 +93,10 @@ def traverse_file(vae: VAEBundle, vocoder: Vocoder | None, path: str | os.PathLi
     if vocoder is not None:
         vocoder.check_contract(vae.feature_config)
     _check_out_dir(out_dir, overwrite)
-    _, mel = load_mel(vae, path)
+    wav, mel = load_mel(vae, path)
     if speaker is None and vae.model.config.n_speakers:
         speaker = vae.score(mel).speaker
+    rows = _f0_for(wav, vae, vocoder, speaker) if vocoder is not None and vocoder.needs_f0 else None
     z = vae.encode(mel).mean.numpy()
     values = [float(v) for v in np.linspace(lo, hi, steps)]
     frames = mel.shape[1]
@@ -108,7 +110,7 @@ def traverse_file(vae: VAEBundle, vocoder: Vocoder | None, path: str | os.PathLi
             mel_hat = vae.decode(z_edit, speaker, frames)
             row.append(mel_hat)
             if vocoder is not None:
-                wav = clip_guard(vocoder.wav_from_mel(mel_hat), str(path))
+                wav = clip_guard(vocoder.wav_from_mel(mel_hat, rows), str(path))
                 wavs.append(save_audio(out_dir / f"dim{d:02d}_{i}.wav", wav, vocoder.sample_rate, overwrite=True))
         grid.append(row)
     voice = f" in {speaker}'s voice" if speaker else ""
@@ -119,6 +121,19 @@ def traverse_file(vae: VAEBundle, vocoder: Vocoder | None, path: str | os.PathLi
                      out_dir / KL_RANK_PNG)
     return TraverseResult(grid=grid_png, kl_rank=rank_png, wavs=wavs, speaker=speaker, dims=list(dims),
                           values=values)
+
+
+def _f0_for(wav: np.ndarray, vae: VAEBundle, vocoder: Vocoder, speaker: str | None) -> np.ndarray:
+    """The file's F0 rows for a pitch-conditioned vocoder, moved (log-Gaussian, from the file's own
+    log-F0 statistics) to ``speaker``'s when the VAE has them; the file's own F0 otherwise."""
+    fc = vae.feature_config
+    rows = f0_rows(wav, fc.sample_rate, fc.hop_length, vocoder.f0_config)
+    target = vae.stats.get(speaker) if speaker is not None else None
+    voiced = rows[LF0_ROW][rows[VUV_ROW] > 0.5].astype(np.float64)
+    if target is None or target.log_f0_mean is None or not target.log_f0_std or voiced.size < 2 or not voiced.std():
+        return rows
+    return affine_lf0(rows, *log_gaussian(float(voiced.mean()), float(voiced.std()), target.log_f0_mean,
+                                          target.log_f0_std))
 
 
 def top_kl_dims(vae: VAEBundle, path: str | os.PathLike, count: int = 3) -> list[int]:

@@ -24,6 +24,7 @@ from torch import nn
 
 from voicegen.audio.datasets import split_files
 from voicegen.audio.features import FeatureConfig, get_preset
+from voicegen.audio.f0 import F0Config
 from voicegen.audio.mel_datasets import DEFAULT_MASK_MAX_FRAMES, DEFAULT_SEGMENT_FRAMES, MelClips, UnpairedMelDataset
 from voicegen.audio.stats import SpeakerStats, list_audio_files
 from voicegen.checkpoint import save_artifact
@@ -217,14 +218,17 @@ def train_cyclegan(
     run_dir: str | os.PathLike,
     *,
     resume: bool | Literal["auto"] = "auto",
-    vocoder_fn: Callable[[np.ndarray], np.ndarray] | None = None,
+    vocoder_fn: Callable[[np.ndarray, np.ndarray | None], np.ndarray] | None = None,
+    vocoder_f0: F0Config | None = None,
 ) -> Path | None:
     """Train as configured under ``run_dir`` and export ``run_dir/export``; return that path.
 
     ``resume``: ``"auto"`` continues from the latest checkpoint if any, ``True`` requires one,
     ``False`` refuses a run_dir with checkpoints. ``vocoder_fn`` (de-normalised log-mel
-    ``(n_mels, F)`` -> waveform) adds converted audio to the validation samples. Returns None on
-    data-parallel ranks other than 0.
+    ``(n_mels, F)`` and F0 rows or None -> waveform) adds converted audio to the validation samples;
+    ``vocoder_f0``: the F0 settings of a pitch-conditioned vocoder (the validation clips' F0 is then
+    tracked and moved to speaker B by the log-Gaussian transform). Returns None on data-parallel
+    ranks other than 0.
     """
     run_dir = Path(run_dir)
     check_resume(run_dir, resume)  # before anything is written into run_dir
@@ -235,7 +239,8 @@ def train_cyclegan(
     dataset = UnpairedMelDataset(train_a, files_b, contract, segment_frames=config.data.segment_frames,
                                  mask_max_frames=config.data.mask_max_frames, repeats=config.data.repeats,
                                  progress=progress)
-    val_dataset = (MelClips(val_a, contract, dataset.stats_a, max_frames=config.data.val_max_frames)
+    val_dataset = (MelClips(val_a, contract, dataset.stats_a, max_frames=config.data.val_max_frames,
+                            f0=vocoder_f0 if vocoder_fn is not None else None)
                    if val_a else None)
     models = build_models(config)
     task = CycleGANTask(*(models[n] for n in ("G_ab", "G_ba", "D_a", "D_b")), models.get("D_a2"), models.get("D_b2"),

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from voicegen.audio.f0 import affine_lf0, log_gaussian
 from voicegen.audio.features import FeatureConfig
 from voicegen.audio.plot import mels_figure
 from voicegen.audio.stats import SpeakerStats, denormalize
@@ -55,8 +56,10 @@ class CycleGANTask:
         feature_config, stats_a, stats_b: for mels, the contract and the speakers' statistics;
             validation then draws source vs converted mel pictures (de-normalised with A's and B's
             stats). Leave them out for images.
-        vocoder_fn: optional ``mel (n_mels, F) -> wav (T,)`` (de-normalised log-mel in, float audio
-            at ``feature_config.sample_rate`` out); validation then also logs the converted audio.
+        vocoder_fn: optional ``(mel (n_mels, F), f0 rows (2, F) or None) -> wav (T,)`` (de-normalised
+            log-mel in, float audio at ``feature_config.sample_rate`` out); validation then also logs
+            the converted audio. Validation batches with ``"f0"`` rows (the source's) pass them moved
+            to speaker B by the log-Gaussian transform of the two speakers' log-F0 statistics.
     """
 
     def __init__(
@@ -176,9 +179,19 @@ class CycleGANTask:
                               self.feature_config)
             logger.figure(f"val/mel_{index}", fig, step)
             if self.vocoder_fn is not None:
-                wav = np.asarray(self.vocoder_fn(converted), dtype=np.float32)
+                rows = batch.get("f0")
+                rows = None if rows is None else log_gaussian_rows(rows[row].cpu().numpy(), self.stats_a, self.stats_b)
+                wav = np.asarray(self.vocoder_fn(converted, rows), dtype=np.float32)
                 logger.audio(f"val/converted_{index}", wav, self.feature_config.sample_rate, step)
         return metrics
+
+
+def log_gaussian_rows(rows: np.ndarray, source: SpeakerStats, target: SpeakerStats) -> np.ndarray:
+    """F0 rows with log-F0 moved from ``source``'s to ``target``'s log-F0 statistics (unchanged without them)."""
+    if None in (source.log_f0_mean, source.log_f0_std, target.log_f0_mean, target.log_f0_std) or not source.log_f0_std:
+        return rows
+    scale, offset = log_gaussian(source.log_f0_mean, source.log_f0_std, target.log_f0_mean, target.log_f0_std)
+    return affine_lf0(rows, scale, offset)
 
 
 def unpack_batch(batch: Any) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
