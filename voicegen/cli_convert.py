@@ -32,9 +32,13 @@ TABLE_GAP = "  "
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None,
               help="Output file, or folder for a folder/glob/list --src [default: ./<src stem>_to_<target>.wav, "
                    "or the folder ./<src name>_to_<target>].")
-@click.option("--pitch", default="none", show_default=True, metavar="auto|none|SEMITONES",
-              help="Shift the input's pitch first: none (the CycleGAN maps pitch itself, and scored better "
-                   "that way), auto (by the speakers' log-F0 means), or semitones.")
+@click.option("--pitch", default="auto", show_default=True, metavar="auto|none|SEMITONES",
+              help="auto: move the source's F0 to the target's (log-Gaussian transform of the two speakers' "
+                   "log-F0 statistics); none: keep the source's F0 (singing, same-gender pairs); a number: "
+                   "auto plus that many semitones.")
+@click.option("--f0-method", type=click.Choice(["dio", "harvest"]), default=None,
+              help="F0 tracker [default: the vocoder's]: dio is fast; harvest follows voicing through "
+                   "transitions better and is ~30x slower.")
 @click.option("--plot", type=click.Path(path_type=Path), default=None,
               help="Also save the source and converted spectrograms side by side to this PNG "
                    "(a folder for a folder --src).")
@@ -43,7 +47,7 @@ TABLE_GAP = "  "
               help="Where to run the models.")
 @batch_options
 def convert(src: Path, target: str, source: str | None, model: str | None, out: Path | None, pitch: str,
-            plot: Path | None, overwrite: bool, device: str, batch: BatchOptions) -> None:
+            f0_method: str | None, plot: Path | None, overwrite: bool, device: str, batch: BatchOptions) -> None:
     """Convert speech in SRC into the TARGET speaker's voice.
 
     The model is found from the speaker names: the bundle that holds --target (with
@@ -65,14 +69,14 @@ def convert(src: Path, target: str, source: str | None, model: str | None, out: 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         try:
-            _convert(src, target, source, model, out, pitch, plot, overwrite, device, batch)
+            _convert(src, target, source, model, out, pitch, f0_method, plot, overwrite, device, batch)
         finally:
             for warning in caught:
                 click.echo(f"warning: {warning.message}", err=True)
 
 
 def _convert(src: Path, target: str, source: str | None, model: str | None, out: Path | None, pitch: str,
-             plot: Path | None, overwrite: bool, device: str, batch: BatchOptions) -> None:
+             f0_method: str | None, plot: Path | None, overwrite: bool, device: str, batch: BatchOptions) -> None:
     from voicegen.infer.batch.inputs import input_kind, input_stem
     from voicegen.infer.batch.workers import CONVERT, WorkerSpec, convert_worker
     from voicegen.infer.bundles import read_bundle_info, resolve
@@ -84,15 +88,17 @@ def _convert(src: Path, target: str, source: str | None, model: str | None, out:
     if out is None:
         out = Path(DEFAULT_OUT_TEMPLATE.format(stem=input_stem(src), target=target) + ("" if many else ".wav"))
     info = read_bundle_info(bundle)
-    converter = Converter(bundle, device)
+    converter = Converter(bundle, device, f0_method=f0_method)
     _, plan = converter.pitch_plan(source, target, pitch_value)
     click.echo(f"model: {info.name} ({bundle}), {source} -> {target}, on {converter.vocoder.device}")
     click.echo(f"pitch: {plan}")
     if many:
         plot = plot.absolute() if plot is not None else None
-        spec = WorkerSpec(kind=CONVERT, model=str(Path(bundle).absolute()), device=device,
-                          options={"source": source, "target": target, "pitch": pitch_value,
-                                   "plot": str(plot) if plot is not None else None})
+        options = {"source": source, "target": target, "pitch": pitch_value,
+                   "plot": str(plot) if plot is not None else None}
+        if f0_method is not None:
+            options["f0_method"] = f0_method
+        spec = WorkerSpec(kind=CONVERT, model=str(Path(bundle).absolute()), device=device, options=options)
         worker = convert_worker(converter, source, target, pitch_value, plot) if batch.inline else None
         del converter  # worker processes load their own
         run_batch_command(spec, src, out, batch, overwrite=overwrite, worker=worker, plot_dir=plot)

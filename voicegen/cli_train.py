@@ -197,12 +197,15 @@ from voicegen.cli_batch import BatchOptions, batch_options, run_batch_command, s
 @click.option("--runtime", type=click.Choice(["auto", "torch", "onnx"]), default="auto", show_default=True,
               help="onnx: ONNX Runtime (CPU; `voicegen export vocoder --artifact MODEL --onnx` first); auto: "
                    "ONNX Runtime where benchmarks/vocoder.py measured it faster (HiFi-GAN) and a graph exists.")
+@click.option("--f0-method", type=click.Choice(["dio", "harvest"]), default=None,
+              help="F0 tracker of a pitch-conditioned vocoder [default: the one it was trained with]: dio is "
+                   "fast; harvest follows voicing through transitions better (lower F0 error) and is ~30x slower.")
 @click.option("--pitch", "semitones", type=float, default=0.0, show_default=True,
               help="Move the pitch by this many semitones (F0 scaled by 2^(n/12), spectral envelope kept); "
                    "needs a pitch-conditioned vocoder such as the default one.")
 @batch_options
 def vocode(source: Path, output: Path, model: Path | None, overwrite: bool, device: str, runtime: str,
-           semitones: float, batch: BatchOptions) -> None:
+           f0_method: str | None, semitones: float, batch: BatchOptions) -> None:
     """Turn SOURCE into a waveform at OUTPUT with a trained vocoder.
 
     SOURCE is audio (copy-synthesis: audio -> mel and F0 -> vocoder), or a .npy made with
@@ -228,12 +231,14 @@ def vocode(source: Path, output: Path, model: Path | None, overwrite: bool, devi
 
         model = default_vocoder()
     many = input_kind(source) != "file"
-    vocoder = load_vocoder(model, device, runtime)  # loaded here to fail early and once on a bad model
+    vocoder = load_vocoder(model, device, runtime).with_f0_method(f0_method)  # loaded once here to fail early
     check_pitch_knob(vocoder, semitones)
     if many:
         options: dict[str, object] = {"runtime": runtime}
         if semitones:
             options["pitch"] = semitones
+        if f0_method is not None:
+            options["f0_method"] = f0_method
         spec = WorkerSpec(kind=VOCODE, model=str(model.absolute()), device=device, options=options)
         worker = vocode_worker(vocoder, semitones) if batch.inline else None
         del vocoder  # worker processes load their own

@@ -126,3 +126,18 @@ def test_a_mel_only_vocoder_refuses_the_pitch_knob(sf1_clip, tmp_path) -> None:
     assert result.output == (f"Error: {path} is mel-only (istft): it cannot move pitch; use a pitch-conditioned "
                              "(source_filter) vocoder\n")
     assert not (tmp_path / "o.wav").exists()
+
+
+def test_the_f0_tracker_can_be_chosen_at_inference(source_filter, sf1_clip, tmp_path) -> None:
+    _, path, f0 = source_filter
+    vocoder = load_vocoder(path)
+    harvest = vocoder.with_f0_method("harvest")
+    assert harvest.f0_config == F0Config(method="harvest", f0_min=60.0, f0_max=600.0)
+    assert vocoder.f0_config == f0 and vocoder.with_f0_method(None) is vocoder
+    result = CliRunner().invoke(cli, ["vocode", str(sf1_clip), str(tmp_path / "h.wav"), "--model", str(path),
+                                      "--f0-method", "harvest"])
+    assert result.exit_code == 0, result.output
+    config = fill_generator_contract("istft", TINY, VC16K)
+    mel_only = load_vocoder(save_vocoder(build_generator("istft", config), "istft", config, VC16K, tmp_path / "m"))
+    with pytest.raises(ConfigError, match="--f0-method harvest: this vocoder \\(istft\\) takes no F0"):
+        mel_only.with_f0_method("harvest")

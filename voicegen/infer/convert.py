@@ -102,14 +102,15 @@ def shift_pitch(wav: np.ndarray, sample_rate: int, semitones: float) -> np.ndarr
 class Converter:
     """A converter bundle loaded once (a CycleGAN pair or a speaker-conditioned VAE) and its vocoder, on ``device``.
 
-    ``device``: ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``. Raises ArtifactError
+    ``device``: ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``; ``f0_method``: the F0
+    tracker of a pitch-conditioned vocoder (None: its own; see ``Vocoder.with_f0_method``). Raises ArtifactError
     for an unusable bundle and ConfigError when the vocoder's mel contract differs from the
     converter's (naming the fields).
     """
 
-    def __init__(self, bundle_path: str | os.PathLike, device: str = "cpu") -> None:
+    def __init__(self, bundle_path: str | os.PathLike, device: str = "cpu", *, f0_method: str | None = None) -> None:
         self.path = Path(bundle_path)
-        self.vocoder = load_vocoder(vocoder_path(self.path), device)
+        self.vocoder = load_vocoder(vocoder_path(self.path), device).with_f0_method(f0_method)
         self.bundle = load_converter(self.path, device=self.vocoder.device)
         self.vocoder.check_contract(self.bundle.feature_config)
         self.feature_config = self.bundle.feature_config

@@ -101,13 +101,15 @@ def build_worker(spec: WorkerSpec) -> FileWorker:
     if spec.kind == CONVERT:
         from voicegen.infer.convert import Converter
 
-        return convert_worker(Converter(spec.model, spec.device), options["source"], options["target"],
-                              options.get("pitch", "none"), _folder(options.get("plot")))
+        return convert_worker(Converter(spec.model, spec.device, f0_method=options.get("f0_method")),
+                              options["source"], options["target"], options.get("pitch", "none"),
+                              _folder(options.get("plot")))
     if spec.kind == VOCODE:
         from voicegen.infer.vocode import load_vocoder
 
         runtime = {"runtime": options["runtime"]} if "runtime" in options else {}
-        return vocode_worker(load_vocoder(spec.model, spec.device, **runtime), float(options.get("pitch", 0.0)))
+        vocoder = load_vocoder(spec.model, spec.device, **runtime).with_f0_method(options.get("f0_method"))
+        return vocode_worker(vocoder, float(options.get("pitch", 0.0)))
     from voicegen.audio.features import get_preset
 
     return features_worker(get_preset(options["preset"]), _folder(options.get("plot")), bool(options.get("f0")))
