@@ -1,4 +1,4 @@
-"""The package's import graph flows one way: nn -> losses -> models -> (train | infer) -> cli.
+"""The package's import graph flows one way: nn -> losses -> models -> formats -> (train | infer) -> cli.
 
 audio/ and image/ are front ends that train/ and infer/ combine with models; models never
 import them. This test parses every module (no import side effects) and checks the rule.
@@ -13,11 +13,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "voicegen"
 
 # For each subpackage: the voicegen subpackages it must NOT import.
 FORBIDDEN = {
-    "nn": {"losses", "models", "audio", "image", "train", "infer", "eval", "cli"},
-    "losses": {"models", "audio", "image", "train", "infer", "eval", "cli"},
-    "models": {"audio", "image", "train", "infer", "eval", "cli"},
-    "audio": {"models", "train", "infer", "eval", "cli", "image"},
-    "image": {"models", "train", "infer", "eval", "cli", "audio"},
+    "nn": {"losses", "models", "formats", "audio", "image", "train", "infer", "eval", "cli"},
+    "losses": {"models", "formats", "audio", "image", "train", "infer", "eval", "cli"},
+    "models": {"formats", "audio", "image", "train", "infer", "eval", "cli"},
+    "audio": {"models", "formats", "train", "infer", "eval", "cli", "image"},
+    "image": {"models", "formats", "train", "infer", "eval", "cli", "audio"},
+    "formats": {"train", "infer", "eval", "cli"},
     "train": {"infer", "cli"},
     "infer": {"train", "cli"},
     "eval": {"train", "cli"},

@@ -136,11 +136,11 @@ def checkpoint_path(run_dir: str | os.PathLike, step: int) -> Path:
 
 
 def save_training_checkpoint(run_dir: str | os.PathLike, step: int, state: dict, *,
-                             keep_last: int | None = 3) -> Path:
+                             keep_last: int | None = 3, protect: tuple[int, ...] = ()) -> Path:
     """Write ``state`` as the checkpoint of ``step`` atomically, then keep only the newest ``keep_last``.
 
-    ``keep_last=None`` keeps every checkpoint. The file just written is never deleted, even when
-    newer checkpoints exist. Returns the checkpoint path.
+    ``keep_last=None`` keeps every checkpoint. The file just written, and the checkpoints of the
+    steps in ``protect`` (e.g. the best validated step), are never deleted. Returns the path.
     """
     if isinstance(step, bool) or not isinstance(step, int) or step < 0:
         raise ValueError(f"step must be a non-negative int, got {step!r}")
@@ -153,8 +153,9 @@ def save_training_checkpoint(run_dir: str | os.PathLike, step: int, state: dict,
                 "voicegen_version": voicegen.__version__, "step": step}
     save_state(path, state, metadata=metadata)
     if keep_last is not None:
+        pinned = {checkpoint_path(run_dir, kept) for kept in protect}
         for old in list_checkpoints(run_dir)[:-keep_last]:
-            if old != path:
+            if old != path and old not in pinned:
                 old.unlink(missing_ok=True)
     return path
 

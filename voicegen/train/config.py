@@ -102,6 +102,12 @@ class TrainerConfig:
         use are an error, missing names use the defaults.
     progress: show a tqdm progress bar (rank 0 only).
     tensorboard: write TensorBoard event files under ``<run_dir>/tensorboard`` when installed.
+    ema_decay: > 0 keeps an exponential moving average of the ``ema_modules``' weights
+        (:mod:`voicegen.train.averaging`); validation and export then use the averages.
+    ema_modules: names of the task's modules to average (e.g. ``[G_ab, G_ba]``).
+    best_metric: a validation metric name (e.g. ``mcd_db``): the step with the best value is kept
+        (its checkpoint is never rotated away) and exported at the end; empty: the last step.
+    best_mode: ``min`` or ``max``: which direction of ``best_metric`` is better.
     """
 
     max_steps: int
@@ -120,8 +126,20 @@ class TrainerConfig:
     optimizers: dict[str, OptimizerConfig] = field(default_factory=dict)
     progress: bool = True
     tensorboard: bool = True
+    ema_decay: float = 0.0
+    ema_modules: list[str] = field(default_factory=list)
+    best_metric: str = ""
+    best_mode: str = "min"
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ConfigError(f"trainer.ema_decay must be in [0, 1), got {self.ema_decay}")
+        if bool(self.ema_decay) != bool(self.ema_modules):
+            raise ConfigError("trainer.ema_decay and trainer.ema_modules go together: set both (e.g. "
+                              "ema_decay: 0.999, ema_modules: [generator]) or neither")
+        _choice("trainer.best_mode", self.best_mode, ("min", "max"))
+        if self.best_metric and not self.val_every:
+            raise ConfigError("trainer.best_metric needs validation: set trainer.val_every > 0")
         for name in ("max_steps", "batch_size", "log_every", "val_batch_size", "keep_last"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"trainer.{name} must be >= 1, got {getattr(self, name)}")

@@ -23,12 +23,17 @@ import torch
 from torch import nn
 
 from voicegen.audio.datasets import split_files
-from voicegen.audio.features import FeatureConfig, get_preset
 from voicegen.audio.f0 import F0Config
-from voicegen.audio.mel_datasets import DEFAULT_MASK_MAX_FRAMES, DEFAULT_SEGMENT_FRAMES, MelClips, UnpairedMelDataset
+from voicegen.audio.features import FeatureConfig, get_preset
+from voicegen.audio.mel_datasets import (
+    DEFAULT_MASK_MAX_FRAMES,
+    DEFAULT_SEGMENT_FRAMES,
+    MelClips,
+    UnpairedMelDataset,
+)
 from voicegen.audio.stats import SpeakerStats, list_audio_files
 from voicegen.checkpoint import save_artifact
-from voicegen.config import save_yaml, to_dict
+from voicegen.config import to_dict
 from voicegen.errors import ConfigError
 from voicegen.models.cyclegan import (
     MIN_FRAMES,
@@ -38,13 +43,16 @@ from voicegen.models.cyclegan import (
     generator_config,
 )
 from voicegen.train.config import OptimizerConfig, TrainerConfig, check_clip_validation
-from voicegen.train.cyclegan_task import DISC_PHASE, GEN_PHASE, TWO_STEP_LOSSES, CycleGANTask
-from voicegen.train.trainer import Trainer, check_resume
+from voicegen.train.cyclegan_task import (
+    DISC_PHASE,
+    GEN_PHASE,
+    TWO_STEP_LOSSES,
+    CycleGANTask,
+)
+from voicegen.train.run import EXPORT_DIR, parameter_count, run_trainer, start_run
 
 CYCLEGAN_KIND = "cyclegan"
 """Artifact kind of an exported converter (``voicegen.infer.cyclegan`` expects the same string)."""
-EXPORT_DIR = "export"
-CONFIG_FILE = "config.yaml"
 # MaskCycleGAN-VC's weights: cycle 10, identity 5 (first steps only), adversarial 1.
 DEFAULT_LOSS_WEIGHTS: dict[str, float] = {"adv_g": 1.0, "adv2_g": 1.0, "cycle": 10.0, "identity": 5.0,
                                           "adv_d": 1.0, "adv2_d": 1.0}
@@ -230,8 +238,7 @@ def train_cyclegan(
     tracked and moved to speaker B by the log-Gaussian transform). Returns None on data-parallel
     ranks other than 0.
     """
-    run_dir = Path(run_dir)
-    check_resume(run_dir, resume)  # before anything is written into run_dir
+    run_dir = start_run(run_dir, resume)
     train_a, val_a, files_b = speaker_files(config)
     name_a, name_b = config.speaker_names()
     contract = config.feature_config
@@ -246,13 +253,11 @@ def train_cyclegan(
     task = CycleGANTask(*(models[n] for n in ("G_ab", "G_ba", "D_a", "D_b")), models.get("D_a2"), models.get("D_b2"),
                         identity_steps=config.identity_steps, feature_config=contract, stats_a=dataset.stats_a,
                         stats_b=dataset.stats_b, vocoder_fn=vocoder_fn)
-    trainer = Trainer(task, dataset, config.trainer, run_dir, val_dataset=val_dataset)
-    if trainer.dist.is_main:
-        save_yaml(config, run_dir / CONFIG_FILE, header="Resolved config of this run (voicegen train cyclegan).")
-        params = sum(p.numel() for p in models["G_ab"].parameters()) / 1e6
-        trainer.logger.info(f"cyclegan {name_a} <-> {name_b}: {len(train_a)} + {len(files_b)} training files, "
-                            f"{len(val_a)} validation files, generators {params:.2f}M parameters each")
-    trainer.fit(resume=resume)
+    trainer = run_trainer(task, dataset, config, run_dir, resume=resume, val_dataset=val_dataset,
+                          command="voicegen train cyclegan",
+                          summary=f"cyclegan {name_a} <-> {name_b}: {len(train_a)} + {len(files_b)} training files, "
+                                  f"{len(val_a)} validation files, generators "
+                                  f"{parameter_count(models['G_ab']):.2f}M parameters each")
     if not trainer.dist.is_main:
         return None
     return export_cyclegan(models["G_ab"], models["G_ba"], config.generator, contract,

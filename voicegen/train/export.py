@@ -13,13 +13,17 @@ from pathlib import Path
 from typing import Literal
 
 from voicegen.audio.stats import compute_stats
-from voicegen.checkpoint import checkpoint_path, latest_checkpoint, load_training_checkpoint
+from voicegen.checkpoint import (
+    checkpoint_path,
+    latest_checkpoint,
+    load_training_checkpoint,
+)
 from voicegen.config import load_config
 from voicegen.errors import ArtifactError
+from voicegen.train.run import CONFIG_FILE
 
 RunKind = Literal["vocoder", "cyclegan", "vae"]
 RUN_KINDS: tuple[str, ...] = ("vocoder", "cyclegan", "vae")
-CONFIG_FILE = "config.yaml"
 
 
 def run_checkpoint(run_dir: Path, step: int | None, command: str = "voicegen train") -> tuple[Path, dict]:
@@ -39,7 +43,8 @@ def export_run(kind: RunKind, run_dir: str | os.PathLike, *, out: str | os.PathL
                step: int | None = None, overwrite: bool = False, progress: bool = False) -> Path:
     """Write the ``kind`` artifact of ``run_dir``'s checkpoint at ``step`` (default: the latest).
 
-    ``out`` defaults to ``run_dir/export_step<step>``. The run's resolved ``config.yaml`` says how
+    ``out`` defaults to ``run_dir/export_step<step>``. A run that kept moving averages of its
+    weights (``trainer.ema_decay``) exports the averages. The run's resolved ``config.yaml`` says how
     to rebuild the models; a CycleGAN's or VAE's speaker statistics are recomputed from its data folders
     exactly as training computed them.
     """
@@ -47,16 +52,26 @@ def export_run(kind: RunKind, run_dir: str | os.PathLike, *, out: str | os.PathL
     config_path, state = run_checkpoint(run_dir, step)
     step = int(state["step"])
     out = Path(out) if out is not None else run_dir / f"export_step{step:08d}"
-    modules = state["modules"]
+    modules = dict(state["modules"])
+    modules.update(state.get("ema", {}).get("modules", {}))  # the moving averages, when the run kept them
     if kind == "vocoder":
-        from voicegen.train.vocoder import VocoderTrainConfig, build_models, export_vocoder
+        from voicegen.train.vocoder import (
+            VocoderTrainConfig,
+            build_models,
+            export_vocoder,
+        )
 
         config = load_config(VocoderTrainConfig, config_path)
         generator, _ = build_models(config)
         generator.load_state_dict(modules["generator"])
         return export_vocoder(generator, config, out, overwrite=overwrite)
     if kind == "cyclegan":
-        from voicegen.train.cyclegan import CycleGANTrainConfig, build_models, export_cyclegan, speaker_files
+        from voicegen.train.cyclegan import (
+            CycleGANTrainConfig,
+            build_models,
+            export_cyclegan,
+            speaker_files,
+        )
 
         config = load_config(CycleGANTrainConfig, config_path)
         models = build_models(config)

@@ -25,8 +25,16 @@ from voicegen.errors import ConfigError
 from voicegen.eval.image_metrics import DigitClassifier, classifier_config
 from voicegen.image.contract import IMAGE_CLASSIFIER_KIND, ImageContract
 from voicegen.train.config import OptimizerConfig, TrainerConfig
-from voicegen.train.image_common import ImageDataConfig, ImageRunConfig, check_validation, class_names, contract_extra
-from voicegen.train.image_common import image_datasets, parameter_count, run_trainer, start_run, state_dict_cpu
+from voicegen.train.image_common import (
+    ImageDataConfig,
+    ImageRunConfig,
+    check_validation,
+    class_names,
+    contract_extra,
+    image_datasets,
+    state_dict_cpu,
+)
+from voicegen.train.run import parameter_count, run_trainer, start_run
 
 PHASE = "classifier"
 DEFAULT_OPTIMIZERS = {PHASE: OptimizerConfig(lr=1e-3, betas=(0.9, 0.999))}

@@ -8,25 +8,24 @@ Run folders look like the audio ones: ``config.yaml``, ``metrics.jsonl``, ``chec
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
-from torch.utils.data import Dataset
 
-from voicegen.config import save_yaml
 from voicegen.errors import ConfigError
 from voicegen.eval.image_metrics import LoadedClassifier, load_classifier
 from voicegen.image.contract import EXTRA_KEY, ImageContract
-from voicegen.image.datasets import ImageDataset, ImageSet, ImageSourceConfig, load_source, source_description
+from voicegen.image.datasets import (
+    ImageDataset,
+    ImageSet,
+    ImageSourceConfig,
+    load_source,
+    source_description,
+)
 from voicegen.image.grid import grid_figure, make_grid
 from voicegen.train.config import OptimizerConfig, TrainerConfig
-from voicegen.train.trainer import Trainer, check_resume
 
-EXPORT_DIR = "export"
-CONFIG_FILE = "config.yaml"
 # DCGAN's Adam settings, used by the image GANs and the image CycleGAN.
 GAN_BETAS = (0.5, 0.999)
 # Columns of the sample grids drawn into the training logs.
@@ -144,34 +143,7 @@ def state_dict_cpu(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: t.detach().cpu() for k, t in module.state_dict().items()}
 
 
-def run_trainer(task: Any, dataset: Dataset, config: Any, run_dir: str | os.PathLike, *,
-                resume: bool | Literal["auto"], val_dataset: Dataset | None, command: str, summary: str) -> Trainer:
-    """Build the Trainer, write ``config.yaml`` and one summary line, and train; return the Trainer.
-
-    ``config`` is the run's whole (resolved) config with a ``trainer`` field; ``command`` names the
-    CLI command in the YAML header.
-    """
-    trainer = Trainer(task, dataset, config.trainer, Path(run_dir), val_dataset=val_dataset)
-    if trainer.dist.is_main:
-        save_yaml(config, Path(run_dir) / CONFIG_FILE, header=f"Resolved config of this run ({command}).")
-        trainer.logger.info(summary)
-    trainer.fit(resume=resume)
-    return trainer
-
-
-def start_run(run_dir: str | os.PathLike, resume: bool | Literal["auto"]) -> Path:
-    """Check ``resume`` against ``run_dir`` before anything is written into it; return the folder."""
-    run_dir = Path(run_dir)
-    check_resume(run_dir, resume)
-    return run_dir
-
-
 def log_grid(logger: Any, tag: str, images: torch.Tensor, step: int, *, nrow: int = GRID_COLUMNS,
              title: str = "") -> None:
     """Draw ``images`` ``(N, C, H, W)`` in [-1, 1] as one grid figure into the training logs."""
     logger.figure(tag, grid_figure(make_grid(images.float().cpu(), nrow), title or f"step {step}"), step)
-
-
-def parameter_count(*modules: torch.nn.Module) -> float:
-    """Parameters of ``modules`` in millions."""
-    return sum(p.numel() for m in modules for p in m.parameters()) / 1e6

@@ -28,7 +28,11 @@ from voicegen.config import to_dict
 from voicegen.errors import ConfigError
 from voicegen.eval.image_metrics import LoadedClassifier, accuracy, classify
 from voicegen.image.contract import IMAGE_CYCLEGAN_KIND, ImageContract
-from voicegen.image.datasets import ImageDataset, ImageSourceConfig, UnpairedImageDataset
+from voicegen.image.datasets import (
+    ImageDataset,
+    ImageSourceConfig,
+    UnpairedImageDataset,
+)
 from voicegen.models.cyclegan import (
     ResnetGenerator,
     build_discriminator,
@@ -37,10 +41,24 @@ from voicegen.models.cyclegan import (
     resnet_generator_config,
 )
 from voicegen.train.config import OptimizerConfig, TrainerConfig
-from voicegen.train.cyclegan_task import DISC_PHASE, GEN_PHASE, TWO_STEP_LOSSES, CycleGANTask, generate
-from voicegen.train.image_common import EXPORT_DIR, GAN_BETAS, GRID_COLUMNS, ImageRunConfig, contract_extra
-from voicegen.train.image_common import load_checked, load_run_classifier, log_grid, parameter_count, run_trainer
-from voicegen.train.image_common import start_run, state_dict_cpu
+from voicegen.train.cyclegan_task import (
+    DISC_PHASE,
+    GEN_PHASE,
+    TWO_STEP_LOSSES,
+    CycleGANTask,
+    generate,
+)
+from voicegen.train.image_common import (
+    GAN_BETAS,
+    GRID_COLUMNS,
+    ImageRunConfig,
+    contract_extra,
+    load_checked,
+    load_run_classifier,
+    log_grid,
+    state_dict_cpu,
+)
+from voicegen.train.run import EXPORT_DIR, parameter_count, run_trainer, start_run
 
 DEFAULT_LOSS_WEIGHTS = {"adv_g": 1.0, "adv2_g": 1.0, "cycle": 10.0, "identity": 5.0, "adv_d": 1.0, "adv2_d": 1.0}
 DEFAULT_OPTIMIZERS = {GEN_PHASE: OptimizerConfig(lr=2e-4, betas=GAN_BETAS, scheduler="linear_decay"),

@@ -33,7 +33,12 @@ def export_image_run(kind: str, run_dir: str | os.PathLike, *, out: str | os.Pat
     out = Path(out) if out is not None else run_dir / f"export_step{int(state['step']):08d}"
     modules = state["modules"]
     if kind == "vae":
-        from voicegen.train.image_vae import ImageVAETrainConfig, build_image_vae, export_image_vae, latent_kl
+        from voicegen.train.image_vae import (
+            ImageVAETrainConfig,
+            build_image_vae,
+            export_image_vae,
+            latent_kl,
+        )
 
         config = load_config(ImageVAETrainConfig, config_path)
         model = build_image_vae(config)
@@ -42,7 +47,11 @@ def export_image_run(kind: str, run_dir: str | os.PathLike, *, out: str | os.Pat
         return export_image_vae(model, config.contract, out, kl_per_dim=latent_kl(model, scored.images),
                                 overwrite=overwrite)
     if kind in ("gan", "cgan"):
-        from voicegen.train.image_gan import ImageGANTrainConfig, build_gan, export_image_gan
+        from voicegen.train.image_gan import (
+            ImageGANTrainConfig,
+            build_gan,
+            export_image_gan,
+        )
 
         config = load_config(ImageGANTrainConfig, config_path)
         generator, _ = build_gan(config)
@@ -52,7 +61,11 @@ def export_image_run(kind: str, run_dir: str | os.PathLike, *, out: str | os.Pat
             classes = class_names(load_checked(config.data.train, config.contract, "data.train"), config.n_classes)
         return export_image_gan(generator, config.contract, out, classes=classes, overwrite=overwrite)
     if kind == "cyclegan":
-        from voicegen.train.image_cyclegan import ImageCycleGANTrainConfig, build_image_cyclegan, export_image_cyclegan
+        from voicegen.train.image_cyclegan import (
+            ImageCycleGANTrainConfig,
+            build_image_cyclegan,
+            export_image_cyclegan,
+        )
 
         config = load_config(ImageCycleGANTrainConfig, config_path)
         models = build_image_cyclegan(config)

@@ -33,7 +33,12 @@ from torch import Tensor, nn
 from voicegen.checkpoint import save_artifact
 from voicegen.config import to_dict
 from voicegen.errors import ConfigError
-from voicegen.eval.image_metrics import LoadedClassifier, accuracy, classify, frechet_distance
+from voicegen.eval.image_metrics import (
+    LoadedClassifier,
+    accuracy,
+    classify,
+    frechet_distance,
+)
 from voicegen.image.contract import IMAGE_GAN_KIND, ImageContract
 from voicegen.losses import AdversarialKind, adversarial_d_loss, adversarial_g_loss
 from voicegen.models.gan import (
@@ -46,10 +51,20 @@ from voicegen.models.gan import (
 )
 from voicegen.train.config import OptimizerConfig, TrainerConfig
 from voicegen.train.data import mix_seed
-from voicegen.train.image_common import EXPORT_DIR, GAN_BETAS, GRID_COLUMNS, ImageDataConfig, ImageRunConfig
-from voicegen.train.image_common import check_validation, class_names, contract_extra, image_datasets
-from voicegen.train.image_common import load_run_classifier, log_grid, parameter_count, run_trainer, start_run
-from voicegen.train.image_common import state_dict_cpu
+from voicegen.train.image_common import (
+    GAN_BETAS,
+    GRID_COLUMNS,
+    ImageDataConfig,
+    ImageRunConfig,
+    check_validation,
+    class_names,
+    contract_extra,
+    image_datasets,
+    load_run_classifier,
+    log_grid,
+    state_dict_cpu,
+)
+from voicegen.train.run import EXPORT_DIR, parameter_count, run_trainer, start_run
 
 GEN_PHASE = "gen"
 DISC_PHASE = "disc"

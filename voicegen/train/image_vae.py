@@ -31,9 +31,16 @@ from voicegen.image.transforms import from_logits
 from voicegen.losses import kl_loss
 from voicegen.models.vae import SpectrogramVAE, build_vae, vae_config
 from voicegen.train.config import TrainerConfig
-from voicegen.train.image_common import EXPORT_DIR, ImageDataConfig, ImageRunConfig, check_validation, contract_extra
-from voicegen.train.image_common import image_datasets, log_grid, parameter_count, run_trainer, start_run
-from voicegen.train.image_common import state_dict_cpu
+from voicegen.train.image_common import (
+    ImageDataConfig,
+    ImageRunConfig,
+    check_validation,
+    contract_extra,
+    image_datasets,
+    log_grid,
+    state_dict_cpu,
+)
+from voicegen.train.run import EXPORT_DIR, parameter_count, run_trainer, start_run
 from voicegen.train.vae import KLSettings
 from voicegen.train.vae_task import VAETask
 

@@ -18,6 +18,7 @@ Data parallel: launch the same script with ``torchrun --nproc_per_node N``; see
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -29,9 +30,14 @@ from typing import Any, Literal
 import torch
 from torch.utils.data import Dataset
 
-from voicegen.checkpoint import latest_checkpoint, load_training_checkpoint, save_training_checkpoint
+from voicegen.checkpoint import (
+    latest_checkpoint,
+    load_training_checkpoint,
+    save_training_checkpoint,
+)
 from voicegen.errors import ConfigError, TrainingError, TrainingInterrupted
 from voicegen.train import distributed
+from voicegen.train.averaging import BestStep, ModuleEMA
 from voicegen.train.config import OptimizerConfig, TrainerConfig
 from voicegen.train.data import (
     ResumableBatchSampler,
@@ -48,7 +54,6 @@ from voicegen.train.state import build_state, restore_state
 from voicegen.train.stop import StopRequest
 from voicegen.train.task import TrainTask, check_task
 from voicegen.train.weighting import LossWeights, loss_values
-
 
 
 def check_resume(run_dir: str | os.PathLike, resume: bool | Literal["auto"]) -> Path | None:
@@ -117,6 +122,13 @@ class Trainer:
             self.device.type, enabled=self.amp and config.amp_dtype == "float16"
         )
         self.weights = LossWeights(config.loss_weights)
+        unknown = [name for name in config.ema_modules if name not in self.trainable]
+        if unknown:
+            raise ConfigError(f"trainer.ema_modules {unknown} are not trained modules of the task; "
+                              f"choose from {', '.join(self.trainable)}")
+        self.ema = (ModuleEMA({n: self.modules[n] for n in config.ema_modules}, config.ema_decay)
+                    if config.ema_decay else None)
+        self.best = BestStep(config.best_metric, config.best_mode) if config.best_metric else None
 
         self.num_items = dataset_length(dataset, "training")
         self.sampler = ResumableBatchSampler(
@@ -268,6 +280,8 @@ class Trainer:
             done.append(phase)
         if stepped:
             self.scaler.update()
+            if self.ema is not None:
+                self.ema.update()
         self.step = step
         return logged
 
@@ -327,8 +341,9 @@ class Trainer:
             module.eval()
         sums: dict[str, float] = {}
         batches = 0
+        averaged = self.ema.swapped_in() if self.ema is not None else contextlib.nullcontext()
         try:
-            with torch.no_grad(), autocast(self.device, self.amp, self.config.amp_dtype):
+            with torch.no_grad(), autocast(self.device, self.amp, self.config.amp_dtype), averaged:
                 for batch in self.val_loader:
                     metrics = self.task.validate(move_to_device(batch, self.device), self.step, self.logger)
                     for name, value in (metrics or {}).items():
@@ -337,7 +352,13 @@ class Trainer:
         finally:
             self._set_train_mode()
             restore_rng(rng, self.device)
-        self.logger.scalars(self.step, {f"val/{k}": v / batches for k, v in sums.items()}, echo=True)
+        means = {k: v / batches for k, v in sums.items()}
+        self.logger.scalars(self.step, {f"val/{k}": v for k, v in means.items()}, echo=True)
+        if self.best is not None and self.best.offer(self.step, means):
+            self.best.save(self.run_dir)
+            self.logger.info(f"best {self.best.metric} so far: {self.best.value:.4g} at step {self.step}")
+            if self._last_saved_step != self.step:
+                self._save(self.step)
 
     def _set_train_mode(self) -> None:
         for name, module in self.modules.items():
@@ -365,8 +386,11 @@ class Trainer:
             scaler=self.scaler, rng=all_rng, config=dataclasses.asdict(self.config),
             partial_step_phases=partial,
         )
+        if self.ema is not None:
+            state["ema"] = self.ema.state_dict()
+        protect = (self.best.step,) if self.best is not None and self.best.step >= 0 else ()
         self.last_checkpoint = save_training_checkpoint(
-            self.run_dir, step, state, keep_last=self.config.keep_last
+            self.run_dir, step, state, keep_last=self.config.keep_last, protect=protect
         )
         return self.last_checkpoint
 
@@ -377,12 +401,15 @@ class Trainer:
         if path is None:
             seed_everything(self.config.seed + self.dist.rank)
             return
+        if self.best is not None:
+            self.best = BestStep.load(self.run_dir, self.best.metric, self.best.mode)
         state = load_training_checkpoint(path)
         restore_state(
             state, path, modules=self.modules, optimizers=self.optimizers,
             schedulers=self.schedulers, scaler=self.scaler,
         )
         self.step = int(state["step"])
+        self._restore_ema(state, path)
         self.epoch, self.position = self._normalised(int(state["epoch"]), int(state["position"]))
         self._last_saved_step, self.last_checkpoint = self.step, path
         if state.get("data") != self._data_signature():
@@ -403,6 +430,32 @@ class Trainer:
             self.logger.info(f"note: {path.name} was written by {len(rng)} process(es); reseeding RNGs")
             seed_everything(self.config.seed + self.dist.rank + self.step)
         self.logger.info(f"resumed from {path} at step {self.step}")
+
+    def _restore_ema(self, state: dict, path: Path) -> None:
+        if self.ema is None:
+            return
+        saved = state.get("ema")
+        if saved is not None and set(saved.get("modules", {})) == set(self.ema.averages):
+            self.ema.load_state_dict(saved)
+        else:
+            self.ema.reset_to_live()
+            self.logger.info(f"note: {path.name} holds no averages of {sorted(self.ema.averages)}; "
+                             "starting them from its weights")
+
+    def final_weights(self) -> dict[str, dict[str, torch.Tensor]]:
+        """State dicts of the modules to export: those of the best validated step when
+        ``best_metric`` is set (its averages with EMA), else the current ones (averaged with EMA)."""
+        if self.best is not None and self.best.step >= 0 and self.best.step != self.step:
+            from voicegen.checkpoint import checkpoint_path
+
+            state = load_training_checkpoint(checkpoint_path(self.run_dir, self.best.step))
+            weights = dict(state["modules"])
+            weights.update(state.get("ema", {}).get("modules", {}))
+            return weights
+        weights = {name: module.state_dict() for name, module in self.modules.items()}
+        if self.ema is not None:
+            weights.update({name: m.state_dict() for name, m in self.ema.averages.items()})
+        return weights
 
     def _normalised(self, epoch: int, position: int) -> tuple[int, int]:
         """A position at the end of an epoch is the start of the next one."""

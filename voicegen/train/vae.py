@@ -24,18 +24,20 @@ from voicegen.audio.datasets import split_files
 from voicegen.audio.features import FeatureConfig, get_preset
 from voicegen.audio.mel_datasets import DEFAULT_SEGMENT_FRAMES
 from voicegen.audio.stats import SpeakerStats, compute_stats, list_audio_files
-from voicegen.audio.vae_datasets import MultiSpeakerMelClips, MultiSpeakerMelDataset, pool_stats
+from voicegen.audio.vae_datasets import (
+    MultiSpeakerMelClips,
+    MultiSpeakerMelDataset,
+    pool_stats,
+)
 from voicegen.checkpoint import save_artifact
-from voicegen.config import save_yaml, to_dict
+from voicegen.config import to_dict
 from voicegen.errors import ConfigError
 from voicegen.models.vae import SpectrogramVAE, build_vae, vae_config
 from voicegen.train.config import OptimizerConfig, TrainerConfig, check_clip_validation
-from voicegen.train.trainer import Trainer, check_resume
+from voicegen.train.run import EXPORT_DIR, parameter_count, run_trainer, start_run
 from voicegen.train.vae_task import PHASE, VAETask
 
 VAE_KIND = "vae"
-EXPORT_DIR = "export"
-CONFIG_FILE = "config.yaml"
 DEFAULT_OPTIMIZERS: dict[str, OptimizerConfig] = {PHASE: OptimizerConfig(lr=1e-3, betas=(0.9, 0.999))}
 
 
@@ -192,8 +194,7 @@ def train_vae(config: VAETrainConfig, run_dir: str | os.PathLike, *,
     ``resume``: ``"auto"`` continues from the latest checkpoint if any, ``True`` requires one,
     ``False`` refuses a run_dir with checkpoints. Returns None on data-parallel ranks other than 0.
     """
-    run_dir = Path(run_dir)
-    check_resume(run_dir, resume)  # before anything is written into run_dir
+    run_dir = start_run(run_dir, resume)
     train_files, val_files = speaker_files(config)
     contract = config.feature_config
     progress = config.trainer.progress
@@ -207,13 +208,10 @@ def train_vae(config: VAETrainConfig, run_dir: str | os.PathLike, *,
     model = build_model(config)
     task = VAETask(model, capacity_max=config.capacity_max, capacity_steps=config.capacity_steps,
                    feature_config=contract, stats=pooled)
-    trainer = Trainer(task, dataset, config.trainer, run_dir, val_dataset=val_dataset)
-    if trainer.dist.is_main:
-        save_yaml(config, run_dir / CONFIG_FILE, header="Resolved config of this run (voicegen train vae).")
-        params = sum(p.numel() for p in model.parameters()) / 1e6
-        trainer.logger.info(f"vae on {', '.join(train_files)}: {sum(map(len, train_files.values()))} training "
-                            f"files, {len(clips)} validation files, {params:.2f}M parameters")
-    trainer.fit(resume=resume)
+    trainer = run_trainer(task, dataset, config, run_dir, resume=resume, val_dataset=val_dataset,
+                          command="voicegen train vae",
+                          summary=f"vae on {', '.join(train_files)}: {sum(map(len, train_files.values()))} training "
+                                  f"files, {len(clips)} validation files, {parameter_count(model):.2f}M parameters")
     if not trainer.dist.is_main:
         return None
     return export_vae(model, contract, stats, pooled, run_dir / EXPORT_DIR, overwrite=True)

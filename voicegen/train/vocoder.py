@@ -28,7 +28,6 @@ from voicegen.audio.f0 import F0Config, f0_rows
 from voicegen.audio.features import FeatureConfig, get_preset
 from voicegen.audio.io import is_audio_file, load_audio
 from voicegen.audio.stats import list_audio_files
-from voicegen.config import save_yaml
 from voicegen.errors import AudioError, ConfigError
 from voicegen.formats.vocoder import (
     F0_KINDS,
@@ -43,11 +42,9 @@ from voicegen.models.vocoder import (
     generator_config,
 )
 from voicegen.train.config import TrainerConfig, check_clip_validation
-from voicegen.train.trainer import Trainer, check_resume
+from voicegen.train.run import EXPORT_DIR, parameter_count, run_trainer, start_run
 from voicegen.train.vocoder_task import GEN_PHASE, STFT_LOSS, VocoderTask
 
-EXPORT_DIR = "export"
-CONFIG_FILE = "config.yaml"
 # Weights ``trainer.loss_weights`` starts from (HiFi-GAN's 45 x mel, 2 x feature matching).
 DEFAULT_LOSS_WEIGHTS: dict[str, float] = {"mel": 45.0, "fm": 2.0, "adv_g": 1.0, "adv_d": 1.0}
 # Generator fields taken from the mel contract when the config leaves them out.
@@ -287,8 +284,7 @@ def train_vocoder(
     generator weights start a fresh run (fine-tuning; ignored when resuming from a checkpoint,
     whose weights win). Returns None on data-parallel ranks other than 0.
     """
-    run_dir = Path(run_dir)
-    check_resume(run_dir, resume)  # before anything is written into run_dir
+    run_dir = start_run(run_dir, resume)
     contract = config.feature_config
     generator, discriminator = build_models(config)
     if init_from is not None:
@@ -310,17 +306,11 @@ def train_vocoder(
         max_samples = int(config.data.val_seconds * contract.sample_rate)
         val_dataset = ValidationClips(val_files, contract.sample_rate, max_samples, contract.hop_length,
                                       contract.min_samples, f0=f0)
-    trainer = Trainer(task, dataset, config.trainer, run_dir, val_dataset=val_dataset)
-    if trainer.dist.is_main:
-        save_yaml(config, run_dir / CONFIG_FILE, header="Resolved config of this run (voicegen train vocoder).")
-        trainer.logger.info(f"vocoder: {len(train_files)} training files ({dataset.total_seconds:.1f} s), "
-                            f"{len(val_files)} validation files, generator {config.generator_kind} "
-                            f"({_millions(generator)}M parameters)")
-    trainer.fit(resume=resume)
+    trainer = run_trainer(task, dataset, config, run_dir, resume=resume, val_dataset=val_dataset,
+                          command="voicegen train vocoder",
+                          summary=f"vocoder: {len(train_files)} training files ({dataset.total_seconds:.1f} s), "
+                                  f"{len(val_files)} validation files, generator {config.generator_kind} "
+                                  f"({parameter_count(generator):.2f}M parameters)")
     if not trainer.dist.is_main:
         return None
     return export_vocoder(generator, config, run_dir / EXPORT_DIR, overwrite=True)
-
-
-def _millions(module: nn.Module) -> str:
-    return f"{sum(p.numel() for p in module.parameters()) / 1e6:.2f}"

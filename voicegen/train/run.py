@@ -1,0 +1,64 @@
+"""The one run sequence every training command follows, and the names of a run folder.
+
+    run_dir = start_run(run_dir, resume)                 # refuse a bad resume before writing
+    trainer = run_trainer(task, dataset, config, run_dir, resume=resume, val_dataset=val,
+                          command="voicegen train vocoder", summary="...")
+    # the task's modules now hold what should ship: the best validated step's weights when
+    # trainer.best_metric is set, the moving averages when trainer.ema_decay is set
+    export_vocoder(generator, config, run_dir / EXPORT_DIR, overwrite=True)
+
+A run folder holds ``config.yaml`` (:data:`CONFIG_FILE`), ``metrics.jsonl``, ``checkpoints/``,
+``samples/``, ``tensorboard/``, ``best.json`` (with ``best_metric``) and ``export/``
+(:data:`EXPORT_DIR`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch.utils.data import Dataset
+
+from voicegen.config import save_yaml
+from voicegen.train.trainer import Trainer, check_resume
+
+EXPORT_DIR = "export"
+CONFIG_FILE = "config.yaml"
+
+
+def start_run(run_dir: str | os.PathLike, resume: bool | Literal["auto"]) -> Path:
+    """Check ``resume`` against ``run_dir`` before anything is written into it; return the folder."""
+    run_dir = Path(run_dir)
+    check_resume(run_dir, resume)
+    return run_dir
+
+
+def run_trainer(task: Any, dataset: Dataset, config: Any, run_dir: str | os.PathLike, *,
+                resume: bool | Literal["auto"], val_dataset: Dataset | None, command: str, summary: str) -> Trainer:
+    """Build the Trainer, write ``config.yaml`` and one summary line, train, then load the weights
+    to ship (:meth:`Trainer.final_weights`) into the task's modules; return the Trainer.
+
+    ``config`` is the run's whole (resolved) config with a ``trainer`` field; ``command`` names the
+    CLI command in the YAML header.
+    """
+    trainer = Trainer(task, dataset, config.trainer, Path(run_dir), val_dataset=val_dataset)
+    if trainer.dist.is_main:
+        save_yaml(config, Path(run_dir) / CONFIG_FILE, header=f"Resolved config of this run ({command}).")
+        trainer.logger.info(summary)
+    trainer.fit(resume=resume)
+    if trainer.dist.is_main:
+        final = trainer.final_weights()
+        for name, module in trainer.modules.items():
+            if name in final:
+                module.load_state_dict(final[name])
+        if trainer.best is not None and trainer.best.step >= 0:
+            trainer.logger.info(f"exporting step {trainer.best.step}: best {trainer.best.metric} "
+                                f"{trainer.best.value:.4g} ({trainer.best.mode})")
+    return trainer
+
+
+def parameter_count(*modules: torch.nn.Module) -> float:
+    """Parameters of ``modules`` in millions."""
+    return sum(p.numel() for m in modules for p in m.parameters()) / 1e6
