@@ -3,8 +3,9 @@
     python recipes/utils/eval_table.py EVAL_DIR [--out table.txt]
 
 EVAL_DIR holds one report folder per system (each with summary.json); columns are the means of
-MCD (dB), log-F0 RMSE (cents), speaker similarity and, for copy-synthesis reports, PESQ and STOI
-(nan where a metric was not computed).
+MCD (dB), log-F0 RMSE (cents), gross pitch error, speaker similarity, DNSMOS OVRL (naturalness)
+and, for copy-synthesis reports, PESQ and STOI (nan where a metric was not computed). The last
+line gives the DNSMOS of the reference recordings themselves (the ceiling).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import math
 from pathlib import Path
 
 COLUMNS = (("mcd_db", "MCD dB", 8, ".2f"), ("f0_rmse_cents", "F0 RMSE cents", 14, ".0f"),
-           ("speaker_similarity", "spk sim", 8, ".3f"), ("pesq_wb", "PESQ", 6, ".2f"), ("stoi", "STOI", 6, ".3f"))
+           ("gpe", "GPE", 6, ".3f"), ("speaker_similarity", "spk sim", 8, ".3f"),
+           ("dnsmos_ovrl", "DNSMOS", 7, ".2f"), ("pesq_wb", "PESQ", 6, ".2f"), ("stoi", "STOI", 6, ".3f"))
 
 
 def table(eval_dir: Path) -> str:
@@ -24,14 +26,20 @@ def table(eval_dir: Path) -> str:
     if not reports:
         raise SystemExit(f"error: no */summary.json under {eval_dir}; run `voicegen eval` first")
     lines = [f"{'system':24s} " + " ".join(f"{title:>{width}s}" for _, title, width, _ in COLUMNS)]
+    references = []
     for report in reports:
         metrics = json.loads((report / "summary.json").read_text(encoding="utf-8"))["metrics"]
+        reference = metrics.get("reference_dnsmos_ovrl") or {}
+        if reference.get("count"):
+            references.append(reference["mean"])
         cells = []
         for key, _, width, fmt in COLUMNS:
             stats = metrics.get(key) or {}
             value = stats.get("mean") if stats.get("count", 0) else None
             cells.append(f"{(math.nan if value is None else value):{width}{fmt}}")
         lines.append(f"{report.name:24s} " + " ".join(cells))
+    if references:
+        lines.append(f"(DNSMOS OVRL of the reference recordings: {max(references):.2f})")
     return "\n".join(lines)
 
 

@@ -11,8 +11,9 @@
 #   converter=vae: converter_conf and the arrays converter_sets (the data.speakers item) and
 #     converter_items.
 # Stages: 2 speaker statistics, 3 train the vocoder (unless $vocoder) and the converter, 4 bundle,
-# convert the held-out source speech (pitch none and auto), the mel-statistics baseline and the
-# vocoder's copy-synthesis, 5 `voicegen eval` of every system and a summary table.
+# convert the held-out source speech (pitch auto and none), the baselines (mel statistics through
+# the vocoder; WORLD with no training at all) and the vocoder's copy-synthesis, 5 `voicegen eval`
+# of every system and a summary table (MCD, F0 RMSE, gross pitch error, speaker similarity, DNSMOS).
 converter=${converter:-cyclegan}
 if [ "$converter" = cyclegan ]; then
   converter_conf=$cyclegan_conf
@@ -48,6 +49,8 @@ if stage_on 4; then
   done
   $python recipes/utils/mel_stats_baseline.py "$exp_dir/bundle" "$src" "$trg" "$data/dev/$src" \
     "$exp_dir/baseline_mel_stats"
+  $python recipes/utils/world_baseline.py "$data/train/$src" "$data/train/$trg" "$data/dev/$src" \
+    "$exp_dir/baseline_world"
   $voicegen vocode "$data/dev/$trg" "$exp_dir/copy_synthesis" --model "$exp_dir/bundle/vocoder" --overwrite
 fi
 if stage_on 5; then
@@ -55,7 +58,7 @@ if stage_on 5; then
   rm -rf "$exp_dir/eval"
   if [ "$parallel_dev" = true ]; then
     echo "stage 5: evaluation against the real $trg recordings of the same sentences"
-    for sys in converted_pitch_none converted_pitch_auto baseline_mel_stats; do
+    for sys in converted_pitch_none converted_pitch_auto baseline_mel_stats baseline_world; do
       $voicegen eval --converted "$exp_dir/$sys" --reference "$ref" --source "$data/dev/$src" \
         --out "$exp_dir/eval/$sys" --overwrite --no-progress
     done

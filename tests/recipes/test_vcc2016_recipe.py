@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from voicegen.eval.naturalness import dnsmos_available
+
 REPO = Path(__file__).resolve().parents[2]
 RUN_SH = REPO / "recipes" / "vcc2016" / "run.sh"
 # Zip name -> {path in the zip: bundled clip}. Two training clips per speaker (validation holds
@@ -70,14 +72,19 @@ def test_tiny_vcc2016_recipe_runs_all_stages(samples_dir, tmp_path, file_server)
         assert [p.name for p in (exp / "data" / "dev" / speaker).glob("*.wav")] == ["200001.wav"]
     assert json.loads((exp / "stats" / "SF1.json").read_text())["num_files"] == 2
     assert (exp / "bundle" / "vocoder" / "artifact.json").is_file()
-    for system in ("converted_pitch_none", "converted_pitch_auto", "baseline_mel_stats", "no_conversion",
-                   "copy_synthesis"):
+    for system in ("converted_pitch_none", "converted_pitch_auto", "baseline_mel_stats", "baseline_world",
+                   "no_conversion", "copy_synthesis"):
         summary = json.loads((exp / "eval" / system / "summary.json").read_text())
         assert summary["num_pairs"] == 1 and summary["metrics"]["mcd_db"]["mean"] > 0, system
-    table = out.stdout.splitlines()[-6:]
-    assert table[0].split() == ["system", "MCD", "dB", "F0", "RMSE", "cents", "spk", "sim", "PESQ", "STOI"]
-    assert [line.split()[0] for line in table[1:]] == ["baseline_mel_stats", "converted_pitch_auto",
-                                                       "converted_pitch_none", "copy_synthesis", "no_conversion"]
+    lines = out.stdout.splitlines()
+    table = lines[lines.index(next(line for line in lines if line.startswith("system "))):]
+    assert table[0].split() == ["system", "MCD", "dB", "F0", "RMSE", "cents", "GPE", "spk", "sim", "DNSMOS",
+                                "PESQ", "STOI"]
+    assert [line.split()[0] for line in table[1:7]] == ["baseline_mel_stats", "baseline_world", "converted_pitch_auto",
+                                                        "converted_pitch_none", "copy_synthesis", "no_conversion"]
+    if dnsmos_available():  # every system has a naturalness score, and the last line the recordings' own
+        assert all(line.split()[5] != "nan" for line in table[1:7])
+        assert table[7].startswith("(DNSMOS OVRL of the reference recordings: ")
     assert (exp / "eval" / "table.txt").read_text().splitlines() == table
     # Running stage 0 again skips the verified copy without a request.
     again = subprocess.run(cmd + ["--stop-stage", "0"], cwd=REPO, env=env, capture_output=True, text=True,

@@ -129,7 +129,8 @@ def export_vocoder_onnx(artifact_dir: str | os.PathLike, *, overwrite: bool = Fa
     if graph.exists() and not overwrite:
         raise ArtifactError(f"{graph} exists; pass --overwrite to replace it")
     generator, n_mels = vocoder.generator, vocoder.feature_config.n_mels
-    example = torch.zeros(1, n_mels, CHECK_FRAMES[-1])
+    rows = getattr(generator, "in_rows", n_mels)  # mel (+ lf0, vuv, phase for a source-filter generator)
+    example = example_input(rows, n_mels, CHECK_FRAMES[-1], torch.Generator().manual_seed(0))
     frames = torch.export.Dim("frames", min=1, max=1_000_000)
     with atomic_path(graph) as tmp:
         buffer = io.BytesIO()
@@ -139,7 +140,7 @@ def export_vocoder_onnx(artifact_dir: str | os.PathLike, *, overwrite: bool = Fa
             torch.onnx.export(generator, (example,), buffer, input_names=["mel"], output_names=["wav"],
                               dynamic_shapes=({2: frames},), dynamo=True, opset_version=ONNX_OPSET)
         Path(tmp).write_bytes(buffer.getvalue())
-        max_diff = _check_export(generator, OnnxGenerator(tmp), n_mels, graph)
+        max_diff = _check_export(generator, OnnxGenerator(tmp), rows, n_mels, graph)
     meta = {"weights_sha256": _weights_sha256(artifact_dir), "opset": ONNX_OPSET,
             "torch_version": torch.__version__, "max_abs_diff": max_diff,
             "checked_frames": list(CHECK_FRAMES)}
@@ -158,11 +159,24 @@ def _quiet_logger(name: str):
         logger.setLevel(level)
 
 
-def _check_export(generator: torch.nn.Module, onnx_generator: OnnxGenerator, n_mels: int, graph: Path) -> float:
+def example_input(rows: int, n_mels: int, frames: int, rng: torch.Generator) -> torch.Tensor:
+    """A random generator input ``(1, rows, frames)``: log-mel rows around -6, and for the extra rows of a
+    source-filter generator log-F0 of 80-400 Hz, 0/1 voicing and phases in [0, 2 pi)."""
+    mel = -6 + 2 * torch.randn(1, n_mels, frames, generator=rng)
+    if rows == n_mels:
+        return mel
+    lf0 = torch.log(80 + 320 * torch.rand(1, 1, frames, generator=rng))
+    vuv = (torch.rand(1, 1, frames, generator=rng) > 0.3).float()
+    phase = 2 * torch.pi * torch.rand(1, 1, frames, generator=rng)
+    return torch.cat([mel, lf0, vuv, phase], dim=1)
+
+
+def _check_export(generator: torch.nn.Module, onnx_generator: OnnxGenerator, rows: int, n_mels: int,
+                  graph: Path) -> float:
     rng = torch.Generator().manual_seed(0)
     worst = 0.0
     for frames in CHECK_FRAMES:
-        mel = -6 + 2 * torch.randn(1, n_mels, frames, generator=rng)
+        mel = example_input(rows, n_mels, frames, rng)
         with torch.no_grad():
             reference = generator(mel)
         worst = max(worst, float((onnx_generator(mel) - reference).abs().max()))
