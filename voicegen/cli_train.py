@@ -82,34 +82,63 @@ def train_vocoder_command(config_path: Path, overrides: tuple[str, ...], run_dir
 
 @train.command("cyclegan")
 @_run_options("vcc2016", "data.dir_a=DIR")
-@click.option("--vocoder", type=click.Path(path_type=Path), default=None,
-              help="Exported vocoder used to render validation conversions as audio (optional).")
+@click.option("--vocoder", default=None, metavar="PATH|NAME|none",
+              help="Vocoder that renders and scores the validation conversions: an export folder or an installed "
+                   "bundle's name [default: the --init-from bundle's vocoder, else the installed default vocoder]; "
+                   "none: no validation audio.")
+@click.option("--init-from", default=None, metavar="PATH|NAME",
+              help="Start both generators from this converter bundle (a folder or an installed name such as "
+                   "vcc2016_sf1_tm1): a new pair fine-tunes in minutes instead of training from scratch.")
+@click.option("--minutes", type=click.FloatRange(min=0.1), default=None,
+              help="Size the run to this many minutes of this machine: trainer.max_steps (and schedules given as "
+                   "fractions of it) from a measured step rate.")
 def train_cyclegan_command(config_path: Path, overrides: tuple[str, ...], run_dir: Path | None,
-                           resume: bool | None, vocoder: Path | None, device: str | None) -> None:
+                           resume: bool | None, vocoder: str | None, init_from: str | None, minutes: float | None,
+                           device: str | None) -> None:
     """Train a CycleGAN voice converter between two folders of unpaired speech.
 
     The bundle (both generators, speaker names, their statistics and the mel contract) is
     exported to RUN_DIR/export.
 
     \b
-    Example:
+    Examples:
       voicegen train cyclegan --config recipes/vcc2016/conf/cpu.yaml \\
           --set data.dir_a=../shared/data/vcc2016/SF1 --set data.dir_b=../shared/data/vcc2016/TM1 \\
           --run-dir runs/sf1_tm1
+      voicegen train cyclegan --config recipes/template/conf/finetune.yaml --init-from vcc2016_sf1_tm1 \\
+          --set data.dir_a=my_voice/ --set data.dir_b=their_voice/ --minutes 30 --run-dir runs/mine
     """
+    from voicegen.infer.bundles import find_bundle
     from voicegen.train.cyclegan import CycleGANTrainConfig, train_cyclegan
 
     config, run_dir, mode = _load_run(CycleGANTrainConfig, config_path, overrides, device, run_dir, resume)
+    init_path = find_bundle(init_from) if init_from is not None else None
     vocoder_fn = vocoder_f0 = None
-    if vocoder is not None:
+    voc = _validation_vocoder(vocoder, init_path)
+    if voc is not None:
         from voicegen.infer.vocode import load_vocoder
 
-        loaded = load_vocoder(vocoder, "cpu")
+        loaded = load_vocoder(voc, "cpu")
         loaded.check_contract(config.feature_config)
         vocoder_fn, vocoder_f0 = loaded.wav_from_mel, loaded.f0_config
-    export = train_cyclegan(config, run_dir, resume=mode, vocoder_fn=vocoder_fn, vocoder_f0=vocoder_f0)
+        click.echo(f"validation vocoder: {voc}")
+    export = train_cyclegan(config, run_dir, resume=mode, vocoder_fn=vocoder_fn, vocoder_f0=vocoder_f0,
+                            init_from=init_path, minutes=minutes)
     if export is not None:
         click.echo(f"exported converter to {export}")
+
+
+def _validation_vocoder(vocoder: str | None, init_path: Path | None) -> Path | None:
+    """The vocoder of ``train cyclegan --vocoder``: the named one, none, the init bundle's, or the default."""
+    from voicegen.errors import VoicegenError
+    from voicegen.infer.bundles import default_vocoder, find_bundle, vocoder_path
+
+    if vocoder is not None:
+        return None if vocoder.lower() == "none" else find_bundle(vocoder)
+    try:
+        return vocoder_path(init_path) if init_path is not None else default_vocoder()
+    except VoicegenError:
+        return None
 
 
 @train.command("vae")

@@ -127,3 +127,17 @@ def test_config_mistakes_are_named(tmp_path) -> None:
         Trainer(Regression(), pairs(), cfg(ema_decay=0.9, ema_modules=["gen"]), tmp_path / "x", val_dataset=pairs(2))
     with pytest.raises(ConfigError, match="best_metric 'mcd' is not a validation metric; choose one of mse, score"):
         Trainer(Regression(), pairs(), cfg(best_metric="mcd"), tmp_path / "y", val_dataset=pairs(2)).fit()
+
+
+def test_a_time_budget_becomes_max_steps_from_a_measured_rate(tmp_path) -> None:
+    from voicegen.train.run import calibrate_max_steps
+
+    task = Regression()
+    before = task.net.weight.detach().clone()
+    short = calibrate_max_steps(task, pairs(), cfg(), minutes=0.5)
+    longer = calibrate_max_steps(task, pairs(), cfg(), minutes=5)
+    assert 1 <= short < longer  # ~10x the budget, ~10x the steps (timing noise aside)
+    assert longer > 5 * short
+    assert torch.equal(task.net.weight, before)  # the probe trains a copy
+    with pytest.raises(ConfigError, match="--minutes must be > 0"):
+        calibrate_max_steps(task, pairs(), cfg(), minutes=0)

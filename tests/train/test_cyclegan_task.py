@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shutil
@@ -15,11 +16,13 @@ from torch import nn
 from voicegen.audio.features import get_preset
 from voicegen.audio.mel_datasets import MelClips, UnpairedMelDataset, frame_mask
 from voicegen.audio.stats import SpeakerStats, denormalize, normalize
+from voicegen.checkpoint import load_artifact
 from voicegen.config import from_dict
 from voicegen.errors import ArtifactError, ConfigError
 from voicegen.infer.cyclegan import CycleGANBundle, load_cyclegan_bundle
 from voicegen.models.cyclegan import build_discriminator, build_generator, build_resnet_generator, generator_config
 from voicegen.train.cyclegan import DEFAULT_LOSS_WEIGHTS, CycleGANTrainConfig, export_cyclegan, train_cyclegan
+from voicegen.train.config import TrainerConfig
 from voicegen.train.cyclegan_task import CycleGANTask
 
 TINY_G = {"base_channels": 8, "down_channels": 8, "bottleneck_channels": 16, "residual_channels": 16,
@@ -299,3 +302,69 @@ def test_resume_continues_exactly(speaker_dirs: tuple[Path, Path], tmp_path: Pat
     for key, generator in straight.generators.items():
         for (name, tensor), other in zip(generator.state_dict().items(), resumed.generators[key].state_dict().values()):
             assert torch.equal(tensor, other), name
+
+
+def test_parallel_validation_pairs_are_scored_and_pick_the_exported_step(speaker_dirs, tmp_path) -> None:
+    from voicegen.audio.f0 import F0Config
+
+    dir_a, dir_b = speaker_dirs
+    val_src, val_trg = tmp_path / "val" / "SF1", tmp_path / "val" / "TM1"
+    val_src.mkdir(parents=True)
+    val_trg.mkdir(parents=True)
+    shutil.copy(dir_a / "SF1_200001.wav", val_src / "200001.wav")
+    shutil.copy(dir_b / "TM1_200001.wav", val_trg / "200001.wav")
+    calls = []
+
+    def vocoder_fn(mel: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+        assert rows is not None and rows.shape == (2, mel.shape[1])  # F0 rows moved towards TM1
+        calls.append(mel.shape[1])
+        t = np.arange(mel.shape[1] * VC16K.hop_length) / VC16K.sample_rate
+        return (0.1 * np.sin(2 * np.pi * 120 * t) * (1 + 0.1 * mel.mean())).astype(np.float32)
+
+    config = tiny_config(dir_a, dir_b, data={"dir_a": str(dir_a), "dir_b": str(dir_b), "val_count": 0,
+                                             "segment_frames": 16, "mask_max_frames": 6,
+                                             "val_source": str(val_src), "val_target": str(val_trg)},
+                         trainer={"max_steps": 6, "batch_size": 2, "device": "cpu", "log_every": 3, "val_every": 3,
+                                  "checkpoint_every": 0, "progress": False, "tensorboard": False,
+                                  "ema_decay": 0.9, "ema_modules": ["G_ab", "G_ba"], "best_metric": "mcd_db"})
+    train_cyclegan(config, tmp_path / "run", resume=False, vocoder_fn=vocoder_fn, vocoder_f0=F0Config())
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    scored = [r for r in rows if "val/mcd_db" in r]
+    assert [r["step"] for r in scored] == [3, 6] and all(r["val/mcd_db"] > 0 for r in scored)
+    assert all("val/f0_rmse_cents" in r and "val/gpe" in r for r in scored)
+    best = json.loads((tmp_path / "run" / "best.json").read_text())
+    assert best["value"] == min(r["val/mcd_db"] for r in scored) and best["metric"] == "mcd_db"
+    assert len(calls) == 2  # one validation pair, two validations
+
+
+def test_schedules_given_as_fractions_follow_max_steps(tmp_path) -> None:
+    from voicegen.train.config import OptimizerConfig
+    from voicegen.train.optim import lr_factor
+
+    config = tiny_config(Path("a"), Path("b"), identity_fraction=0.05,
+                         trainer={"max_steps": 800, "batch_size": 1, "device": "cpu", "val_every": 0,
+                                  "optimizers": {"gen": {"scheduler": "linear_decay", "decay_start_fraction": 0.5}}})
+    assert config.identity_steps == 40
+    factor = lr_factor(config.trainer.optimizers["gen"], 800)
+    assert (factor(399), factor(400), factor(600), factor(800)) == (1.0, 1.0, 0.5, 0.0)
+    with pytest.raises(ConfigError, match="give decay_start or decay_start_fraction, not both"):
+        TrainerConfig(max_steps=10, batch_size=1, optimizers={
+            "gen": OptimizerConfig(scheduler="linear_decay", decay_start=5, decay_start_fraction=0.5)})
+
+
+def test_init_from_an_exported_converter_starts_both_generators(speaker_dirs, tmp_path) -> None:
+    from voicegen.train.cyclegan import build_models, init_generators_from
+
+    dir_a, dir_b = speaker_dirs
+    config = tiny_config(dir_a, dir_b, trainer={"max_steps": 2, "batch_size": 2, "device": "cpu", "val_every": 0,
+                                                "checkpoint_every": 0, "progress": False, "tensorboard": False})
+    export = train_cyclegan(config, tmp_path / "base", resume=False)
+    fresh = build_models(dataclasses.replace(config, trainer=dataclasses.replace(config.trainer, seed=99)))
+    init_generators_from(fresh, config, export)
+    exported = load_artifact(export)
+    for name in ("G_ab", "G_ba"):
+        for key, tensor in fresh[name].state_dict().items():
+            torch.testing.assert_close(tensor, exported.weights[name][key])
+    wider = tiny_config(dir_a, dir_b, generator={**TINY_G, "base_channels": 16})
+    with pytest.raises(ConfigError, match="its generators differ from the config in base_channels"):
+        init_generators_from(build_models(wider), wider, export)

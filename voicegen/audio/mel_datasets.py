@@ -163,14 +163,20 @@ class UnpairedMelDataset(Dataset):
 class MelClips(Dataset):
     """Whole normalised log-mels of one speaker: ``dataset[i] -> {"a": (n_mels, F), "index": i}``
     (and ``"f0": (2, F)``, the clip's F0 rows of :mod:`voicegen.audio.f0`, with ``f0`` settings:
-    what a pitch-conditioned vocoder needs to render the conversion).
+    what a pitch-conditioned vocoder needs to render the conversion; and ``"reference": (T,)``,
+    the other speaker's recording of the same sentence, with ``references``: parallel validation).
 
     Use batch size 1 (clip lengths differ). ``max_frames`` cuts each clip to its first frames.
     """
 
     def __init__(self, files: Sequence[str | Path], config: FeatureConfig, stats: SpeakerStats, *,
-                 max_frames: int | None = None, f0: F0Config | None = None) -> None:
+                 max_frames: int | None = None, f0: F0Config | None = None,
+                 references: Sequence[str | Path] | None = None) -> None:
         self.files = [Path(p) for p in files]
+        if references is not None and len(references) != len(self.files):
+            raise ValueError(f"MelClips: {len(references)} references for {len(self.files)} clips")
+        self.references = ([load_audio(path, config.sample_rate, min_samples=config.min_samples) for path in references]
+                           if references is not None else None)
         mels = load_mels(self.files, config)
         self.mels = [np.ascontiguousarray(normalize(mel, stats)[:, :max_frames], dtype=np.float32) for mel in mels]
         self.rows = None
@@ -186,6 +192,8 @@ class MelClips(Dataset):
         item = {"a": torch.from_numpy(self.mels[index]), "index": index}
         if self.rows is not None:
             item["f0"] = torch.from_numpy(self.rows[index])
+        if self.references is not None:
+            item["reference"] = torch.from_numpy(self.references[index])
         return item
 
 

@@ -200,6 +200,19 @@ def vocoder_path(bundle: str | os.PathLike) -> Path:
                         f"with `voicegen bundle --converter {info.path} --vocoder VOCODER_EXPORT --out DIR`")
 
 
+def find_bundle(name_or_path: str | os.PathLike) -> Path:
+    """A model folder: ``name_or_path`` itself when it exists, else the installed bundle of that name
+    (search order as `voicegen models`); ArtifactError (one line) when neither."""
+    path = Path(name_or_path)
+    if path.exists():
+        return path
+    named = [b for b in list_bundles() if b.name == str(name_or_path)]
+    if not named:
+        raise ArtifactError(f"{path}: not found (neither a folder nor an installed bundle name); "
+                            "see `voicegen models`")
+    return named[0].path
+
+
 def default_vocoder() -> Path:
     """The vocoder used when none is named: the first installed ``vocoder`` bundle, else the vocoder of
     the first converter bundle that has one (search order as `voicegen models`)."""

@@ -37,6 +37,8 @@ class OptimizerConfig:
         ``constant`` -> 1; ``exponential`` -> ``gamma ** s``; ``linear_decay`` -> 1 until
         ``decay_start``, then linear down to 0 over ``decay_steps`` steps
         (``None``: until ``TrainerConfig.max_steps``).
+    decay_start_fraction: instead of ``decay_start``, the fraction of ``max_steps`` after which
+        ``linear_decay`` starts (MaskCycleGAN-VC: 0.5), so a shorter or longer run keeps the shape.
     gamma: per-step decay factor of ``exponential``, in (0, 1].
     """
 
@@ -50,6 +52,7 @@ class OptimizerConfig:
     gamma: float = 0.999
     decay_start: int = 0
     decay_steps: int | None = None
+    decay_start_fraction: float | None = None
 
     def __post_init__(self) -> None:
         # Values are checked by TrainerConfig, which knows this optimizer's name for the message.
@@ -76,6 +79,11 @@ class OptimizerConfig:
             raise ConfigError(f"{where}.decay_start must be >= 0, got {self.decay_start}")
         if self.decay_steps is not None and self.decay_steps < 1:
             raise ConfigError(f"{where}.decay_steps must be >= 1 or null, got {self.decay_steps}")
+        if self.decay_start_fraction is not None:
+            if not 0.0 <= self.decay_start_fraction < 1.0:
+                raise ConfigError(f"{where}.decay_start_fraction must be in [0, 1), got {self.decay_start_fraction}")
+            if self.decay_start:
+                raise ConfigError(f"{where}: give decay_start or decay_start_fraction, not both")
 
 
 @dataclass

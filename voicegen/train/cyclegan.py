@@ -49,7 +49,8 @@ from voicegen.train.cyclegan_task import (
     TWO_STEP_LOSSES,
     CycleGANTask,
 )
-from voicegen.train.run import EXPORT_DIR, parameter_count, run_trainer, start_run
+from voicegen.checkpoint import latest_checkpoint
+from voicegen.train.run import EXPORT_DIR, calibrate_max_steps, parameter_count, run_trainer, start_run
 
 CYCLEGAN_KIND = "cyclegan"
 """Artifact kind of an exported converter (``voicegen.infer.cyclegan`` expects the same string)."""
@@ -77,6 +78,11 @@ class CycleGANDataConfig:
         25 of 64 frames scaled to ``segment_frames`` (25 for 64).
     repeats: epoch length is ``max(files_a, files_b) * repeats`` crops.
     val_max_frames: validation clips are cut to their first frames (bounds the validation cost).
+    val_source, val_target: optional parallel validation sentences: a folder of speaker A's and a
+        folder of speaker B's recordings of the same sentences (paired by file name). Validation
+        then converts val_source (instead of held-out A files) and, with a vocoder, scores each
+        conversion against its val_target recording (MCD, log-F0 RMSE, gross pitch error, DNSMOS).
+        Never the sentences you report final scores on.
     """
 
     dir_a: str = ""
@@ -86,8 +92,12 @@ class CycleGANDataConfig:
     mask_max_frames: int | None = None
     repeats: int = 1
     val_max_frames: int = 1000
+    val_source: str = ""
+    val_target: str = ""
 
     def __post_init__(self) -> None:
+        if bool(self.val_source) != bool(self.val_target):
+            raise ConfigError("data.val_source and data.val_target go together (parallel validation folders)")
         if self.val_count < 0:
             raise ConfigError(f"data.val_count must be >= 0, got {self.val_count}")
         if self.segment_frames < MIN_FRAMES:
@@ -114,6 +124,8 @@ class CycleGANTrainConfig:
         ``n_mels`` is filled from the mel contract and must agree with it when given.
     discriminator: ``CycleGANDiscriminatorConfig`` fields (``preset: paper|cpu``).
     identity_steps: steps (from the start) trained with the identity loss (MaskCycleGAN-VC: 10^4).
+    identity_fraction: instead, the fraction of ``trainer.max_steps`` trained with it (MaskCycleGAN-VC:
+        10^4 of 2 * 10^5 = 0.05), so shorter runs keep the paper's shape.
     two_step: also train the two-step adversarial discriminators on cycle-converted mels.
     trainer: the generic Trainer's config; optimizers are ``gen`` and ``disc`` (missing ones get
         Adam lr 2e-4 / 1e-4, betas (0.5, 0.999), linear decay to 0; a given one replaces the default
@@ -128,6 +140,7 @@ class CycleGANTrainConfig:
     generator: dict[str, Any] = field(default_factory=lambda: {"preset": "cpu"})
     discriminator: dict[str, Any] = field(default_factory=lambda: {"preset": "cpu"})
     identity_steps: int = 10000
+    identity_fraction: float | None = None
     two_step: bool = True
     trainer: TrainerConfig
 
@@ -144,13 +157,17 @@ class CycleGANTrainConfig:
             raise ConfigError(f"discriminator.in_channels must be 1 for mels, got {disc.in_channels}")
         if self.identity_steps < 0:
             raise ConfigError(f"identity_steps must be >= 0, got {self.identity_steps}")
+        if self.identity_fraction is not None:
+            if not 0.0 <= self.identity_fraction <= 1.0:
+                raise ConfigError(f"identity_fraction must be in [0, 1], got {self.identity_fraction}")
+            self.identity_steps = round(self.identity_fraction * self.trainer.max_steps)
         defaults = dict(DEFAULT_LOSS_WEIGHTS)
         if not self.two_step:
             defaults = {k: v for k, v in defaults.items() if k not in TWO_STEP_LOSSES}
         self.trainer.loss_weights = {**defaults, **self.trainer.loss_weights}
         optimizers = {name: dataclasses.replace(opt) for name, opt in DEFAULT_OPTIMIZERS.items()}
         self.trainer.optimizers = {**optimizers, **self.trainer.optimizers}
-        check_clip_validation(self.trainer, self.data.val_count, "converter")
+        check_clip_validation(self.trainer, self.data.val_count + int(bool(self.data.val_source)), "converter")
         if self.speaker_a is not None and self.speaker_a == self.speaker_b:
             raise ConfigError(f"speaker_a and speaker_b are both {self.speaker_a!r}; name the speakers differently")
 
@@ -221,6 +238,42 @@ def speaker_files(config: CycleGANTrainConfig) -> tuple[list[Path], list[Path], 
     return train_a, val_a, files_b
 
 
+def validation_pairs(config: CycleGANTrainConfig) -> tuple[list[Path], list[Path]]:
+    """(A files, B files) of ``data.val_source`` / ``data.val_target`` paired by name; ConfigError when a
+    source sentence has no target recording."""
+    if not config.data.val_source:
+        return [], []
+    sources = list_audio_files(config.data.val_source)
+    targets = {path.stem: path for path in list_audio_files(config.data.val_target)}
+    missing = [path.name for path in sources if path.stem not in targets]
+    if missing:
+        raise ConfigError(f"{config.data.val_target}: no recording for validation sentence(s) {', '.join(missing[:3])} "
+                          "(pairs are matched by file name)")
+    return sources, [targets[path.stem] for path in sources]
+
+
+def init_generators_from(models: dict[str, nn.Module], config: CycleGANTrainConfig, path: str | os.PathLike) -> None:
+    """Start ``G_ab`` and ``G_ba`` from an exported converter (fine-tuning a new pair from a shipped one).
+
+    The generator config and mel contract must equal the run's; ConfigError names what differs.
+    The discriminators start fresh.
+    """
+    from voicegen.checkpoint import load_artifact
+
+    artifact = load_artifact(path, expected_kind=CYCLEGAN_KIND)
+    theirs = generator_config(artifact.config.get("generator", {}))
+    mine = generator_config(config.generator)
+    if theirs != mine:
+        fields = [f.name for f in dataclasses.fields(mine) if getattr(mine, f.name) != getattr(theirs, f.name)]
+        raise ConfigError(f"{path}: its generators differ from the config in {', '.join(fields)}; "
+                          "use the same generator preset")
+    differ = FeatureConfig.from_dict(artifact.mel or {}).diff(config.feature_config)
+    if differ:
+        raise ConfigError(f"{path}: mel contract differs from features {config.features!r} in {', '.join(differ)}")
+    for name in ("G_ab", "G_ba"):
+        models[name].load_state_dict(artifact.weights[name])
+
+
 def train_cyclegan(
     config: CycleGANTrainConfig,
     run_dir: str | os.PathLike,
@@ -228,6 +281,8 @@ def train_cyclegan(
     resume: bool | Literal["auto"] = "auto",
     vocoder_fn: Callable[[np.ndarray, np.ndarray | None], np.ndarray] | None = None,
     vocoder_f0: F0Config | None = None,
+    init_from: str | os.PathLike | None = None,
+    minutes: float | None = None,
 ) -> Path | None:
     """Train as configured under ``run_dir`` and export ``run_dir/export``; return that path.
 
@@ -235,8 +290,12 @@ def train_cyclegan(
     ``False`` refuses a run_dir with checkpoints. ``vocoder_fn`` (de-normalised log-mel
     ``(n_mels, F)`` and F0 rows or None -> waveform) adds converted audio to the validation samples;
     ``vocoder_f0``: the F0 settings of a pitch-conditioned vocoder (the validation clips' F0 is then
-    tracked and moved to speaker B by the log-Gaussian transform). Returns None on data-parallel
-    ranks other than 0.
+    tracked and moved to speaker B by the log-Gaussian transform); with a vocoder, validation also
+    scores the vocoded conversions (:class:`voicegen.eval.scoring.ConversionScorer`). ``init_from``:
+    an exported converter whose generators start a fresh run (ignored when resuming). ``minutes``:
+    size ``trainer.max_steps`` (and the schedules given as fractions of it) to that much of this
+    machine's time, from a measured step rate (:func:`voicegen.train.run.calibrate_max_steps`).
+    Returns None on data-parallel ranks other than 0.
     """
     run_dir = start_run(run_dir, resume)
     train_a, val_a, files_b = speaker_files(config)
@@ -246,17 +305,31 @@ def train_cyclegan(
     dataset = UnpairedMelDataset(train_a, files_b, contract, segment_frames=config.data.segment_frames,
                                  mask_max_frames=config.data.mask_max_frames, repeats=config.data.repeats,
                                  progress=progress)
-    val_dataset = (MelClips(val_a, contract, dataset.stats_a, max_frames=config.data.val_max_frames,
-                            f0=vocoder_f0 if vocoder_fn is not None else None)
-                   if val_a else None)
+    pair_sources, pair_targets = validation_pairs(config)
+    val_files = pair_sources or val_a
+    val_dataset = (MelClips(val_files, contract, dataset.stats_a, max_frames=config.data.val_max_frames,
+                            f0=vocoder_f0 if vocoder_fn is not None else None,
+                            references=pair_targets if pair_sources and vocoder_fn is not None else None)
+                   if val_files else None)
     models = build_models(config)
+    if init_from is not None:
+        init_generators_from(models, config, init_from)
+    scorer = None
+    if vocoder_fn is not None and val_files:
+        from voicegen.eval.scoring import ConversionScorer
+
+        scorer = ConversionScorer(contract.sample_rate)
     task = CycleGANTask(*(models[n] for n in ("G_ab", "G_ba", "D_a", "D_b")), models.get("D_a2"), models.get("D_b2"),
                         identity_steps=config.identity_steps, feature_config=contract, stats_a=dataset.stats_a,
-                        stats_b=dataset.stats_b, vocoder_fn=vocoder_fn)
+                        stats_b=dataset.stats_b, vocoder_fn=vocoder_fn, scorer=scorer)
+    if minutes is not None and latest_checkpoint(run_dir) is None:
+        config.trainer.max_steps = calibrate_max_steps(task, dataset, config.trainer, minutes)
+        if config.identity_fraction is not None:
+            config.identity_steps = task.identity_steps = round(config.identity_fraction * config.trainer.max_steps)
     trainer = run_trainer(task, dataset, config, run_dir, resume=resume, val_dataset=val_dataset,
                           command="voicegen train cyclegan",
                           summary=f"cyclegan {name_a} <-> {name_b}: {len(train_a)} + {len(files_b)} training files, "
-                                  f"{len(val_a)} validation files, generators "
+                                  f"{len(val_files)} validation files, generators "
                                   f"{parameter_count(models['G_ab']):.2f}M parameters each")
     if not trainer.dist.is_main:
         return None

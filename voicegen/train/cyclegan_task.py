@@ -60,6 +60,9 @@ class CycleGANTask:
             log-mel in, float audio at ``feature_config.sample_rate`` out); validation then also logs
             the converted audio. Validation batches with ``"f0"`` rows (the source's) pass them moved
             to speaker B by the log-Gaussian transform of the two speakers' log-F0 statistics.
+        scorer: with ``vocoder_fn``, ``scorer(wav_hat, reference or None) -> metrics`` scores every
+            validation conversion (:class:`voicegen.eval.scoring.ConversionScorer`: MCD, log-F0
+            RMSE and gross pitch error against a parallel ``"reference"`` in the batch, DNSMOS).
     """
 
     def __init__(
@@ -76,6 +79,7 @@ class CycleGANTask:
         stats_a: SpeakerStats | None = None,
         stats_b: SpeakerStats | None = None,
         vocoder_fn: VocoderFn | None = None,
+        scorer: Callable[..., dict[str, float]] | None = None,
     ) -> None:
         if (D_a2 is None) != (D_b2 is None):
             raise ValueError("CycleGANTask: give both two-step discriminators D_a2 and D_b2, or neither")
@@ -89,6 +93,7 @@ class CycleGANTask:
         self.feature_config = feature_config
         self.stats_a, self.stats_b = stats_a, stats_b
         self.vocoder_fn = vocoder_fn
+        self.scorer = scorer
         self._cache: tuple[int, dict[str, Tensor]] | None = None  # (step, detached outputs for ``disc``)
 
     @property
@@ -160,8 +165,9 @@ class CycleGANTask:
         """Convert whole held-out A clips ``{"a": (1, n_mels, F), "index": (1,)}`` with G_ab.
 
         Metrics: ``cycle_l1`` (|G_ba(G_ab(a)) - a|) and ``identity_l1`` (|G_ba(a) - a|), in
-        normalised units. The first clips are drawn (source | converted, in dB) and, with a
-        vocoder, logged as audio.
+        normalised units, and with a vocoder and a scorer the scores of the vocoded conversion
+        (``mcd_db``, ``f0_rmse_cents``, ``gpe`` against a ``"reference"`` recording; ``dnsmos_ovrl``).
+        The first clips are drawn (source | converted, in dB) and, with a vocoder, logged as audio.
         """
         a = batch["a"].float()
         fake_b = generate(self.G_ab, a).float()
@@ -170,19 +176,28 @@ class CycleGANTask:
                    "identity_l1": float(l1_loss(generate(self.G_ba, a).float(), a))}
         if self.feature_config is None or self.stats_a is None or self.stats_b is None:
             return metrics
+        scores: dict[str, list[float]] = {}
         for row, index in enumerate(batch["index"].tolist()):
-            if index >= LOGGED_VAL_CLIPS:
-                continue
             source = denormalize(a[row].cpu().numpy(), self.stats_a)
             converted = denormalize(fake_b[row].cpu().numpy(), self.stats_b)
-            fig = mels_figure([source, converted], ["source (A)", f"converted to B (step {step})"],
-                              self.feature_config)
-            logger.figure(f"val/mel_{index}", fig, step)
-            if self.vocoder_fn is not None:
-                rows = batch.get("f0")
-                rows = None if rows is None else log_gaussian_rows(rows[row].cpu().numpy(), self.stats_a, self.stats_b)
-                wav = np.asarray(self.vocoder_fn(converted, rows), dtype=np.float32)
+            logged = index < LOGGED_VAL_CLIPS
+            if logged:
+                fig = mels_figure([source, converted], ["source (A)", f"converted to B (step {step})"],
+                                  self.feature_config)
+                logger.figure(f"val/mel_{index}", fig, step)
+            if self.vocoder_fn is None or not (logged or self.scorer is not None):
+                continue
+            rows = batch.get("f0")
+            rows = None if rows is None else log_gaussian_rows(rows[row].cpu().numpy(), self.stats_a, self.stats_b)
+            wav = np.asarray(self.vocoder_fn(converted, rows), dtype=np.float32)
+            if logged:
                 logger.audio(f"val/converted_{index}", wav, self.feature_config.sample_rate, step)
+            if self.scorer is not None:
+                reference = batch.get("reference")
+                for name, value in self.scorer(wav, None if reference is None else
+                                               reference[row].cpu().numpy()).items():
+                    scores.setdefault(name, []).append(value)
+        metrics.update({name: float(np.mean(values)) for name, values in scores.items()})
         return metrics
 
 

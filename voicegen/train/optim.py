@@ -31,6 +31,8 @@ def lr_factor(config: OptimizerConfig, max_steps: int) -> Callable[[int], float]
         gamma = config.gamma
         return lambda step: gamma**step
     start = config.decay_start
+    if config.decay_start_fraction is not None:
+        start = round(config.decay_start_fraction * max_steps)
     length = config.decay_steps if config.decay_steps is not None else max_steps - start
     if length < 1:
         raise ConfigError(

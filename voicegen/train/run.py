@@ -22,6 +22,7 @@ import torch
 from torch.utils.data import Dataset
 
 from voicegen.config import save_yaml
+from voicegen.errors import ConfigError
 from voicegen.train.trainer import Trainer, check_resume
 
 EXPORT_DIR = "export"
@@ -57,6 +58,33 @@ def run_trainer(task: Any, dataset: Dataset, config: Any, run_dir: str | os.Path
             trainer.logger.info(f"exporting step {trainer.best.step}: best {trainer.best.metric} "
                                 f"{trainer.best.value:.4g} ({trainer.best.mode})")
     return trainer
+
+
+def calibrate_max_steps(task: Any, dataset: Dataset, trainer_config: Any, minutes: float, *,
+                        probe_steps: int = 8, margin: float = 0.9) -> int:
+    """``max_steps`` that fits ``minutes`` of this machine: a throwaway copy of ``task`` trains
+    ``2 + probe_steps`` steps (the first two warm up), and ``margin`` of the budget is divided by the
+    measured seconds per step (the rest is left for validation, checkpoints and export)."""
+    import copy
+    import dataclasses
+    import tempfile
+    import time
+
+    if not minutes > 0:
+        raise ConfigError(f"--minutes must be > 0, got {minutes}")
+    probe = dataclasses.replace(trainer_config, max_steps=2 + probe_steps, log_every=10_000, val_every=0,
+                                checkpoint_every=0, progress=False, tensorboard=False, ema_decay=0.0,
+                                ema_modules=[], best_metric="")
+    def timed(steps: int) -> float:
+        with tempfile.TemporaryDirectory() as tmp:
+            trainer = Trainer(copy.deepcopy(task), dataset, dataclasses.replace(probe, max_steps=steps), Path(tmp))
+            start = time.perf_counter()
+            trainer.fit(resume=False)
+            return time.perf_counter() - start
+
+    timed(2)  # warm-up: first-call allocations and kernels
+    seconds = max((timed(2 + probe_steps) - timed(2)) / probe_steps, 1e-6)
+    return max(1, int(margin * minutes * 60 / seconds))
 
 
 def parameter_count(*modules: torch.nn.Module) -> float:
