@@ -13,7 +13,12 @@ from pathlib import Path
 import click
 
 from voicegen import __version__
-from voicegen.cli_batch import BatchOptions, batch_options, run_batch_command, single_file_preamble
+from voicegen.cli_batch import (
+    BatchOptions,
+    batch_options,
+    run_batch_command,
+    single_file_preamble,
+)
 from voicegen.errors import TrainingInterrupted, VoicegenError
 
 PRESET_HELP = "Mel preset (the mel contract): vc16k (16 kHz) or hifigan22k (22.05 kHz)."

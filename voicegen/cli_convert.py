@@ -11,7 +11,12 @@ from pathlib import Path
 
 import click
 
-from voicegen.cli_batch import BatchOptions, batch_options, run_batch_command, single_file_preamble
+from voicegen.cli_batch import (
+    BatchOptions,
+    batch_options,
+    run_batch_command,
+    single_file_preamble,
+)
 
 DEVICES = ("auto", "cpu", "cuda")
 DEFAULT_OUT_TEMPLATE = "{stem}_to_{target}"

@@ -221,7 +221,11 @@ def translate_command(source: Path, output: Path, model: str | None, direction: 
     Example:
       voicegen image translate my_digits/ as_uci/ --direction a2b
     """
-    from voicegen.infer.image import load_image_cyclegan, resolve_image_model, translate_path
+    from voicegen.infer.image import (
+        load_image_cyclegan,
+        resolve_image_model,
+        translate_path,
+    )
 
     cyclegan = load_image_cyclegan(resolve_image_model(model, "cyclegan"), device=device)
     written = translate_path(source, output, cyclegan, direction=direction, overwrite=overwrite,
@@ -250,7 +254,12 @@ def traverse_command(model: str | None, image_path: Path | None, dims: str | Non
       voicegen image traverse --out traversal.png --n-dims 6
     """
     from voicegen.image.grid import save_grid
-    from voicegen.infer.image import load_for_contract, load_image_vae, resolve_image_model, traverse
+    from voicegen.infer.image import (
+        load_for_contract,
+        load_image_vae,
+        resolve_image_model,
+        traverse,
+    )
 
     vae = load_image_vae(resolve_image_model(model, "vae"), device=device)
     try:
@@ -286,7 +295,12 @@ def eval_command(kind: str, config_path: Path, overrides: tuple[str, ...], model
       voicegen image eval gan --config recipes/mnist/conf/eval.yaml --out cgan_eval.json
     """
     from voicegen.config import load_config
-    from voicegen.eval.image_eval import ImageEvalConfig, evaluate_image_model, format_report, save_report
+    from voicegen.eval.image_eval import (
+        ImageEvalConfig,
+        evaluate_image_model,
+        format_report,
+        save_report,
+    )
 
     if out is not None and out.exists() and not overwrite:
         raise click.ClickException(f"{out} already exists; pass --overwrite to replace it")

@@ -211,7 +211,12 @@ def export(kind: str, run_dir: Path | None, step: int | None, out: Path | None, 
 
 
 # The batch options of `voicegen vocode` (kept beside the command it serves).
-from voicegen.cli_batch import BatchOptions, batch_options, run_batch_command, single_file_preamble  # noqa: E402
+from voicegen.cli_batch import (  # noqa: E402
+    BatchOptions,
+    batch_options,
+    run_batch_command,
+    single_file_preamble,
+)
 
 
 @click.command()

@@ -23,7 +23,12 @@ def _model_option(func):
 def _load(model: str | None, device: str):
     """(VAEBundle, its vocoder or None) for --model or the default VAE."""
     from voicegen.errors import ArtifactError, ConfigError
-    from voicegen.infer.bundles import VAE_KIND, list_bundles, read_bundle_info, vocoder_path
+    from voicegen.infer.bundles import (
+        VAE_KIND,
+        list_bundles,
+        read_bundle_info,
+        vocoder_path,
+    )
     from voicegen.infer.vae import load_vae_bundle
     from voicegen.infer.vocode import load_vocoder
 

@@ -23,7 +23,12 @@ from tqdm.auto import tqdm
 from voicegen.audio.f0 import F0Config, f0_rows
 from voicegen.audio.features import FeatureConfig, MelSpectrogram, log_floor_value
 from voicegen.audio.io import load_audio
-from voicegen.audio.stats import SpeakerStats, compute_stats, list_audio_files, normalize
+from voicegen.audio.stats import (
+    SpeakerStats,
+    compute_stats,
+    list_audio_files,
+    normalize,
+)
 from voicegen.errors import AudioError, ConfigError
 
 DEFAULT_SEGMENT_FRAMES = 64  # ~1 s at 16 kHz / hop 256 (MaskCycleGAN-VC's crop)

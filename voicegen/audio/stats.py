@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from voicegen.audio.f0 import F0Config, track_f0
 from voicegen.audio.features import FeatureConfig, MelSpectrogram
 from voicegen.audio.io import AUDIO_EXTENSIONS, atomic_output, is_audio_file, load_audio
-from voicegen.audio.f0 import F0Config, track_f0
 from voicegen.errors import ArtifactError, AudioError, ConfigError
 
 STATS_FORMAT_VERSION = 1

@@ -19,7 +19,12 @@ from voicegen.audio.stats import F0_MIN_HZ
 from voicegen.eval.dtw import dtw_path
 from voicegen.eval.f0 import FRAME_PERIOD_MS, F0Metrics, f0_metrics, world_f0
 from voicegen.eval.mcd import (
-    TRIM_DB, MelCepstrum, McepSettings, mcep_settings, mel_cepstral_distortion, speech_span,
+    TRIM_DB,
+    McepSettings,
+    MelCepstrum,
+    mcep_settings,
+    mel_cepstral_distortion,
+    speech_span,
 )
 
 

@@ -27,9 +27,20 @@ from voicegen.eval.mcd import TRIM_DB
 from voicegen.eval.naturalness import INSTALL_HINT as NATURALNESS_HINT
 from voicegen.eval.naturalness import dnsmos_available, dnsmos_scores
 from voicegen.eval.pairing import FilePair, common_sample_rate, pair_files
-from voicegen.eval.plots import F0Trace, plot_f0_contours, plot_mcd_histogram, plot_spectrograms
+from voicegen.eval.plots import (
+    F0Trace,
+    plot_f0_contours,
+    plot_mcd_histogram,
+    plot_spectrograms,
+)
 from voicegen.eval.report import (
-    COLUMNS, CSV_NAME, SUMMARY_FORMAT_VERSION, SUMMARY_NAME, summarise, write_csv, write_summary,
+    COLUMNS,
+    CSV_NAME,
+    SUMMARY_FORMAT_VERSION,
+    SUMMARY_NAME,
+    summarise,
+    write_csv,
+    write_summary,
 )
 from voicegen.eval.speaker import SpeakerEncoder, cosine_similarity, resemblyzer_problem
 from voicegen.eval.spectral import copy_synthesis_metrics, optional_metrics_available

@@ -25,9 +25,20 @@ from typing import Any, Literal
 import torch
 
 from voicegen.errors import ConfigError
-from voicegen.eval.image_metrics import LoadedClassifier, accuracy, classify, frechet_distance, load_classifier
+from voicegen.eval.image_metrics import (
+    LoadedClassifier,
+    accuracy,
+    classify,
+    frechet_distance,
+    load_classifier,
+)
 from voicegen.fileutil import atomic_write_text
-from voicegen.image.datasets import ImageSet, ImageSourceConfig, load_source, source_description
+from voicegen.image.datasets import (
+    ImageSet,
+    ImageSourceConfig,
+    load_source,
+    source_description,
+)
 from voicegen.infer.image import (
     ImageCycleGAN,
     ImageGAN,

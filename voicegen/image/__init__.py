@@ -6,6 +6,13 @@ grids saved as PNG (``grid``). Images are float32 ``(C, H, W)`` / ``(N, C, H, W)
 (-1 black). Imports torch, numpy and Pillow; never the models, training or inference code.
 """
 
-from voicegen.image.io import ImageError, from_unit, load_image, load_npz, save_image, to_unit
+from voicegen.image.io import (
+    ImageError,
+    from_unit,
+    load_image,
+    load_npz,
+    save_image,
+    to_unit,
+)
 
 __all__ = ["ImageError", "from_unit", "load_image", "load_npz", "save_image", "to_unit"]

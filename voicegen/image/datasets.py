@@ -21,7 +21,14 @@ import torch
 from torch.utils.data import Dataset
 
 from voicegen.image.io import ImageError, list_image_files, load_image, load_npz
-from voicegen.image.transforms import pad, random_crop, random_flip, random_shift, resize, to_channels
+from voicegen.image.transforms import (
+    pad,
+    random_crop,
+    random_flip,
+    random_shift,
+    resize,
+    to_channels,
+)
 
 NPZ_SUFFIX = ".npz"
 

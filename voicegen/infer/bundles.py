@@ -30,13 +30,12 @@ from pathlib import Path
 from voicegen.artifact_meta import ARTIFACT_META, read_json_object
 from voicegen.errors import ArtifactError, ConfigError
 from voicegen.fileutil import atomic_dir, atomic_write_text
+from voicegen.formats.cyclegan import KIND as CYCLEGAN_KIND
+from voicegen.formats.vae import KIND as VAE_KIND
 from voicegen.formats.vocoder import KIND as VOCODER_KIND
 
 META_FILE = ARTIFACT_META
-# Same values as voicegen.infer.cyclegan.CYCLEGAN_KIND (not imported from there: it imports torch;
-# a test keeps them equal).
-CONVERTER_KIND = "cyclegan"
-VAE_KIND = "vae"
+CONVERTER_KIND = CYCLEGAN_KIND
 # Kinds that `voicegen convert` uses: a two-speaker CycleGAN, or a speaker-conditioned VAE that
 # decodes any of its speakers. Resolution by speaker names prefers CycleGANs (trained for the pair).
 CONVERTER_KINDS: tuple[str, ...] = (CONVERTER_KIND, VAE_KIND)

@@ -39,7 +39,16 @@ from voicegen.audio.io import AudioReader, is_audio_file
 from voicegen.audio.plot import plot_mels_side_by_side
 from voicegen.errors import AudioError, ConfigError, VoicegenError
 from voicegen.infer.bundles import load_converter, vocoder_path
-from voicegen.infer.stream import Chain, Fork, Map, Record, Stage, rows, run_whole, stream_to_file
+from voicegen.infer.stream import (
+    Chain,
+    Fork,
+    Map,
+    Record,
+    Stage,
+    rows,
+    run_whole,
+    stream_to_file,
+)
 from voicegen.infer.vocode import load_vocoder
 
 PITCH_AUTO, PITCH_NONE = "auto", "none"

@@ -1,4 +1,4 @@
-"""Mel-to-mel conversion with an exported ``cyclegan`` bundle (see ``voicegen.train.cyclegan``).
+"""Mel-to-mel conversion with an exported ``cyclegan`` bundle (format: :mod:`voicegen.formats.cyclegan`).
 
     bundle = load_cyclegan_bundle("runs/sf1_tm1/export")
     mel_tm1 = bundle.convert_mel(mel_sf1, "SF1", "TM1")      # (n_mels, F) -> (n_mels, F)
@@ -26,14 +26,12 @@ from torch import nn
 
 from voicegen.audio.features import FeatureConfig, check_log_mel
 from voicegen.audio.stats import SpeakerStats, denormalize, normalize
-from voicegen.checkpoint import load_artifact
-from voicegen.errors import ArtifactError, ConfigError
+from voicegen.errors import ConfigError
+from voicegen.formats.cyclegan import GENERATOR_MODULES, load_cyclegan_parts  # noqa: F401  (re-exported)
+from voicegen.formats.cyclegan import KIND as CYCLEGAN_KIND  # noqa: F401  (re-exported)
 from voicegen.infer.stream import Chain, CrossfadeChunks, Map, run_whole
-from voicegen.models.cyclegan import MIN_FRAMES, CycleGANGeneratorConfig, build_generator, generator_config
+from voicegen.models.cyclegan import MIN_FRAMES, CycleGANGeneratorConfig
 
-CYCLEGAN_KIND = "cyclegan"
-"""Artifact kind written by ``voicegen.train.cyclegan.export_cyclegan``."""
-GENERATOR_MODULES = ("G_ab", "G_ba")
 # Chunking of long mels (see the module docstring): frames converted at once (16 s at 16 kHz /
 # hop 256; ~180 MB of peak memory for the "paper" generator on a CPU) and frames shared by
 # neighbouring chunks, over which they are crossfaded.
@@ -105,43 +103,12 @@ class CycleGANBundle:
 
 
 def load_cyclegan_bundle(path: str | os.PathLike, *, device: str | torch.device = "cpu") -> CycleGANBundle:
-    """Load a ``cyclegan`` bundle; ArtifactError (one line, naming the path) when it is unusable."""
-    root = Path(path)
-    artifact = load_artifact(root, expected_kind=CYCLEGAN_KIND, dtype=torch.float32)
-    speakers = artifact.speakers
-    if (not isinstance(speakers, list) or len(speakers) != 2 or not all(isinstance(s, str) and s for s in speakers)
-            or speakers[0] == speakers[1]):
-        raise ArtifactError(f"{root}: 'speakers' must name two different speakers, got {speakers!r}; re-export")
-    try:
-        feature_config = FeatureConfig.from_dict(artifact.mel or {})
-        gen_config = generator_config(artifact.config.get("generator", {}), source=f"{root}: generator")
-        stats = {name: SpeakerStats.from_dict((artifact.stats or {})[name]) for name in speakers}
-    except KeyError as err:
-        raise ArtifactError(f"{root}: no stats for speaker {err}; re-export the model") from None
-    except (ConfigError, TypeError, ValueError) as err:
-        raise ArtifactError(f"{root}: invalid bundle metadata ({err}); re-export the model") from None
-    if gen_config.n_mels != feature_config.n_mels:
-        raise ArtifactError(f"{root}: generator n_mels {gen_config.n_mels} differs from the mel contract's "
-                            f"{feature_config.n_mels}; re-export the model")
-    for name, speaker_stats in stats.items():
-        differ = speaker_stats.features.diff(feature_config)
-        if differ:
-            raise ArtifactError(f"{root}: stats of {name!r} use other mel settings ({', '.join(differ)}); re-export")
-    device = torch.device(device)
-    modules = {}
-    for module_name in GENERATOR_MODULES:
-        with torch.random.fork_rng(devices=[]):  # the init's draws stay out of the caller's stream
-            generator = build_generator(gen_config)
-        try:
-            generator.load_state_dict(artifact.weights.get(module_name, {}))
-        except RuntimeError as err:
-            detail = " ".join(str(err).split())[:200]
-            raise ArtifactError(f"{root}: {module_name} weights do not fit the generator ({detail}); "
-                                "re-export the model") from None
-        modules[module_name] = generator.to(device).eval()
-    name_a, name_b = speakers
+    """Load a ``cyclegan`` bundle (:mod:`voicegen.formats.cyclegan`); ArtifactError (one line, naming
+    the path) when it is unusable."""
+    parts = load_cyclegan_parts(path, device=device)
+    name_a, name_b = parts.speakers
     return CycleGANBundle(
-        generators={(name_a, name_b): modules["G_ab"], (name_b, name_a): modules["G_ba"]},
-        speakers=(name_a, name_b), stats=stats, feature_config=feature_config, generator_config=gen_config,
-        device=device, path=root,
+        generators={(name_a, name_b): parts.G_ab, (name_b, name_a): parts.G_ba}, speakers=parts.speakers,
+        stats=parts.stats, feature_config=parts.feature_config, generator_config=parts.generator_config,
+        device=torch.device(device), path=parts.path,
     )

@@ -22,7 +22,12 @@ from torch import nn
 from voicegen.checkpoint import load_artifact
 from voicegen.errors import ArtifactError, ConfigError
 from voicegen.eval.image_metrics import artifact_contract, module_from_artifact
-from voicegen.image.contract import IMAGE_CYCLEGAN_KIND, IMAGE_GAN_KIND, IMAGE_VAE_KIND, ImageContract
+from voicegen.image.contract import (
+    IMAGE_CYCLEGAN_KIND,
+    IMAGE_GAN_KIND,
+    IMAGE_VAE_KIND,
+    ImageContract,
+)
 from voicegen.image.io import ImageError, list_image_files, load_image, save_image
 from voicegen.image.transforms import from_logits, resize, to_channels
 from voicegen.models.cyclegan import ResnetGenerator, resnet_generator_config

@@ -29,14 +29,14 @@ import torch
 
 from voicegen.audio.features import FeatureConfig, check_log_mel
 from voicegen.audio.stats import SpeakerStats, denormalize, normalize
-from voicegen.checkpoint import load_artifact
-from voicegen.errors import ArtifactError, ConfigError
+from voicegen.errors import ConfigError
+from voicegen.formats.vae import KIND as VAE_KIND  # noqa: F401  (re-exported)
+from voicegen.formats.vae import MODULE as VAE_MODULE  # noqa: F401  (re-exported)
+from voicegen.formats.vae import load_vae_parts
 from voicegen.infer.stream import CrossfadeChunks, run_whole
-from voicegen.models.vae import SpectrogramVAE, build_vae
+from voicegen.models.vae import SpectrogramVAE
 from voicegen.nn import DiagonalGaussian
 
-VAE_KIND = "vae"
-VAE_MODULE = "vae"
 # convert_mel: chunks (16 s at 16 kHz / hop 256) and their crossfaded overlap, as for the CycleGAN.
 CONVERT_CHUNK_FRAMES = 1024
 CONVERT_OVERLAP_FRAMES = 128
@@ -155,32 +155,8 @@ class VAEBundle:
 
 
 def load_vae_bundle(path: str | os.PathLike, *, device: str | torch.device = "cpu") -> VAEBundle:
-    """Load a ``vae`` artifact (an export or a bundle with ``vocoder/``); one-line ArtifactError otherwise."""
-    root = Path(path)
-    artifact = load_artifact(root, expected_kind=VAE_KIND, dtype=torch.float32)
-    speakers = artifact.speakers or []
-    try:
-        feature_config = FeatureConfig.from_dict(artifact.mel or {})
-        stats = {name: SpeakerStats.from_dict((artifact.stats or {})[name]) for name in speakers}
-        normalization = SpeakerStats.from_dict((artifact.extra or {})["normalization"])
-        with torch.random.fork_rng(devices=[]):
-            model = build_vae(artifact.config["model"])
-    except KeyError as err:
-        raise ArtifactError(f"{root}: missing {err} in the VAE metadata; re-export the model") from None
-    except (ConfigError, TypeError, ValueError) as err:
-        raise ArtifactError(f"{root}: invalid VAE metadata ({err}); re-export the model") from None
-    config = model.config
-    if config.latent_layout != "frames" or config.in_channels != 1 or config.n_mels != feature_config.n_mels:
-        raise ArtifactError(f"{root}: not a spectrogram VAE for its mel contract (n_mels {config.n_mels}, "
-                            f"layout {config.latent_layout}); use an audio VAE export")
-    if config.n_speakers not in (0, len(speakers)):
-        raise ArtifactError(f"{root}: the model decodes {config.n_speakers} speakers but the artifact names "
-                            f"{len(speakers)}; re-export the model")
-    try:
-        model.load_state_dict(artifact.weights.get(VAE_MODULE, {}))
-    except RuntimeError as err:
-        detail = " ".join(str(err).split())[:200]
-        raise ArtifactError(f"{root}: VAE weights do not fit its config ({detail}); re-export the model") from None
-    device = torch.device(device)
-    return VAEBundle(model=model.to(device).eval(), speakers=tuple(speakers), stats=stats,
-                     normalization=normalization, feature_config=feature_config, device=device, path=root)
+    """Load a ``vae`` artifact (an export or a bundle with ``vocoder/``; :mod:`voicegen.formats.vae`);
+    one-line ArtifactError otherwise."""
+    parts = load_vae_parts(path, device=device)
+    return VAEBundle(model=parts.model, speakers=parts.speakers, stats=parts.stats, normalization=parts.normalization,
+                     feature_config=parts.feature_config, device=torch.device(device), path=parts.path)

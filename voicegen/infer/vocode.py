@@ -34,7 +34,15 @@ from voicegen.audio.io import AudioReader, guard_gain, is_audio_file
 from voicegen.errors import AudioError, ConfigError
 from voicegen.formats.vocoder import KIND as VOCODER_KIND  # noqa: F401  (re-exported)
 from voicegen.formats.vocoder import load_vocoder_artifact, load_vocoder_generator
-from voicegen.infer.stream import Chain, ContextChunks, Fork, Map, Stage, run_whole, stream_to_file
+from voicegen.infer.stream import (
+    Chain,
+    ContextChunks,
+    Fork,
+    Map,
+    Stage,
+    run_whole,
+    stream_to_file,
+)
 
 MEL_SUFFIX = ".npy"
 NPY_MAGIC = b"\x93NUMPY"

@@ -13,8 +13,18 @@ from voicegen.losses.adversarial import (
     adversarial_g_losses,
     feature_matching_loss,
 )
-from voicegen.losses.reconstruction import capacity_kl, kl_loss, l1_loss, l2_loss, linear_capacity
-from voicegen.losses.spectral import DEFAULT_RESOLUTIONS, MultiResolutionSTFTLoss, mel_l1_loss
+from voicegen.losses.reconstruction import (
+    capacity_kl,
+    kl_loss,
+    l1_loss,
+    l2_loss,
+    linear_capacity,
+)
+from voicegen.losses.spectral import (
+    DEFAULT_RESOLUTIONS,
+    MultiResolutionSTFTLoss,
+    mel_l1_loss,
+)
 
 __all__ = [
     "DEFAULT_RESOLUTIONS",

@@ -7,8 +7,19 @@ Imports only torch.
 """
 
 from voicegen.nn.activation import GLU, ActName, activation
-from voicegen.nn.blocks import ConvBlock, DilatedResidualStack, MultiReceptiveField, ResidualBlock
-from voicegen.nn.conv import ConvNorm, conv, has_weight_norm, remove_weight_norm, same_padding
+from voicegen.nn.blocks import (
+    ConvBlock,
+    DilatedResidualStack,
+    MultiReceptiveField,
+    ResidualBlock,
+)
+from voicegen.nn.conv import (
+    ConvNorm,
+    conv,
+    has_weight_norm,
+    remove_weight_norm,
+    same_padding,
+)
 from voicegen.nn.distributions import LOGVAR_MAX, LOGVAR_MIN, DiagonalGaussian
 from voicegen.nn.norm import ChannelLayerNorm, NormKind, norm_layer
 from voicegen.nn.patchgan import PatchGANDiscriminator

@@ -32,9 +32,10 @@ from voicegen.audio.mel_datasets import (
     UnpairedMelDataset,
 )
 from voicegen.audio.stats import SpeakerStats, list_audio_files
-from voicegen.checkpoint import save_artifact
-from voicegen.config import to_dict
+from voicegen.checkpoint import latest_checkpoint
 from voicegen.errors import ConfigError
+from voicegen.formats.cyclegan import KIND as CYCLEGAN_KIND  # noqa: F401  (re-exported)
+from voicegen.formats.cyclegan import load_cyclegan_parts, save_cyclegan
 from voicegen.models.cyclegan import (
     MIN_FRAMES,
     build_discriminator,
@@ -49,11 +50,14 @@ from voicegen.train.cyclegan_task import (
     TWO_STEP_LOSSES,
     CycleGANTask,
 )
-from voicegen.checkpoint import latest_checkpoint
-from voicegen.train.run import EXPORT_DIR, calibrate_max_steps, parameter_count, run_trainer, start_run
+from voicegen.train.run import (
+    EXPORT_DIR,
+    calibrate_max_steps,
+    parameter_count,
+    run_trainer,
+    start_run,
+)
 
-CYCLEGAN_KIND = "cyclegan"
-"""Artifact kind of an exported converter (``voicegen.infer.cyclegan`` expects the same string)."""
 # MaskCycleGAN-VC's weights: cycle 10, identity 5 (first steps only), adversarial 1.
 DEFAULT_LOSS_WEIGHTS: dict[str, float] = {"adv_g": 1.0, "adv2_g": 1.0, "cycle": 10.0, "identity": 5.0,
                                           "adv_d": 1.0, "adv2_d": 1.0}
@@ -195,36 +199,11 @@ def build_models(config: CycleGANTrainConfig) -> dict[str, nn.Module]:
     return models
 
 
-def export_cyclegan(
-    G_ab: nn.Module,
-    G_ba: nn.Module,
-    gen_config: dict[str, Any],
-    feature_config: FeatureConfig,
-    stats: dict[str, SpeakerStats],
-    path: str | os.PathLike,
-    *,
-    dtype: torch.dtype | None = torch.float16,
-    overwrite: bool = False,
-) -> Path:
-    """Write both generators as a ``cyclegan`` bundle at ``path``; ``stats`` maps speaker A, then B, to stats.
-
-    ``dtype`` casts the weights (None keeps float32). Stats computed with other mel settings are
-    refused (ConfigError).
-    """
-    if len(stats) != 2:
-        raise ValueError(f"export_cyclegan: stats must hold two speakers (A, then B), got {list(stats)}")
-    for name, speaker_stats in stats.items():
-        differ = speaker_stats.features.diff(feature_config)
-        if differ:
-            raise ConfigError(f"stats of speaker {name!r} use other mel settings ({', '.join(differ)}); recompute them")
-    weights = {name: {k: t.detach().cpu().float() for k, t in g.state_dict().items()}
-               for name, g in (("G_ab", G_ab), ("G_ba", G_ba))}
-    return save_artifact(
-        path, kind=CYCLEGAN_KIND, weights=weights,
-        config={"generator": to_dict(generator_config(gen_config))}, mel=feature_config.to_dict(),
-        stats={name: s.to_dict() for name, s in stats.items()}, speakers=list(stats), dtype=dtype,
-        overwrite=overwrite,
-    )
+def export_cyclegan(G_ab: nn.Module, G_ba: nn.Module, gen_config: dict[str, Any], feature_config: FeatureConfig,
+                    stats: dict[str, SpeakerStats], path: str | os.PathLike, *,
+                    dtype: torch.dtype | None | str = "float16", overwrite: bool = False) -> Path:
+    """Write both generators as a ``cyclegan`` artifact (:func:`voicegen.formats.cyclegan.save_cyclegan`)."""
+    return save_cyclegan(G_ab, G_ba, gen_config, feature_config, stats, path, dtype=dtype, overwrite=overwrite)
 
 
 def speaker_files(config: CycleGANTrainConfig) -> tuple[list[Path], list[Path], list[Path]]:
@@ -258,20 +237,17 @@ def init_generators_from(models: dict[str, nn.Module], config: CycleGANTrainConf
     The generator config and mel contract must equal the run's; ConfigError names what differs.
     The discriminators start fresh.
     """
-    from voicegen.checkpoint import load_artifact
-
-    artifact = load_artifact(path, expected_kind=CYCLEGAN_KIND)
-    theirs = generator_config(artifact.config.get("generator", {}))
-    mine = generator_config(config.generator)
+    parts = load_cyclegan_parts(path)
+    theirs, mine = parts.generator_config, generator_config(config.generator)
     if theirs != mine:
         fields = [f.name for f in dataclasses.fields(mine) if getattr(mine, f.name) != getattr(theirs, f.name)]
         raise ConfigError(f"{path}: its generators differ from the config in {', '.join(fields)}; "
                           "use the same generator preset")
-    differ = FeatureConfig.from_dict(artifact.mel or {}).diff(config.feature_config)
+    differ = parts.feature_config.diff(config.feature_config)
     if differ:
         raise ConfigError(f"{path}: mel contract differs from features {config.features!r} in {', '.join(differ)}")
-    for name in ("G_ab", "G_ba"):
-        models[name].load_state_dict(artifact.weights[name])
+    models["G_ab"].load_state_dict(parts.G_ab.state_dict())
+    models["G_ba"].load_state_dict(parts.G_ba.state_dict())
 
 
 def train_cyclegan(

@@ -29,15 +29,14 @@ from voicegen.audio.vae_datasets import (
     MultiSpeakerMelDataset,
     pool_stats,
 )
-from voicegen.checkpoint import save_artifact
-from voicegen.config import to_dict
 from voicegen.errors import ConfigError
+from voicegen.formats.vae import KIND as VAE_KIND  # noqa: F401  (re-exported)
+from voicegen.formats.vae import save_vae
 from voicegen.models.vae import SpectrogramVAE, build_vae, vae_config
 from voicegen.train.config import OptimizerConfig, TrainerConfig, check_clip_validation
 from voicegen.train.run import EXPORT_DIR, parameter_count, run_trainer, start_run
 from voicegen.train.vae_task import PHASE, VAETask
 
-VAE_KIND = "vae"
 DEFAULT_OPTIMIZERS: dict[str, OptimizerConfig] = {PHASE: OptimizerConfig(lr=1e-3, betas=(0.9, 0.999))}
 
 
@@ -167,24 +166,10 @@ def speaker_files(config: VAETrainConfig) -> tuple[dict[str, list[Path]], dict[s
 
 
 def export_vae(model: SpectrogramVAE, feature_config: FeatureConfig, stats: dict[str, SpeakerStats],
-               normalization: SpeakerStats, path: str | os.PathLike, *, dtype: torch.dtype | None = torch.float16,
+               normalization: SpeakerStats, path: str | os.PathLike, *, dtype: torch.dtype | None | str = "float16",
                overwrite: bool = False) -> Path:
-    """Write a ``vae`` artifact (see the module docstring); ``stats`` keys are the speakers in id order.
-
-    Stats computed with other mel settings are refused (ConfigError).
-    """
-    for name, speaker_stats in {**stats, "normalization": normalization}.items():
-        differ = speaker_stats.features.diff(feature_config)
-        if differ:
-            raise ConfigError(f"stats of {name!r} use other mel settings ({', '.join(differ)}); recompute them")
-    n_speakers = model.config.n_speakers
-    if n_speakers and n_speakers != len(stats):
-        raise ValueError(f"export_vae: the model decodes {n_speakers} speakers but stats names {len(stats)}")
-    weights = {"vae": {k: t.detach().cpu().float() for k, t in model.state_dict().items()}}
-    return save_artifact(path, kind=VAE_KIND, weights=weights, config={"model": to_dict(model.config)},
-                         mel=feature_config.to_dict(), stats={n: s.to_dict() for n, s in stats.items()},
-                         speakers=list(stats), extra={"normalization": normalization.to_dict()}, dtype=dtype,
-                         overwrite=overwrite)
+    """Write a ``vae`` artifact (:func:`voicegen.formats.vae.save_vae`)."""
+    return save_vae(model, feature_config, stats, normalization, path, dtype=dtype, overwrite=overwrite)
 
 
 def train_vae(config: VAETrainConfig, run_dir: str | os.PathLike, *,

@@ -8,7 +8,11 @@ CycleGAN generators and discriminators (the training step lives in ``voicegen.tr
 * discriminators are 2-D PatchGANs from ``voicegen.nn`` (presets ``paper``, ``cpu``, ``image``).
 """
 
-from voicegen.models.cyclegan.build import build_discriminator, build_generator, build_resnet_generator
+from voicegen.models.cyclegan.build import (
+    build_discriminator,
+    build_generator,
+    build_resnet_generator,
+)
 from voicegen.models.cyclegan.config import (
     DISCRIMINATOR_PRESETS,
     GENERATOR_PRESETS,

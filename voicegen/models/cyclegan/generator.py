@@ -26,7 +26,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from voicegen.models.cyclegan.config import MEL_GENERATOR_STRIDE, CycleGANGeneratorConfig
+from voicegen.models.cyclegan.config import (
+    MEL_GENERATOR_STRIDE,
+    CycleGANGeneratorConfig,
+)
 from voicegen.nn import GLU, ConvBlock, ResidualBlock, Upsample, conv, norm_layer
 
 # Instance norm needs more than one position per channel: at F' / 4 >= 2 frames.

@@ -26,7 +26,11 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrizations
 
-from voicegen.models.gan.config import LEVEL_STRIDE, GANDiscriminatorConfig, GANGeneratorConfig
+from voicegen.models.gan.config import (
+    LEVEL_STRIDE,
+    GANDiscriminatorConfig,
+    GANGeneratorConfig,
+)
 from voicegen.nn import ConvBlock, conv, norm_layer
 
 KERNEL = 4  # 4x4 kernels with stride 2 and padding 1 halve / double a side exactly (DCGAN)

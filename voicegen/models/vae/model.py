@@ -31,7 +31,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from voicegen.models.vae.config import LEVEL_STRIDE, VAEConfig
-from voicegen.nn import ConvBlock, DiagonalGaussian, ResidualBlock, Upsample, activation, conv, norm_layer
+from voicegen.nn import (
+    ConvBlock,
+    DiagonalGaussian,
+    ResidualBlock,
+    Upsample,
+    activation,
+    conv,
+    norm_layer,
+)
 
 ACT = "leaky_relu"
 # The 1-D convs at the bottleneck see a few latent frames of context on each side.
