@@ -5,11 +5,15 @@
 
 RTF = compute seconds / audio seconds of mel -> waveform on ``--seconds`` of real speech
 (samples/audio/78-368-0000.flac; fastest of ``--repeats`` after a warm-up), whole input at once.
+For a pitch-conditioned (source-filter) vocoder the F0 extraction it needs (WORLD DIO + StoneMask
+at the mel hop, streamed in blocks as `voicegen vocode` runs it) is included in RTF and also
+reported alone ("F0 RTF").
 Every configuration runs in its own fresh process so that its peak memory (VmHWM) is its own;
 "peak MB" is that peak, "+MB" what inference added to the loaded model's resident memory.
 Rows:
-  shipped 16k      the default vocoder shipped in the package (vc16k, iSTFT generator, trained weights)
+  shipped 16k      the default vocoder shipped in the package (vc16k, source-filter generator, trained weights)
   shipped-arch 22k the same generator config at the hifigan22k contract (22.05 kHz), random weights
+  istft 16k (v1)   the mel-only iSTFT generator the package shipped before (same width), random weights
   HiFi-GAN V1/V3   paper-size generators at 22.05 kHz (hifigan22k), random weights, weight norm removed
 Speed does not depend on the weights' values. Runtimes: ``eager`` PyTorch; ``onnx`` ONNX Runtime
 (CPU, the graph that `voicegen export vocoder --onnx` writes); ``compile`` torch.compile (default
@@ -31,7 +35,7 @@ from timing import peak_rss_mb  # benchmarks/timing.py
 
 REPO = Path(__file__).resolve().parent.parent
 CLIP = REPO / "samples" / "audio" / "78-368-0000.flac"
-MODELS = ("shipped 16k", "shipped-arch 22k", "HiFi-GAN V3", "HiFi-GAN V1")
+MODELS = ("shipped 16k", "shipped-arch 22k", "istft 16k (v1)", "HiFi-GAN V3", "HiFi-GAN V1")
 RUNTIMES = ("eager", "onnx", "compile")
 GOALS = {"shipped 16k": 0.02, "shipped-arch 22k": 0.03}
 
@@ -54,22 +58,26 @@ def build(model: str, workdir: Path):
 
     out = workdir / model.replace(" ", "_")
     if (out / "artifact.json").is_file():
-        return out, "vc16k" if model == "shipped 16k" else "hifigan22k"
+        return out, "vc16k" if model in ("shipped 16k", "istft 16k (v1)") else "hifigan22k"
     if model == "shipped 16k":  # a copy: the ONNX graph must not be written into the package
         import shutil
 
         return Path(shutil.copytree(vocoder_path(PACKAGE_MODELS_DIR / "vcc2016_sf1_tm1"), out)), "vc16k"
-    features = get_preset("hifigan22k")
-    if model == "shipped-arch 22k":
+    features = get_preset("vc16k" if model == "istft 16k (v1)" else "hifigan22k")
+    f0 = None
+    if model in ("shipped-arch 22k", "istft 16k (v1)"):
         shipped = load_vocoder(vocoder_path(PACKAGE_MODELS_DIR / "vcc2016_sf1_tm1"), runtime="torch")
-        kind, config = "istft", {k: v for k, v in _generator_config(shipped.path).items()
-                                 if k in ("channels", "intermediate_channels", "n_blocks", "kernel_size")}
+        kind = shipped.generator_kind if model == "shipped-arch 22k" else "istft"
+        f0 = shipped.f0_config if kind == "source_filter" else None
+        config = {k: v for k, v in _generator_config(shipped.path).items()
+                  if k in ("channels", "intermediate_channels", "n_blocks", "kernel_size")}
     else:
         kind, config = "hifigan", {"preset": model.split()[-1].lower()}
     config = fill_generator_contract(kind, config, features)
     torch.manual_seed(0)
     generator = build_generator(kind, config)
-    return save_vocoder(generator, kind, config, features, out, dtype=None), "hifigan22k"
+    preset = "vc16k" if model == "istft 16k (v1)" else "hifigan22k"
+    return save_vocoder(generator, kind, config, features, out, f0=f0, dtype=None), preset
 
 
 def prepare(model: str, onnx: bool, workdir: Path) -> None:
@@ -104,16 +112,27 @@ def measure(model: str, runtime: str, threads: int, seconds: float, repeats: int
     wav = load_audio(CLIP, features.sample_rate)[: int(seconds * features.sample_rate)]
     mel = torch.from_numpy(np.ascontiguousarray(compute_mel(wav, features)))
     audio_seconds = mel.shape[1] * features.hop_length / features.sample_rate
-    run = lambda: vocoder.wav_from_mel(mel, chunk_frames=mel.shape[1])  # noqa: E731
+
+    def f0_rows() -> np.ndarray | None:
+        if not vocoder.needs_f0:
+            return None
+        stream = vocoder.f0_stream()
+        return np.concatenate([stream.push(wav), stream.finish()], axis=1)
+
+    run = lambda: vocoder.wav_from_mel(mel, f0_rows(), chunk_frames=mel.shape[1])  # noqa: E731
     rss_loaded = _rss_mb()
     run()  # warm-up (compilation, ONNX Runtime's first-run allocations)
-    best = float("inf")
+    best = best_f0 = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
         run()
         best = min(best, time.perf_counter() - start)
+        start = time.perf_counter()
+        f0_rows()
+        best_f0 = min(best_f0, time.perf_counter() - start)
     peak = peak_rss_mb()
     return {"model": model, "runtime": runtime, "threads": threads, "rtf": best / audio_seconds,
+            "f0_rtf": best_f0 / audio_seconds if vocoder.needs_f0 else None,
             "params_m": params / 1e6, "peak_mb": peak, "added_mb": max(0.0, peak - rss_loaded),
             "audio_seconds": audio_seconds, "rate": features.sample_rate}
 
@@ -161,15 +180,16 @@ def main() -> None:
                     print(f"  measured {model} / {runtime} / {n} thread(s): RTF {rows[-1]['rtf']:.4f}",
                           file=sys.stderr, flush=True)
     print(f"\n{args.seconds:.0f} s of speech, whole input, best of {repeats} (RTF = compute s / audio s)")
-    print(f"{'model':18s} {'rate':>6s} {'params':>7s} {'thr':>3s} {'runtime':8s} {'RTF':>8s} "
+    print(f"{'model':18s} {'rate':>6s} {'params':>7s} {'thr':>3s} {'runtime':8s} {'RTF':>8s} {'F0 RTF':>7s} "
           f"{'x eager':>8s} {'peak MB':>8s} {'+MB':>6s}")
     eager = {(r["model"], r["threads"]): r["rtf"] for r in rows if r["runtime"] == "eager"}
     params = {r["model"]: r["params_m"] for r in rows if r["params_m"]}
     for r in rows:
         base = eager.get((r["model"], r["threads"]))
         ratio = f"{base / r['rtf']:8.2f}" if base else f"{'-':>8s}"
+        f0 = f"{r['f0_rtf']:7.4f}" if r.get("f0_rtf") is not None else f"{'-':>7s}"
         print(f"{r['model']:18s} {r['rate']:6d} {params.get(r['model'], 0):6.2f}M {r['threads']:3d} {r['runtime']:8s} "
-              f"{r['rtf']:8.4f} {ratio} {r['peak_mb']:8.0f} {r['added_mb']:6.0f}")
+              f"{r['rtf']:8.4f} {f0} {ratio} {r['peak_mb']:8.0f} {r['added_mb']:6.0f}")
     v1 = eager.get(("HiFi-GAN V1", 1))
     for model, goal in GOALS.items():
         best = min((r["rtf"] for r in rows if r["model"] == model), default=None)

@@ -2,12 +2,14 @@
 # 16 kHz vocoder (mel contract vc16k) on VCC 2016 speakers and LibriSpeech, in numbered stages.
 #   bash recipes/vocoder16k/run.sh [--stage N] [--stop-stage M] [--data-dir DIR | --download-dir DIR]
 #        [--exp-dir DIR] [--speakers "SF1 TM1"] [--libri-speakers "78"] [--with-librispeech true]
-#        [--vocoder-conf F] [--train-set "K=V ..."]
+#        [--unseen-dir DIR] [--vocoder-conf F] [--train-set "K=V ..."]
 # Stages: 0 download VCC 2016 (and LibriSpeech train-clean-100 with --with-librispeech true;
 # skipped with --data-dir), 1 prepare the training sentences of --speakers and the LibriSpeech
 # speakers, and the evaluation sentences, 2 statistics (duration, log-F0) of each training
-# folder, 3 train the vocoder, 4 copy-synthesis of the evaluation sentences (never trained on),
-# 5 `voicegen eval --copy-synthesis` per speaker and a summary table.
+# folder, 3 train the vocoder, 4 copy-synthesis of the evaluation sentences (never trained on)
+# and of --unseen-dir (a speaker never trained on; default: <data-dir>/ljspeech/wavs when present,
+# resampled to 16 kHz), 5 `voicegen eval --copy-synthesis` per speaker (F0 by WORLD Harvest) and a
+# summary table.
 # --data-dir: a local copy laid out as the official archives extract (vcc2016_training/,
 #   evaluation_all/, LibriSpeech/train-clean-100/) or as ../shared/data (vcc2016/<spk>,
 #   vcc2016/dev_parallel/<spk>, librispeech/<speaker>).
@@ -17,7 +19,7 @@ stage=0; stop_stage=5
 data_dir=""; download_dir=downloads/vocoder16k; manifest=""; with_librispeech=false
 exp_dir=runs/vocoder16k
 speakers="SF1 TM1"; libri_speakers="78"
-vocoder_conf=recipes/vocoder16k/conf/cpu.yaml; train_set=""
+vocoder_conf=recipes/vocoder16k/conf/source_filter.yaml; train_set=""; unseen_dir=""
 . "$(dirname "$0")/../utils/corpus.sh"
 
 mapfile -t train_items < <(set_items "$train_set")
@@ -37,6 +39,14 @@ if stage_on 1; then
   for spk in $libri_speakers; do
     $voicegen recipe prepare "$libri_root/$spk" "$data/train/libri_$spk" --overwrite
   done
+  if [ -z "$unseen_dir" ] && [ -n "$data_dir" ] && [ -d "$data_dir/ljspeech/wavs" ]; then
+    unseen_dir=$data_dir/ljspeech/wavs
+  fi
+  rm -rf "$data/unseen"
+  if [ -n "$unseen_dir" ]; then
+    echo "stage 1: unseen speaker for scoring: $unseen_dir"
+    $voicegen recipe prepare "$unseen_dir" "$data/unseen/unseen" --sample-rate 16000 --overwrite
+  fi
 fi
 if stage_on 2; then
   echo "stage 2: statistics of the training folders"
@@ -56,12 +66,20 @@ if stage_on 4; then
   for spk in $speakers; do
     $voicegen vocode "$data/dev/$spk" "$exp_dir/copy_synthesis/$spk" --model "$exp_dir/vocoder/export" --overwrite
   done
+  if [ -d "$data/unseen/unseen" ]; then
+    $voicegen vocode "$data/unseen/unseen" "$exp_dir/copy_synthesis/unseen" --model "$exp_dir/vocoder/export" \
+      --overwrite
+  fi
 fi
 if stage_on 5; then
   echo "stage 5: copy-synthesis scores"
   for spk in $speakers; do
     $voicegen eval --converted "$exp_dir/copy_synthesis/$spk" --reference "$data/dev/$spk" --copy-synthesis \
-      --out "$exp_dir/eval/copy_synthesis_$spk" --overwrite --no-progress
+      --f0-method harvest --out "$exp_dir/eval/copy_synthesis_$spk" --overwrite --no-progress
   done
+  if [ -d "$exp_dir/copy_synthesis/unseen" ]; then
+    $voicegen eval --converted "$exp_dir/copy_synthesis/unseen" --reference "$data/unseen/unseen" --copy-synthesis \
+      --f0-method harvest --out "$exp_dir/eval/copy_synthesis_unseen" --overwrite --no-progress
+  fi
   $python recipes/utils/eval_table.py "$exp_dir/eval" --out "$exp_dir/eval/table.txt"
 fi
