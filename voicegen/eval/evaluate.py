@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from voicegen import __version__
 from voicegen.audio.io import load_audio
@@ -44,6 +43,7 @@ from voicegen.eval.report import (
 )
 from voicegen.eval.speaker import SpeakerEncoder, cosine_similarity, resemblyzer_problem
 from voicegen.eval.spectral import copy_synthesis_metrics, optional_metrics_available
+from voicegen.progress import progress_bar
 
 DEFAULT_NUM_PLOTS = 3
 HISTOGRAM_NAME = "mcd_hist.png"
@@ -119,7 +119,7 @@ def evaluate_folders(
 
     rows: list[dict[str, Any]] = []
     plotted: list[_Plotted] = []
-    for pair in tqdm(pairs, desc="evaluating", unit="pair", disable=not progress):
+    for pair in progress_bar(pairs, desc="evaluating", unit="pair", enabled=progress):
         row, keep = _evaluate_pair(pair, sample_rate, analyzer, encoder, copy_synthesis, dnsmos)
         rows.append(row)
         if len(plotted) < num_plots:
