@@ -24,10 +24,11 @@ def recipe() -> None:
     run.sh); they are not installed with the package. Run one from the checkout's root:
 
     \b
-    Example:
+    Examples:
       voicegen recipe list
-      voicegen recipe download cmu_arctic --out downloads/cmu_arctic --only bdl --only slt
-      bash recipes/vcc2016/run.sh --data-dir ../shared/data --stage 1 --stop-stage 2
+      voicegen recipe download cmu_arctic --out downloads/cmu_arctic --only bdl --only slt  # network
+      bash recipes/vcc2016/run.sh --stop-stage 2   # network: stage 0 downloads VCC 2016
+      bash recipes/vcc2016/run.sh --data-dir DIR --stop-stage 2  # placeholder: DIR/SF1/, DIR/TM1/ or the zips' layout
     """
 
 
