@@ -128,7 +128,8 @@ def models(models_paths: tuple[Path, ...]) -> None:
     \b
     Examples:
       voicegen models
-      voicegen models --model voicegen/assets/models/vae16k
+      voicegen bundle --converter vcc2016_sf1_tm1 --link-vocoder vocoder16k --out models/sf1_tm1
+      voicegen models --model models/
     """
     from voicegen.infer.bundles import CONVERTER_KIND, list_bundles, list_image_models, search_roots
 

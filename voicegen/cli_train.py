@@ -264,12 +264,12 @@ def export(kind: str, run_dir: Path | None, step: int | None, out: Path | None, 
     (HiFi-GAN generators; see benchmarks/vocoder.py).
 
     \b
-    Examples (after `voicegen train vocoder --config recipes/vocoder16k/conf/tiny.yaml --set
-    'data.train=[samples/audio]'`, which keeps the checkpoint of its last step, 20):
+    Examples (a tiny run of 20 steps first; it keeps the checkpoint of its last step):
+      voicegen train vocoder --config recipes/vocoder16k/conf/tiny.yaml --set 'data.train=[samples/audio]'
       voicegen export vocoder --run-dir runs/vocoder-tiny
       voicegen export vocoder --run-dir runs/vocoder-tiny --step 20 --out models/voc20
       voicegen vocode samples/audio/SF1_200001.wav voc20.wav --model models/voc20
-      voicegen export vocoder --artifact models/voc20 --onnx
+      voicegen export vocoder --artifact HIFIGAN_EXPORT --onnx  # placeholder: a HiFi-GAN vocoder's export
     """
     if with_onnx and kind != "vocoder":
         raise click.UsageError("--onnx exports vocoders only")
@@ -316,7 +316,8 @@ from voicegen.cli_batch import (  # noqa: E402
                    "fast; harvest follows voicing through transitions better (lower F0 error) and is ~30x slower.")
 @click.option("--pitch", "semitones", type=float, default=0.0, show_default=True,
               help="Move the pitch by this many semitones (F0 scaled by 2^(n/12), spectral envelope kept); "
-                   "needs a pitch-conditioned vocoder such as the default one.")
+                   "needs a pitch-conditioned (source_filter) vocoder, such as those of "
+                   "recipes/vocoder16k/conf/source_filter.yaml and tiny.yaml.")
 @batch_options
 def vocode(source: Path, output: Path, model: Path | None, overwrite: bool, device: str, runtime: str,
            f0_method: str | None, semitones: float, batch: BatchOptions) -> None:
@@ -331,10 +332,11 @@ def vocode(source: Path, output: Path, model: Path | None, overwrite: bool, devi
     \b
     Examples:
       voicegen vocode samples/audio/SF1_200001.wav copy.wav
-      voicegen vocode samples/audio/SF1_200001.wav up4.wav --pitch 4
-      voicegen features samples/audio/SF1_200001.wav --out mel_f0.npy --f0
-      voicegen vocode mel_f0.npy mel_f0.wav
+      voicegen features samples/audio/SF1_200001.wav --out mel.npy
+      voicegen vocode mel.npy mel.wav
       voicegen vocode samples/audio wavs/ --jobs 2
+      voicegen train vocoder --config recipes/vocoder16k/conf/tiny.yaml --set 'data.train=[samples/audio]'
+      voicegen vocode samples/audio/SF1_200001.wav up4.wav --pitch 4 --model runs/vocoder-tiny/export
     """
     many = input_kind(source) != "file"  # arguments first: an error comes before torch and the model
     if not many and not batch.dry_run and not output.is_dir():
