@@ -70,7 +70,7 @@ def test_features_refuses_to_overwrite_without_flag(runner, sf1_clip, tmp_path) 
     out.write_bytes(b"precious")
     result = runner.invoke(cli, ["features", str(sf1_clip), "--out", str(out)])
     assert result.exit_code == 1
-    assert result.output.strip() == f"Error: {out} already exists; pass --overwrite to replace it"
+    assert result.output.strip() == f"Error: {out}: already exists; pass --overwrite to replace it"
     assert out.read_bytes() == b"precious"
     result = runner.invoke(cli, ["features", str(sf1_clip), "--out", str(out), "--overwrite"])
     assert result.exit_code == 0 and np.load(out).shape[0] == 80
@@ -149,3 +149,49 @@ def test_an_interrupted_training_exits_130_naming_its_checkpoint(monkeypatch, tm
     assert result.exit_code == 130
     assert result.output.strip().endswith("Stopped: stopped by SIGINT at step 7; checkpoint c.safetensors; "
                                           "run the same command to resume")
+
+
+def _commands(command=cli, path=("voicegen",)):
+    import click
+
+    yield path, command
+    if isinstance(command, click.Group):
+        for name, sub in sorted(command.commands.items()):
+            yield from _commands(sub, (*path, name))
+
+
+def test_device_defaults_to_auto_everywhere() -> None:
+    """Inference commands run on CUDA when there is one; training commands follow the config."""
+    devices = {" ".join(path): next(p.default for p in command.params if p.name == "device")
+               for path, command in _commands() if any(p.name == "device" for p in command.params)}
+    assert {name for name, default in devices.items() if default is None} == {
+        name for name in devices if " train " in f"{name} "}
+    assert {default for name, default in devices.items() if " train " not in f"{name} "} == {"auto"}
+    assert {"voicegen vocode", "voicegen audit", "voicegen latent encode", "voicegen image sample"} <= set(devices)
+
+
+def test_every_group_shows_its_commands_with_examples(runner) -> None:
+    for path, command in _commands():
+        result = runner.invoke(cli, [*path[1:], "--help"])
+        assert result.exit_code == 0, path
+        assert "Example" in result.output, f"{' '.join(path)} --help has no example"
+    families = runner.invoke(cli, ["train", "--help"]).output
+    for family in ("train vocoder", "train cyclegan", "train vae", "image train --help"):
+        assert f"voicegen {family}" in families
+
+
+def test_export_help_names_the_folder_it_writes(runner) -> None:
+    assert "export_step00000393 for step 393" in " ".join(runner.invoke(cli, ["export", "--help"]).output.split())
+
+
+def test_python_warnings_are_one_line(runner, tmp_path) -> None:
+    """An AudioWarning is one `Warning:` line: no file name of the library, no source line."""
+    import soundfile as sf
+
+    quiet = tmp_path / "quiet.wav"
+    sf.write(quiet, np.zeros(16000, np.float32), 16000)
+    result = runner.invoke(cli, ["features", str(quiet), "--out", str(tmp_path / "q.npy")])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == (f"Warning: {quiet}: is all silence (peak 0.0e+00); it adds nothing "
+                                             "to training or conversion")
+    assert "AudioWarning" not in result.output and "warnings.warn" not in result.output and ".py:" not in result.output

@@ -61,8 +61,8 @@ def test_convert_finds_the_model_from_the_speakers(tiny, search, sf1_clip, tmp_p
                                             "pitch: source F0 kept (--pitch none)"]
     again = run("convert", "--src", sf1_clip, "--target", "TM1", "--out", "b.wav")
     assert again.exit_code == 1
-    assert again.output.splitlines()[-1] == ("Error: b.wav: already exists; pass --overwrite (overwrite=True) "
-                                             "to replace it")
+    # Said before any model loads, in the command line's words (no "(overwrite=True)").
+    assert again.output == "Error: b.wav: already exists; pass --overwrite to replace it\n"
     assert run("convert", "--src", sf1_clip, "--target", "TM1", "--out", "b.wav", "--overwrite").exit_code == 0
 
 
@@ -136,7 +136,7 @@ def test_bundle_command_packages_and_checks_the_contract(tiny, search, tmp_path)
     assert result.output == f"wrote bundle sf-tm at {out}: SF1 <-> TM1 with its vocoder\n"
     assert run("models").output.splitlines()[1] == f"sf-tm  SF1, TM1  cyclegan  user    {out}"
     again = run("bundle", "--converter", tiny.converter, "--vocoder", tiny.vocoder, "--out", out)
-    assert again.output == f"Error: {out}: already exists; pass --overwrite (overwrite=True) to replace it\n"
+    assert again.output == f"Error: {out}: already exists; pass --overwrite to replace it\n"
     vocoder = tmp_path / "voc"
     shutil.copytree(tiny.vocoder, vocoder)
     meta = json.loads((vocoder / "artifact.json").read_text())
@@ -153,3 +153,44 @@ def test_bundle_command_packages_and_checks_the_contract(tiny, search, tmp_path)
 def test_help_has_examples(command) -> None:
     result = run(command, "--help")
     assert result.exit_code == 0 and "Example" in result.output and f"voicegen {command}" in result.output
+
+
+def test_models_lists_image_models_and_model_paths(tiny, search, tmp_path) -> None:
+    shipped = Path(__file__).resolve().parent.parent / "voicegen" / "assets" / "models" / "image"
+    for name in ("mnist_cgan", "digits_cyclegan", "mnist_vae"):
+        shutil.copytree(shipped / name, search.package / "image" / name)
+    shutil.copytree(tiny.bundle, tmp_path / "mine" / "sf1_tm1")
+    listing = run("models", "--model", tmp_path / "mine")
+    assert listing.exit_code == 0, listing.output
+    rows = [line.split() for line in listing.output.splitlines()]
+    assert rows[0] == ["name", "speakers", "kind", "origin", "path"]
+    assert rows[1] == ["sf1_tm1", "SF1,", "TM1", "cyclegan", "--model", str(tmp_path / "mine" / "sf1_tm1")]
+    assert rows[2] == ["digits_cyclegan", "mnist", "<->", "uci", "image_cyclegan", "package",
+                       str(search.package / "image" / "digits_cyclegan")]
+    assert rows[3][:4] == ["mnist_cgan", "classes", "0-9", "image_gan"]
+    assert rows[4][:3] == ["mnist_vae", "-", "image_vae"]
+    one = run("models", "--model", tmp_path / "mine" / "sf1_tm1")  # a bundle folder itself
+    assert one.output.splitlines()[1].split()[-2:] == ["--model", str(tmp_path / "mine" / "sf1_tm1")]
+    missing = run("models", "--model", tmp_path / "nope")
+    assert missing.exit_code == 1
+    assert missing.output == f"Error: {tmp_path / 'nope'}: not found; pass a model folder or a folder of models\n"
+
+
+def test_bundle_links_an_installed_vocoder_by_name(tiny, search, sf1_clip, tmp_path) -> None:
+    shutil.copytree(tiny.vocoder, search.user / "voc")
+    out = search.user / "linked"
+    result = run("bundle", "--converter", tiny.converter, "--link-vocoder", "voc", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert result.output == f"wrote bundle linked at {out}: SF1 <-> TM1 using the installed vocoder 'voc'\n"
+    assert json.loads((out / "artifact.json").read_text())["extra"]["vocoder"] == "voc"
+    assert not (out / "vocoder").exists()
+    converted = run("convert", "--src", sf1_clip, "--target", "TM1", "--model", "linked", "--out",
+                    tmp_path / "o.wav", "--device", "cpu")
+    assert converted.exit_code == 0, converted.output
+    both = run("bundle", "--converter", tiny.converter, "--vocoder", tiny.vocoder, "--link-vocoder", "voc",
+               "--out", tmp_path / "b")
+    assert both.exit_code == 2 and "pass --vocoder FOLDER (copied into the bundle) or --link-vocoder NAME" in both.output
+    wrong = run("bundle", "--converter", tiny.converter, "--link-vocoder", "linked", "--out", tmp_path / "c")
+    assert wrong.exit_code == 1
+    assert wrong.output == (f"Error: --link-vocoder linked: {out} is not a vocoder bundle; see `voicegen models` "
+                            "(kind vocoder)\n")

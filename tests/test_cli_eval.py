@@ -105,3 +105,35 @@ def test_help_has_an_example(runner) -> None:
     result = runner.invoke(cli, ["eval", "--help"])
     assert result.exit_code == 0
     assert "Example" in result.output and "voicegen eval --converted" in result.output
+
+
+def test_eval_scores_one_pair_of_files_and_prints_without_out(runner, folders, monkeypatch) -> None:
+    """Single files are one pair, whatever their names; without --out nothing is written."""
+    monkeypatch.chdir(folders)
+    before = sorted(p.name for p in folders.iterdir())
+    result = runner.invoke(cli, ["eval", "--converted", "conv/a.wav", "--reference", "ref/b.flac",
+                                 "--source", "src/b.wav", "--no-speaker-similarity", "--no-dnsmos", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "1 pair at 16000 Hz"
+    mcd = next(line for line in lines if line.strip().startswith("mcd_db")).split()
+    assert len(mcd) == 2 and float(mcd[1]) > 0.5  # a delayed SF1 copy against TM1: a real distance
+    assert "source_mcd_db" in result.output and "+-" not in result.output
+    assert sorted(p.name for p in folders.iterdir()) == before
+    out = folders / "one"
+    result = runner.invoke(cli, ["eval", "--converted", "conv/b.wav", "--reference", "ref/b.flac", "--out", str(out),
+                                 "--no-speaker-similarity", "--no-dnsmos", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert [row["name"] for row in read_csv(out / "per_file.csv")] == ["b"]
+    assert float(read_csv(out / "per_file.csv")[0]["mcd_db"]) < 0.3
+
+
+def test_eval_files_and_folders_do_not_mix(runner, folders) -> None:
+    result = runner.invoke(cli, ["eval", "--converted", str(folders / "conv" / "a.wav"),
+                                 "--reference", str(folders / "ref")])
+    assert result.exit_code == 1
+    assert result.output == ("Error: pass files for all of --converted, --reference (and --source) to score one "
+                             "pair, or folders for all of them\n")
+    missing = folders / "nope.wav"
+    result = runner.invoke(cli, ["eval", "--converted", str(missing), "--reference", str(folders / "ref" / "a.wav")])
+    assert result.output == f"Error: {missing}: not found (--converted); pass a folder of audio files, or a file\n"

@@ -53,7 +53,7 @@ def test_train_then_vocode_round_trip(trained, sf1_clip, tmp_path) -> None:
 
     again = CliRunner().invoke(cli, ["vocode", str(sf1_clip), str(out), "--model", str(run / "export")])
     assert again.exit_code == 1
-    assert again.output == f"Error: {out}: already exists; pass --overwrite (overwrite=True) to replace it\n"
+    assert again.output == f"Error: {out}: already exists; pass --overwrite to replace it\n"
 
 
 def test_vocode_npy_errors_are_one_line(trained, tmp_path) -> None:
@@ -98,7 +98,7 @@ def test_train_config_errors_are_one_line(tmp_path) -> None:
 @pytest.mark.parametrize("command", [["train"], ["train", "vocoder"], ["vocode"]])
 def test_help_has_an_example(command) -> None:
     result = CliRunner().invoke(cli, [*command, "--help"])
-    assert result.exit_code == 0 and "Example:" in result.output
+    assert result.exit_code == 0 and "Example" in result.output
 
 
 def test_vocode_without_model_uses_the_installed_default(sf1_clip, tmp_path, monkeypatch) -> None:

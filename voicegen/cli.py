@@ -19,6 +19,7 @@ from voicegen.cli_batch import (
     run_batch_command,
     single_file_preamble,
 )
+from voicegen.cli_common import cli_message, input_kind, one_line_warnings, refuse_existing, require_folder
 from voicegen.errors import TrainingInterrupted, VoicegenError
 
 PRESET_HELP = "Mel preset (the mel contract): vc16k (16 kHz) or hifigan22k (22.05 kHz)."
@@ -29,21 +30,18 @@ INTERRUPTED_EXIT_CODE = 130
 
 
 class _Group(click.Group):
-    """A click group that turns VoicegenError into a one-line error and exit code 1."""
+    """A click group that turns VoicegenError into a one-line error and exit code 1, and Python
+    warnings into one ``Warning: ...`` line each."""
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with one_line_warnings():
+                return super().invoke(ctx)
         except TrainingInterrupted as err:  # a checkpoint was saved: say so, exit like an interrupt
-            click.echo(f"Stopped: {err}", err=True)
+            click.echo(f"Stopped: {cli_message(str(err))}", err=True)
             ctx.exit(INTERRUPTED_EXIT_CODE)
         except VoicegenError as err:
-            raise click.ClickException(str(err)) from None
-
-
-def _refuse_existing(path: Path, overwrite: bool) -> None:
-    if path.exists() and not overwrite:
-        raise click.ClickException(f"{path} already exists; pass --overwrite to replace it")
+            raise click.ClickException(cli_message(str(err))) from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -53,12 +51,12 @@ def cli() -> None:
 
     \b
     Examples:
-      voicegen convert --src samples/audio/SF1_200001.wav --target TM1 --plot out.png
       voicegen models
       voicegen info samples/audio/SF1_200001.wav
       voicegen features samples/audio/SF1_200001.wav --out mel.npy --plot mel.png
-      voicegen train cyclegan --config recipes/vcc2016/conf/cpu.yaml --set data.dir_a=A/ --set data.dir_b=B/
-      voicegen eval --converted out/ --reference ref/ --out report/
+      voicegen convert --src samples/audio/SF1_200001.wav --target TM1 --plot SF1_200001_to_TM1.png
+      voicegen eval --converted SF1_200001_to_TM1.wav --reference samples/audio/TM1_200001.wav
+      voicegen train --help
     """
 
 
@@ -108,15 +106,20 @@ def features(file: Path, out: Path, plot: Path | None, preset: str, with_f0: boo
       voicegen features samples/audio/SF1_200001.wav --out mel_f0.npy --f0
       voicegen features samples/audio --out mels/ --jobs 2
     """
+    many = input_kind(file) != "file"  # arguments first: an error comes before the heavy imports
+    if many and out.suffix.lower() == ".npy":
+        raise click.ClickException(f"{out}: give a folder as --out for a folder, glob or list input")
+    if not many:
+        if out.suffix != ".npy":
+            raise click.ClickException(f"{out}: --out must end in .npy")
+        refuse_existing(out, overwrite)
+        refuse_existing(plot, overwrite)
     from voicegen.audio.features import get_preset
-    from voicegen.infer.batch.inputs import input_kind
 
     config = get_preset(preset)
-    if input_kind(file) != "file":
+    if many:
         from voicegen.infer.batch.workers import FEATURES, WorkerSpec, features_worker
 
-        if out.suffix.lower() == ".npy":
-            raise click.ClickException(f"{out}: give a folder as --out for a folder, glob or list input")
         plot = plot.absolute() if plot is not None else None
         options = {"preset": preset, "plot": str(plot) if plot is not None else None}
         if with_f0:
@@ -131,11 +134,6 @@ def features(file: Path, out: Path, plot: Path | None, preset: str, with_f0: boo
     from voicegen.audio.features import file_mel
     from voicegen.fileutil import atomic_path
 
-    if out.suffix != ".npy":
-        raise click.ClickException(f"{out}: --out must end in .npy")
-    _refuse_existing(out, overwrite)
-    if plot is not None:
-        _refuse_existing(plot, overwrite)
     if single_file_preamble(file, out, batch):
         return
     from voicegen.audio.f0 import F0Config
@@ -168,12 +166,14 @@ def stats(folder: Path, out: Path, preset: str, overwrite: bool, no_progress: bo
 
     \b
     Example:
-      voicegen stats ../shared/data/vcc2016/SF1 --out SF1.json
+      mkdir -p voices/SF1 && cp samples/audio/SF1_*.wav voices/SF1/
+      voicegen stats voices/SF1 --out SF1.json
     """
+    require_folder(folder)
+    refuse_existing(out, overwrite)
     from voicegen.audio.features import get_preset
     from voicegen.audio.stats import compute_stats
 
-    _refuse_existing(out, overwrite)
     result = compute_stats(folder, get_preset(preset), progress=not no_progress)
     result.save_json(out, overwrite=overwrite)
     if result.log_f0_mean is None:

@@ -6,7 +6,6 @@ torch and the models are imported inside the commands, so ``voicegen --help`` st
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import click
@@ -17,8 +16,8 @@ from voicegen.cli_batch import (
     run_batch_command,
     single_file_preamble,
 )
+from voicegen.cli_common import device_option, input_kind, refuse_existing
 
-DEVICES = ("auto", "cpu", "cuda")
 DEFAULT_OUT_TEMPLATE = "{stem}_to_{target}"
 TABLE_COLUMNS = ("name", "speakers", "kind", "origin", "path")
 TABLE_GAP = "  "
@@ -48,8 +47,7 @@ TABLE_GAP = "  "
               help="Also save the source and converted spectrograms side by side to this PNG "
                    "(a folder for a folder --src).")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
-              help="Where to run the models.")
+@device_option("the models")
 @batch_options
 def convert(src: Path, target: str, source: str | None, model: str | None, out: Path | None, pitch: str,
             f0_method: str | None, plot: Path | None, overwrite: bool, device: str, batch: BatchOptions) -> None:
@@ -66,33 +64,28 @@ def convert(src: Path, target: str, source: str | None, model: str | None, out: 
     \b
     Examples:
       voicegen convert --src samples/audio/SF1_200001.wav --target TM1
-      voicegen convert --src in.flac --target TM1 --source SF1 --out out.wav --plot out.png
-      voicegen convert --src clips/ --target SF1 --model runs/sf1_tm1/bundle --out converted/ --jobs 2
-      voicegen convert --src 'corpus/**/*.flac' --target TM1 --out converted/ --retry-failed
+      voicegen convert --src samples/audio/TM1_200001.wav --target SF1 --pitch none --out back.wav --plot back.png
+      voicegen convert --src samples/audio/78-368-0000.flac --target SF1 --source LS78 --model vae16k
+      voicegen convert --src 'samples/audio/*_2*.wav' --target TM1 --out converted/ --jobs 2
     """
-    # Library warnings (clip guard, skipped bundles) become "warning: ..." lines, not tracebacks.
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        try:
-            _convert(src, target, source, model, out, pitch, f0_method, plot, overwrite, device, batch)
-        finally:
-            for warning in caught:
-                click.echo(f"warning: {warning.message}", err=True)
-
-
-def _convert(src: Path, target: str, source: str | None, model: str | None, out: Path | None, pitch: str,
-             f0_method: str | None, plot: Path | None, overwrite: bool, device: str, batch: BatchOptions) -> None:
-    from voicegen.infer.batch.inputs import input_kind, input_stem
-    from voicegen.infer.batch.workers import CONVERT, WorkerSpec, convert_worker
+    from voicegen.infer.batch.inputs import input_stem
     from voicegen.infer.bundles import read_bundle_info, resolve
-    from voicegen.infer.convert import Converter, ConvertResult, parse_pitch
 
-    pitch_value = parse_pitch(pitch)
+    # Everything that can be checked without torch comes first: a wrong path, speaker or an
+    # existing output answers at once instead of after the model has loaded.
     many = input_kind(src) != "file"
     bundle, source, target = resolve(target, source, model)
     if out is None:
         out = Path(DEFAULT_OUT_TEMPLATE.format(stem=input_stem(src), target=target) + ("" if many else ".wav"))
+    if not many and not batch.dry_run:
+        refuse_existing(out, overwrite)
+        refuse_existing(plot, overwrite)
     info = read_bundle_info(bundle)
+
+    from voicegen.infer.batch.workers import CONVERT, WorkerSpec, convert_worker
+    from voicegen.infer.convert import Converter, ConvertResult, parse_pitch
+
+    pitch_value = parse_pitch(pitch)
     converter = Converter(bundle, device, f0_method=f0_method)
     _, plan = converter.pitch_plan(source, target, pitch_value)
     click.echo(f"model: {info.name} ({bundle}), {source} -> {target}, on {converter.vocoder.device}")
@@ -120,65 +113,104 @@ def _convert(src: Path, target: str, source: str | None, model: str | None, out:
 
 
 @click.command()
-def models() -> None:
-    """List the installed model bundles (name, speakers, kind, origin, path).
+@click.option("--model", "models_paths", multiple=True, type=click.Path(path_type=Path),
+              help="Also list this bundle folder, or the bundles in this folder, first (as `voicegen convert "
+                   "--model PATH` would find them); repeatable.")
+def models(models_paths: tuple[Path, ...]) -> None:
+    """List the installed voice models (name, speakers, kind, origin, path), then the image models.
 
-    Searched in order: $VOICEGEN_MODELS (folders separated by ':'), the user folder
-    ($XDG_DATA_HOME/voicegen/models or ~/.local/share/voicegen/models), the package's
-    defaults. A name found earlier shadows later ones.
+    Voice bundles are searched in order: --model PATH, $VOICEGEN_MODELS (folders separated by
+    ':'), the user folder ($XDG_DATA_HOME/voicegen/models or ~/.local/share/voicegen/models),
+    the package's defaults; a name found earlier shadows later ones. The image models shipped
+    with the package follow (`voicegen image ... --model NAME`; the "speakers" column holds
+    their classes or domains).
 
     \b
-    Example:
+    Examples:
       voicegen models
-      VOICEGEN_MODELS=runs/bundles voicegen convert --src in.wav --target TM1
+      voicegen bundle --converter vcc2016_sf1_tm1 --link-vocoder vocoder16k --out models/sf1_tm1
+      voicegen models --model models/
     """
-    from voicegen.infer.bundles import CONVERTER_KIND, list_bundles, search_roots
+    from voicegen.infer.bundles import CONVERTER_KIND, list_bundles, list_image_models, search_roots
 
     problems: list[str] = []
-    found = list_bundles(on_problem=problems.append)
+    found = list_bundles(on_problem=problems.append, extra=models_paths)
+    images = list_image_models(on_problem=problems.append)
     for problem in problems:
-        click.echo(f"warning: {problem}", err=True)
+        click.echo(f"Warning: {problem}", err=True)
     if not found:
         searched = ", ".join(f"{path} ({origin})" for origin, path in search_roots())
         click.echo(f"no models installed; searched {searched}. Package a trained converter with "
                    "`voicegen bundle` into one of these folders, or pass --model PATH to `voicegen convert`.")
-        return
     rows = [TABLE_COLUMNS]
     for info in found:
         kind = info.kind if info.kind != CONVERTER_KIND or info.vocoder else f"{info.kind} (no vocoder)"
         rows.append((info.name, ", ".join(info.speakers) or "-", kind, info.origin, str(info.path)))
+    for info in images:
+        rows.append((info.name, _image_labels(info.path), info.kind, info.origin, str(info.path)))
+    if len(rows) == 1:
+        return
     widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_COLUMNS) - 1)]
     for row in rows:
         click.echo(TABLE_GAP.join([cell.ljust(width) for cell, width in zip(row, widths)] + [row[-1]]))
 
 
+def _image_labels(path: Path) -> str:
+    """What an image model's artifact.json names: its classes (``0-9``) or its two domains (``mnist <-> uci``)."""
+    from voicegen.artifact_meta import ARTIFACT_META, read_json_object
+
+    extra = read_json_object(path / ARTIFACT_META).get("extra") or {}
+    classes, domains = extra.get("classes"), extra.get("domains")
+    if isinstance(domains, list) and len(domains) == 2:
+        return f"{domains[0]} <-> {domains[1]}"
+    if isinstance(classes, list) and classes:
+        return f"classes {classes[0]}-{classes[-1]}" if len(classes) > 2 else f"classes {', '.join(classes)}"
+    return "-"
+
+
 @click.command()
-@click.option("--converter", required=True, type=click.Path(path_type=Path),
-              help="Exported converter folder (e.g. runs/sf1_tm1/export).")
-@click.option("--vocoder", required=True, type=click.Path(path_type=Path),
-              help="Exported vocoder folder with the same mel settings (e.g. runs/vocoder16k/export).")
+@click.option("--converter", required=True, metavar="PATH|NAME",
+              help="Exported converter folder (e.g. runs/cyclegan-tiny/export), or an installed bundle's name.")
+@click.option("--vocoder", default=None, metavar="PATH|NAME",
+              help="Exported vocoder folder with the same mel settings (e.g. runs/vocoder-tiny/export), or an "
+                   "installed vocoder's name; copied into the bundle.")
+@click.option("--link-vocoder", default=None, metavar="NAME",
+              help="Instead of --vocoder: refer to the installed vocoder bundle NAME (see `voicegen models`, e.g. "
+                   "vocoder16k) without copying it; it must stay installed where `voicegen models` finds it.")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path),
               help="Bundle folder to write, e.g. ~/.local/share/voicegen/models/sf1_tm1.")
 @click.option("--name", default=None, help="Bundle name shown by `voicegen models` [default: the --out folder name].")
-@click.option("--link-vocoder", is_flag=True,
-              help="Refer to the vocoder by its bundle name instead of copying it (the vocoder must be installed "
-                   "where `voicegen models` finds it).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing bundle folder.")
-def bundle(converter: Path, vocoder: Path, out: Path, name: str | None, link_vocoder: bool, overwrite: bool) -> None:
+def bundle(converter: str, vocoder: str | None, link_vocoder: str | None, out: Path, name: str | None,
+           overwrite: bool) -> None:
     """Package a converter and a vocoder into one bundle folder for `voicegen convert`.
 
     The mel settings of both must match; both are loaded from the copy to verify it before
     it appears at --out.
 
     \b
-    Example:
-      voicegen bundle --converter runs/sf1_tm1/export --vocoder runs/vocoder16k/export \\
-          --out ~/.local/share/voicegen/models/sf1_tm1
-      voicegen convert --src samples/audio/SF1_200001.wav --target TM1
-    """
-    from voicegen.infer.bundles import package_bundle, read_bundle_info
+    Examples:
+      voicegen bundle --converter vcc2016_sf1_tm1 --link-vocoder vocoder16k --out models/sf1_tm1
+      voicegen convert --src samples/audio/SF1_200001.wav --target TM1 --model models/sf1_tm1 --out linked.wav
+      voicegen bundle --converter vcc2016_sf1_tm1 --vocoder vocoder16k --out models/sf1_tm1_copy
 
-    path = package_bundle(converter, vocoder, out, name=name, overwrite=overwrite, link_vocoder=link_vocoder)
+    A trained pair: `voicegen bundle --converter runs/cyclegan-tiny/export --vocoder
+    runs/vocoder-tiny/export --out DIR` (the run folders of the `voicegen train --help` examples).
+    """
+    if (vocoder is None) == (link_vocoder is None):
+        raise click.UsageError("pass --vocoder FOLDER (copied into the bundle) or --link-vocoder NAME (an installed "
+                               "vocoder bundle)")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        refuse_existing(out, overwrite)
+    from voicegen.infer.bundles import VOCODER_KIND, find_bundle, package_bundle, read_bundle_info
+
+    converter_path = find_bundle(converter)
+    vocoder_path = find_bundle(link_vocoder if link_vocoder is not None else vocoder)
+    if link_vocoder is not None and read_bundle_info(vocoder_path).kind != VOCODER_KIND:
+        raise click.ClickException(f"--link-vocoder {link_vocoder}: {vocoder_path} is not a vocoder bundle; see "
+                                   "`voicegen models` (kind vocoder)")
+    path = package_bundle(converter_path, vocoder_path, out, name=name, overwrite=overwrite,
+                          link_vocoder=link_vocoder is not None)
     info = read_bundle_info(path)
     how = f"using the installed vocoder {info.vocoder!r}" if link_vocoder else "with its vocoder"
     click.echo(f"wrote bundle {info.name} at {path}: {' <-> '.join(info.speakers)} {how}")

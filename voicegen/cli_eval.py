@@ -15,14 +15,15 @@ F0_METHODS = ("dio", "harvest")
 
 @click.command("eval")
 @click.option("--converted", "converted_dir", required=True, type=click.Path(path_type=Path),
-              help="Folder of converted (or vocoded) audio.")
+              help="Folder of converted (or vocoded) audio, or one converted file.")
 @click.option("--reference", "reference_dir", required=True, type=click.Path(path_type=Path),
-              help="Folder of target recordings; files pair by name (relative path without extension).")
+              help="Folder of target recordings; files pair by name (relative path without extension). Or one "
+                   "file: the reference of a single --converted file.")
 @click.option("--source", "source_dir", type=click.Path(path_type=Path), default=None,
-              help="Folder of the unconverted inputs: adds similarity to the source and the "
-                   "no-conversion baseline (source vs reference) columns.")
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, dir_okay=True),
-              help="Report folder: per_file.csv, summary.json and PNG plots.")
+              help="Folder of the unconverted inputs (or one file, for one pair): adds similarity to the source "
+                   "and the no-conversion baseline (source vs reference) columns.")
+@click.option("--out", "out_dir", default=None, type=click.Path(path_type=Path, file_okay=False),
+              help="Report folder: per_file.csv, summary.json and PNG plots [default: print the figures only].")
 @click.option("--copy-synthesis", is_flag=True,
               help="The converted files are vocoder re-syntheses of the references (sample aligned): "
                    "also compute LSD, mel L1, PESQ and STOI.")
@@ -44,13 +45,17 @@ def eval_command(converted_dir: Path, reference_dir: Path, source_dir: Path | No
     correlation, V/UV error, duration ratio, speaker similarity, DNSMOS naturalness (converted
     and reference); LSD/mel L1/PESQ/STOI with --copy-synthesis.
 
+    Folders pair their files by name; single files are one pair.
+
     \b
     Examples:
-      voicegen eval --converted out/SF1_to_TM1 --reference ../shared/data/vcc2016/dev_parallel/TM1 \\
-          --source ../shared/data/vcc2016/dev_parallel/SF1 --out report/
-      voicegen eval --converted ../shared/data/vcc2016/dev_parallel/SF1 \\
-          --reference ../shared/data/vcc2016/dev_parallel/TM1 --out baseline/   # no conversion
+      voicegen convert --src samples/audio/SF1_200001.wav --target TM1 --out SF1_200001_to_TM1.wav
+      voicegen eval --converted SF1_200001_to_TM1.wav --reference samples/audio/TM1_200001.wav \\
+          --source samples/audio/SF1_200001.wav --out report/
+      voicegen eval --converted samples/audio/SF1_200001.wav --reference samples/audio/TM1_200001.wav  # no conversion
+      voicegen eval --converted converted/ --reference recordings/TM1 --out report/  # placeholder
     """
+    _check_inputs(converted_dir, reference_dir, source_dir, out_dir, overwrite)
     from voicegen.eval.evaluate import evaluate_folders
 
     report = evaluate_folders(converted_dir, reference_dir, out_dir, source_dir=source_dir,
@@ -59,7 +64,8 @@ def eval_command(converted_dir: Path, reference_dir: Path, source_dir: Path | No
                               f0_method=f0_method, num_plots=num_plots, overwrite=overwrite,
                               progress=not no_progress)
     metrics = report.summary["metrics"]
-    click.echo(f"{report.summary['num_pairs']} pairs at {report.summary['sample_rate']} Hz")
+    pairs = report.summary["num_pairs"]
+    click.echo(f"{pairs} pair{'s' if pairs != 1 else ''} at {report.summary['sample_rate']} Hz")
     for name in ("mcd_db", "f0_rmse_cents", "gpe", "f0_corr", "vuv_error", "duration_ratio",
                  "speaker_similarity", "dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "reference_dnsmos_ovrl",
                  "source_mcd_db", "source_f0_rmse_cents", "source_gpe", "source_speaker_similarity",
@@ -69,6 +75,8 @@ def eval_command(converted_dir: Path, reference_dir: Path, source_dir: Path | No
             continue
         if stats["count"] == 0:
             click.echo(f"  {name:<26} n/a")
+        elif pairs == 1:
+            click.echo(f"  {name:<26} {stats['mean']:9.3f}")
         else:
             click.echo(f"  {name:<26} {stats['mean']:9.3f} +- {stats['std']:.3f}  (n={stats['count']})")
     note = report.summary["settings"]["speaker_similarity"]
@@ -77,4 +85,18 @@ def eval_command(converted_dir: Path, reference_dir: Path, source_dir: Path | No
     note = report.summary["settings"]["naturalness"]
     if note.startswith("skipped") and naturalness is None:
         click.echo(f"DNSMOS {note}")
-    click.echo(f"wrote {report.out_dir}: {len(report.files)} files (per_file.csv, summary.json, plots)")
+    if report.out_dir is not None:
+        click.echo(f"wrote {report.out_dir}: {len(report.files)} files (per_file.csv, summary.json, plots)")
+
+
+def _check_inputs(converted: Path, reference: Path, source: Path | None, out: Path | None, overwrite: bool) -> None:
+    """The one-line errors that need no audio read: missing paths, files mixed with folders, a full --out."""
+    given = [("--converted", converted), ("--reference", reference)] + ([("--source", source)] if source else [])
+    for option, path in given:
+        if not path.exists():
+            raise click.ClickException(f"{path}: not found ({option}); pass a folder of audio files, or a file")
+    if len({path.is_file() for _, path in given}) > 1:
+        raise click.ClickException("pass files for all of --converted, --reference (and --source) to score one pair, "
+                                   "or folders for all of them")
+    if out is not None and out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise click.ClickException(f"{out}: already holds files; pass --overwrite to replace the report")

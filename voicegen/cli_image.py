@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from voicegen.cli_train import DEVICES, _load_run, _run_options
+from voicegen.cli_common import device_option, refuse_existing, resolve_device
+from voicegen.cli_train import _already_finished, _load_run, _run_options
 
 GRID_SCALE = 4
 """Default enlargement of saved grids (28 px digits become 112 px)."""
@@ -21,11 +22,12 @@ def image() -> None:
     """Image models from the same blocks, losses and trainer: VAE, DCGAN / conditional GAN, CycleGAN.
 
     \b
-    Examples (the shipped MNIST models work out of the box):
+    Examples (the shipped MNIST models work out of the box; `voicegen models` lists them):
       voicegen image sample --class 7 --out seven.png
       voicegen image traverse --out traversal.png
+      voicegen image sample --class 3 -n 1 --scale 1 --out digit.png
       voicegen image translate digit.png digit_uci.png --direction a2b
-      voicegen image train cgan --config recipes/mnist/conf/cgan.yaml
+      voicegen image train --help
     """
 
 
@@ -33,37 +35,50 @@ def image() -> None:
 def image_train() -> None:
     """Train an image model from a YAML config (run folder: checkpoints, logs, samples, export).
 
+    One command per family: vae, gan (DCGAN), cgan (class-conditional GAN), cyclegan (between two
+    image sets) and classifier (scores the others). The MNIST configs read the digits that
+    recipes/mnist/run.sh prepares (stage 0 downloads them, stage 1 writes
+    runs/mnist/data/mnist_t10k_dev.npz); the commands then point the config at that file:
+
     \b
-    Example:
-      voicegen image train vae --config recipes/mnist/conf/vae.yaml --run-dir runs/mnist_vae
+    Examples:
+      bash recipes/mnist/run.sh --stop-stage 1   # network: downloads MNIST's test set (stage 0)
+      voicegen image train vae --config recipes/mnist/conf/vae.yaml \\
+          --set data.train.path=runs/mnist/data/mnist_t10k_dev.npz \\
+          --set data.val.path=runs/mnist/data/mnist_t10k_dev.npz   # network: after stage 0 above
+      bash recipes/mnist/run.sh --models "vae cgan"   # network: every stage, from download to evaluation
     """
 
 
-def _train(module: str, schema: str, function: str, what: str, options: dict, check=None) -> None:
+def _train(module: str, schema: str, function: str, what: str, family: str, options: dict, check=None) -> None:
     """Load the run config (``--config``, ``--set``, ``--device``) into ``module.schema``, optionally
     ``check`` it, train with ``module.function`` and print where the export went."""
     import importlib
 
     library = importlib.import_module(module)
-    config, run_dir, mode = _load_run(getattr(library, schema), options["config_path"], options["overrides"],
-                                      options["device"], options["run_dir"], options["resume"])
+    config, run_dir, mode = _load_run(getattr(library, schema), family, options["config_path"],
+                                      options["overrides"], options["device"], options["run_dir"], options["resume"])
     if check is not None:
         check(config, options["config_path"])
+    if _already_finished(run_dir, config.trainer.max_steps, mode):
+        return
     export = getattr(library, function)(config, run_dir, resume=mode)
     if export is not None:
         click.echo(f"exported {what} to {export}")
 
 
 @image_train.command("vae")
-@_run_options("mnist", "beta=4")
+@_run_options("mnist", "beta=4", "image-vae")
 def train_vae_command(**options) -> None:
     """Train an image VAE / beta-VAE (one latent vector per image, Bernoulli decoder).
 
     \b
-    Example:
-      voicegen image train vae --config recipes/mnist/conf/vae.yaml --set beta=4 --run-dir runs/mnist_bvae
+    Example (MNIST from `bash recipes/mnist/run.sh --stop-stage 1`, which downloads it):
+      voicegen image train vae --config recipes/mnist/conf/vae.yaml --set beta=4 --run-dir runs/mnist_bvae \\
+          --set data.train.path=runs/mnist/data/mnist_t10k_dev.npz \\
+          --set data.val.path=runs/mnist/data/mnist_t10k_dev.npz  # network: after the download
     """
-    _train("voicegen.train.image_vae", "ImageVAETrainConfig", "train_image_vae", "image vae", options)
+    _train("voicegen.train.image_vae", "ImageVAETrainConfig", "train_image_vae", "image vae", "image-vae", options)
 
 
 def _conditional(expected: bool):
@@ -79,54 +94,61 @@ def _conditional(expected: bool):
 
 
 @image_train.command("gan")
-@_run_options("mnist", "trainer.max_steps=100")
+@_run_options("mnist", "trainer.max_steps=100", "image-gan")
 def train_gan_command(**options) -> None:
     """Train an unconditional DCGAN (the config must have conditional: false).
 
     \b
-    Example:
-      voicegen image train gan --config recipes/mnist/conf/gan.yaml --run-dir runs/mnist_gan
+    Example (MNIST from `bash recipes/mnist/run.sh --stop-stage 1`, which downloads it):
+      voicegen image train gan --config recipes/mnist/conf/gan.yaml --run-dir runs/mnist_gan \\
+          --set data.train.path=runs/mnist/data/mnist_t10k_dev.npz \\
+          --set data.val.path=runs/mnist/data/mnist_t10k_dev.npz  # network: after the download
     """
-    _train("voicegen.train.image_gan", "ImageGANTrainConfig", "train_image_gan", "GAN", options, _conditional(False))
+    _train("voicegen.train.image_gan", "ImageGANTrainConfig", "train_image_gan", "GAN", "image-gan", options,
+           _conditional(False))
 
 
 @image_train.command("cgan")
-@_run_options("mnist", "trainer.max_steps=100")
+@_run_options("mnist", "trainer.max_steps=100", "image-cgan")
 def train_cgan_command(**options) -> None:
     """Train a class-conditional GAN on labelled images (the config must have conditional: true).
 
     \b
-    Example:
+    Example (MNIST from `bash recipes/mnist/run.sh --stop-stage 1`, which downloads it):
       voicegen image train cgan --config recipes/mnist/conf/cgan.yaml --run-dir runs/mnist_cgan \\
-          --set classifier=runs/mnist_classifier/export
+          --set data.train.path=runs/mnist/data/mnist_t10k_dev.npz \\
+          --set data.val.path=runs/mnist/data/mnist_t10k_dev.npz  # network: after the download
     """
-    _train("voicegen.train.image_gan", "ImageGANTrainConfig", "train_image_gan", "conditional GAN", options,
-           _conditional(True))
+    _train("voicegen.train.image_gan", "ImageGANTrainConfig", "train_image_gan", "conditional GAN", "image-cgan",
+           options, _conditional(True))
 
 
 @image_train.command("cyclegan")
-@_run_options("digits_cyclegan", "data.b.path=DIR")
+@_run_options("digits_cyclegan", "data.b.path=DIR", "image-cyclegan")
 def train_cyclegan_command(**options) -> None:
     """Train an image CycleGAN between two unpaired image sets (the voice converter's step).
 
     \b
-    Example:
-      voicegen image train cyclegan --config recipes/digits_cyclegan/conf/cpu.yaml --run-dir runs/digits
+    Example (stages 0-1 download MNIST and the UCI digits; stage 3 runs this command on them):
+      bash recipes/digits_cyclegan/run.sh --stop-stage 3  # network: downloads the digits (stage 0)
     """
     _train("voicegen.train.image_cyclegan", "ImageCycleGANTrainConfig", "train_image_cyclegan", "image cyclegan",
-           options)
+           "image-cyclegan", options)
 
 
 @image_train.command("classifier")
-@_run_options("mnist", "trainer.max_steps=100")
+@_run_options("mnist", "trainer.max_steps=100", "image-classifier")
 def train_classifier_command(**options) -> None:
     """Train the digit classifier that scores the GANs and the CycleGAN.
 
     \b
-    Example:
-      voicegen image train classifier --config recipes/mnist/conf/classifier.yaml --run-dir runs/mnist_classifier
+    Example (MNIST from `bash recipes/mnist/run.sh --stop-stage 1`, which downloads it):
+      voicegen image train classifier --config recipes/mnist/conf/classifier.yaml --run-dir runs/mnist_classifier \\
+          --set data.train.path=runs/mnist/data/mnist_t10k_dev.npz \\
+          --set data.val.path=runs/mnist/data/mnist_t10k_dev.npz  # network: after the download
     """
-    _train("voicegen.train.image_classifier", "ClassifierTrainConfig", "train_classifier", "classifier", options)
+    _train("voicegen.train.image_classifier", "ClassifierTrainConfig", "train_classifier", "classifier",
+           "image-classifier", options)
 
 
 @image.command("export")
@@ -135,14 +157,15 @@ def train_classifier_command(**options) -> None:
               help="Run folder written by `voicegen image train KIND`.")
 @click.option("--step", type=int, default=None, help="Checkpoint step to export [default: the latest].")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Artifact folder to write [default: RUN_DIR/export_step<step>].")
+              help="Artifact folder to write [default: RUN_DIR/export_step<the step in 8 digits>, e.g. "
+                   "RUN_DIR/export_step00000393 for step 393].")
 @click.option("--overwrite", is_flag=True, help="Replace an existing artifact folder.")
 def export_command(kind: str, run_dir: Path, step: int | None, out: Path | None, overwrite: bool) -> None:
     """Export an image model (fp16 safetensors + JSON) from a training run's checkpoint.
 
     \b
-    Example:
-      voicegen image export cgan --run-dir runs/mnist_cgan --step 4000 --out models/cgan_4k
+    Example (after the `voicegen image train cgan --help` example):
+      voicegen image export cgan --run-dir runs/mnist_cgan --step 4000 --out models/cgan_4k  # network: needs the run
     """
     from voicegen.train.image_export import export_image_run
 
@@ -151,8 +174,7 @@ def export_command(kind: str, run_dir: Path, step: int | None, out: Path | None,
 
 _model_option = click.option("--model", default=None,
                              help="Model folder or shipped model name [default: the shipped MNIST model].")
-_device_option = click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True,
-                              help="Where to run the model.")
+_device_option = device_option("the model")
 
 
 def _grid_options(what: str):
@@ -191,10 +213,14 @@ def sample_command(model: str | None, class_name: str | None, n: int | None, col
       voicegen image sample --class 7 --out seven.png
       voicegen image sample --out all_digits.png --seed 3
     """
-    from voicegen.image.grid import save_grid
-    from voicegen.infer.image import load_image_gan, resolve_image_model, sample_images
+    from voicegen.infer.image_models import resolve_image_model
 
-    gan = load_image_gan(resolve_image_model(model, "gan"), device=device)
+    refuse_existing(out, overwrite)
+    path = resolve_image_model(model, "gan")
+    from voicegen.image.grid import save_grid
+    from voicegen.infer.image import load_image_gan, sample_images
+
+    gan = load_image_gan(path, device=resolve_device(device))
     images, nrow = sample_images(gan, class_name=class_name, n=n, columns=columns, seed=seed)
     save_grid(out, images, nrow, scale=scale, overwrite=overwrite)
     what = f"class {class_name}" if class_name is not None else ("every class" if gan.conditional else "samples")
@@ -218,16 +244,20 @@ def translate_command(source: Path, output: Path, model: str | None, direction: 
     resized to its size unless --keep-size.
 
     \b
-    Example:
-      voicegen image translate my_digits/ as_uci/ --direction a2b
+    Examples:
+      voicegen image sample --class 3 -n 1 --scale 1 --out digit.png
+      voicegen image translate digit.png digit_uci.png --direction a2b
+      voicegen image sample --out digits.png --scale 1
+      voicegen image translate digits.png digits_uci.png --keep-size
     """
-    from voicegen.infer.image import (
-        load_image_cyclegan,
-        resolve_image_model,
-        translate_path,
-    )
+    from voicegen.infer.image_models import resolve_image_model
 
-    cyclegan = load_image_cyclegan(resolve_image_model(model, "cyclegan"), device=device)
+    if not source.exists():
+        raise click.ClickException(f"{source}: not found; pass an image file or a folder of images")
+    path = resolve_image_model(model, "cyclegan")
+    from voicegen.infer.image import load_image_cyclegan, translate_path
+
+    cyclegan = load_image_cyclegan(path, device=resolve_device(device))
     written = translate_path(source, output, cyclegan, direction=direction, overwrite=overwrite,
                              resize_input=not keep_size)
     a, b = cyclegan.domains
@@ -253,15 +283,14 @@ def traverse_command(model: str | None, image_path: Path | None, dims: str | Non
     Example:
       voicegen image traverse --out traversal.png --n-dims 6
     """
-    from voicegen.image.grid import save_grid
-    from voicegen.infer.image import (
-        load_for_contract,
-        load_image_vae,
-        resolve_image_model,
-        traverse,
-    )
+    from voicegen.infer.image_models import resolve_image_model
 
-    vae = load_image_vae(resolve_image_model(model, "vae"), device=device)
+    refuse_existing(out, overwrite)
+    path = resolve_image_model(model, "vae")
+    from voicegen.image.grid import save_grid
+    from voicegen.infer.image import load_for_contract, load_image_vae, traverse
+
+    vae = load_image_vae(path, device=resolve_device(device))
     try:
         dim_list = [int(d) for d in dims.split(",")] if dims else None
     except ValueError:
@@ -274,7 +303,8 @@ def traverse_command(model: str | None, image_path: Path | None, dims: str | Non
 
 @image.command("eval")
 @click.argument("kind", type=click.Choice(["vae", "gan", "cyclegan"]))
-@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--config", "config_path", required=True,
+              type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Evaluation data (see recipes/mnist/conf/eval.yaml, recipes/digits_cyclegan/conf/eval.yaml).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config entry; repeatable.")
 @_model_option
@@ -291,8 +321,10 @@ def eval_command(kind: str, config_path: Path, overrides: tuple[str, ...], model
     cyclegan: classifier accuracy on translated images (is the digit kept?) and Fréchet distances.
 
     \b
-    Example:
-      voicegen image eval gan --config recipes/mnist/conf/eval.yaml --out cgan_eval.json
+    Example (MNIST from `bash recipes/mnist/run.sh --stop-stage 1`, which downloads it):
+      voicegen image eval gan --config recipes/mnist/conf/eval.yaml --out cgan_eval.json \\
+          --set test.path=runs/mnist/data/mnist_t10k_dev.npz --set reference.path=runs/mnist/data/mnist_t10k_dev.npz \\
+          --set seen.path=runs/mnist/data/mnist_t10k_dev.npz  # network: after the download
     """
     from voicegen.config import load_config
     from voicegen.eval.image_eval import (
@@ -302,8 +334,8 @@ def eval_command(kind: str, config_path: Path, overrides: tuple[str, ...], model
         save_report,
     )
 
-    if out is not None and out.exists() and not overwrite:
-        raise click.ClickException(f"{out} already exists; pass --overwrite to replace it")
+    if out is not None:
+        refuse_existing(out, overwrite)
     config = load_config(ImageEvalConfig, config_path, overrides)
     report = evaluate_image_model(kind, model, config)
     click.echo(format_report(report))

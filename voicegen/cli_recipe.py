@@ -24,10 +24,11 @@ def recipe() -> None:
     run.sh); they are not installed with the package. Run one from the checkout's root:
 
     \b
-    Example:
+    Examples:
       voicegen recipe list
-      voicegen recipe download cmu_arctic --out downloads/cmu_arctic --only bdl --only slt
-      bash recipes/vcc2016/run.sh --data-dir ../shared/data --stage 1 --stop-stage 2
+      voicegen recipe download cmu_arctic --out downloads/cmu_arctic --only bdl --only slt  # network
+      bash recipes/vcc2016/run.sh --stop-stage 2   # network: stage 0 downloads VCC 2016
+      bash recipes/vcc2016/run.sh --data-dir DIR --stop-stage 2  # placeholder: DIR/SF1/, DIR/TM1/ or the zips' layout
     """
 
 
@@ -86,8 +87,8 @@ def download_command(name: str, out_dir: Path, only: tuple[str, ...], with_optio
 
     \b
     Example:
-      voicegen recipe download ljspeech --out downloads/ljspeech
       voicegen recipe download vcc2016 --out downloads/vcc2016 --list
+      voicegen recipe download ljspeech --out downloads/ljspeech  # network: 2.6 GB
     """
     from voicegen.recipe.download import fetch_all
     from voicegen.recipe.manifest import find_recipe, load_manifest
@@ -144,10 +145,11 @@ def prepare_command(source: Path, out_dir: Path, include: tuple[str, ...], exclu
     Files keep their path relative to SOURCE, so parallel recordings keep matching names.
 
     \b
-    Example:
+    Examples:
+      voicegen recipe prepare samples/audio data/train/SF1 --include 'SF1_*' --ids 100001-100081
+      voicegen recipe prepare samples/audio data/train/all --hold-out 2 --hold-out-dir data/dev/all
       voicegen recipe prepare downloads/vcc2016/vcc2016_training/SF1 runs/vcc2016/data/train/SF1 \\
-          --ids 100001-100081
-      voicegen recipe prepare my_voice/ runs/mine/data/train/me --hold-out 5 --hold-out-dir runs/mine/data/dev/me
+          --ids 100001-100081  # network: after `voicegen recipe download vcc2016 --out downloads/vcc2016`
     """
     from voicegen.recipe.prepare import Selection, parse_ids, prepare_folder
 
@@ -183,8 +185,10 @@ def prepare_images_command(kind: str, source: Path, out: Path, split: str | None
 
     \b
     Example:
-      voicegen recipe prepare-images mnist downloads/mnist runs/mnist/data/mnist_t10k_dev.npz --first 8000
-      voicegen recipe prepare-images optdigits downloads/digits_cyclegan runs/digits/data/uci_digits_8x8.npz
+      voicegen recipe prepare-images mnist downloads/mnist runs/mnist/data/mnist_t10k_dev.npz \\
+          --first 8000  # network: after `voicegen recipe download mnist --out downloads/mnist`
+      voicegen recipe prepare-images optdigits downloads/digits_cyclegan \\
+          runs/digits/data/uci_digits_8x8.npz  # network: after `voicegen recipe download digits_cyclegan ...`
     """
     from voicegen.recipe.images import prepare_digits
 

@@ -10,33 +10,46 @@ from pathlib import Path
 
 import click
 
-DEVICES = ("auto", "cpu", "cuda")
-DEFAULT_RUNS_DIR = Path("runs")
+from voicegen.cli_common import DEVICES, device_option, input_kind, refuse_existing
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def train() -> None:
     """Train a model from a YAML config (checkpoints, logs and the export go to a run folder).
 
+    One command per family: vocoder (mel -> waveform), cyclegan (a voice converter between two
+    speakers' folders), vae (a speaker-conditioned spectrogram VAE); the image models train with
+    `voicegen image train`. The tiny configs below train for seconds on two folders made from
+    the bundled clips (the models learn nothing useful); conf/cpu.yaml is the real thing.
+    Running a command again resumes its run; a finished run says so and changes nothing.
+
     \b
-    Example:
-      voicegen train vocoder --config recipes/vocoder16k/conf/tiny.yaml --set 'data.train=[samples/audio]'
+    Examples:
+      mkdir -p voices/SF1 voices/TM1 && cp samples/audio/SF1_*.wav voices/SF1/ && cp samples/audio/TM1_*.wav voices/TM1/
+      voicegen train vocoder --config recipes/vocoder16k/conf/tiny.yaml --set 'data.train=[voices/SF1, voices/TM1]'
+      voicegen train cyclegan --config recipes/vcc2016/conf/tiny.yaml --set data.dir_a=voices/SF1 \\
+          --set data.dir_b=voices/TM1
+      voicegen train vae --config recipes/vae16k/conf/tiny.yaml --set 'data.speakers={SF1: voices/SF1, TM1: voices/TM1}'
+      voicegen image train --help
     """
 
 
-def _run_options(recipe: str, set_example: str):
+def _run_options(recipe: str, set_example: str, family: str):
     """The options every `voicegen train` command shares: --config, --set, --run-dir, --resume, --device."""
     options = [
-        click.option("--config", "config_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+        click.option("--config", "config_path", required=True,
+                     type=click.Path(path_type=Path, dir_okay=False, exists=True),
                      help=f"YAML config (see recipes/{recipe}/conf/)."),
         click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
                      help=f"Override a config entry (dotted path, YAML value); repeatable, e.g. --set {set_example}."),
         click.option("--run-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-                     help="Run folder [default: runs/<config name>]."),
+                     help=f"Run folder [default: runs/{family}-<config name>, e.g. runs/{family}-tiny]."),
         click.option("--resume/--no-resume", default=None,
-                     help="Require / refuse an existing checkpoint in the run folder [default: resume if there is one]."),
+                     help="Require / refuse an existing checkpoint in the run folder [default: resume if there "
+                          "is one]."),
         click.option("--device", type=click.Choice(DEVICES), default=None,
-                     help="Override trainer.device [default: from the config]."),
+                     help="Override trainer.device (auto: CUDA when available, else the CPU) [default: the "
+                          "config's trainer.device]."),
     ]
 
     def decorate(command):
@@ -47,19 +60,35 @@ def _run_options(recipe: str, set_example: str):
     return decorate
 
 
-def _load_run(schema: type, config_path: Path, overrides: tuple[str, ...], device: str | None,
+def _load_run(schema: type, family: str, config_path: Path, overrides: tuple[str, ...], device: str | None,
               run_dir: Path | None, resume: bool | None):
-    """(config, run folder, resume mode) from a train command's shared options."""
+    """(config, run folder, resume mode) from a train command's shared options; the run folder
+    defaults to ``runs/<family>-<config name>``."""
     from voicegen.config import load_config
+    from voicegen.train.run import default_run_dir
 
     items = list(overrides) + ([f"trainer.device={device}"] if device else [])
     config = load_config(schema, config_path, items)
-    run_dir = run_dir if run_dir is not None else DEFAULT_RUNS_DIR / config_path.stem
+    run_dir = run_dir if run_dir is not None else default_run_dir(family, config_path)
     return config, run_dir, "auto" if resume is None else resume
 
 
+def _already_finished(run_dir: Path, max_steps: int, resume: bool | str) -> bool:
+    """Say so (and return True) when ``run_dir`` holds a run that reached ``max_steps`` and exported:
+    running the same command again then changes nothing (its ``export/`` is kept)."""
+    from voicegen.train.run import EXPORT_DIR, finished_step
+
+    step = finished_step(run_dir, max_steps)
+    if step is None or resume is False:  # --no-resume on a finished run: the trainer refuses, naming the folder
+        return False
+    click.echo(f"{run_dir}: this run already finished (step {step}, trainer.max_steps {max_steps}) and its model "
+               f"is in {run_dir / EXPORT_DIR}; nothing to do. To train on: --set trainer.max_steps=N (more than "
+               f"{step}); for a new run: --run-dir DIR; to export an earlier step: `voicegen export`.")
+    return True
+
+
 @train.command("vocoder")
-@_run_options("vocoder16k", "trainer.max_steps=100")
+@_run_options("vocoder16k", "trainer.max_steps=100", "vocoder")
 @click.option("--init-from", type=click.Path(path_type=Path), default=None,
               help="Start the generator from this exported vocoder (fine-tuning).")
 def train_vocoder_command(config_path: Path, overrides: tuple[str, ...], run_dir: Path | None,
@@ -67,21 +96,23 @@ def train_vocoder_command(config_path: Path, overrides: tuple[str, ...], run_dir
     """Train a mel -> waveform GAN vocoder and export it to RUN_DIR/export.
 
     \b
-    Example:
-      voicegen train vocoder --config recipes/vocoder16k/conf/cpu.yaml \\
-          --set 'data.train=[../shared/data/vcc2016/SF1, ../shared/data/vcc2016/TM1]' --run-dir runs/vocoder16k
-      voicegen vocode samples/audio/SF1_200001.wav out.wav --model runs/vocoder16k/export
+    Examples:
+      voicegen train vocoder --config recipes/vocoder16k/conf/tiny.yaml --set 'data.train=[samples/audio]'
+      voicegen vocode samples/audio/SF1_200001.wav copy.wav --model runs/vocoder-tiny/export
+      voicegen train vocoder --config recipes/vocoder16k/conf/cpu.yaml --set 'data.train=[my_corpus/]'  # placeholder
     """
     from voicegen.train.vocoder import VocoderTrainConfig, train_vocoder
 
-    config, run_dir, mode = _load_run(VocoderTrainConfig, config_path, overrides, device, run_dir, resume)
+    config, run_dir, mode = _load_run(VocoderTrainConfig, "vocoder", config_path, overrides, device, run_dir, resume)
+    if _already_finished(run_dir, config.trainer.max_steps, mode):
+        return
     export = train_vocoder(config, run_dir, resume=mode, init_from=init_from)
     if export is not None:
         click.echo(f"exported vocoder to {export}")
 
 
 @train.command("cyclegan")
-@_run_options("vcc2016", "data.dir_a=DIR")
+@_run_options("vcc2016", "data.dir_a=DIR", "cyclegan")
 @click.option("--vocoder", default=None, metavar="PATH|NAME|none",
               help="Vocoder that renders and scores the validation conversions: an export folder or an installed "
                    "bundle's name [default: the --init-from bundle's vocoder, else the installed default vocoder]; "
@@ -98,20 +129,26 @@ def train_cyclegan_command(config_path: Path, overrides: tuple[str, ...], run_di
     """Train a CycleGAN voice converter between two folders of unpaired speech.
 
     The bundle (both generators, speaker names, their statistics and the mel contract) is
-    exported to RUN_DIR/export.
+    exported to RUN_DIR/export. The speakers are named by speaker_a / speaker_b, else by the
+    folders' names (a recipe config's names, such as SF1 and TM1 in recipes/vcc2016/conf, apply
+    only to the folders that config itself gives).
 
     \b
     Examples:
-      voicegen train cyclegan --config recipes/vcc2016/conf/cpu.yaml \\
-          --set data.dir_a=../shared/data/vcc2016/SF1 --set data.dir_b=../shared/data/vcc2016/TM1 \\
-          --run-dir runs/sf1_tm1
-      voicegen train cyclegan --config recipes/template/conf/finetune.yaml --init-from vcc2016_sf1_tm1 \\
-          --set data.dir_a=my_voice/ --set data.dir_b=their_voice/ --minutes 30 --run-dir runs/mine
+      mkdir -p voices/SF1 voices/TM1 && cp samples/audio/SF1_*.wav voices/SF1/ && cp samples/audio/TM1_*.wav voices/TM1/
+      voicegen train cyclegan --config recipes/vcc2016/conf/tiny.yaml --set data.dir_a=voices/SF1 \\
+          --set data.dir_b=voices/TM1
+      voicegen train cyclegan --config recipes/template/conf/cpu.yaml --init-from vcc2016_sf1_tm1 \\
+          --set data.dir_a=my_voice/ --set data.dir_b=their_voice/ --minutes 30 --run-dir runs/mine  # placeholder
     """
     from voicegen.infer.bundles import find_bundle
     from voicegen.train.cyclegan import CycleGANTrainConfig, train_cyclegan
 
-    config, run_dir, mode = _load_run(CycleGANTrainConfig, config_path, overrides, device, run_dir, resume)
+    config, run_dir, mode = _load_run(CycleGANTrainConfig, "cyclegan", config_path, overrides, device, run_dir,
+                                      resume)
+    if _already_finished(run_dir, _planned_steps(run_dir, config.trainer.max_steps, minutes), mode):
+        return
+    _name_speakers(config, config_path, overrides)
     init_path = find_bundle(init_from) if init_from is not None else None
     vocoder_fn = vocoder_f0 = None
     voc = _validation_vocoder(vocoder, init_path)
@@ -128,6 +165,44 @@ def train_cyclegan_command(config_path: Path, overrides: tuple[str, ...], run_di
         click.echo(f"exported converter to {export}")
 
 
+def _planned_steps(run_dir: Path, max_steps: int, minutes: float | None) -> int:
+    """The run's step budget: ``max_steps``, or with --minutes the one its first start measured (saved
+    in RUN_DIR/config.yaml), since --minutes sizes a run only when it starts."""
+    from voicegen.train.run import CONFIG_FILE
+    from voicegen.yamlio import load_yaml
+
+    saved = run_dir / CONFIG_FILE
+    if minutes is None or not saved.is_file():
+        return max_steps
+    return int((load_yaml(saved).get("trainer") or {}).get("max_steps", max_steps))
+
+
+def _name_speakers(config, config_path: Path, overrides: tuple[str, ...]) -> None:
+    """Label the run's two speakers and say how they were named.
+
+    A config's speaker_a / speaker_b describe the folders that config itself gives. The recipe
+    configs name SF1 and TM1 but leave data.dir_a / dir_b to --set; pointing those at your own
+    folders without naming the speakers would call your model SF1 <-> TM1, so the folders'
+    names label it instead (ConfigError asking for speaker_a / speaker_b when they coincide).
+    """
+    from voicegen.yamlio import load_yaml
+
+    given = {item.split("=", 1)[0].strip() for item in overrides}
+    file_data = load_yaml(config_path).get("data") or {}
+    from_folders = []
+    for side in ("a", "b"):
+        name_key = f"speaker_{side}"
+        folder_from_cli = f"data.dir_{side}" in given or "data" in given
+        if name_key not in given and folder_from_cli and not file_data.get(f"dir_{side}"):
+            if getattr(config, name_key) is not None:
+                setattr(config, name_key, None)
+            from_folders.append(side)
+        elif getattr(config, name_key) is None:
+            from_folders.append(side)
+    name_a, name_b = config.speaker_names()
+    how = ("" if not from_folders else
+           " (the folders' names; name them with --set speaker_a=NAME --set speaker_b=NAME)")
+    click.echo(f"speakers: {name_a} <-> {name_b}{how}")
 def _validation_vocoder(vocoder: str | None, init_path: Path | None) -> Path | None:
     """The vocoder of ``train cyclegan --vocoder``: the named one, none, the init bundle's, or the default."""
     from voicegen.errors import VoicegenError
@@ -142,7 +217,7 @@ def _validation_vocoder(vocoder: str | None, init_path: Path | None) -> Path | N
 
 
 @train.command("vae")
-@_run_options("vae16k", "beta=0.5")
+@_run_options("vae16k", "beta=0.5", "vae")
 def train_vae_command(config_path: Path, overrides: tuple[str, ...], run_dir: Path | None,
                       resume: bool | None, device: str | None) -> None:
     """Train a speaker-conditioned spectrogram VAE on folders of several speakers' speech.
@@ -151,14 +226,17 @@ def train_vae_command(config_path: Path, overrides: tuple[str, ...], run_dir: Pa
     statistics, speaker names) is exported to RUN_DIR/export.
 
     \b
-    Example:
-      voicegen train vae --config recipes/vae16k/conf/cpu.yaml \\
-          --set 'data.speakers={SF1: ../shared/data/vcc2016/SF1, TM1: ../shared/data/vcc2016/TM1}' \\
-          --run-dir runs/vae16k
+    Examples:
+      mkdir -p voices/SF1 voices/TM1 && cp samples/audio/SF1_*.wav voices/SF1/ && cp samples/audio/TM1_*.wav voices/TM1/
+      voicegen train vae --config recipes/vae16k/conf/tiny.yaml \\
+          --set 'data.speakers={SF1: voices/SF1, TM1: voices/TM1}'
+      voicegen latent encode samples/audio/SF1_200001.wav --model runs/vae-tiny/export --out z_tiny.npy
     """
     from voicegen.train.vae import VAETrainConfig, train_vae
 
-    config, run_dir, mode = _load_run(VAETrainConfig, config_path, overrides, device, run_dir, resume)
+    config, run_dir, mode = _load_run(VAETrainConfig, "vae", config_path, overrides, device, run_dir, resume)
+    if _already_finished(run_dir, config.trainer.max_steps, mode):
+        return
     export = train_vae(config, run_dir, resume=mode)
     if export is not None:
         click.echo(f"exported vae to {export}")
@@ -170,7 +248,8 @@ def train_vae_command(config_path: Path, overrides: tuple[str, ...], run_dir: Pa
               help="Run folder written by `voicegen train KIND`.")
 @click.option("--step", type=int, default=None, help="Checkpoint step to export [default: the latest].")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Artifact folder to write [default: RUN_DIR/export_step<step>].")
+              help="Artifact folder to write [default: RUN_DIR/export_step<the step in 8 digits>, e.g. "
+                   "RUN_DIR/export_step00000393 for step 393].")
 @click.option("--onnx", "with_onnx", is_flag=True,
               help="Vocoders: also write generator.onnx for ONNX Runtime (needs voicegen[onnx]).")
 @click.option("--artifact", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
@@ -185,10 +264,12 @@ def export(kind: str, run_dir: Path | None, step: int | None, out: Path | None, 
     (HiFi-GAN generators; see benchmarks/vocoder.py).
 
     \b
-    Example:
-      voicegen export vocoder --run-dir runs/vocoder16k --step 20000 --out models/voc20k
-      voicegen vocode samples/audio/SF1_200001.wav out.wav --model models/voc20k
-      voicegen export vocoder --artifact models/voc20k --onnx
+    Examples (a tiny run of 20 steps first; it keeps the checkpoint of its last step):
+      voicegen train vocoder --config recipes/vocoder16k/conf/tiny.yaml --set 'data.train=[samples/audio]'
+      voicegen export vocoder --run-dir runs/vocoder-tiny
+      voicegen export vocoder --run-dir runs/vocoder-tiny --step 20 --out models/voc20
+      voicegen vocode samples/audio/SF1_200001.wav voc20.wav --model models/voc20
+      voicegen export vocoder --artifact HIFIGAN_EXPORT --onnx  # placeholder: a HiFi-GAN vocoder's export
     """
     if with_onnx and kind != "vocoder":
         raise click.UsageError("--onnx exports vocoders only")
@@ -223,11 +304,10 @@ from voicegen.cli_batch import (  # noqa: E402
 @click.argument("source", type=click.Path(path_type=Path))
 @click.argument("output", type=click.Path(path_type=Path))
 @click.option("--model", default=None, type=click.Path(path_type=Path),
-              help="Exported vocoder folder (e.g. runs/vocoder16k/export) [default: the vocoder of the first "
-                   "installed model that has one, see `voicegen models`].")
+              help="Exported vocoder folder (e.g. runs/vocoder-tiny/export) or an installed vocoder's name "
+                   "[default: the first installed vocoder, see `voicegen models`].")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-@click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True,
-              help="Where to run the vocoder.")
+@device_option("the vocoder")
 @click.option("--runtime", type=click.Choice(["auto", "torch", "onnx"]), default="auto", show_default=True,
               help="onnx: ONNX Runtime (CPU; `voicegen export vocoder --artifact MODEL --onnx` first); auto: "
                    "ONNX Runtime where benchmarks/vocoder.py measured it faster (HiFi-GAN) and a graph exists.")
@@ -236,7 +316,8 @@ from voicegen.cli_batch import (  # noqa: E402
                    "fast; harvest follows voicing through transitions better (lower F0 error) and is ~30x slower.")
 @click.option("--pitch", "semitones", type=float, default=0.0, show_default=True,
               help="Move the pitch by this many semitones (F0 scaled by 2^(n/12), spectral envelope kept); "
-                   "needs a pitch-conditioned vocoder such as the default one.")
+                   "needs a pitch-conditioned (source_filter) vocoder, such as those of "
+                   "recipes/vocoder16k/conf/source_filter.yaml and tiny.yaml.")
 @batch_options
 def vocode(source: Path, output: Path, model: Path | None, overwrite: bool, device: str, runtime: str,
            f0_method: str | None, semitones: float, batch: BatchOptions) -> None:
@@ -249,22 +330,23 @@ def vocode(source: Path, output: Path, model: Path | None, overwrite: bool, devi
     finished files).
 
     \b
-    Example:
-      voicegen vocode samples/audio/SF1_200001.wav out.wav
-      voicegen vocode samples/audio/SF1_200001.wav up4.wav --pitch 4
-      voicegen features samples/audio/SF1_200001.wav --out mel.npy --f0
+    Examples:
+      voicegen vocode samples/audio/SF1_200001.wav copy.wav
+      voicegen features samples/audio/SF1_200001.wav --out mel.npy
       voicegen vocode mel.npy mel.wav
       voicegen vocode samples/audio wavs/ --jobs 2
+      voicegen train vocoder --config recipes/vocoder16k/conf/tiny.yaml --set 'data.train=[samples/audio]'
+      voicegen vocode samples/audio/SF1_200001.wav up4.wav --pitch 4 --model runs/vocoder-tiny/export
     """
-    from voicegen.infer.batch.inputs import input_kind
+    many = input_kind(source) != "file"  # arguments first: an error comes before torch and the model
+    if not many and not batch.dry_run and not output.is_dir():
+        refuse_existing(output, overwrite)
+    from voicegen.infer.bundles import default_vocoder, find_bundle
+
+    model = find_bundle(model) if model is not None else default_vocoder()
     from voicegen.infer.batch.workers import VOCODE, WorkerSpec, vocode_worker
     from voicegen.infer.vocode import check_pitch_knob, load_vocoder, vocode_path
 
-    if model is None:
-        from voicegen.infer.bundles import default_vocoder
-
-        model = default_vocoder()
-    many = input_kind(source) != "file"
     vocoder = load_vocoder(model, device, runtime).with_f0_method(f0_method)  # loaded once here to fail early
     check_pitch_knob(vocoder, semitones)
     if many:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-DEVICES = ("auto", "cpu", "cuda")
+from voicegen.cli_common import device_option, refuse_existing, resolve_device
 
 
 def _model_option(func):
@@ -20,17 +20,10 @@ def _model_option(func):
                              "see `voicegen models`].")(func)
 
 
-def _load(model: str | None, device: str):
-    """(VAEBundle, its vocoder or None) for --model or the default VAE."""
+def _vae_path(model: str | None) -> Path:
+    """The folder of --model (a path or an installed VAE's name) or of the default VAE; no torch."""
     from voicegen.errors import ArtifactError, ConfigError
-    from voicegen.infer.bundles import (
-        VAE_KIND,
-        list_bundles,
-        read_bundle_info,
-        vocoder_path,
-    )
-    from voicegen.infer.vae import load_vae_bundle
-    from voicegen.infer.vocode import load_vocoder
+    from voicegen.infer.bundles import VAE_KIND, list_bundles
 
     if model is None:
         found = [b for b in list_bundles() if b.kind == VAE_KIND]
@@ -45,15 +38,34 @@ def _load(model: str | None, device: str):
                 raise ArtifactError(f"{path}: not found (neither a folder nor an installed VAE name); "
                                     "see `voicegen models`")
             path = named[0].path
-    vae = load_vae_bundle(path, device=device if device != "auto" else "cpu")
+    return path
+
+
+def _load(path: Path, device: str):
+    """(VAEBundle, its vocoder or None) of the VAE folder ``path``."""
+    from voicegen.infer.bundles import read_bundle_info, vocoder_path
+    from voicegen.infer.vae import load_vae_bundle
+    from voicegen.infer.vocode import load_vocoder
+
+    vae = load_vae_bundle(path, device=resolve_device(device))
     info = read_bundle_info(path)
     vocoder = load_vocoder(vocoder_path(path), vae.device) if info.vocoder else None
     return vae, vocoder
 
 
-@click.group()
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def latent() -> None:
-    """Look inside voices with a spectrogram VAE: encode files, traverse latent dimensions."""
+    """Look inside voices with a spectrogram VAE: encode files, traverse latent dimensions.
+
+    The VAE is --model (a folder or an installed name), else the first installed one: the
+    shipped vae16k (speakers SF1, TM1, LS78).
+
+    \b
+    Examples:
+      voicegen latent encode samples/audio/SF1_200001.wav --out z.npy
+      voicegen latent traverse samples/audio/SF1_200001.wav --dims 0,1 --steps 3 --out trav/
+      voicegen audit samples/audio --out audit/
+    """
 
 
 @latent.command("encode")
@@ -62,7 +74,7 @@ def latent() -> None:
               help="Where to save the latents (.npy, float32 (latent_channels, latent frames)).")
 @_model_option
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out.")
-@click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True)
+@device_option("the VAE")
 def encode(file: Path, out: Path, model: str | None, overwrite: bool, device: str) -> None:
     """Save the posterior mean of FILE's latents (one vector per 4 mel frames with the default VAE).
 
@@ -70,19 +82,24 @@ def encode(file: Path, out: Path, model: str | None, overwrite: bool, device: st
     Example:
       voicegen latent encode samples/audio/SF1_200001.wav --out z.npy
     """
+    refuse_existing(out, overwrite)
+    path = _vae_path(model)
     import numpy as np
 
-    from voicegen.errors import AudioError
     from voicegen.fileutil import atomic_path
     from voicegen.infer.vae_tools import encode_file
 
-    if out.exists() and not overwrite:
-        raise AudioError(f"{out}: already exists; pass --overwrite to replace it")
-    vae, _ = _load(model, device)
+    vae, _ = _load(path, device)
     z = encode_file(vae, file)
     with atomic_path(out) as tmp:
         np.save(tmp, z)
     click.echo(f"wrote {out}: latents {z.shape[0]} x {z.shape[1]} (dims x latent frames)")
+
+
+def _refuse_full_folder(out: Path, overwrite: bool) -> None:
+    """An ``Error:`` before any model loads when the output folder already holds files."""
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise click.ClickException(f"{out}: already holds files; pass --overwrite to write into it")
 
 
 def _parse_dims(text: str | None) -> list[int] | None:
@@ -105,7 +122,7 @@ def _parse_dims(text: str | None) -> list[int] | None:
 @click.option("--speaker", default=None, help="Voice to decode with [default: the speaker that fits the file best].")
 @_model_option
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty --out folder.")
-@click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True)
+@device_option("the VAE and its vocoder")
 def traverse(file: Path, out: Path, dims: str | None, value_range: tuple[float, float], steps: int,
              speaker: str | None, model: str | None, overwrite: bool, device: str) -> None:
     """Sweep latent dimensions of FILE one at a time and decode: a PNG grid and a wav per cell.
@@ -114,10 +131,13 @@ def traverse(file: Path, out: Path, dims: str | None, value_range: tuple[float, 
     Example:
       voicegen latent traverse samples/audio/SF1_200001.wav --dims 0,1,2 --range -3 3 --steps 7 --out trav/
     """
+    _refuse_full_folder(out, overwrite)
+    chosen = _parse_dims(dims)
+    path = _vae_path(model)
     from voicegen.infer.vae_tools import top_kl_dims, traverse_file
 
-    vae, vocoder = _load(model, device)
-    chosen = _parse_dims(dims) or top_kl_dims(vae, file)
+    vae, vocoder = _load(path, device)
+    chosen = chosen or top_kl_dims(vae, file)
     if vocoder is None:
         click.echo("note: this VAE has no vocoder; writing the PNGs only", err=True)
     result = traverse_file(vae, vocoder, file, dims=chosen, lo=value_range[0], hi=value_range[1], steps=steps,
@@ -134,8 +154,8 @@ def traverse(file: Path, out: Path, dims: str | None, value_range: tuple[float, 
 @_model_option
 @click.option("--top", type=int, default=10, show_default=True, help="Clips listed on the terminal.")
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty --out folder.")
-@click.option("--no-progress", is_flag=True, help="No progress bar.")
-@click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True)
+@click.option("--no-progress", is_flag=True, help="No progress bar (on a terminal) or progress lines (in a log).")
+@device_option("the VAE")
 def audit(folder: Path, out: Path, model: str | None, top: int, overwrite: bool, no_progress: bool,
           device: str) -> None:
     """Rank the clips under FOLDER by how atypical they are (negative ELBO per frame under a VAE).
@@ -144,18 +164,19 @@ def audit(folder: Path, out: Path, model: str | None, top: int, overwrite: bool,
 
     \b
     Example:
-      voicegen audit ../shared/data/vcc2016/SF1 --out audit/
+      voicegen audit samples/audio --out audit/
     """
     import math
 
-    from tqdm import tqdm
-
+    _refuse_full_folder(out, overwrite)
+    path = _vae_path(model)
     from voicegen.audio.stats import list_audio_files
     from voicegen.infer.vae_tools import audit as run_audit
+    from voicegen.progress import progress_bar
 
-    vae, _ = _load(model, device)
+    vae, _ = _load(path, device)
     total = len(list_audio_files(folder))
-    with tqdm(total=total, unit="file", disable=no_progress, desc="audit") as bar:
+    with progress_bar(total=total, unit="file", enabled=not no_progress, desc="audit") as bar:
         rows = run_audit(vae, folder, out, overwrite=overwrite, on_file=lambda _: bar.update())
     click.echo(f"wrote {out / 'audit.csv'} and {out / 'audit.png'}: {len(rows)} clips, most atypical first")
     for rank, row in enumerate(rows[:top], 1):

@@ -8,9 +8,15 @@
 #   download_stage [WHAT [ARGS...]]  stage 0: `voicegen recipe download <this recipe> --out $download_dir`
 #                                    (--manifest $manifest when set, then ARGS); skipped with --data-dir;
 #   first_path VAR PATH...           VAR = the first PATH that exists, else "";
-#   vcc2016_layout                   train_root / eval_root of VCC 2016 under $root, as the official zips
-#                                    extract (vcc2016_training/, evaluation_all/) or as ../shared/data
-#                                    (vcc2016/, vcc2016/dev_parallel/); an error when neither is there;
+#   vcc2016_layout SPK...            train_root / eval_root of VCC 2016 under $root, and eval_ids (the
+#                                    `recipe prepare --ids` of the evaluation sentences, "" when their
+#                                    folder holds nothing else), for one of three layouts, which it
+#                                    names: as the official zips extract (vcc2016_training/<spk>,
+#                                    evaluation_all/<spk>), as ../shared/data (vcc2016/<spk>,
+#                                    vcc2016/dev_parallel/<spk>), or a folder per speaker holding both
+#                                    halves (<spk>/, or vcc2016/<spk>/ without dev_parallel/: the
+#                                    official ids decide, 1000xx training and 2000xx evaluation);
+#                                    an error naming the layouts when none is there;
 #   librispeech_layout               libri_root = LibriSpeech's speaker folders under $root, as extracted
 #                                    (LibriSpeech/train-clean-100/) or as ../shared/data (librispeech/);
 #                                    an error when $libri_speakers names speakers and there is none.
@@ -43,12 +49,32 @@ first_path() {
   done
 }
 
+VCC2016_EVAL_IDS=200001-299999  # the evaluation sentences' official ids (2000xx; training: 1000xx)
+
 vcc2016_layout() {
-  if [ -d "$root/vcc2016_training" ]; then train_root=$root/vcc2016_training; eval_root=$root/evaluation_all
-  elif [ -d "$root/vcc2016" ]; then train_root=$root/vcc2016; eval_root=$root/vcc2016/dev_parallel
-  else echo "error: no VCC 2016 corpus in $root (vcc2016_training/ or vcc2016/); run stage 0 or pass --data-dir" >&2
-       exit 1
+  local spk per_speaker=""
+  eval_ids=""
+  if [ -d "$root/vcc2016_training" ]; then
+    train_root=$root/vcc2016_training; eval_root=$root/evaluation_all
+    echo "layout: the official zips (vcc2016_training/, evaluation_all/) in $root"
+    return 0
   fi
+  if [ -d "$root/vcc2016/dev_parallel" ]; then
+    train_root=$root/vcc2016; eval_root=$root/vcc2016/dev_parallel
+    echo "layout: vcc2016/<speaker> and vcc2016/dev_parallel/<speaker> in $root"
+    return 0
+  fi
+  for per_speaker in "$root/vcc2016" "$root"; do
+    for spk in "$@"; do [ -d "$per_speaker/$spk" ] || continue 2; done
+    [ $# -gt 0 ] || continue
+    train_root=$per_speaker; eval_root=$per_speaker; eval_ids=$VCC2016_EVAL_IDS
+    echo "layout: a folder per speaker in $per_speaker ($*), training (1000xx) and evaluation (2000xx) sentences by id"
+    return 0
+  done
+  echo "error: no VCC 2016 corpus for speakers $* in $root; expected vcc2016_training/<spk> + evaluation_all/<spk>" \
+       "(the official zips), vcc2016/<spk> + vcc2016/dev_parallel/<spk>, or one folder per speaker (<spk>/ holding" \
+       "its 1000xx and 2000xx sentences); run stage 0 or pass --data-dir" >&2
+  exit 1
 }
 
 librispeech_layout() {

@@ -11,7 +11,8 @@
 # sentences into the target voice, baselines, 5 `voicegen eval`, a table and the VAE's last
 # validation figures (stages 2-5: recipes/utils/vc_stages.sh).
 # --vocoder: the exported 16 kHz vocoder [default: the shipped one, trained on the same data].
-# --data-dir: as for recipes/vcc2016 (official zips' layout, or ../shared/data with librispeech/).
+# --data-dir: as for recipes/vcc2016 (official zips' layout, ../shared/data with librispeech/, or a
+#   folder per speaker holding its 1000xx and 2000xx sentences).
 set -euo pipefail
 stage=0; stop_stage=5
 data_dir=""; download_dir=downloads/vae16k; manifest=""; with_librispeech=false
@@ -30,13 +31,16 @@ optional=(); [ "$with_librispeech" = true ] && optional=(--with-optional)
 download_stage "" ${optional[@]+"${optional[@]}"}
 if stage_on 1; then
   echo "stage 1: prepare $src, $trg, LibriSpeech ${libri_speakers:-none} and the evaluation pairs"
-  vcc2016_layout
+  vcc2016_layout "$src" "$trg"
   librispeech_layout
+  ids=${eval_ids:+--ids $eval_ids}
   rm -rf "$data/train"
   $voicegen recipe prepare "$train_root/$src" "$data/train/$src" --ids 100001-100081 --overwrite
   $voicegen recipe prepare "$train_root/$trg" "$data/train/$trg" --ids 100082-100162 --overwrite
-  $voicegen recipe prepare "$eval_root/$src" "$data/dev/$src" --sample-rate 16000 --overwrite
-  $voicegen recipe prepare "$eval_root/$trg" "$data/dev/$trg" --sample-rate 16000 --overwrite
+  # shellcheck disable=SC2086  # $ids is empty or two words
+  $voicegen recipe prepare "$eval_root/$src" "$data/dev/$src" $ids --sample-rate 16000 --overwrite
+  # shellcheck disable=SC2086
+  $voicegen recipe prepare "$eval_root/$trg" "$data/dev/$trg" $ids --sample-rate 16000 --overwrite
   for spk in $libri_speakers; do
     $voicegen recipe prepare "$libri_root/$spk" "$data/train/LS$spk" --overwrite
   done

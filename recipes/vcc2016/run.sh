@@ -9,8 +9,9 @@
 # --vocoder) and the CycleGAN, 4 bundle, convert the evaluation sentences, baselines,
 # 5 `voicegen eval` of every system and a summary table (stages 2-5: recipes/utils/vc_stages.sh).
 # --data-dir: a local copy laid out as the official zips extract (vcc2016_training/<spk>,
-#   evaluation_all/<spk>) or as ../shared/data (vcc2016/<spk>, vcc2016/dev_parallel/<spk>, and
-#   librispeech/, which the vocoder then also trains on).
+#   evaluation_all/<spk>), as ../shared/data (vcc2016/<spk>, vcc2016/dev_parallel/<spk>, and
+#   librispeech/, which the vocoder then also trains on), or a folder per speaker (<spk>/) holding
+#   both its training (1000xx) and evaluation (2000xx) sentences; stage 1 says which it found.
 # --dev-count N: score only the first N evaluation sentences [default: all].
 # --vocoder DIR: an exported 16 kHz vocoder to use instead of training one (e.g. the shipped
 #   voicegen/assets/models/vocoder16k).
@@ -33,14 +34,15 @@ mapfile -t cyclegan_items < <(set_items "$cyclegan_set")
 download_stage "VCC 2016"
 if stage_on 1; then
   echo "stage 1: prepare $src (sentences 100001-100081), $trg (100082-100162) and the evaluation pairs"
-  vcc2016_layout
+  vcc2016_layout "$src" "$trg"
   first=${dev_count:+--first $dev_count}
+  ids=${eval_ids:+--ids $eval_ids}
   $voicegen recipe prepare "$train_root/$src" "$data/train/$src" --ids 100001-100081 --overwrite
   $voicegen recipe prepare "$train_root/$trg" "$data/train/$trg" --ids 100082-100162 --overwrite
   # shellcheck disable=SC2086  # $first is empty or two words
-  $voicegen recipe prepare "$eval_root/$src" "$data/dev/$src" $first --sample-rate 16000 --overwrite
+  $voicegen recipe prepare "$eval_root/$src" "$data/dev/$src" $ids $first --sample-rate 16000 --overwrite
   # shellcheck disable=SC2086
-  $voicegen recipe prepare "$eval_root/$trg" "$data/dev/$trg" $first --sample-rate 16000 --overwrite
+  $voicegen recipe prepare "$eval_root/$trg" "$data/dev/$trg" $ids $first --sample-rate 16000 --overwrite
   if [ -d "$root/librispeech" ]; then
     $voicegen recipe prepare "$root/librispeech" "$data/vocoder_extra" --overwrite
   else

@@ -11,8 +11,9 @@
 # resampled to 16 kHz), 5 `voicegen eval --copy-synthesis` per speaker (F0 by WORLD Harvest) and a
 # summary table.
 # --data-dir: a local copy laid out as the official archives extract (vcc2016_training/,
-#   evaluation_all/, LibriSpeech/train-clean-100/) or as ../shared/data (vcc2016/<spk>,
-#   vcc2016/dev_parallel/<spk>, librispeech/<speaker>).
+#   evaluation_all/, LibriSpeech/train-clean-100/), as ../shared/data (vcc2016/<spk>,
+#   vcc2016/dev_parallel/<spk>, librispeech/<speaker>), or a folder per speaker (<spk>/) holding its
+#   1000xx and 2000xx sentences.
 # --train-set: extra `--set` items for `voicegen train vocoder` (space-separated).
 set -euo pipefail
 stage=0; stop_stage=5
@@ -28,13 +29,16 @@ optional=(); [ "$with_librispeech" = true ] && optional=(--with-optional)
 download_stage "" ${optional[@]+"${optional[@]}"}
 if stage_on 1; then
   echo "stage 1: prepare the training speakers ($speakers; LibriSpeech: ${libri_speakers:-none})"
-  vcc2016_layout
+  # shellcheck disable=SC2086  # one word per speaker
+  vcc2016_layout $speakers
   librispeech_layout
+  ids=${eval_ids:+--ids $eval_ids}
   rm -rf "$data/train"
   for spk in $speakers; do
     # VCC 2016 training sentences only (100001-100162); the 2000xx evaluation sentences stay out.
     $voicegen recipe prepare "$train_root/$spk" "$data/train/$spk" --ids 100001-100162 --overwrite
-    $voicegen recipe prepare "$eval_root/$spk" "$data/dev/$spk" --sample-rate 16000 --overwrite
+    # shellcheck disable=SC2086  # $ids is empty or two words
+    $voicegen recipe prepare "$eval_root/$spk" "$data/dev/$spk" $ids --sample-rate 16000 --overwrite
   done
   for spk in $libri_speakers; do
     $voicegen recipe prepare "$libri_root/$spk" "$data/train/libri_$spk" --overwrite

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from voicegen.errors import AudioError
-from voicegen.eval.pairing import common_sample_rate, pair_files
+from voicegen.eval.pairing import FilePair, common_sample_rate, pair_files
 
 
 def _tone(path, rate=16000, seconds=0.2):
@@ -80,3 +80,13 @@ def test_rate_mismatch_names_the_file(tmp_path) -> None:
     assert str(err.value) == (f"{tmp_path / 'conv' / 'a.wav'}: converted file is 22050 Hz but "
                               f"{tmp_path / 'ref' / 'a.wav'} is 16000 Hz; resample so that all files "
                               f"share one rate (e.g. 16000 Hz)")
+
+
+def test_three_files_are_one_pair_whatever_their_names(tmp_path) -> None:
+    conv, ref, src = _tone(tmp_path / "out.wav"), _tone(tmp_path / "x" / "TM1_1.flac"), _tone(tmp_path / "s.wav")
+    assert pair_files(conv, ref, src) == [FilePair(name="out", converted=conv, reference=ref, source=src)]
+    assert pair_files(conv, ref)[0].source is None
+    with pytest.raises(AudioError, match=r"reference file is a folder; pass files for all of --converted"):
+        pair_files(conv, tmp_path / "x")
+    with pytest.raises(AudioError, match=r"source file not found"):
+        pair_files(conv, ref, tmp_path / "nope.wav")

@@ -120,3 +120,37 @@ def test_template_holds_out_and_resamples(lj_clip, sf1_clip, tmp_path) -> None:
     out = subprocess.run(["bash", str(REPO / "recipes" / "template" / "run.sh"), "--src-dir", str(alice)],
                          cwd=REPO, capture_output=True, text=True)
     assert out.returncode == 2 and "pass --src-dir and --trg-dir" in out.stderr
+
+
+def test_vcc2016_folder_per_speaker_is_split_by_sentence_id(samples_dir, tmp_path) -> None:
+    """One folder per speaker holding both halves: 1000xx sentences train, 2000xx ones are scored."""
+    s = samples_dir
+    root = _put(tmp_path / "mine", {
+        "SF1/SF1_100001.wav": s / "SF1_100001.wav", "SF1/SF1_200001.wav": s / "SF1_200001.wav",
+        "TM1/TM1_100082.wav": s / "TM1_100082.wav", "TM1/TM1_200001.wav": s / "TM1_200001.wav"})
+    exp = tmp_path / "exp"
+    out = _run("vcc2016", "--data-dir", str(root), "--exp-dir", str(exp))
+    assert f"layout: a folder per speaker in {root} (SF1 TM1)" in out.stdout
+    assert _wavs(exp / "data" / "train" / "SF1") == ["SF1_100001.wav"]
+    assert _wavs(exp / "data" / "train" / "TM1") == ["TM1_100082.wav"]
+    assert _wavs(exp / "data" / "dev" / "SF1") == ["SF1_200001.wav"]
+    assert _wavs(exp / "data" / "dev" / "TM1") == ["TM1_200001.wav"]
+
+
+def test_vcc2016_names_the_layout_it_found_or_the_ones_it_knows(samples_dir, tmp_path) -> None:
+    s = samples_dir
+    root = _put(tmp_path / "zips", {"vcc2016_training/SF1/100001.wav": s / "SF1_100001.wav",
+                                    "vcc2016_training/TM1/100082.wav": s / "TM1_100082.wav",
+                                    "evaluation_all/SF1/200001.wav": s / "SF1_200001.wav",
+                                    "evaluation_all/TM1/200001.wav": s / "TM1_200001.wav"})
+    out = _run("vcc2016", "--data-dir", str(root), "--exp-dir", str(tmp_path / "exp"))
+    assert f"layout: the official zips (vcc2016_training/, evaluation_all/) in {root}" in out.stdout
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    failed = subprocess.run(["bash", str(REPO / "recipes" / "vcc2016" / "run.sh"), "--stop-stage", "1",
+                             "--data-dir", str(empty), "--exp-dir", str(tmp_path / "exp2")],
+                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert failed.returncode == 1
+    assert failed.stderr.startswith(f"error: no VCC 2016 corpus for speakers SF1 TM1 in {empty}; expected "
+                                    "vcc2016_training/<spk> + evaluation_all/<spk> (the official zips), "
+                                    "vcc2016/<spk> + vcc2016/dev_parallel/<spk>, or one folder per speaker")

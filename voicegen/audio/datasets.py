@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.utils.data import Dataset
-from tqdm.auto import tqdm
 
 from voicegen.audio.f0 import LF0_ROW, F0Config, f0_rows
 from voicegen.audio.io import load_audio
 from voicegen.audio.stats import list_audio_files
 from voicegen.errors import AudioError
+from voicegen.progress import progress_bar
 
 
 def split_files(files: Sequence[Path], num_val: int) -> tuple[list[Path], list[Path]]:
@@ -80,7 +80,7 @@ class AudioSegmentDataset(Dataset):
         self.repeats = repeats
         self.clips = [
             load_audio(path, sample_rate, min_samples=min_samples)
-            for path in tqdm(self.files, desc="loading audio", unit="file", disable=not progress)
+            for path in progress_bar(self.files, desc="loading audio", unit="file", enabled=progress)
         ]
         self.hop_length = hop_length
         self.f0_rows: list[np.ndarray] | None = None
@@ -89,7 +89,7 @@ class AudioSegmentDataset(Dataset):
                 raise ValueError(f"F0 crops need segment_samples {segment_samples} to be a multiple of hop_length "
                                  f"{hop_length}")
             self.f0_rows = [f0_rows(clip, sample_rate, hop_length, f0)
-                            for clip in tqdm(self.clips, desc="tracking F0", unit="file", disable=not progress)]
+                            for clip in progress_bar(self.clips, desc="tracking F0", unit="file", enabled=progress)]
 
     @property
     def total_seconds(self) -> float:

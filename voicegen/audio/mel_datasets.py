@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.utils.data import Dataset
-from tqdm.auto import tqdm
 
 from voicegen.audio.f0 import F0Config, f0_rows
 from voicegen.audio.features import FeatureConfig, MelSpectrogram, log_floor_value
@@ -30,6 +29,7 @@ from voicegen.audio.stats import (
     normalize,
 )
 from voicegen.errors import AudioError, ConfigError
+from voicegen.progress import progress_bar
 
 DEFAULT_SEGMENT_FRAMES = 64  # ~1 s at 16 kHz / hop 256 (MaskCycleGAN-VC's crop)
 DEFAULT_MASK_MAX_FRAMES = 25  # MaskCycleGAN-VC fills in up to 25 of 64 frames
@@ -40,7 +40,7 @@ def load_mels(files: Sequence[Path], config: FeatureConfig, *, progress: bool = 
     """Log-mels ``(n_mels, frames)`` float32 of ``files`` (loaded at the contract's rate)."""
     module = MelSpectrogram(config)
     mels = []
-    for path in tqdm(list(files), desc=desc, unit="file", disable=not progress):
+    for path in progress_bar(list(files), desc=desc, unit="file", enabled=progress):
         wav = load_audio(path, config.sample_rate, min_samples=config.n_fft)
         with torch.no_grad():
             mels.append(module(torch.from_numpy(wav)).numpy())

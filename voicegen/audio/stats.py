@@ -17,12 +17,12 @@ from typing import Any, TypeVar
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from voicegen.audio.f0 import F0Config, track_f0
 from voicegen.audio.features import FeatureConfig, MelSpectrogram
 from voicegen.audio.io import AUDIO_EXTENSIONS, atomic_output, is_audio_file, load_audio
 from voicegen.errors import ArtifactError, AudioError, ConfigError
+from voicegen.progress import progress_bar
 
 STATS_FORMAT_VERSION = 1
 # normalize() divides by max(std, MIN_STD): a band that never changes (e.g. always at the log
@@ -157,7 +157,7 @@ def compute_stats(
     f0_sum = f0_sq_sum = 0.0
     num_voiced = 0
     total_samples = 0
-    for path in tqdm(files, desc="speaker stats", unit="file", disable=not progress):
+    for path in progress_bar(files, desc="speaker stats", unit="file", enabled=progress):
         wav = load_audio(path, config.sample_rate, min_samples=config.n_fft)
         with torch.no_grad():
             mel = mel_module(torch.from_numpy(wav)).numpy().astype(np.float64)

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from voicegen.audio.f0 import F0Config, affine_lf0, f0_rows, log_gaussian
 from voicegen.audio.features import compute_mel
@@ -31,6 +30,7 @@ from voicegen.audio.stats import SpeakerStats, denormalize, normalize
 from voicegen.errors import ConfigError
 from voicegen.eval.evaluate import DEFAULT_NUM_PLOTS, EvalReport, evaluate_folders
 from voicegen.eval.pairing import list_named_audio
+from voicegen.progress import progress_bar
 
 VocoderFn = Callable[..., np.ndarray]
 """``vocoder_fn(mel)``: log-mel ``(n_mels, frames)`` in the stats' mel contract -> waveform ``(T,)``;
@@ -114,7 +114,7 @@ def mel_stats_transfer_folder(
     sample_rate = source_stats.features.sample_rate
     written = []
     named = list_named_audio(source_dir, "source")
-    for name, path in tqdm(named.items(), desc="mel stats transfer", unit="file", disable=not progress):
+    for name, path in progress_bar(list(named.items()), desc="mel stats transfer", unit="file", enabled=progress):
         wav = load_audio(path, sample_rate, min_samples=source_stats.features.min_samples)
         wav_hat = mel_stats_transfer(wav, source_stats, target_stats, vocoder_fn, f0)
         peak = float(np.abs(wav_hat).max())

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from voicegen import __version__
 from voicegen.audio.io import load_audio
@@ -44,6 +43,7 @@ from voicegen.eval.report import (
 )
 from voicegen.eval.speaker import SpeakerEncoder, cosine_similarity, resemblyzer_problem
 from voicegen.eval.spectral import copy_synthesis_metrics, optional_metrics_available
+from voicegen.progress import progress_bar
 
 DEFAULT_NUM_PLOTS = 3
 HISTOGRAM_NAME = "mcd_hist.png"
@@ -59,7 +59,7 @@ class EvalReport:
 
     rows: list[dict[str, Any]]
     summary: dict[str, Any]
-    out_dir: Path
+    out_dir: Path | None
     files: list[Path] = field(default_factory=list)
 
 
@@ -77,7 +77,7 @@ class _Plotted:
 def evaluate_folders(
     converted_dir: str | os.PathLike,
     reference_dir: str | os.PathLike,
-    out_dir: str | os.PathLike,
+    out_dir: str | os.PathLike | None,
     *,
     source_dir: str | os.PathLike | None = None,
     copy_synthesis: bool = False,
@@ -91,7 +91,9 @@ def evaluate_folders(
     """Pair the folders by name, compute every metric per pair, write the report into ``out_dir``.
 
     Args:
-        converted_dir, reference_dir: folders paired by relative path without extension.
+        converted_dir, reference_dir: folders paired by relative path without extension, or two
+            files: one pair (a ``source_dir`` is then a file too).
+        out_dir: the report folder; None computes and returns the figures without writing files.
         source_dir: the unconverted inputs; adds similarity-to-source and the no-conversion
             baseline columns (``source_*``: source against reference).
         copy_synthesis: the converted files are vocoder re-syntheses of the references, sample
@@ -104,13 +106,10 @@ def evaluate_folders(
         num_plots: pairs drawn in the F0 and spectrogram figures (0 draws only the histogram).
         overwrite: allow an ``out_dir`` that already holds files (they are replaced).
     """
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir) if out_dir is not None else None
     if num_plots < 0:
         raise ConfigError(f"num_plots must be >= 0, got {num_plots}")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise VoicegenError(f"{out_dir}: is a file; --out must be a folder")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
-        raise VoicegenError(f"{out_dir}: already holds files; pass --overwrite to replace the report")
+    check_report_folder(out_dir, overwrite)
     pairs = pair_files(converted_dir, reference_dir, source_dir)
     sample_rate = common_sample_rate(pairs)
     analyzer = WorldAnalyzer(sample_rate, f0_method=f0_method)
@@ -119,10 +118,10 @@ def evaluate_folders(
 
     rows: list[dict[str, Any]] = []
     plotted: list[_Plotted] = []
-    for pair in tqdm(pairs, desc="evaluating", unit="pair", disable=not progress):
+    for pair in progress_bar(pairs, desc="evaluating", unit="pair", enabled=progress):
         row, keep = _evaluate_pair(pair, sample_rate, analyzer, encoder, copy_synthesis, dnsmos)
         rows.append(row)
-        if len(plotted) < num_plots:
+        if out_dir is not None and len(plotted) < num_plots:
             plotted.append(keep)
 
     summary = {
@@ -145,10 +144,22 @@ def evaluate_folders(
     if copy_synthesis:
         summary["settings"]["copy_synthesis_packages"] = optional_metrics_available()
 
+    if out_dir is None:
+        return EvalReport(rows=rows, summary=summary, out_dir=None)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = [write_csv(rows, out_dir / CSV_NAME), write_summary(summary, out_dir / SUMMARY_NAME)]
     files += _draw(rows, plotted, sample_rate, out_dir)
     return EvalReport(rows=rows, summary=summary, out_dir=out_dir, files=files)
+
+
+def check_report_folder(out_dir: Path | None, overwrite: bool) -> None:
+    """VoicegenError when ``out_dir`` is a file, or holds files and ``overwrite`` is not set."""
+    if out_dir is None:
+        return
+    if out_dir.exists() and not out_dir.is_dir():
+        raise VoicegenError(f"{out_dir}: is a file; --out must be a folder")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
+        raise VoicegenError(f"{out_dir}: already holds files; pass --overwrite to replace the report")
 
 
 def _evaluate_pair(pair: FilePair, sample_rate: int, analyzer: WorldAnalyzer, encoder: SpeakerEncoder | None,

@@ -3,7 +3,8 @@
 A file's name for pairing is its path relative to its folder without the extension, so
 ``conv/sub/200001.wav`` pairs with ``ref/sub/200001.flac``. Every converted file needs a
 reference and every reference a converted file; with a source folder, every pair needs a source
-(extra source files are ignored). All files must share one sample rate, because the
+(extra source files are ignored). Three single files (converted, reference and optional source)
+are one pair, whatever their names. All files must share one sample rate, because the
 mel-cepstrum order and warping depend on it.
 """
 
@@ -63,7 +64,14 @@ def pair_files(
     reference_dir: str | os.PathLike,
     source_dir: str | os.PathLike | None = None,
 ) -> list[FilePair]:
-    """Pairs sorted by name; AudioError naming the unpaired files when the folders disagree."""
+    """Pairs sorted by name; AudioError naming the unpaired files when the folders disagree.
+
+    Files instead of folders are one pair (named after the converted file): all of them must be
+    files then.
+    """
+    paths = [Path(p) for p in (converted_dir, reference_dir, source_dir) if p is not None]
+    if any(path.is_file() for path in paths):
+        return [_single_pair(*paths)]
     converted = list_named_audio(converted_dir, "converted")
     reference = list_named_audio(reference_dir, "reference")
     _require_all(converted, reference, f"converted file(s) have no reference in {reference_dir}")
@@ -74,6 +82,18 @@ def pair_files(
         _require_all(converted, source, f"converted file(s) have no source in {source_dir}")
     return [FilePair(name=name, converted=converted[name], reference=reference[name],
                      source=source.get(name)) for name in sorted(converted)]
+
+
+def _single_pair(converted: Path, reference: Path, source: Path | None = None) -> FilePair:
+    """One pair of single files; AudioError when one of them is a folder or missing."""
+    for role, path in (("converted", converted), ("reference", reference), ("source", source)):
+        if path is None:
+            continue
+        if not path.is_file():
+            state = "is a folder" if path.is_dir() else "not found"
+            raise AudioError(f"{path}: {role} file {state}; pass files for all of --converted, --reference "
+                             "(and --source) to score one pair, or folders for all of them")
+    return FilePair(name=converted.stem, converted=converted, reference=reference, source=source)
 
 
 def common_sample_rate(pairs: list[FilePair]) -> int:

@@ -45,6 +45,8 @@ ENV_XDG_DATA_HOME = "XDG_DATA_HOME"
 USER_MODELS_SUBDIR = Path("voicegen") / "models"
 PACKAGE_MODELS_DIR = Path(__file__).resolve().parent.parent / "assets" / "models"
 """Default bundles shipped inside the package (may be empty)."""
+IMAGE_MODELS_SUBDIR = "image"
+"""The image models shipped with the package live in ``PACKAGE_MODELS_DIR / IMAGE_MODELS_SUBDIR``."""
 # Origins, in search order, as shown by `voicegen models`.
 ORIGIN_MODEL, ORIGIN_ENV, ORIGIN_USER, ORIGIN_PACKAGE = "--model", f"${ENV_MODELS}", "user", "package"
 BUNDLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -106,31 +108,50 @@ def read_bundle_info(path: str | os.PathLike, origin: str = ORIGIN_MODEL) -> Bun
     return BundleInfo(name=name, path=path, kind=kind, speakers=tuple(speakers), origin=origin, vocoder=vocoder)
 
 
-def list_bundles(*, on_problem: Callable[[str], None] | None = None) -> list[BundleInfo]:
+def list_bundles(*, on_problem: Callable[[str], None] | None = None,
+                 extra: tuple[str | os.PathLike, ...] = ()) -> list[BundleInfo]:
     """Bundles found in the search folders, in search order (by name within a folder).
 
-    A name already found in an earlier folder is shadowed and left out. A subfolder whose
-    artifact.json cannot be read is skipped and reported through ``on_problem`` (default: a
+    ``extra`` (``voicegen models --model PATH``) is searched first: each a bundle folder or a folder
+    of bundles. A name already found in an earlier folder is shadowed and left out. A subfolder
+    whose artifact.json cannot be read is skipped and reported through ``on_problem`` (default: a
     :class:`BundleWarning`).
     """
     found: dict[str, BundleInfo] = {}
-    for origin, root in search_roots():
-        if not root.is_dir():
-            continue
-        for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            if not (folder / META_FILE).is_file():
-                continue
-            try:
-                info = read_bundle_info(folder, origin)
-            except ArtifactError as err:
-                message = f"skipped {folder}: {err}"
-                if on_problem is None:
-                    warnings.warn(message, BundleWarning, stacklevel=2)
-                else:
-                    on_problem(message)
-                continue
+    roots = [(ORIGIN_MODEL, Path(path)) for path in extra] + search_roots()
+    for origin, root in roots:
+        for info in _bundles_in(root, origin, on_problem):
             found.setdefault(info.name, info)
     return list(found.values())
+
+
+def list_image_models(*, on_problem: Callable[[str], None] | None = None) -> list[BundleInfo]:
+    """The image models shipped with the package (``voicegen image ... --model NAME``), by name."""
+    return _bundles_in(PACKAGE_MODELS_DIR / IMAGE_MODELS_SUBDIR, ORIGIN_PACKAGE, on_problem)
+
+
+def _bundles_in(root: Path, origin: str, on_problem: Callable[[str], None] | None) -> list[BundleInfo]:
+    """The bundles in ``root``'s subfolders; for ``--model`` also ``root`` itself when it is one."""
+    if origin == ORIGIN_MODEL and (root / META_FILE).is_file():
+        folders = [root]
+    elif root.is_dir():
+        folders = sorted(p for p in root.iterdir()
+                         if p.is_dir() and not p.name.startswith(".") and (p / META_FILE).is_file())
+    else:
+        if origin == ORIGIN_MODEL:
+            raise ArtifactError(f"{root}: not found; pass a model folder or a folder of models")
+        return []
+    infos = []
+    for folder in folders:
+        try:
+            infos.append(read_bundle_info(folder, origin))
+        except ArtifactError as err:
+            message = f"skipped {folder}: {err}"
+            if on_problem is None:
+                warnings.warn(message, BundleWarning, stacklevel=3)
+            else:
+                on_problem(message)
+    return infos
 
 
 def resolve(target: str, source: str | None = None, model: str | os.PathLike | None = None) -> tuple[Path, str, str]:

@@ -30,15 +30,15 @@ from voicegen.image.contract import (
 )
 from voicegen.image.io import ImageError, list_image_files, load_image, save_image
 from voicegen.image.transforms import from_logits, resize, to_channels
+from voicegen.infer.image_models import (  # noqa: F401 (re-exported: the models' names live there)
+    DEFAULT_MODELS,
+    PACKAGE_IMAGE_MODELS,
+    resolve_image_model,
+)
 from voicegen.models.cyclegan import ResnetGenerator, resnet_generator_config
 from voicegen.models.gan import GANGenerator, gan_generator_config
 from voicegen.models.vae import SpectrogramVAE, vae_config
 
-PACKAGE_IMAGE_MODELS = Path(__file__).resolve().parent.parent / "assets" / "models" / "image"
-"""Image models shipped inside the package."""
-DEFAULT_MODELS = {"gan": "mnist_cgan", "vae": "mnist_vae", "cyclegan": "digits_cyclegan",
-                  "classifier": "mnist_classifier"}
-"""The shipped model each role uses when none is given."""
 DEFAULT_SAMPLES = 64
 DEFAULT_COLUMNS = 8
 DEFAULT_TRAVERSE_DIMS = 8
@@ -46,23 +46,6 @@ DEFAULT_TRAVERSE_STEPS = 9
 DEFAULT_TRAVERSE_SPAN = 3.0
 DIRECTIONS = ("a2b", "b2a")
 OUTPUT_SUFFIX = ".png"
-
-
-def resolve_image_model(model: str | os.PathLike | None, role: str) -> Path:
-    """The model folder for ``role`` (gan, vae, cyclegan, classifier): ``model`` as a path, or as the
-    name of a shipped model, or (None) the shipped default; ArtifactError listing the shipped ones."""
-    if role not in DEFAULT_MODELS:
-        raise ValueError(f"role must be one of {', '.join(DEFAULT_MODELS)}, got {role!r}")
-    name = DEFAULT_MODELS[role] if model is None else model
-    path = Path(name)
-    if path.exists():
-        return path
-    shipped = PACKAGE_IMAGE_MODELS / str(name)
-    if str(name) == path.name and shipped.is_dir():
-        return shipped
-    available = sorted(p.name for p in PACKAGE_IMAGE_MODELS.iterdir()) if PACKAGE_IMAGE_MODELS.is_dir() else []
-    raise ArtifactError(f"{name}: no such model folder, nor a shipped image model (shipped: "
-                        f"{', '.join(available) or 'none'}); pass --model PATH")
 
 
 @dataclass

@@ -191,11 +191,11 @@ def download(item: DownloadItem, part: Path, *, progress: bool = True, log: Log 
 
 def _copy_stream(response, part: Path, mode: str, start: int, total: int | None, name: str,
                  progress: bool) -> None:
-    from tqdm.auto import tqdm
+    from voicegen.progress import progress_bar
 
-    with open(part, mode) as handle, tqdm(total=total, initial=start, unit="B", unit_scale=True,
-                                         unit_divisor=1024, desc=name, disable=not progress,
-                                         leave=False) as bar:
+    with open(part, mode) as handle, progress_bar(total=total, initial=start, unit="B", desc=name,
+                                                 enabled=progress, unit_scale=True, unit_divisor=1024,
+                                                 leave=False) as bar:
         try:
             while chunk := response.read(CHUNK_BYTES):
                 handle.write(chunk)

@@ -27,6 +27,7 @@ import torch
 from tqdm import tqdm
 
 from voicegen.fileutil import atomic_path
+from voicegen.progress import on_terminal
 
 METRICS_FILE = "metrics.jsonl"
 TENSORBOARD_DIR = "tensorboard"
@@ -154,11 +155,12 @@ class Logger:
 
 
 class ProgressBar:
-    """A tqdm bar over steps showing it/s and the latest losses; inert when disabled."""
+    """A tqdm bar over steps showing it/s and the latest losses; inert when disabled or when stderr
+    is not a terminal (a log file gets the trainer's log lines instead of redrawn bars)."""
 
     def __init__(self, total: int, initial: int, *, enabled: bool) -> None:
         self._bar = tqdm(
-            total=total, initial=initial, disable=not enabled, unit="step",
+            total=total, initial=initial, disable=not (enabled and on_terminal()), unit="step",
             dynamic_ncols=True, file=sys.stderr,
         )
 

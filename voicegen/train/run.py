@@ -27,6 +27,27 @@ from voicegen.train.trainer import Trainer, check_resume
 
 EXPORT_DIR = "export"
 CONFIG_FILE = "config.yaml"
+RUNS_DIR = Path("runs")
+"""Where run folders go when a command is not given --run-dir."""
+
+
+def default_run_dir(family: str, config_path: str | os.PathLike) -> Path:
+    """``runs/<family>-<config name>``, e.g. ``runs/vocoder-tiny`` and ``runs/cyclegan-tiny``: runs of
+    different families (or configs) never share a folder, whose checkpoints would not fit the task."""
+    return RUNS_DIR / f"{family}-{Path(config_path).stem}"
+
+
+def finished_step(run_dir: str | os.PathLike, max_steps: int) -> int | None:
+    """The step of ``run_dir``'s latest checkpoint when the run has finished (that step reached
+    ``max_steps`` and ``export/`` was written), else None: a run to start, resume or re-export."""
+    from voicegen.checkpoint import latest_checkpoint, read_state_metadata
+
+    run_dir = Path(run_dir)
+    latest = latest_checkpoint(run_dir) if run_dir.is_dir() else None
+    if latest is None or not (run_dir / EXPORT_DIR).is_dir():
+        return None
+    step = int(read_state_metadata(latest).get("step", -1))
+    return step if step >= max_steps else None
 
 
 def start_run(run_dir: str | os.PathLike, resume: bool | Literal["auto"]) -> Path:

@@ -113,7 +113,7 @@ class Progress:
         """Advance by one file (by its header duration when the bar counts audio) and report it."""
         self._files += 1
         for warning in record.get("warnings", []):
-            self.write(f"warning: {warning}", True)
+            self.write(f"Warning: {warning}", True)
         if record["status"] == "failed":
             self._failed += 1
             self.write(f"failed: {record['error']}", True)
