@@ -3,6 +3,7 @@
 #   bash recipes/template/run.sh --src-dir DIR --trg-dir DIR [--src-name A] [--trg-name B]
 #        [--stage N] [--stop-stage M] [--exp-dir DIR] [--dev-count 5]
 #        [--parallel-src DIR --parallel-trg DIR] [--vocoder DIR] [--cyclegan-conf F] [--cyclegan-set "K=V ..."]
+#        [--init-from BUNDLE] [--minutes N]
 # Stages: 0 check the folders (nothing to download), 1 prepare: hold out --dev-count clips of
 # each speaker (a stable hash of the file names) and keep the rest for training, 2 speaker
 # statistics, 3 train the CycleGAN (and a vocoder on both folders when --vocoder is ''),
@@ -10,6 +11,8 @@
 # copy-synthesis of the held-out target clips, and the conversions when --parallel-src and
 # --parallel-trg hold the same sentences read by both speakers (same file names), which are
 # then the held-out sets instead (stages 2-5: recipes/utils/vc_stages.sh).
+# --init-from BUNDLE (e.g. vcc2016_sf1_tm1) starts the converter from a shipped one and --minutes N
+# sizes its training to N minutes of this machine (use conf/finetune.yaml): a new pair in half an hour.
 # Audio: any format soundfile reads, any rate (resampled on loading), mono or stereo; a few
 # minutes per speaker at least (VCC 2016 gives ~5 min each). Copy this folder to start your own
 # recipe; see README.md for a walk-through.
@@ -20,7 +23,7 @@ exp_dir=runs/template
 dev_count=5; parallel_src=""; parallel_trg=""
 vocoder=voicegen/assets/models/vocoder16k
 vocoder_conf=recipes/vocoder16k/conf/cpu.yaml; vocoder_set=""
-cyclegan_conf=recipes/template/conf/cpu.yaml; cyclegan_set=""
+cyclegan_conf=recipes/template/conf/cpu.yaml; cyclegan_set=""; init_from=""; minutes=""
 . "$(dirname "$0")/../utils/corpus.sh"
 
 [ -n "$src_dir" ] && [ -n "$trg_dir" ] || { echo "$0: pass --src-dir and --trg-dir (see --help)" >&2; exit 2; }
@@ -28,6 +31,9 @@ src=${src_name:-$(basename "$src_dir")}; trg=${trg_name:-$(basename "$trg_dir")}
 [ "$src" != "$trg" ] || { echo "$0: both speakers are called '$src'; pass --src-name and --trg-name" >&2; exit 2; }
 mapfile -t vocoder_items < <(set_items "$vocoder_set")
 mapfile -t cyclegan_items < <(set_items "$cyclegan_set")
+converter_flags=()
+[ -n "$init_from" ] && converter_flags+=(--init-from "$init_from")
+[ -n "$minutes" ] && converter_flags+=(--minutes "$minutes")
 parallel_dev=false; [ -n "$parallel_src" ] && [ -n "$parallel_trg" ] && parallel_dev=true
 # The mel contract of the converter config, and its sample rate: files are resampled to it once here.
 preset=$($python -c "import sys; from voicegen.config import load_yaml

@@ -5,7 +5,8 @@
 #                              same file names, so conversions are scored against the real target
 # and set: stage_on (parse_options.sh), exp_dir, src, trg, preset (mel contract of the confs),
 # vocoder (an exported vocoder, or "" to train one on $vocoder_train: "dir1, dir2"), vocoder_conf,
-# the array vocoder_items (extra --set items), parallel_dev, voicegen, python, and the converter:
+# the array vocoder_items (extra --set items), parallel_dev, voicegen, python, optionally the array
+# converter_flags (extra `voicegen train` options such as --init-from, --minutes), and the converter:
 #   converter=cyclegan (default): cyclegan_conf and the array cyclegan_items; the data come from
 #     train/$src and train/$trg;
 #   converter=vae: converter_conf and the arrays converter_sets (the data.speakers item) and
@@ -38,7 +39,7 @@ if stage_on 3; then
   fi
   echo "stage 3: train the $converter converter ($src -> $trg)"
   $voicegen train "$converter" --config "$converter_conf" --run-dir "$exp_dir/$converter" \
-    "${converter_sets[@]}" ${converter_items[@]+"${converter_items[@]}"}
+    "${converter_sets[@]}" ${converter_items[@]+"${converter_items[@]}"} ${converter_flags[@]+"${converter_flags[@]}"}
 fi
 if stage_on 4; then
   echo "stage 4: bundle, convert the held-out $src speech, baselines"
