@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # VCC 2016 voice conversion between two speakers (default SF1 -> TM1), in numbered stages.
 #   bash recipes/vcc2016/run.sh [--stage N] [--stop-stage M] [--data-dir DIR | --download-dir DIR]
-#        [--exp-dir DIR] [--src-spk SF1] [--trg-spk TM1] [--dev-count N] [--vocoder DIR]
+#        [--exp-dir DIR] [--src-spk SF1] [--trg-spk TM1] [--dev-count N] [--val-pairs N] [--vocoder DIR]
 #        [--vocoder-conf F] [--cyclegan-conf F] [--vocoder-set "K=V ..."] [--cyclegan-set "K=V ..."]
 # Stages: 0 download the official distribution (skipped with --data-dir), 1 prepare the
 # non-parallel training halves (source 100001-100081, target 100082-100162, as in CycleGAN-VC)
@@ -13,6 +13,9 @@
 #   librispeech/, which the vocoder then also trains on), or a folder per speaker (<spk>/) holding
 #   both its training (1000xx) and evaluation (2000xx) sentences; stage 1 says which it found.
 # --dev-count N: score only the first N evaluation sentences [default: all].
+# --val-pairs N: the first N evaluation sentences of both speakers become validation pairs (scored
+#   during training: MCD, log-F0 RMSE, DNSMOS; the step with the lowest validation MCD is exported)
+#   and only the others are scored in stage 5 [default: 0, no validation pairs].
 # --vocoder DIR: an exported 16 kHz vocoder to use instead of training one (e.g. the shipped
 #   voicegen/assets/models/vocoder16k).
 # --manifest FILE: stage 0 takes its downloads from FILE (a mirror; the tests' local server).
@@ -21,15 +24,19 @@ set -euo pipefail
 stage=0; stop_stage=5
 data_dir=""; download_dir=downloads/vcc2016; manifest=""
 exp_dir=runs/vcc2016
-src_spk=SF1; trg_spk=TM1; dev_count=""
+src_spk=SF1; trg_spk=TM1; dev_count=""; val_pairs=0
 vocoder=""
-vocoder_conf=recipes/vocoder16k/conf/cpu.yaml; vocoder_set=""
+vocoder_conf=recipes/vocoder16k/conf/source_filter.yaml; vocoder_set=""
 cyclegan_conf=recipes/vcc2016/conf/cpu.yaml; cyclegan_set=""
 . "$(dirname "$0")/../utils/corpus.sh"
 
 src=$src_spk; trg=$trg_spk
 mapfile -t vocoder_items < <(set_items "$vocoder_set")
 mapfile -t cyclegan_items < <(set_items "$cyclegan_set")
+if [ "$val_pairs" -gt 0 ]; then
+  cyclegan_items+=(--set "data.val_source=$exp_dir/data/val/$src_spk" --set "data.val_target=$exp_dir/data/val/$trg_spk"
+                   --set data.val_count=0 --set trainer.best_metric=mcd_db)
+fi
 
 download_stage "VCC 2016"
 if stage_on 1; then
@@ -39,10 +46,17 @@ if stage_on 1; then
   ids=${eval_ids:+--ids $eval_ids}
   $voicegen recipe prepare "$train_root/$src" "$data/train/$src" --ids 100001-100081 --overwrite
   $voicegen recipe prepare "$train_root/$trg" "$data/train/$trg" --ids 100082-100162 --overwrite
-  # shellcheck disable=SC2086  # $first is empty or two words
-  $voicegen recipe prepare "$eval_root/$src" "$data/dev/$src" $ids $first --sample-rate 16000 --overwrite
-  # shellcheck disable=SC2086
-  $voicegen recipe prepare "$eval_root/$trg" "$data/dev/$trg" $ids $first --sample-rate 16000 --overwrite
+  rm -rf "$data/val"
+  for spk in "$src" "$trg"; do
+    if [ "$val_pairs" -gt 0 ]; then
+      # shellcheck disable=SC2086  # $ids is empty or two words
+      $voicegen recipe prepare "$eval_root/$spk" "$data/val/$spk" $ids --first "$val_pairs" --sample-rate 16000 \
+        --overwrite
+    fi
+    # shellcheck disable=SC2086  # $ids and $first are empty or two words
+    $voicegen recipe prepare "$eval_root/$spk" "$data/dev/$spk" $ids --skip "$val_pairs" $first --sample-rate 16000 \
+      --overwrite
+  done
   if [ -d "$root/librispeech" ]; then
     $voicegen recipe prepare "$root/librispeech" "$data/vocoder_extra" --overwrite
   else

@@ -298,15 +298,17 @@ def train_cyclegan(
     task = CycleGANTask(*(models[n] for n in ("G_ab", "G_ba", "D_a", "D_b")), models.get("D_a2"), models.get("D_b2"),
                         identity_steps=config.identity_steps, feature_config=contract, stats_a=dataset.stats_a,
                         stats_b=dataset.stats_b, vocoder_fn=vocoder_fn, scorer=scorer)
+    budget = ""
     if minutes is not None and latest_checkpoint(run_dir) is None:
         config.trainer.max_steps = calibrate_max_steps(task, dataset, config.trainer, minutes)
+        budget = f"; --minutes {minutes:g}: {config.trainer.max_steps} steps from the measured step rate"
         if config.identity_fraction is not None:
             config.identity_steps = task.identity_steps = round(config.identity_fraction * config.trainer.max_steps)
     trainer = run_trainer(task, dataset, config, run_dir, resume=resume, val_dataset=val_dataset,
                           command="voicegen train cyclegan",
                           summary=f"cyclegan {name_a} <-> {name_b}: {len(train_a)} + {len(files_b)} training files, "
                                   f"{len(val_files)} validation files, generators "
-                                  f"{parameter_count(models['G_ab']):.2f}M parameters each")
+                                  f"{parameter_count(models['G_ab']):.2f}M parameters each{budget}")
     if not trainer.dist.is_main:
         return None
     return export_cyclegan(models["G_ab"], models["G_ba"], config.generator, contract,

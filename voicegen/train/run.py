@@ -99,6 +99,7 @@ def calibrate_max_steps(task: Any, dataset: Dataset, trainer_config: Any, minute
     def timed(steps: int) -> float:
         with tempfile.TemporaryDirectory() as tmp:
             trainer = Trainer(copy.deepcopy(task), dataset, dataclasses.replace(probe, max_steps=steps), Path(tmp))
+            trainer.logger.enabled = False  # the probe's steps are not the run's: nothing printed or logged
             start = time.perf_counter()
             trainer.fit(resume=False)
             return time.perf_counter() - start
