@@ -332,7 +332,7 @@ def vocode(source: Path, output: Path, model: Path | None, overwrite: bool, devi
     \b
     Examples:
       voicegen vocode samples/audio/SF1_200001.wav copy.wav
-      voicegen features samples/audio/SF1_200001.wav --out mel.npy
+      voicegen features samples/audio/SF1_200001.wav --out mel.npy --f0
       voicegen vocode mel.npy mel.wav
       voicegen vocode samples/audio wavs/ --jobs 2
       voicegen train vocoder --config recipes/vocoder16k/conf/tiny.yaml --set 'data.train=[samples/audio]'

@@ -75,7 +75,9 @@ def test_dry_run_and_max_duration_for_a_folder_and_a_single_file(sf1_clip, tmp_p
 def test_vocode_a_folder_in_process(sf1_clip, tmp_path) -> None:
     src, out = tmp_path / "in", tmp_path / "wavs"
     make_clips(src, sf1_clip)
-    np.save(src / "m.npy", np.full((80, 20), -5.0, dtype=np.float32))
+    rows = np.full((82, 20), -5.0, dtype=np.float32)  # a log-mel plus the lf0 and vuv rows of a pitch-conditioned vocoder
+    rows[80], rows[81] = np.log(120.0), 1.0
+    np.save(src / "m.npy", rows)
     result = run("vocode", src, out, "--model", VOCODER)
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines()[-1].startswith("done 3, skipped 0 (done earlier), failed 0 of 3 files")
