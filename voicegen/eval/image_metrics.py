@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from voicegen.checkpoint import Artifact, load_artifact
+from voicegen.checkpoint import Artifact, build_for_artifact, load_artifact
 from voicegen.config import from_preset
 from voicegen.errors import ArtifactError, ConfigError
 from voicegen.image.contract import EXTRA_KEY as CONTRACT_KEY
@@ -172,8 +172,7 @@ def module_from_artifact(artifact: Artifact, name: str, build: Callable[[], nn.M
 
     ArtifactError (one line, naming the artifact) when the weights do not fit.
     """
-    with torch.random.fork_rng(devices=[]):
-        module = build()
+    module = build_for_artifact(artifact, build, name)  # size-checked on the meta device first
     try:
         module.load_state_dict(artifact.weights.get(name, {}))
     except RuntimeError as err:

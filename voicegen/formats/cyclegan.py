@@ -92,7 +92,7 @@ def load_cyclegan_parts(path: str | os.PathLike, *, device: str | torch.device =
 
     from voicegen.audio.contract import FeatureConfig
     from voicegen.audio.stats import SpeakerStats
-    from voicegen.checkpoint import load_artifact
+    from voicegen.checkpoint import build_for_artifact, load_artifact
     from voicegen.models.cyclegan import build_generator, generator_config
 
     root = Path(path)
@@ -118,8 +118,7 @@ def load_cyclegan_parts(path: str | os.PathLike, *, device: str | torch.device =
             raise ArtifactError(f"{root}: stats of {name!r} use other mel settings ({', '.join(differ)}); re-export")
     modules = {}
     for module_name in GENERATOR_MODULES:
-        with torch.random.fork_rng(devices=[]):  # the init's draws stay out of the caller's stream
-            generator = build_generator(gen_config)
+        generator = build_for_artifact(artifact, lambda: build_generator(gen_config), "generator")  # size-checked
         try:
             generator.load_state_dict(artifact.weights.get(module_name, {}))
         except RuntimeError as err:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voicegen.artifact_meta import ARTIFACT_META, read_json_object
-from voicegen.errors import ArtifactError, ConfigError
+from voicegen.errors import ArtifactError, ConfigError, VoicegenError
 from voicegen.fileutil import atomic_dir, atomic_write_text
 from voicegen.formats.cyclegan import KIND as CYCLEGAN_KIND
 from voicegen.formats.vae import KIND as VAE_KIND
@@ -114,20 +114,28 @@ def list_bundles(*, on_problem: Callable[[str], None] | None = None) -> list[Bun
     :class:`BundleWarning`).
     """
     found: dict[str, BundleInfo] = {}
+
+    def problem(message: str) -> None:
+        if on_problem is None:
+            warnings.warn(message, BundleWarning, stacklevel=3)
+        else:
+            on_problem(message)
+
     for origin, root in search_roots():
         if not root.is_dir():
             continue
-        for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            if not (folder / META_FILE).is_file():
+        try:
+            folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        except OSError as err:
+            problem(f"skipped {root}: cannot list it ({err.strerror or err})")
+            continue
+        for folder in folders:
+            if not (folder / META_FILE).exists():
                 continue
             try:
                 info = read_bundle_info(folder, origin)
-            except ArtifactError as err:
-                message = f"skipped {folder}: {err}"
-                if on_problem is None:
-                    warnings.warn(message, BundleWarning, stacklevel=2)
-                else:
-                    on_problem(message)
+            except VoicegenError as err:  # one unreadable bundle never hides the others
+                problem(f"skipped {folder}: {err}")
                 continue
             found.setdefault(info.name, info)
     return list(found.values())
@@ -309,9 +317,9 @@ def _read_meta(path: Path) -> dict:
         what = "is a file" if path.exists() else "not found"
         raise ArtifactError(f"{path}: {what}; pass a model folder (the one holding {META_FILE})")
     meta_path = path / META_FILE
-    if not meta_path.is_file():
+    if not meta_path.exists():
         raise ArtifactError(f"{path}: no {META_FILE}; this is not a voicegen model folder")
-    return read_json_object(meta_path)
+    return read_json_object(meta_path)  # bounded: a crafted file is one ArtifactError
 
 
 def _model_bundle(model: str | os.PathLike) -> BundleInfo:
