@@ -2,12 +2,19 @@
 
 No model code lives here and heavy modules are imported inside each command, so that
 ``voicegen --help`` answers quickly. Library errors (:class:`voicegen.errors.VoicegenError`)
-become one ``Error: ...`` line and exit status 1, never a traceback.
+become one ``Error: ...`` line and exit status 1, never a traceback; library warnings become
+one ``warning: ...`` line each. SIGTERM stops a command the way Ctrl-C does (the atomic writers
+remove their temporary files), with exit status 143 (130 for Ctrl-C).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
+import threading
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -16,6 +23,7 @@ from voicegen import __version__
 from voicegen.cli_batch import (
     BatchOptions,
     batch_options,
+    check_writable_outputs,
     run_batch_command,
     single_file_preamble,
 )
@@ -26,19 +34,57 @@ PRESET_HELP = "Mel preset (the mel contract): vc16k (16 kHz) or hifigan22k (22.0
 
 # Exit status after Ctrl-C / SIGTERM (128 + SIGINT), as shells report it.
 INTERRUPTED_EXIT_CODE = 130
+TERMINATED_EXIT_CODE = 128 + signal.SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would raise KeyboardInterrupt, so the same cleanup runs."""
 
 
 class _Group(click.Group):
-    """A click group that turns VoicegenError into a one-line error and exit code 1."""
+    """A click group that turns VoicegenError into a one-line error and exit code 1, warnings into
+    one-line ``warning:`` messages, and SIGTERM into the Ctrl-C path (exit 143 after cleanup)."""
 
     def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except TrainingInterrupted as err:  # a checkpoint was saved: say so, exit like an interrupt
-            click.echo(f"Stopped: {err}", err=True)
-            ctx.exit(INTERRUPTED_EXIT_CODE)
-        except VoicegenError as err:
-            raise click.ClickException(str(err)) from None
+        with _sigterm_as_interrupt(), warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            try:
+                return super().invoke(ctx)
+            except TrainingInterrupted as err:  # a checkpoint was saved: say so, exit like an interrupt
+                click.echo(f"Stopped: {err}", err=True)
+                ctx.exit(INTERRUPTED_EXIT_CODE)
+            except VoicegenError as err:
+                raise click.ClickException(str(err)) from None
+            except KeyboardInterrupt as err:
+                name = "SIGTERM" if isinstance(err, Terminated) else "SIGINT (Ctrl-C)"
+                click.echo(f"Stopped by {name}; the files being written were discarded", err=True)
+                ctx.exit(TERMINATED_EXIT_CODE if isinstance(err, Terminated) else INTERRUPTED_EXIT_CODE)
+            except MemoryError as err:  # last resort: the inputs' own limits are checked before the work
+                detail = " ".join(str(err).split()) or "no detail"
+                raise click.ClickException(f"out of memory ({detail}); lower the sizes in the command, config or "
+                                           "input") from None
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the cleanup must not be interrupted again
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` inside the block (main thread only; Python allows no other)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    click.echo(f"warning: {' '.join(str(message).split())}", err=True)
 
 
 def _refuse_existing(path: Path, overwrite: bool) -> None:
@@ -136,6 +182,7 @@ def features(file: Path, out: Path, plot: Path | None, preset: str, with_f0: boo
     _refuse_existing(out, overwrite)
     if plot is not None:
         _refuse_existing(plot, overwrite)
+    check_writable_outputs([out, plot], inputs=[file])
     if single_file_preamble(file, out, batch):
         return
     from voicegen.audio.f0 import F0Config
@@ -174,6 +221,7 @@ def stats(folder: Path, out: Path, preset: str, overwrite: bool, no_progress: bo
     from voicegen.audio.stats import compute_stats
 
     _refuse_existing(out, overwrite)
+    check_writable_outputs([out])
     result = compute_stats(folder, get_preset(preset), progress=not no_progress)
     result.save_json(out, overwrite=overwrite)
     if result.log_f0_mean is None:

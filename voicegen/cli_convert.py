@@ -14,6 +14,7 @@ import click
 from voicegen.cli_batch import (
     BatchOptions,
     batch_options,
+    check_writable_outputs,
     run_batch_command,
     single_file_preamble,
 )
@@ -92,6 +93,13 @@ def _convert(src: Path, target: str, source: str | None, model: str | None, out:
     bundle, source, target = resolve(target, source, model)
     if out is None:
         out = Path(DEFAULT_OUT_TEMPLATE.format(stem=input_stem(src), target=target) + ("" if many else ".wav"))
+    # Before the models load: an input refused by its header, outputs that cannot be written or that
+    # are the input itself.
+    if not many:
+        from voicegen.audio.io import check_audio_file
+
+        check_audio_file(src)
+    check_writable_outputs([out, plot], inputs=[] if many else [src], what="output folder" if many else "output")
     info = read_bundle_info(bundle)
     converter = Converter(bundle, device, f0_method=f0_method)
     _, plan = converter.pitch_plan(source, target, pitch_value)
@@ -178,6 +186,7 @@ def bundle(converter: Path, vocoder: Path, out: Path, name: str | None, link_voc
     """
     from voicegen.infer.bundles import package_bundle, read_bundle_info
 
+    check_writable_outputs([out], what="bundle folder")
     path = package_bundle(converter, vocoder, out, name=name, overwrite=overwrite, link_vocoder=link_vocoder)
     info = read_bundle_info(path)
     how = f"using the installed vocoder {info.vocoder!r}" if link_vocoder else "with its vocoder"

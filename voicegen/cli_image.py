@@ -144,8 +144,10 @@ def export_command(kind: str, run_dir: Path, step: int | None, out: Path | None,
     Example:
       voicegen image export cgan --run-dir runs/mnist_cgan --step 4000 --out models/cgan_4k
     """
+    from voicegen.pathcheck import check_writable
     from voicegen.train.image_export import export_image_run
 
+    check_writable(out if out is not None else run_dir, what="export")
     click.echo(f"exported {kind} to {export_image_run(kind, run_dir, out=out, step=step, overwrite=overwrite)}")
 
 
@@ -193,7 +195,9 @@ def sample_command(model: str | None, class_name: str | None, n: int | None, col
     """
     from voicegen.image.grid import save_grid
     from voicegen.infer.image import load_image_gan, resolve_image_model, sample_images
+    from voicegen.pathcheck import check_writable
 
+    check_writable(out)
     gan = load_image_gan(resolve_image_model(model, "gan"), device=device)
     images, nrow = sample_images(gan, class_name=class_name, n=n, columns=columns, seed=seed)
     save_grid(out, images, nrow, scale=scale, overwrite=overwrite)
@@ -226,7 +230,9 @@ def translate_command(source: Path, output: Path, model: str | None, direction: 
         resolve_image_model,
         translate_path,
     )
+    from voicegen.pathcheck import check_writable
 
+    check_writable(output)
     cyclegan = load_image_cyclegan(resolve_image_model(model, "cyclegan"), device=device)
     written = translate_path(source, output, cyclegan, direction=direction, overwrite=overwrite,
                              resize_input=not keep_size)
@@ -260,7 +266,9 @@ def traverse_command(model: str | None, image_path: Path | None, dims: str | Non
         resolve_image_model,
         traverse,
     )
+    from voicegen.pathcheck import check_writable
 
+    check_writable(out)
     vae = load_image_vae(resolve_image_model(model, "vae"), device=device)
     try:
         dim_list = [int(d) for d in dims.split(",")] if dims else None
@@ -304,6 +312,10 @@ def eval_command(kind: str, config_path: Path, overrides: tuple[str, ...], model
 
     if out is not None and out.exists() and not overwrite:
         raise click.ClickException(f"{out} already exists; pass --overwrite to replace it")
+    if out is not None:
+        from voicegen.pathcheck import check_writable
+
+        check_writable(out)
     config = load_config(ImageEvalConfig, config_path, overrides)
     report = evaluate_image_model(kind, model, config)
     click.echo(format_report(report))

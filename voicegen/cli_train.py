@@ -51,10 +51,12 @@ def _load_run(schema: type, config_path: Path, overrides: tuple[str, ...], devic
               run_dir: Path | None, resume: bool | None):
     """(config, run folder, resume mode) from a train command's shared options."""
     from voicegen.config import load_config
+    from voicegen.pathcheck import check_writable
 
     items = list(overrides) + ([f"trainer.device={device}"] if device else [])
     config = load_config(schema, config_path, items)
     run_dir = run_dir if run_dir is not None else DEFAULT_RUNS_DIR / config_path.stem
+    check_writable(run_dir, what="run folder")
     return config, run_dir, "auto" if resume is None else resume
 
 
@@ -196,6 +198,9 @@ def export(kind: str, run_dir: Path | None, step: int | None, out: Path | None, 
         raise click.UsageError("pass --run-dir (export a run) or --artifact with --onnx (add ONNX to an artifact)")
     if artifact is not None and not with_onnx:
         raise click.UsageError("--artifact is only used with --onnx")
+    from voicegen.pathcheck import check_writable
+
+    check_writable(out if out is not None else (run_dir if run_dir is not None else artifact), what="export")
     if run_dir is not None:
         from voicegen.train.export import export_run
 
@@ -214,6 +219,7 @@ def export(kind: str, run_dir: Path | None, step: int | None, out: Path | None, 
 from voicegen.cli_batch import (  # noqa: E402
     BatchOptions,
     batch_options,
+    check_writable_outputs,
     run_batch_command,
     single_file_preamble,
 )
@@ -256,15 +262,19 @@ def vocode(source: Path, output: Path, model: Path | None, overwrite: bool, devi
       voicegen vocode mel.npy mel.wav
       voicegen vocode samples/audio wavs/ --jobs 2
     """
+    from voicegen.audio.io import check_audio_file, is_audio_file
     from voicegen.infer.batch.inputs import input_kind
     from voicegen.infer.batch.workers import VOCODE, WorkerSpec, vocode_worker
     from voicegen.infer.vocode import check_pitch_knob, load_vocoder, vocode_path
 
+    many = input_kind(source) != "file"
+    if not many and is_audio_file(source):
+        check_audio_file(source)  # before the vocoder loads
+    check_writable_outputs([output], inputs=[] if many else [source], what="output folder" if many else "output")
     if model is None:
         from voicegen.infer.bundles import default_vocoder
 
         model = default_vocoder()
-    many = input_kind(source) != "file"
     vocoder = load_vocoder(model, device, runtime).with_f0_method(f0_method)  # loaded once here to fail early
     check_pitch_knob(vocoder, semitones)
     if many:

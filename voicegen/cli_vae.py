@@ -72,12 +72,14 @@ def encode(file: Path, out: Path, model: str | None, overwrite: bool, device: st
     """
     import numpy as np
 
+    from voicegen.cli_batch import check_writable_outputs
     from voicegen.errors import AudioError
     from voicegen.fileutil import atomic_path
     from voicegen.infer.vae_tools import encode_file
 
     if out.exists() and not overwrite:
         raise AudioError(f"{out}: already exists; pass --overwrite to replace it")
+    check_writable_outputs([out], inputs=[file])
     vae, _ = _load(model, device)
     z = encode_file(vae, file)
     with atomic_path(out) as tmp:
@@ -101,7 +103,8 @@ def _parse_dims(text: str | None) -> list[int] | None:
 @click.option("--dims", default=None, help="Comma-separated dimensions [default: the file's 3 highest-KL ones].")
 @click.option("--range", "value_range", nargs=2, type=float, default=(-3.0, 3.0), show_default=True,
               metavar="LO HI", help="Values each dimension is swept over (the prior is N(0, 1)).")
-@click.option("--steps", type=int, default=7, show_default=True, help="Values per dimension.")
+@click.option("--steps", type=click.IntRange(2, 64), default=7, show_default=True,
+              help="Values per dimension (at most 64, and 256 cells over all dims).")
 @click.option("--speaker", default=None, help="Voice to decode with [default: the speaker that fits the file best].")
 @_model_option
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty --out folder.")
@@ -115,7 +118,9 @@ def traverse(file: Path, out: Path, dims: str | None, value_range: tuple[float, 
       voicegen latent traverse samples/audio/SF1_200001.wav --dims 0,1,2 --range -3 3 --steps 7 --out trav/
     """
     from voicegen.infer.vae_tools import top_kl_dims, traverse_file
+    from voicegen.pathcheck import check_writable
 
+    check_writable(out, what="output folder")
     vae, vocoder = _load(model, device)
     chosen = _parse_dims(dims) or top_kl_dims(vae, file)
     if vocoder is None:
@@ -152,7 +157,9 @@ def audit(folder: Path, out: Path, model: str | None, top: int, overwrite: bool,
 
     from voicegen.audio.stats import list_audio_files
     from voicegen.infer.vae_tools import audit as run_audit
+    from voicegen.pathcheck import check_writable
 
+    check_writable(out, what="output folder")
     vae, _ = _load(model, device)
     total = len(list_audio_files(folder))
     with tqdm(total=total, unit="file", disable=no_progress, desc="audit") as bar:
