@@ -210,7 +210,8 @@ def latest_usable_checkpoint(run_dir: str | os.PathLike) -> Path | None:
             if metadata.get("kind") != TRAINING_CHECKPOINT_KIND:
                 raise ArtifactError(f"{path}: not a training checkpoint (kind {metadata.get('kind')!r})")
         except ArtifactError as err:
-            warnings.warn(f"{err}; resuming from an earlier checkpoint", CheckpointWarning, stacklevel=2)
+            reason = str(err).rsplit("; ", 1)[0]  # without its "what to do" clause: done here
+            warnings.warn(f"{reason}; resuming from an earlier checkpoint", CheckpointWarning, stacklevel=2)
             continue
         return path
     if checkpoints:
