@@ -13,7 +13,9 @@ itself.
 
 ``include:`` may reach any regular file whose name ends in ``.yaml`` or ``.yml``, relative to the
 including file or absolute (``~`` expands); anything else (``/etc/shadow``, a FIFO, a device) is
-refused by its name and type, before it is opened, so its content never appears in a message.
+refused by its name and type, before it is opened, so its content never appears in a message. A
+file whose top-level keys are not setting names (letters, digits, ``_``, ``.``, ``-``) is refused
+as "not a config" without quoting them (a ``name:value`` line of a system file parses as a key).
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ MAX_YAML_NODES = 100_000
 """Most values (scalars, lists, mappings) one YAML document may expand to, aliases expanded."""
 MAX_YAML_DEPTH = 64
 """Deepest nesting of lists/mappings in one YAML document."""
+SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+"""What a top-level key of a config file looks like."""
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
@@ -197,7 +201,11 @@ def _load_yaml(path: Path, chain: tuple[Path, ...]) -> dict:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a config file must hold a mapping, got {type(data).__name__}")
+        raise ConfigError(f"{path}{included}: a config file must hold a mapping, got {type(data).__name__}")
+    odd = [key for key in data if not (isinstance(key, str) and SETTING_NAME.match(key))]
+    if odd:  # e.g. "root:$6$...:::" from a system file: never quoted back
+        raise ConfigError(f"{path}{included}: not a voicegen config ({len(odd)} top-level key(s) are not setting "
+                          "names; they are not shown)")
     includes = data.pop(INCLUDE_KEY, None)
     if includes is None:
         return data
