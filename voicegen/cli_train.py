@@ -28,7 +28,7 @@ def _run_options(recipe: str, set_example: str):
     """The options every `voicegen train` command shares: --config, --set, --run-dir, --resume, --device."""
     options = [
         click.option("--config", "config_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
-                     help=f"YAML config (see recipes/{recipe}/conf/)."),
+                     help=f"YAML config (see recipes/{recipe}/conf/); its include: may name other .yaml/.yml files."),
         click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
                      help=f"Override a config entry (dotted path, YAML value); repeatable, e.g. --set {set_example}."),
         click.option("--run-dir", type=click.Path(path_type=Path, file_okay=False), default=None,

@@ -5,6 +5,8 @@ A config is a (nested) dataclass with typed fields and defaults. YAML files fill
 * :func:`load_yaml` reads a file with a *safe* loader (plain data only; python tags are refused),
   resolves a top-level ``include: base.yaml`` (or a list of files, relative to the including
   file, later ones winning) and deep-merges the including file on top. Include cycles are errors.
+  ``include:`` reaches regular files named ``*.yaml``/``*.yml`` only (anything else is refused
+  unread, so no other file's content can show up in a message); see :mod:`voicegen.yamlio`.
 * :func:`apply_overrides` applies ``--set a.b=c`` items (values parsed as YAML, so ``3``, ``0.5``,
   ``true``, ``[1, 2]`` and ``null`` work); with a schema, unknown paths and badly typed values are
   errors naming the item.

@@ -1,6 +1,7 @@
 """Shared pieces of the hostile-input tests (issue 18): crafted files, an unwritable folder, a watchdog.
 
-Every test here must end in a clean one-line error or a success, within seconds. A regression
+Helpers shared as plain functions live in ``hostile.py`` beside this file (pytest puts this folder
+on ``sys.path``). Every test here must end in a clean one-line error or a success, within seconds. A regression
 that makes a command hang (a FIFO opened, an alias bomb expanded) is stopped by the watchdog,
 which turns the hang into a failing test instead of a stuck suite.
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hostile import can_create_in  # tests/hardening/hostile.py: pytest puts this folder on sys.path
+from hostile import can_create_in
 
 from voicegen.infer import bundles
 
