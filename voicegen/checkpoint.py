@@ -27,7 +27,7 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 import voicegen
+from voicegen.artifact_guard import check_weights
 from voicegen.artifact_meta import (  # noqa: F401
     ARTIFACT_META,
     ARTIFACT_WEIGHTS,
@@ -52,21 +53,6 @@ from voicegen.state_io import decode_state, encode_state, storable_tensor
 TRAINING_CHECKPOINT_KIND = "training_checkpoint"
 CHECKPOINT_DIR = "checkpoints"
 HASH_CHUNK_BYTES = 1 << 20
-WEIGHT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-"""The dtypes of an artifact's weights (voicegen models compute in floating point)."""
-INTEGER_BUFFERS = ("num_batches_tracked",)
-"""The only integer tensors an artifact may hold (BatchNorm's step counter, a 0-d int64)."""
-
-
-MAX_MODEL_PARAMETERS = 500_000_000
-"""Most parameters (and saved buffers) a model built from an artifact's config may hold (2 GB in float32;
-the largest voicegen recipe model holds ~14 M)."""
-MAX_PARAMETERS_OVER_WEIGHTS = 2
-"""A config may describe at most this many times the values its artifact's weights hold (plus
-:data:`PARAMETER_SLACK`): more means the config was altered and the weights will not fit."""
-PARAMETER_SLACK = 1_000_000
-
-
 class CheckpointWarning(UserWarning):
     """A training checkpoint is unreadable (e.g. cut short by a kill) and an earlier one is used."""
 
@@ -346,7 +332,7 @@ def load_artifact(path: str | os.PathLike, *, dtype: torch.dtype | None = torch.
     if _sha256(weights_path) != meta["weights_sha256"]:
         raise ArtifactError(f"{weights_path}: sha256 differs from {ARTIFACT_META} (tampered or corrupted); "
                             "re-export or re-copy the model")
-    _check_weights(weights_path, flat)
+    check_weights(weights_path, flat)  # dtypes and values: one guard for every family
     weights: dict[str, dict[str, torch.Tensor]] = {module: {} for module in meta["modules"]}
     # safetensors sorts its tensors; put them back in state-dict order
     keys = [key for key in order if key in flat] + sorted(set(flat) - set(order))
@@ -361,42 +347,6 @@ def load_artifact(path: str | os.PathLike, *, dtype: torch.dtype | None = torch.
                     config=meta["config"], mel=meta.get("mel"), stats=meta.get("stats"),
                     speakers=meta.get("speakers"), extra=meta.get("extra"), weights=weights,
                     weights_sha256=meta["weights_sha256"])
-
-
-def build_for_artifact(artifact: Artifact, build: Callable[[], torch.nn.Module], what: str) -> torch.nn.Module:
-    """``build()`` once its size is known to be sane: it is first built on the meta device (no
-    memory), and a model beyond MAX_MODEL_PARAMETERS, or far larger than the artifact's weights
-    (MAX_PARAMETERS_OVER_WEIGHTS), is one ArtifactError naming the limit before any allocation (a
-    config edited to ``base_channels: 1000000`` would otherwise ask for tens of GB). The real build
-    does not touch the caller's random stream."""
-    with torch.device("meta"), torch.random.fork_rng(devices=[]):
-        probe = build()
-    count = sum(t.numel() for t in probe.state_dict().values())
-    held = sum(t.numel() for module in artifact.weights.values() for t in module.values())
-    if count > MAX_MODEL_PARAMETERS:
-        raise ArtifactError(f"{artifact.path}: its config describes a {what} of {count:.3g} parameters, beyond the "
-                            f"limit of {MAX_MODEL_PARAMETERS:.3g} (voicegen.checkpoint.MAX_MODEL_PARAMETERS); the "
-                            f"{ARTIFACT_META} was altered or is not a voicegen export: re-export the model")
-    if count > MAX_PARAMETERS_OVER_WEIGHTS * held + PARAMETER_SLACK:
-        raise ArtifactError(f"{artifact.path}: its config describes a {what} of {count:.3g} parameters but the "
-                            f"weights hold {held:.3g} values; {ARTIFACT_META} was altered: re-export the model")
-    with torch.random.fork_rng(devices=[]):
-        return build()
-
-
-def _check_weights(weights_path: Path, flat: dict[str, torch.Tensor]) -> None:
-    """One guard for every family: floating-point weights (WEIGHT_DTYPES; integer only for the
-    INTEGER_BUFFERS counters), all finite. Integer weights cast to float play near-silence and NaN
-    weights play nothing, so both are refused here instead."""
-    for key, tensor in flat.items():
-        if tensor.dtype in WEIGHT_DTYPES:
-            if not bool(torch.isfinite(tensor).all()):
-                raise ArtifactError(f"{weights_path}: tensor {key!r} holds NaN or Inf values; the model is broken "
-                                    "(re-export it from a healthy checkpoint)")
-        elif not (key.rsplit(".", 1)[-1] in INTEGER_BUFFERS and tensor.dtype == torch.int64 and tensor.dim() == 0):
-            raise ArtifactError(f"{weights_path}: tensor {key!r} is {str(tensor.dtype).removeprefix('torch.')}, a "
-                                "dtype voicegen models do not use (weights are float16, bfloat16 or float32); the file "
-                                "was altered or is not a voicegen export: re-export the model")
 
 
 # ----------------------------------------------------------------------------------------------

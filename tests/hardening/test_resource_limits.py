@@ -38,7 +38,7 @@ def _tamper(path, section: str, **fields) -> None:
 
 @pytest.mark.parametrize("base_channels, message", [
     (10**6, (r"describes a generator of [\d.e+]+ parameters, beyond the limit of 5e\+08 "
-             r"\(voicegen.checkpoint.MAX_MODEL_PARAMETERS\)")),
+             r"\(voicegen.artifact_guard.MAX_MODEL_PARAMETERS\)")),
     (20_000, r"describes a generator of [\d.e+]+ parameters but the weights hold [\d.e+]+ values"),
 ])
 def test_converter_config_blown_up(tmp_path, base_channels, message) -> None:

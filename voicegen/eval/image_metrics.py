@@ -25,7 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from voicegen.checkpoint import Artifact, build_for_artifact, load_artifact
+from voicegen.artifact_guard import build_for_artifact
+from voicegen.checkpoint import Artifact, load_artifact
 from voicegen.config import from_preset
 from voicegen.errors import ArtifactError, ConfigError
 from voicegen.image.contract import EXTRA_KEY as CONTRACT_KEY

@@ -90,9 +90,10 @@ def load_cyclegan_parts(path: str | os.PathLike, *, device: str | torch.device =
     """Load and check a ``cyclegan`` artifact; one-line ArtifactError naming the path when unusable."""
     import torch
 
+    from voicegen.artifact_guard import build_for_artifact
     from voicegen.audio.contract import FeatureConfig
     from voicegen.audio.stats import SpeakerStats
-    from voicegen.checkpoint import build_for_artifact, load_artifact
+    from voicegen.checkpoint import load_artifact
     from voicegen.models.cyclegan import build_generator, generator_config
 
     root = Path(path)

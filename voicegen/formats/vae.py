@@ -85,9 +85,10 @@ def load_vae_parts(path: str | os.PathLike, *, device: str | torch.device = "cpu
     """Load and check a ``vae`` artifact (an export or a bundle); one-line ArtifactError otherwise."""
     import torch
 
+    from voicegen.artifact_guard import build_for_artifact
     from voicegen.audio.contract import FeatureConfig
     from voicegen.audio.stats import SpeakerStats
-    from voicegen.checkpoint import build_for_artifact, load_artifact
+    from voicegen.checkpoint import load_artifact
     from voicegen.models.vae import build_vae
 
     root = Path(path)

@@ -145,7 +145,7 @@ def load_vocoder_artifact(path: str | os.PathLike) -> tuple[Artifact, VocoderMet
 
 def load_vocoder_generator(artifact: Artifact, meta: VocoderMeta) -> nn.Module:
     """A plain (weight norm removed) float32 generator with the artifact's weights, in eval mode."""
-    from voicegen.checkpoint import build_for_artifact
+    from voicegen.artifact_guard import build_for_artifact
     from voicegen.models.vocoder import build_generator
 
     generator = build_for_artifact(artifact, lambda: build_generator(meta.generator_kind, meta.generator,
