@@ -35,6 +35,8 @@ PRESET_HELP = "Mel preset (the mel contract): vc16k (16 kHz) or hifigan22k (22.0
 # Exit status after Ctrl-C / SIGTERM (128 + SIGINT), as shells report it.
 INTERRUPTED_EXIT_CODE = 130
 TERMINATED_EXIT_CODE = 128 + signal.SIGTERM
+# How torch reports a failed allocation (a RuntimeError, or its OutOfMemoryError subclass).
+OUT_OF_MEMORY_TEXTS = ("can't allocate memory", "not enough memory", "out of memory")
 
 
 class Terminated(KeyboardInterrupt):
@@ -59,10 +61,12 @@ class _Group(click.Group):
                 name = "SIGTERM" if isinstance(err, Terminated) else "SIGINT (Ctrl-C)"
                 click.echo(f"Stopped by {name}; the files being written were discarded", err=True)
                 ctx.exit(TERMINATED_EXIT_CODE if isinstance(err, Terminated) else INTERRUPTED_EXIT_CODE)
-            except MemoryError as err:  # last resort: the inputs' own limits are checked before the work
+            except (MemoryError, RuntimeError) as err:  # last resort: the inputs' limits are checked first
                 detail = " ".join(str(err).split()) or "no detail"
-                raise click.ClickException(f"out of memory ({detail}); lower the sizes in the command, config or "
-                                           "input") from None
+                if not isinstance(err, MemoryError) and not any(text in detail for text in OUT_OF_MEMORY_TEXTS):
+                    raise
+                raise click.ClickException(f"out of memory ({detail[:200]}); lower the sizes in the command, "
+                                           "config or input") from None
 
 
 def _on_sigterm(signum: int, frame: object) -> None:

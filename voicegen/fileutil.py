@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from voicegen.errors import OutputError
+from voicegen.pathcheck import special_file_kind
 
 try:  # POSIX; elsewhere temporaries are not locked and stale ones are left for the user
     import fcntl
@@ -43,6 +44,9 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
     stale temporaries of ``path`` left by a killed process are removed first.
     """
     dest = Path(path)
+    kind = special_file_kind(dest)
+    if kind is not None:  # the rename would replace a device node or a FIFO (e.g. --out /dev/null)
+        raise OutputError(f"{dest}: is {kind}; an output must be a regular file or a new name")
     make_parent(dest)
     remove_stale_temporaries(dest)
     with temporary_beside(dest, f".tmp{suffix if suffix is not None else dest.suffix}") as tmp:

@@ -56,6 +56,9 @@ def check_writable(path: str | os.PathLike, *, what: str = "output") -> None:
     also catches read-only mounts and ACLs that permission bits do not show. Nothing is left.
     """
     path = Path(path)
+    kind = special_file_kind(path)
+    if kind is not None:  # renaming a result onto /dev/null would replace the device node
+        raise OutputError(f"{path}: is {kind}; an output must be a regular file or a new name")
     folder = path if path.is_dir() else path.parent
     while not folder.exists() and folder != folder.parent:
         if folder.is_symlink():  # a dangling link where a folder should be created

@@ -205,3 +205,40 @@ def test_features_over_a_looping_glob_processes_each_file_once(runner, tmp_path)
     assert sorted(p.relative_to(tmp_path / "feat").as_posix() for p in (tmp_path / "feat").rglob("*.npy")) == \
         ["a/b/x.npy", "top.npy"]
     assert np.load(tmp_path / "feat" / "top.npy").shape[0] == 80
+
+
+@pytest.mark.parametrize("repeats", [0, 10_001, 10**12])
+def test_data_repeats_beyond_the_limit(repeats) -> None:
+    from voicegen.audio.datasets import MAX_REPEATS, check_repeats
+
+    with pytest.raises(ConfigError, match=rf"data.repeats must be in 1..{MAX_REPEATS} \(the limit"):
+        check_repeats(repeats)
+
+
+def test_waveform_segments_beyond_the_limit(sf1_clip) -> None:
+    from voicegen.audio.datasets import MAX_SEGMENT_SAMPLES, AudioSegmentDataset
+
+    with pytest.raises(ConfigError, match=r"beyond the limit of .*MAX_SEGMENT_SAMPLES\); lower data.segment_seconds"):
+        AudioSegmentDataset([sf1_clip], 16000, MAX_SEGMENT_SAMPLES + 1)
+
+
+@pytest.mark.parametrize("error", [MemoryError("Unable to allocate 29.1 TiB"),
+                                   RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 4e13")])
+def test_running_out_of_memory_anyway_is_one_line(runner, monkeypatch, sf1_clip, error) -> None:
+    from voicegen.audio import io
+
+    def exhausted(path):
+        raise error
+
+    monkeypatch.setattr(io, "audio_info", exhausted)
+    result = runner.invoke(cli, ["info", str(sf1_clip)])
+    assert result.exit_code == 1
+    assert one_error_line(result.output).startswith("Error: out of memory (")
+
+
+def test_other_runtime_errors_are_not_disguised(runner, monkeypatch, sf1_clip) -> None:
+    from voicegen.audio import io
+
+    monkeypatch.setattr(io, "audio_info", lambda path: (_ for _ in ()).throw(RuntimeError("a bug")))
+    result = runner.invoke(cli, ["info", str(sf1_clip)])
+    assert isinstance(result.exception, RuntimeError) and str(result.exception) == "a bug"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import stat
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from hostile import CONVERTER, VOCODER, one_error_line
 
 from voicegen.cli import cli
 from voicegen.errors import ArtifactError, AudioError, ConfigError, VoicegenError
+from voicegen.pathcheck import special_file_kind
 
 FIFO_TEXT = re.escape("is a named pipe (FIFO), not a regular file")
 
@@ -116,3 +118,34 @@ def test_batch_input_spec_that_is_a_fifo(fifo) -> None:
     with pytest.raises(AudioError, match=FIFO_TEXT):
         input_kind(fifo)
     assert header_seconds(fifo) is None  # the --max-duration probe does not open it
+
+
+def _special_output(tmp_path, name: str):
+    """A character device node (root only; same as /dev/null) or else a FIFO, named ``name``."""
+    path = tmp_path / name
+    try:
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except (PermissionError, OSError):
+        os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize("command", ["features", "convert"])
+def test_an_output_that_is_a_device_or_fifo_is_never_replaced(runner, tmp_path, sf1_clip, search_dirs, command) -> None:
+    out = _special_output(tmp_path, "sink.npy" if command == "features" else "sink.wav")
+    args = (["features", str(sf1_clip), "--out", str(out)] if command == "features" else
+            ["convert", "--src", str(sf1_clip), "--target", "TM1", "--model", str(CONVERTER), "--out", str(out)])
+    result = runner.invoke(cli, [*args, "--overwrite"])
+    assert result.exit_code == 1
+    assert "an output must be a regular file or a new name" in one_error_line(result.output)
+    assert not out.is_file() and special_file_kind(out) is not None
+
+
+def test_atomic_writes_refuse_a_special_destination(tmp_path) -> None:
+    from voicegen.errors import OutputError
+    from voicegen.fileutil import atomic_write_text
+
+    out = _special_output(tmp_path, "sink.txt")
+    with pytest.raises(OutputError, match="is a (character device|named pipe)"):
+        atomic_write_text(out, "x")
+    assert special_file_kind(out) is not None

@@ -20,6 +20,7 @@ import torch
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
+from voicegen.audio.datasets import check_repeats
 from voicegen.audio.f0 import F0Config, f0_rows
 from voicegen.audio.features import FeatureConfig, MelSpectrogram, log_floor_value
 from voicegen.audio.io import load_audio
@@ -38,11 +39,12 @@ padding, and a batch of them would not fit in memory."""
 
 
 def check_segment_frames(segment_frames: int, repeats: int) -> None:
-    """ConfigError (one line) for a crop length outside 1..MAX_SEGMENT_FRAMES or repeats < 1."""
-    if not 1 <= segment_frames <= MAX_SEGMENT_FRAMES or repeats < 1:
+    """ConfigError (one line) for a crop length outside 1..MAX_SEGMENT_FRAMES or repeats outside
+    1..MAX_REPEATS (:func:`voicegen.audio.datasets.check_repeats`)."""
+    if not 1 <= segment_frames <= MAX_SEGMENT_FRAMES:
         raise ConfigError(f"data.segment_frames must be in 1..{MAX_SEGMENT_FRAMES} (the limit, "
-                          f"voicegen.audio.mel_datasets.MAX_SEGMENT_FRAMES) and data.repeats >= 1; got "
-                          f"{segment_frames} and {repeats}")
+                          f"voicegen.audio.mel_datasets.MAX_SEGMENT_FRAMES); got {segment_frames}")
+    check_repeats(repeats)
 DEFAULT_MASK_MAX_FRAMES = 25  # MaskCycleGAN-VC fills in up to 25 of 64 frames
 
 
