@@ -325,7 +325,7 @@ def load_artifact(path: str | os.PathLike, *, dtype: torch.dtype | None = torch.
     try:
         flat = load_file(str(weights_path))
         with safe_open(str(weights_path), framework="pt") as handle:
-            order = json.loads((handle.metadata() or {}).get(_HEADER_ORDER, "[]"))
+            order = parse_json((handle.metadata() or {}).get(_HEADER_ORDER, "[]"), str(weights_path))
     except Exception as err:  # safetensors raises its own (non-public) error type
         raise ArtifactError(f"{weights_path}: cannot read weights (truncated or corrupt: {_one_line(err)}); "
                             "re-export or re-copy the model") from None
@@ -335,6 +335,8 @@ def load_artifact(path: str | os.PathLike, *, dtype: torch.dtype | None = torch.
     check_weights(weights_path, flat)  # dtypes and values: one guard for every family
     weights: dict[str, dict[str, torch.Tensor]] = {module: {} for module in meta["modules"]}
     # safetensors sorts its tensors; put them back in state-dict order
+    if not isinstance(order, list) or not all(isinstance(key, str) for key in order):
+        order = []  # a damaged order note: the tensors keep safetensors' (sorted) order
     keys = [key for key in order if key in flat] + sorted(set(flat) - set(order))
     for key in keys:
         tensor = flat[key]

@@ -222,10 +222,11 @@ def stats(folder: Path, out: Path, preset: str, overwrite: bool, no_progress: bo
       voicegen stats ../shared/data/vcc2016/SF1 --out SF1.json
     """
     from voicegen.audio.features import get_preset
-    from voicegen.audio.stats import compute_stats
+    from voicegen.audio.stats import compute_stats, list_audio_files
 
     _refuse_existing(out, overwrite)
-    check_writable_outputs([out])
+    # --out may not be one of the clips it summarises (an existing file is the only one that can be).
+    check_writable_outputs([out], inputs=list_audio_files(folder) if out.exists() and folder.is_dir() else [])
     result = compute_stats(folder, get_preset(preset), progress=not no_progress)
     result.save_json(out, overwrite=overwrite)
     if result.log_f0_mean is None:

@@ -5,7 +5,9 @@ Write into a temporary name in the destination's folder (same file system), then
 KeyboardInterrupt) the temporary file is removed. A temporary is named
 ``.<name>.<8 random chars>.tmp<suffix>`` and locked (``flock``) while its writer lives, so a
 process killed with SIGKILL leaves an unlocked one, which the next write of the same ``<name>``
-removes (:func:`remove_stale_temporaries`). Failing to create a folder or a temporary is one
+removes (:func:`remove_stale_temporaries`); a temporary folder of :func:`atomic_dir` carries its
+host and process id, and the next :func:`atomic_dir` of the same name removes it once that
+process is gone (:func:`remove_stale_dirs`). Failing to create a folder or a temporary is one
 :class:`~voicegen.errors.OutputError` line.
 """
 
@@ -15,6 +17,7 @@ import errno
 import os
 import re
 import shutil
+import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -29,6 +32,8 @@ try:  # POSIX; elsewhere temporaries are not locked and stale ones are left for 
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
+# Temporary folders of atomic_dir: ".<name>.tmp-<host>-<pid>-<12 hex>"; the host part keeps only safe characters.
+_HOST = re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname())[:32] or "host"
 # Temporary names: ".<name>.<mkstemp's 8 random chars>.tmp<suffix>" (the batch engine matches them too).
 TEMP_RANDOM = r"[A-Za-z0-9_]{8}"
 # Errors of a write that fails because of where it goes (not because of what is written).
@@ -165,13 +170,42 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     replaces ``path`` (see :func:`replace_dir`), on any error it is removed. Parents are created."""
     dest = Path(path)
     make_parent(dest)
-    tmp = dest.parent / f".{dest.name}.tmp-{uuid.uuid4().hex[:12]}"
+    remove_stale_dirs(dest)
+    tmp = dest.parent / f".{dest.name}.tmp-{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
     try:
         yield tmp
         replace_dir(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def remove_stale_dirs(dest: str | os.PathLike) -> list[Path]:
+    """Remove the temporary folders of ``dest`` that :func:`atomic_dir` left in a process of this
+    host that no longer runs (killed with SIGKILL); return them."""
+    dest = Path(dest)
+    pattern = re.compile(rf"^\.{re.escape(dest.name)}\.tmp-{re.escape(_HOST)}-(\d+)-[0-9a-f]{{12}}$")
+    try:
+        entries = [(entry, int(match[1])) for entry in os.scandir(dest.parent)
+                   if (match := pattern.match(entry.name))]
+    except OSError:
+        return []
+    removed = []
+    for entry, pid in entries:
+        if entry.is_dir(follow_symlinks=False) and not _alive(pid):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(Path(entry.path))
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

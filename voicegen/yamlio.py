@@ -42,6 +42,8 @@ MAX_YAML_NODES = 100_000
 """Most values (scalars, lists, mappings) one YAML document may expand to, aliases expanded."""
 MAX_YAML_DEPTH = 64
 """Deepest nesting of lists/mappings in one YAML document."""
+MAX_CONFIG_FILES = 64
+"""Most files one config may read, itself and everything ``include:`` reaches (the recipes use 2-3)."""
 SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 """What a top-level key of a config file looks like."""
 
@@ -172,10 +174,14 @@ def load_yaml(path: str | os.PathLike) -> dict:
     file is deep-merged on top (mappings merge key by key, everything else is replaced).
     Raises ConfigError for a missing file, invalid YAML, a non-mapping document or an include cycle.
     """
-    return _load_yaml(Path(path), chain=())
+    return _load_yaml(Path(path), chain=(), files=[0])
 
 
-def _load_yaml(path: Path, chain: tuple[Path, ...]) -> dict:
+def _load_yaml(path: Path, chain: tuple[Path, ...], files: list[int]) -> dict:
+    files[0] += 1
+    if files[0] > MAX_CONFIG_FILES:  # includes of includes multiply like aliases do
+        raise ConfigError(f"{path}: a config may read at most {MAX_CONFIG_FILES} files through include: "
+                          "(voicegen.yamlio.MAX_CONFIG_FILES); an include repeats or fans out")
     resolved = path.resolve()
     if resolved in chain:
         cycle = " -> ".join(p.name for p in (*chain, resolved))
@@ -215,7 +221,7 @@ def _load_yaml(path: Path, chain: tuple[Path, ...]) -> dict:
         raise ConfigError(f"{path}: '{INCLUDE_KEY}' must be a file name or a list of file names")
     merged: dict = {}
     for name in includes:
-        merged = deep_merge(merged, _load_yaml(path.parent / Path(name).expanduser(), (*chain, resolved)))
+        merged = deep_merge(merged, _load_yaml(path.parent / Path(name).expanduser(), (*chain, resolved), files))
     return deep_merge(merged, data)
 
 

@@ -141,3 +141,14 @@ def test_include_cycle_is_still_named(tmp_path) -> None:
     (tmp_path / "b.yaml").write_text("include: a.yaml\n")
     with pytest.raises(ConfigError, match=r"include cycle \(a.yaml -> b.yaml -> a.yaml\)"):
         load_yaml(tmp_path / "a.yaml")
+
+
+def test_include_fan_out_is_bounded(tmp_path) -> None:
+    """Ten files each including the next one ten times would read 10**10 files."""
+    for level in range(10):
+        names = ", ".join([f"l{level + 1}.yaml"] * 10) if level < 9 else ""
+        (tmp_path / f"l{level}.yaml").write_text(f"include: [{names}]\n" if names else "trainer: {max_steps: 1}\n")
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match=r"at most 64 files through include: \(voicegen.yamlio.MAX_CONFIG_FILES\)"):
+        load_yaml(tmp_path / "l0.yaml")
+    assert time.perf_counter() - start < 2

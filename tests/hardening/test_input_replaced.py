@@ -82,3 +82,12 @@ def test_batch_mode_still_refuses(tmp_path) -> None:
     write_wav(folder / "a.wav")
     with pytest.raises(AudioError, match="the output folder is the input folder"):
         expand_inputs(folder, folder, suffix=".wav", accept=is_audio_file)
+
+
+def test_stats_out_that_is_one_of_its_clips(runner, tmp_path) -> None:
+    clip = write_wav(tmp_path / "clips" / "a.wav")
+    write_wav(tmp_path / "clips" / "b.wav")
+    before = clip.read_bytes()
+    result = runner.invoke(cli, ["stats", str(tmp_path / "clips"), "--out", str(clip), "--overwrite", "--no-progress"])
+    assert result.exit_code == 1 and "would destroy the input" in one_error_line(result.output)
+    assert clip.read_bytes() == before

@@ -150,3 +150,19 @@ def test_a_truncated_latest_checkpoint_falls_back_to_the_previous_one(tmp_path) 
         resumed.fit(resume=True)
     assert resumed.step == 8
     assert _steps(run_dir) == [1, 2, 3, 4, 5, 6, 7, 8]
+
+
+def test_atomic_dir_removes_the_folders_of_dead_writers_only(tmp_path) -> None:
+    from voicegen.fileutil import _HOST, atomic_dir
+
+    dest = tmp_path / "export"
+    dead = tmp_path / f".export.tmp-{_HOST}-{2**22 + 12345}-0123456789ab"  # beyond any pid this test sees
+    live = tmp_path / f".export.tmp-{_HOST}-{os.getpid()}-0123456789ab"
+    other_host = tmp_path / ".export.tmp-elsewhere-1-0123456789ab"
+    for folder in (dead, live, other_host):
+        folder.mkdir()
+    with atomic_dir(dest) as tmp:
+        tmp.mkdir()
+        (tmp / "a.txt").write_text("x")
+    assert not dead.exists() and live.exists() and other_host.exists()
+    assert (dest / "a.txt").read_text() == "x"
