@@ -43,7 +43,7 @@ CASES = [
     (["image", "translate", "missing.png", "o.png"], "Error: missing.png: not found"),
     (["bundle", "--converter", "vcc2016_sf1_tm1", "--link-vocoder", "vocoder16k", "--out", "full"],
      "Error: full: already exists; pass --overwrite"),
-    (["train", "vocoder", "--config", "missing.yaml"], "Error: Invalid value for '--config'"),
+    (["train", "vocoder", "--config", "missing.yaml"], "Error: missing.yaml: config file not found"),
 ]
 
 _PROBE = """

@@ -4,15 +4,22 @@ The artifact layout itself (``weights.safetensors`` + ``artifact.json``) is writ
 :func:`voicegen.checkpoint.save_artifact`; what each family stores in ``config``/``mel``/``stats``
 is documented in its :mod:`voicegen.formats` module. This module imports only the standard
 library, so listing bundles and checking metadata stay fast.
+
+JSON from a file is bounded before it is parsed (:func:`parse_json`): at most
+:data:`MAX_JSON_BYTES` and :data:`MAX_JSON_DEPTH` levels of nesting, so a crafted artifact.json
+is one ArtifactError line (a skipped bundle in `voicegen models`), never a RecursionError or a
+memory blow-up.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from voicegen.errors import ArtifactError
+from voicegen.pathcheck import not_regular_message, special_file_kind
 
 FORMAT_VERSION = 1
 """Version of the artifact/checkpoint layout written by this voicegen; larger numbers are refused."""
@@ -20,6 +27,12 @@ ARTIFACT_META = "artifact.json"
 ARTIFACT_WEIGHTS = "weights.safetensors"
 # Fields every artifact.json holds, with their JSON types.
 REQUIRED_FIELDS: dict[str, type] = {"kind": str, "weights_sha256": str, "config": dict, "modules": list}
+MAX_JSON_BYTES = 16 << 20
+"""Largest metadata JSON read (16 MiB; the shipped artifact.json files hold 1-22 KB)."""
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays/objects read (voicegen writes at most ~6 levels)."""
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 
 def read_artifact_meta(path: str | os.PathLike) -> dict:
@@ -32,7 +45,7 @@ def read_artifact_meta(path: str | os.PathLike) -> dict:
     if not root.is_dir():
         raise ArtifactError(f"{root}: is a file; pass the artifact folder (the one holding {ARTIFACT_META})")
     meta_path = root / ARTIFACT_META
-    if not meta_path.is_file():
+    if not meta_path.exists():
         raise ArtifactError(f"{root}: {ARTIFACT_META} is missing; this is not a voicegen artifact "
                             "(re-export the model)")
     meta = read_json_object(meta_path)
@@ -49,11 +62,46 @@ def read_artifact_meta(path: str | os.PathLike) -> dict:
 
 
 def read_json_object(meta_path: Path) -> dict:
-    """``meta_path`` parsed as a JSON object; one-line ArtifactError otherwise."""
+    """``meta_path`` parsed as a JSON object (within the size and nesting bounds); one-line
+    ArtifactError otherwise."""
+    kind = special_file_kind(meta_path)
+    if kind is not None:
+        raise ArtifactError(not_regular_message(meta_path, kind))
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        size = meta_path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise ArtifactError(f"{meta_path}: {size} bytes, beyond the {MAX_JSON_BYTES >> 20} MiB a metadata file "
+                                "may hold (voicegen.artifact_meta.MAX_JSON_BYTES); re-export the model")
+        meta = parse_json(meta_path.read_text(encoding="utf-8"), str(meta_path))
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise ArtifactError(f"{meta_path}: invalid JSON ({' '.join(str(err).split())}); re-export the model") from None
     if not isinstance(meta, dict):
         raise ArtifactError(f"{meta_path}: not a JSON object; re-export the model")
     return meta
+
+
+def parse_json(text: str, where: str, hint: str = "re-export the model") -> object:
+    """``json.loads(text)`` once ``text`` is within MAX_JSON_BYTES and MAX_JSON_DEPTH (checked on
+    the text, before parsing); ArtifactError naming ``where`` (ending with ``hint``) otherwise,
+    ValueError for bad JSON."""
+    if len(text) > MAX_JSON_BYTES:
+        raise ArtifactError(f"{where}: {len(text)} characters of JSON, beyond the {MAX_JSON_BYTES >> 20} MiB limit "
+                            f"(voicegen.artifact_meta.MAX_JSON_BYTES); {hint}")
+    if json_too_deep(text, MAX_JSON_DEPTH):
+        raise ArtifactError(f"{where}: JSON nested more than {MAX_JSON_DEPTH} levels deep (the limit, "
+                            f"voicegen.artifact_meta.MAX_JSON_DEPTH); not voicegen metadata, {hint}")
+    return json.loads(text)
+
+
+def json_too_deep(text: str, limit: int) -> bool:
+    """Whether JSON ``text`` nests arrays/objects more than ``limit`` deep (brackets inside strings
+    ignored); stops at the first bracket beyond the limit."""
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    if len(brackets) <= limit:
+        return False
+    depth = 0
+    for char in brackets:
+        depth += 1 if char in "[{" else -1
+        if depth > limit:
+            return True
+    return False

@@ -26,6 +26,7 @@ import json
 import math
 import os
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -36,19 +37,24 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 import voicegen
+from voicegen.artifact_guard import check_weights
 from voicegen.artifact_meta import (  # noqa: F401
     ARTIFACT_META,
     ARTIFACT_WEIGHTS,
     FORMAT_VERSION,
+    parse_json,
     read_artifact_meta,
 )
 from voicegen.errors import ArtifactError
 from voicegen.fileutil import atomic_dir, atomic_path, current_umask
+from voicegen.pathcheck import not_regular_message, special_file_kind
 from voicegen.state_io import decode_state, encode_state, storable_tensor
 
 TRAINING_CHECKPOINT_KIND = "training_checkpoint"
 CHECKPOINT_DIR = "checkpoints"
 HASH_CHUNK_BYTES = 1 << 20
+class CheckpointWarning(UserWarning):
+    """A training checkpoint is unreadable (e.g. cut short by a kill) and an earlier one is used."""
 
 _CHECKPOINT_NAME = re.compile(r"^step_(\d{8,})\.safetensors$")
 _HEADER_FORMAT = "voicegen.format_version"
@@ -89,6 +95,9 @@ def read_state_metadata(path: str | os.PathLike) -> dict:
 
 def _read_header(path: Path, what: str) -> tuple[Any, dict]:
     """(structure, metadata) from the safetensors header, after checking the format version."""
+    kind = special_file_kind(path)
+    if kind is not None:
+        raise ArtifactError(not_regular_message(path, kind))
     if not path.is_file():
         raise ArtifactError(f"{path}: {what} not found; check the path")
     try:
@@ -102,8 +111,8 @@ def _read_header(path: Path, what: str) -> tuple[Any, dict]:
         if version > FORMAT_VERSION:
             raise ArtifactError(f"{path}: written by a newer voicegen (format {version} > "
                                 f"{FORMAT_VERSION}); upgrade voicegen")
-        structure = json.loads(header[_HEADER_STRUCTURE])
-        metadata = json.loads(header[_HEADER_METADATA])
+        structure = parse_json(header[_HEADER_STRUCTURE], f"{path} ({what} structure)")
+        metadata = parse_json(header[_HEADER_METADATA], f"{path} ({what} metadata)")
         if not isinstance(metadata, dict):
             raise ValueError("metadata is not a JSON object")
     except (KeyError, ValueError) as err:
@@ -173,6 +182,28 @@ def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:
     """The checkpoint with the highest step in ``run_dir``, or None."""
     checkpoints = list_checkpoints(run_dir)
     return checkpoints[-1] if checkpoints else None
+
+
+def latest_usable_checkpoint(run_dir: str | os.PathLike) -> Path | None:
+    """The newest checkpoint of ``run_dir`` whose header reads back (a kill during a write the file
+    system did not finish leaves a truncated one): each newer, unreadable one is passed over with a
+    :class:`CheckpointWarning` naming it. None when there is none; ArtifactError when there are
+    checkpoints and none is readable."""
+    checkpoints = list_checkpoints(run_dir)
+    for path in reversed(checkpoints):
+        try:
+            _, metadata = _read_header(path, "training checkpoint")
+            if metadata.get("kind") != TRAINING_CHECKPOINT_KIND:
+                raise ArtifactError(f"{path}: not a training checkpoint (kind {metadata.get('kind')!r})")
+        except ArtifactError as err:
+            reason = str(err).rsplit("; ", 1)[0]  # without its "what to do" clause: done here
+            warnings.warn(f"{reason}; resuming from an earlier checkpoint", CheckpointWarning, stacklevel=2)
+            continue
+        return path
+    if checkpoints:
+        raise ArtifactError(f"{Path(run_dir) / CHECKPOINT_DIR}: no readable training checkpoint; delete the folder "
+                            "to start the run over")
+    return None
 
 
 def load_training_checkpoint(path: str | os.PathLike) -> dict:
@@ -286,20 +317,26 @@ def load_artifact(path: str | os.PathLike, *, dtype: torch.dtype | None = torch.
         raise ArtifactError(f"{root}: is a {meta['kind']!r} artifact, expected {expected_kind!r}; "
                             "pass the right model folder")
     weights_path = root / ARTIFACT_WEIGHTS
+    kind = special_file_kind(weights_path)
+    if kind is not None:
+        raise ArtifactError(not_regular_message(weights_path, kind))
     if not weights_path.is_file():
         raise ArtifactError(f"{root}: {ARTIFACT_WEIGHTS} is missing; re-export or re-copy the model")
     try:
         flat = load_file(str(weights_path))
         with safe_open(str(weights_path), framework="pt") as handle:
-            order = json.loads((handle.metadata() or {}).get(_HEADER_ORDER, "[]"))
+            order = parse_json((handle.metadata() or {}).get(_HEADER_ORDER, "[]"), str(weights_path))
     except Exception as err:  # safetensors raises its own (non-public) error type
         raise ArtifactError(f"{weights_path}: cannot read weights (truncated or corrupt: {_one_line(err)}); "
                             "re-export or re-copy the model") from None
     if _sha256(weights_path) != meta["weights_sha256"]:
         raise ArtifactError(f"{weights_path}: sha256 differs from {ARTIFACT_META} (tampered or corrupted); "
                             "re-export or re-copy the model")
+    check_weights(weights_path, flat)  # dtypes and values: one guard for every family
     weights: dict[str, dict[str, torch.Tensor]] = {module: {} for module in meta["modules"]}
     # safetensors sorts its tensors; put them back in state-dict order
+    if not isinstance(order, list) or not all(isinstance(key, str) for key in order):
+        order = []  # a damaged order note: the tensors keep safetensors' (sorted) order
     keys = [key for key in order if key in flat] + sorted(set(flat) - set(order))
     for key in keys:
         tensor = flat[key]

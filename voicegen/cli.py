@@ -2,12 +2,18 @@
 
 No model code lives here and heavy modules are imported inside each command, so that
 ``voicegen --help`` answers quickly. Library errors (:class:`voicegen.errors.VoicegenError`)
-become one ``Error: ...`` line and exit status 1, never a traceback.
+become one ``Error: ...`` line and exit status 1, never a traceback; library warnings become
+one ``Warning: ...`` line each. SIGTERM stops a command the way Ctrl-C does (the atomic writers
+remove their temporary files), with exit status 143 (130 for Ctrl-C).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -16,6 +22,7 @@ from voicegen import __version__
 from voicegen.cli_batch import (
     BatchOptions,
     batch_options,
+    check_writable_outputs,
     run_batch_command,
     single_file_preamble,
 )
@@ -27,21 +34,56 @@ PRESET_HELP = "Mel preset (the mel contract): vc16k (16 kHz) or hifigan22k (22.0
 
 # Exit status after Ctrl-C / SIGTERM (128 + SIGINT), as shells report it.
 INTERRUPTED_EXIT_CODE = 130
+TERMINATED_EXIT_CODE = 128 + signal.SIGTERM
+# How torch reports a failed allocation (a RuntimeError, or its OutOfMemoryError subclass).
+OUT_OF_MEMORY_TEXTS = ("can't allocate memory", "not enough memory", "out of memory")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would raise KeyboardInterrupt, so the same cleanup runs."""
 
 
 class _Group(click.Group):
-    """A click group that turns VoicegenError into a one-line error and exit code 1, and Python
-    warnings into one ``Warning: ...`` line each."""
+    """A click group that turns VoicegenError into a one-line error and exit code 1, warnings into
+    one-line messages, and SIGTERM into the Ctrl-C path (exit 143 after cleanup)."""
 
     def invoke(self, ctx: click.Context):
-        try:
-            with one_line_warnings():
+        with _sigterm_as_interrupt(), one_line_warnings():
+            try:
                 return super().invoke(ctx)
-        except TrainingInterrupted as err:  # a checkpoint was saved: say so, exit like an interrupt
-            click.echo(f"Stopped: {cli_message(str(err))}", err=True)
-            ctx.exit(INTERRUPTED_EXIT_CODE)
-        except VoicegenError as err:
-            raise click.ClickException(cli_message(str(err))) from None
+            except TrainingInterrupted as err:  # a checkpoint was saved: say so, exit like an interrupt
+                click.echo(f"Stopped: {cli_message(str(err))}", err=True)
+                ctx.exit(INTERRUPTED_EXIT_CODE)
+            except VoicegenError as err:
+                raise click.ClickException(cli_message(str(err))) from None
+            except KeyboardInterrupt as err:
+                name = "SIGTERM" if isinstance(err, Terminated) else "SIGINT (Ctrl-C)"
+                click.echo(f"Stopped by {name}; the files being written were discarded", err=True)
+                ctx.exit(TERMINATED_EXIT_CODE if isinstance(err, Terminated) else INTERRUPTED_EXIT_CODE)
+            except (MemoryError, RuntimeError) as err:  # last resort: the inputs' limits are checked first
+                detail = " ".join(str(err).split()) or "no detail"
+                if not isinstance(err, MemoryError) and not any(text in detail for text in OUT_OF_MEMORY_TEXTS):
+                    raise
+                raise click.ClickException(f"out of memory ({detail[:200]}); lower the sizes in the command, "
+                                           "config or input") from None
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the cleanup must not be interrupted again
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` inside the block (main thread only; Python allows no other)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -114,6 +156,7 @@ def features(file: Path, out: Path, plot: Path | None, preset: str, with_f0: boo
             raise click.ClickException(f"{out}: --out must end in .npy")
         refuse_existing(out, overwrite)
         refuse_existing(plot, overwrite)
+        check_writable_outputs([out, plot], inputs=[file])
     from voicegen.audio.features import get_preset
 
     config = get_preset(preset)
@@ -172,8 +215,10 @@ def stats(folder: Path, out: Path, preset: str, overwrite: bool, no_progress: bo
     require_folder(folder)
     refuse_existing(out, overwrite)
     from voicegen.audio.features import get_preset
-    from voicegen.audio.stats import compute_stats
+    from voicegen.audio.stats import compute_stats, list_audio_files
 
+    # --out may not be one of the clips it summarises (an existing file is the only one that can be).
+    check_writable_outputs([out], inputs=list_audio_files(folder) if out.exists() and folder.is_dir() else [])
     result = compute_stats(folder, get_preset(preset), progress=not no_progress)
     result.save_json(out, overwrite=overwrite)
     if result.log_f0_mean is None:

@@ -87,6 +87,18 @@ def single_file_preamble(src: Path, out: Path, batch: BatchOptions, probe=None) 
     return False
 
 
+def check_writable_outputs(outputs: list[Path | None], *, inputs: list[Path | None] = (),
+                           what: str = "output") -> None:
+    """Before any work: each output (None ones skipped) can be written, and is none of ``inputs``
+    (OutputError, one line; see :mod:`voicegen.pathcheck`)."""
+    from voicegen.pathcheck import check_not_input, check_writable
+
+    for out in outputs:
+        if out is not None:
+            check_not_input(out, *inputs)
+            check_writable(out, what=what)
+
+
 def _terminate(signum: int, frame: Any) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the cleanup must not be interrupted again
     raise KeyboardInterrupt
@@ -103,6 +115,7 @@ def run_batch_command(spec: Any, src: Path, out: Path, batch: BatchOptions, *, o
         raise click.UsageError("--address is for --backend ray")
     if out.exists() and not out.is_dir():
         raise click.ClickException(f"{out}: is a file; give a folder as the output of a folder, glob or list input")
+    check_writable_outputs([out, plot_dir], what="output folder")
     jobs = expand_inputs(src, out, suffix=spec.output_suffix, accept=spec.accepts)
     if plot_dir is not None:
         if plot_dir.exists() and not plot_dir.is_dir():

@@ -13,6 +13,7 @@ import click
 from voicegen.cli_batch import (
     BatchOptions,
     batch_options,
+    check_writable_outputs,
     run_batch_command,
     single_file_preamble,
 )
@@ -80,6 +81,13 @@ def convert(src: Path, target: str, source: str | None, model: str | None, out: 
     if not many and not batch.dry_run:
         refuse_existing(out, overwrite)
         refuse_existing(plot, overwrite)
+    # Before the models load: an input refused by its header, outputs that cannot be written or that
+    # are the input itself.
+    if not many:
+        from voicegen.audio.io import check_audio_file
+
+        check_audio_file(src)
+    check_writable_outputs([out, plot], inputs=[] if many else [src], what="output folder" if many else "output")
     info = read_bundle_info(bundle)
 
     from voicegen.infer.batch.workers import CONVERT, WorkerSpec, convert_worker
@@ -202,6 +210,7 @@ def bundle(converter: str, vocoder: str | None, link_vocoder: str | None, out: P
                                "vocoder bundle)")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         refuse_existing(out, overwrite)
+    check_writable_outputs([out], what="bundle folder")
     from voicegen.infer.bundles import VOCODER_KIND, find_bundle, package_bundle, read_bundle_info
 
     converter_path = find_bundle(converter)

@@ -36,16 +36,20 @@ F0_METHODS = ("dio", "harvest")
 @click.option("--plots", "num_plots", type=click.IntRange(min=0), default=3, show_default=True,
               help="Pairs drawn in the F0 and spectrogram figures.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing report in --out.")
+@click.option("--strict", is_flag=True,
+              help="Fail when any file has no partner [default: score the common pairs, list the others].")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def eval_command(converted_dir: Path, reference_dir: Path, source_dir: Path | None, out_dir: Path,
                  copy_synthesis: bool, speaker_similarity: bool | None, naturalness: bool | None,
                  f0_method: str, num_plots: int,
-                 overwrite: bool, no_progress: bool) -> None:
+                 overwrite: bool, strict: bool, no_progress: bool) -> None:
     """Score converted speech against references: MCD (DTW), log-F0 RMSE, gross pitch error and
     correlation, V/UV error, duration ratio, speaker similarity, DNSMOS naturalness (converted
     and reference); LSD/mel L1/PESQ/STOI with --copy-synthesis.
 
-    Folders pair their files by name; single files are one pair.
+    Files in folders pair by name (path without extension); single files are one pair. The
+    pairs common to the folders are scored; files without a partner are listed (count and
+    names, also in summary.json), and only no common pair at all is an error, unless --strict.
 
     \b
     Examples:
@@ -62,10 +66,12 @@ def eval_command(converted_dir: Path, reference_dir: Path, source_dir: Path | No
                               copy_synthesis=copy_synthesis, speaker_similarity=speaker_similarity,
                               naturalness=naturalness,
                               f0_method=f0_method, num_plots=num_plots, overwrite=overwrite,
-                              progress=not no_progress)
+                              progress=not no_progress, strict=strict)
     metrics = report.summary["metrics"]
     pairs = report.summary["num_pairs"]
     click.echo(f"{pairs} pair{'s' if pairs != 1 else ''} at {report.summary['sample_rate']} Hz")
+    for line in report.unmatched:
+        click.echo(f"unmatched: {line}")
     for name in ("mcd_db", "f0_rmse_cents", "gpe", "f0_corr", "vuv_error", "duration_ratio",
                  "speaker_similarity", "dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "reference_dnsmos_ovrl",
                  "source_mcd_db", "source_f0_rmse_cents", "source_gpe", "source_speaker_similarity",

@@ -167,8 +167,10 @@ def export_command(kind: str, run_dir: Path, step: int | None, out: Path | None,
     Example (after the `voicegen image train cgan --help` example):
       voicegen image export cgan --run-dir runs/mnist_cgan --step 4000 --out models/cgan_4k  # network: needs the run
     """
+    from voicegen.pathcheck import check_writable
     from voicegen.train.image_export import export_image_run
 
+    check_writable(out if out is not None else run_dir, what="export")
     click.echo(f"exported {kind} to {export_image_run(kind, run_dir, out=out, step=step, overwrite=overwrite)}")
 
 
@@ -214,8 +216,10 @@ def sample_command(model: str | None, class_name: str | None, n: int | None, col
       voicegen image sample --out all_digits.png --seed 3
     """
     from voicegen.infer.image_models import resolve_image_model
+    from voicegen.pathcheck import check_writable
 
     refuse_existing(out, overwrite)
+    check_writable(out)
     path = resolve_image_model(model, "gan")
     from voicegen.image.grid import save_grid
     from voicegen.infer.image import load_image_gan, sample_images
@@ -251,9 +255,11 @@ def translate_command(source: Path, output: Path, model: str | None, direction: 
       voicegen image translate digits.png digits_uci.png --keep-size
     """
     from voicegen.infer.image_models import resolve_image_model
+    from voicegen.pathcheck import check_writable
 
     if not source.exists():
         raise click.ClickException(f"{source}: not found; pass an image file or a folder of images")
+    check_writable(output)
     path = resolve_image_model(model, "cyclegan")
     from voicegen.infer.image import load_image_cyclegan, translate_path
 
@@ -284,8 +290,10 @@ def traverse_command(model: str | None, image_path: Path | None, dims: str | Non
       voicegen image traverse --out traversal.png --n-dims 6
     """
     from voicegen.infer.image_models import resolve_image_model
+    from voicegen.pathcheck import check_writable
 
     refuse_existing(out, overwrite)
+    check_writable(out)
     path = resolve_image_model(model, "vae")
     from voicegen.image.grid import save_grid
     from voicegen.infer.image import load_for_contract, load_image_vae, traverse
@@ -335,7 +343,10 @@ def eval_command(kind: str, config_path: Path, overrides: tuple[str, ...], model
     )
 
     if out is not None:
+        from voicegen.pathcheck import check_writable
+
         refuse_existing(out, overwrite)
+        check_writable(out)
     config = load_config(ImageEvalConfig, config_path, overrides)
     report = evaluate_image_model(kind, model, config)
     click.echo(format_report(report))

@@ -34,12 +34,24 @@ def train() -> None:
     """
 
 
+def _check_config(ctx: click.Context, param: click.Parameter, path: Path) -> Path:
+    """--config must name a regular .yaml/.yml file: said before torch is imported."""
+    from voicegen.errors import ConfigError
+    from voicegen.yamlio import check_config_file
+
+    try:
+        check_config_file(path)
+    except ConfigError as err:
+        raise click.ClickException(str(err)) from None
+    return path
+
+
 def _run_options(recipe: str, set_example: str, family: str):
     """The options every `voicegen train` command shares: --config, --set, --run-dir, --resume, --device."""
     options = [
-        click.option("--config", "config_path", required=True,
-                     type=click.Path(path_type=Path, dir_okay=False, exists=True),
-                     help=f"YAML config (see recipes/{recipe}/conf/)."),
+        click.option("--config", "config_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+                     callback=_check_config,
+                     help=f"YAML config (see recipes/{recipe}/conf/); its include: may name other .yaml/.yml files."),
         click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
                      help=f"Override a config entry (dotted path, YAML value); repeatable, e.g. --set {set_example}."),
         click.option("--run-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
@@ -65,11 +77,13 @@ def _load_run(schema: type, family: str, config_path: Path, overrides: tuple[str
     """(config, run folder, resume mode) from a train command's shared options; the run folder
     defaults to ``runs/<family>-<config name>``."""
     from voicegen.config import load_config
+    from voicegen.pathcheck import check_writable
     from voicegen.train.run import default_run_dir
 
     items = list(overrides) + ([f"trainer.device={device}"] if device else [])
     config = load_config(schema, config_path, items)
     run_dir = run_dir if run_dir is not None else default_run_dir(family, config_path)
+    check_writable(run_dir, what="run folder")
     return config, run_dir, "auto" if resume is None else resume
 
 
@@ -277,6 +291,9 @@ def export(kind: str, run_dir: Path | None, step: int | None, out: Path | None, 
         raise click.UsageError("pass --run-dir (export a run) or --artifact with --onnx (add ONNX to an artifact)")
     if artifact is not None and not with_onnx:
         raise click.UsageError("--artifact is only used with --onnx")
+    from voicegen.pathcheck import check_writable
+
+    check_writable(out if out is not None else (run_dir if run_dir is not None else artifact), what="export")
     if run_dir is not None:
         from voicegen.train.export import export_run
 
@@ -295,6 +312,7 @@ def export(kind: str, run_dir: Path | None, step: int | None, out: Path | None, 
 from voicegen.cli_batch import (  # noqa: E402
     BatchOptions,
     batch_options,
+    check_writable_outputs,
     run_batch_command,
     single_file_preamble,
 )
@@ -341,6 +359,11 @@ def vocode(source: Path, output: Path, model: Path | None, overwrite: bool, devi
     many = input_kind(source) != "file"  # arguments first: an error comes before torch and the model
     if not many and not batch.dry_run and not output.is_dir():
         refuse_existing(output, overwrite)
+    from voicegen.audio.io import check_audio_file, is_audio_file
+
+    if not many and is_audio_file(source):
+        check_audio_file(source)  # before the vocoder loads
+    check_writable_outputs([output], inputs=[] if many else [source], what="output folder" if many else "output")
     from voicegen.infer.bundles import default_vocoder, find_bundle
 
     model = find_bundle(model) if model is not None else default_vocoder()

@@ -86,9 +86,11 @@ def encode(file: Path, out: Path, model: str | None, overwrite: bool, device: st
     path = _vae_path(model)
     import numpy as np
 
+    from voicegen.cli_batch import check_writable_outputs
     from voicegen.fileutil import atomic_path
     from voicegen.infer.vae_tools import encode_file
 
+    check_writable_outputs([out], inputs=[file])
     vae, _ = _load(path, device)
     z = encode_file(vae, file)
     with atomic_path(out) as tmp:
@@ -118,7 +120,8 @@ def _parse_dims(text: str | None) -> list[int] | None:
 @click.option("--dims", default=None, help="Comma-separated dimensions [default: the file's 3 highest-KL ones].")
 @click.option("--range", "value_range", nargs=2, type=float, default=(-3.0, 3.0), show_default=True,
               metavar="LO HI", help="Values each dimension is swept over (the prior is N(0, 1)).")
-@click.option("--steps", type=int, default=7, show_default=True, help="Values per dimension.")
+@click.option("--steps", type=click.IntRange(2, 64), default=7, show_default=True,
+              help="Values per dimension (at most 64, and 256 cells over all dims).")
 @click.option("--speaker", default=None, help="Voice to decode with [default: the speaker that fits the file best].")
 @_model_option
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty --out folder.")
@@ -135,7 +138,9 @@ def traverse(file: Path, out: Path, dims: str | None, value_range: tuple[float, 
     chosen = _parse_dims(dims)
     path = _vae_path(model)
     from voicegen.infer.vae_tools import top_kl_dims, traverse_file
+    from voicegen.pathcheck import check_writable
 
+    check_writable(out, what="output folder")
     vae, vocoder = _load(path, device)
     chosen = chosen or top_kl_dims(vae, file)
     if vocoder is None:
@@ -172,8 +177,10 @@ def audit(folder: Path, out: Path, model: str | None, top: int, overwrite: bool,
     path = _vae_path(model)
     from voicegen.audio.stats import list_audio_files
     from voicegen.infer.vae_tools import audit as run_audit
+    from voicegen.pathcheck import check_writable
     from voicegen.progress import progress_bar
 
+    check_writable(out, what="output folder")
     vae, _ = _load(path, device)
     total = len(list_audio_files(folder))
     with progress_bar(total=total, unit="file", enabled=not no_progress, desc="audit") as bar:

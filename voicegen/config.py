@@ -5,6 +5,8 @@ A config is a (nested) dataclass with typed fields and defaults. YAML files fill
 * :func:`load_yaml` reads a file with a *safe* loader (plain data only; python tags are refused),
   resolves a top-level ``include: base.yaml`` (or a list of files, relative to the including
   file, later ones winning) and deep-merges the including file on top. Include cycles are errors.
+  ``include:`` reaches regular files named ``*.yaml``/``*.yml`` only (anything else is refused
+  unread, so no other file's content can show up in a message); see :mod:`voicegen.yamlio`.
 * :func:`apply_overrides` applies ``--set a.b=c`` items (values parsed as YAML, so ``3``, ``0.5``,
   ``true``, ``[1, 2]`` and ``null`` work); with a schema, unknown paths and badly typed values are
   errors naming the item.
@@ -13,6 +15,10 @@ A config is a (nested) dataclass with typed fields and defaults. YAML files fill
   the dotted key. A dataclass's ``__post_init__`` may raise ``ValueError`` to reject a value; the
   message is reported the same way.
 * :func:`to_dict` / :func:`save_yaml` write a config back (``save_yaml`` is atomic).
+
+Every integer a config holds lies within +-:data:`MAX_CONFIG_INT` (an ``OverflowError`` deep in
+numpy or torch is a one-line error here instead), and values quoted in messages are cut to
+:data:`MAX_VALUE_REPR` characters without building their whole repr.
 
 YAML dialect (see :mod:`voicegen.yamlio`): YAML 1.2 booleans and floats (``yes`` stays a string,
 ``1e-3`` is a float) and duplicate keys are errors.
@@ -24,6 +30,7 @@ import copy
 import dataclasses
 import difflib
 import os
+import reprlib
 import types
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -42,6 +49,25 @@ MAX_VALUE_REPR = 60
 
 MAX_KNOWN_KEYS_LISTED = 20
 """At most this many known keys are listed in an 'unknown key' message."""
+
+MAX_CONFIG_INT = 2**53
+"""Largest magnitude of an integer config value (beyond it, C conversions overflow)."""
+
+
+
+class _ShortRepr(reprlib.Repr):
+    """reprlib's bounded repr; huge integers are shown by magnitude (their digits are not built)."""
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 4 * MAX_VALUE_REPR:
+            return f"{'-' if x < 0 else ''}~2**{x.bit_length()}"
+        return super().repr_int(x, level)
+
+
+# Bounded repr for messages: a few items per level, a few levels, long strings and numbers cut.
+_REPR = _ShortRepr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict, _REPR.maxset = 3, 6, 6, 4, 6
+_REPR.maxstring = _REPR.maxother = _REPR.maxlong = MAX_VALUE_REPR
 
 
 # ----------------------------------------------------------------------------------------------
@@ -233,6 +259,9 @@ def _convert(tp: Any, value: Any, key: str, source: str) -> Any:
         raise _type_error(tp, value, key, source, hint=" (write true or false)")
     if tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) > MAX_CONFIG_INT:
+                raise ConfigError(f"{source}: '{_name(key)}' = {_short_repr(value)} is beyond the largest integer a "
+                                  f"config takes (+-2**53, voicegen.config.MAX_CONFIG_INT)")
             return value
         raise _type_error(tp, value, key, source)
     if tp is float:
@@ -377,7 +406,9 @@ def _suggest(name: str, known: Iterable[str]) -> str:
 
 
 def _short_repr(value: Any) -> str:
-    text = " ".join(repr(value).split())
+    """A one-line repr of at most MAX_VALUE_REPR characters, never built whole (reprlib limits
+    items per level, levels, and the length of strings and numbers)."""
+    text = " ".join(_REPR.repr(value).split())
     return text if len(text) <= MAX_VALUE_REPR else text[: MAX_VALUE_REPR - 3] + "..."
 
 

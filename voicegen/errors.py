@@ -21,6 +21,10 @@ class ArtifactError(VoicegenError):
     """A model artifact or training checkpoint is missing, truncated, tampered or too new."""
 
 
+class OutputError(VoicegenError):
+    """An output cannot be written where asked (read-only folder, a file in the way, the input itself...)."""
+
+
 class TrainingError(VoicegenError):
     """Training cannot continue (non-finite loss, bad resume state...)."""
 

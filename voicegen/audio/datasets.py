@@ -19,8 +19,20 @@ from torch.utils.data import Dataset
 from voicegen.audio.f0 import LF0_ROW, F0Config, f0_rows
 from voicegen.audio.io import load_audio
 from voicegen.audio.stats import list_audio_files
-from voicegen.errors import AudioError
+from voicegen.errors import AudioError, ConfigError
 from voicegen.progress import progress_bar
+
+MAX_SEGMENT_SAMPLES = 1 << 24
+"""Longest training waveform segment (~17 min at 16 kHz); a batch of longer ones does not fit in memory."""
+MAX_REPEATS = 10_000
+"""Most passes over the data in one epoch (data.repeats): an epoch's order is one permutation held in memory."""
+
+
+def check_repeats(repeats: int) -> None:
+    """ConfigError (one line) for ``data.repeats`` outside 1..MAX_REPEATS (checked before any file is read)."""
+    if not 1 <= repeats <= MAX_REPEATS:
+        raise ConfigError(f"data.repeats must be in 1..{MAX_REPEATS} (the limit, voicegen.audio.datasets.MAX_REPEATS); "
+                          f"got {repeats}")
 
 
 def split_files(files: Sequence[Path], num_val: int) -> tuple[list[Path], list[Path]]:
@@ -67,8 +79,11 @@ class AudioSegmentDataset(Dataset):
     ) -> None:
         if segment_samples <= 0:
             raise ValueError(f"segment_samples must be positive, got {segment_samples}")
-        if repeats < 1:
-            raise ValueError(f"repeats must be >= 1, got {repeats}")
+        if segment_samples > MAX_SEGMENT_SAMPLES:
+            raise ConfigError(f"a training segment of {segment_samples} samples is beyond the limit of "
+                              f"{MAX_SEGMENT_SAMPLES} (voicegen.audio.datasets.MAX_SEGMENT_SAMPLES); lower "
+                              "data.segment_seconds")
+        check_repeats(repeats)
         if isinstance(sources, (str, Path)):
             self.files = list_audio_files(sources)
         else:

@@ -15,7 +15,6 @@ import contextlib
 import numbers
 import os
 import sys
-import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,8 +24,10 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from voicegen.audio.headers import check_soundfile
 from voicegen.errors import AudioError
-from voicegen.fileutil import atomic_path
+from voicegen.fileutil import atomic_path, temporary_beside
+from voicegen.pathcheck import check_not_input, not_regular_message, special_file_kind
 
 # Extensions we hand to the decoder; anything else is refused before opening the file.
 AUDIO_EXTENSIONS: tuple[str, ...] = (
@@ -41,6 +42,8 @@ SILENCE_PEAK = 1.0 / 32768.0
 RESAMPLE_QUALITY = "VHQ"  # soxr's best setting; costs ~2 ms per second of 16 kHz audio
 # AudioReader / AudioWriter: seconds of audio per block (10 s of 16 kHz float32 = 0.64 MB).
 DEFAULT_BLOCK_SECONDS = 10.0
+# ...and at most this many samples (all channels) per block read, whatever the rate and channels.
+MAX_BLOCK_SAMPLES = 1 << 22
 # AudioWriter with a peak guard: the first pass keeps 32-bit float samples in this container
 # (Sony Wave64: no 4 GB limit), the second scales them into the requested format.
 _RAW_FORMAT, _RAW_SUBTYPE = "W64", "FLOAT"
@@ -95,8 +98,10 @@ def load_audio(
     signal is resampled (soxr VHQ); ``None`` keeps the file's rate. ``min_samples`` (counted at the
     returned rate, usually one analysis frame ``n_fft``) rejects clips too short to analyse.
 
-    Raises AudioError for a missing/folder/empty/non-audio/corrupt/zero-length/NaN/too-short file;
-    warns (AudioWarning) for all-silence and for clipping in the source. The whole file in memory:
+    Raises AudioError for a missing/folder/special (FIFO, device)/empty/non-audio/corrupt/zero-length/
+    NaN/too-short file and for an implausible header (see :mod:`voicegen.audio.headers`); warns
+    (AudioWarning) for all-silence, for clipping in the source and for a header that declares more
+    audio than the file holds (truncated). The whole file in memory:
     :class:`AudioReader` reads the same samples block by block.
     """
     blocks = list(AudioReader(path, sample_rate, min_samples=min_samples))
@@ -121,9 +126,10 @@ class AudioReader:
         _check_openable(self.path)
         with _decode_errors(self.path), sf.SoundFile(str(self.path)) as f:
             self.file_rate = int(f.samplerate)
+            channels = _check_header(self.path, f)
         self.rate = self.file_rate if sample_rate is None else _positive_int(sample_rate, "sample_rate")
         self.min_samples = min_samples
-        self.block_frames = max(1, int(block_seconds * self.file_rate))
+        self.block_frames = _block_frames(block_seconds * self.file_rate, channels)
         self.samples = 0
 
     def __iter__(self) -> Iterator[np.ndarray]:
@@ -162,14 +168,25 @@ class AudioReader:
         return wav
 
 
+def check_audio_file(path: str | os.PathLike) -> None:
+    """The checks :func:`load_audio` makes before decoding (file type, extension, content sniffing,
+    header plausibility), without decoding: a command calls this to refuse its input before it
+    loads a model. AudioError (one line) for a file load_audio would refuse at once."""
+    path = Path(path)
+    _check_openable(path)
+    with _decode_errors(path), sf.SoundFile(str(path)) as f:
+        _check_header(path, f, warn=False)
+
+
 def audio_info(path: str | os.PathLike) -> AudioInfo:
     """Describe a file (rate, channels, frames, duration, peak, format); same errors as load_audio."""
     path = Path(path)
     _check_openable(path)
     stats = _SampleStats()
     with _decode_errors(path), sf.SoundFile(str(path)) as f:
-        rate, channels, fmt, subtype = int(f.samplerate), int(f.channels), f.format, f.subtype
-        for data in f.blocks(blocksize=int(DEFAULT_BLOCK_SECONDS * rate), dtype="float32", always_2d=True):
+        rate, channels, fmt, subtype = int(f.samplerate), _check_header(path, f), f.format, f.subtype
+        for data in f.blocks(blocksize=_block_frames(DEFAULT_BLOCK_SECONDS * rate, channels), dtype="float32",
+                             always_2d=True):
             stats.add(path, data, check=False)
     if stats.frames == 0:
         raise AudioError(f"{path}: contains no audio (0 frames); re-export or remove it")
@@ -215,10 +232,12 @@ class AudioWriter:
 
     Same formats, subtypes and errors as :func:`save_audio`; an error or an exception inside the
     ``with`` leaves nothing (no partial file, no temporary). Without ``guard``, samples beyond
-    [-1, 1] are clipped (AudioWarning when more than a few are). With ``guard`` (the input's name
-    for the message), a waveform whose peak exceeds full scale is scaled down as a whole to a
-    ``GUARD_PEAK`` peak with an AudioWarning; that needs the global peak, so the samples go to a
-    float temporary first and are converted in a second pass (memory stays one block).
+    [-1, 1] are clipped (AudioWarning when more than a few are). With ``guard`` (the input file the
+    output is made from, named in the message), a waveform whose peak exceeds full scale is scaled
+    down as a whole to a ``GUARD_PEAK`` peak with an AudioWarning; that needs the global peak, so the
+    samples go to a float temporary first and are converted in a second pass (memory stays one
+    block). An output that is the ``guard`` input itself is refused (OutputError), even with
+    ``overwrite``: it would destroy the input.
     """
 
     def __init__(self, path: str | os.PathLike, sample_rate: int, *, overwrite: bool = False,
@@ -234,6 +253,8 @@ class AudioWriter:
             raise AudioError(f"{self.path}: subtype {self.subtype!r} is not available for {ext}; use one of "
                              f"{', '.join(allowed)}")
         self.sample_rate = _positive_int(sample_rate, "sample_rate")
+        if guard is not None:
+            check_not_input(self.path, guard)
         self.overwrite, self.channels, self.guard = overwrite, channels, guard
         self.samples, self.peak, self.n_clipped = 0, 0.0, 0
         self._stack = contextlib.ExitStack()
@@ -245,7 +266,7 @@ class AudioWriter:
         with self._stack as stack:
             self._final = stack.enter_context(atomic_output(self.path, overwrite=self.overwrite))
             if self.guard is not None:
-                self._raw = stack.enter_context(_temporary_beside(self.path, ".tmp.w64"))
+                self._raw = stack.enter_context(temporary_beside(self.path, ".tmp.w64"))
                 self._file = stack.enter_context(self._open(self._raw, _RAW_FORMAT, _RAW_SUBTYPE))
             else:
                 self._file = stack.enter_context(self._open(self._final, self.format, self.subtype))
@@ -330,17 +351,6 @@ def _write_error(path: Path, err: BaseException) -> AudioError:
 
 
 @contextlib.contextmanager
-def _temporary_beside(path: Path, suffix: str) -> Iterator[Path]:
-    """A hidden temporary file name beside ``path``, removed afterwards whatever happens."""
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(name)
-    finally:
-        Path(name).unlink(missing_ok=True)
-
-
-@contextlib.contextmanager
 def atomic_output(path: str | os.PathLike, *, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it onto ``path`` (atomic).
 
@@ -377,6 +387,9 @@ def _check_openable(path: Path) -> None:
     """One AudioError for a path that is not an audio file we can open (before decoding)."""
     if not path.exists():
         raise AudioError(f"{path}: file not found; check the path")
+    kind = special_file_kind(path)
+    if kind is not None:  # opening a FIFO blocks; a device never ends
+        raise AudioError(not_regular_message(path, kind))
     if path.is_dir():
         raise AudioError(f"{path}: is a folder, not an audio file; pass a file (the batch "
                          f"command takes folders)")
@@ -397,6 +410,20 @@ def _check_openable(path: Path) -> None:
     kind = _sniff_not_audio(head)
     if kind is not None:
         raise AudioError(f"{path}: is {kind}, not audio; check the file (wrong extension?)")
+
+
+def _check_header(path: Path, f: sf.SoundFile, *, warn: bool = True) -> int:
+    """Refuse an implausible header; warn when it declares more audio than the file holds
+    (:func:`voicegen.audio.headers.check_soundfile`). Returns the channel count."""
+    note = check_soundfile(path, f)
+    if note is not None and warn:
+        warnings.warn(note, AudioWarning, stacklevel=4)
+    return int(f.channels)
+
+
+def _block_frames(frames: float, channels: int) -> int:
+    """Frames per block read: ``frames`` within MAX_BLOCK_SAMPLES samples over all ``channels``."""
+    return max(1, min(int(frames), MAX_BLOCK_SAMPLES // max(1, channels)))
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from voicegen.audio.datasets import check_repeats
 from voicegen.audio.f0 import F0Config, f0_rows
 from voicegen.audio.features import FeatureConfig, MelSpectrogram, log_floor_value
 from voicegen.audio.io import load_audio
@@ -32,6 +33,18 @@ from voicegen.errors import AudioError, ConfigError
 from voicegen.progress import progress_bar
 
 DEFAULT_SEGMENT_FRAMES = 64  # ~1 s at 16 kHz / hop 256 (MaskCycleGAN-VC's crop)
+MAX_SEGMENT_FRAMES = 4096
+"""Longest training crop (frames; ~65 s at 16 kHz / hop 256): longer crops of speech clips are
+padding, and a batch of them would not fit in memory."""
+
+
+def check_segment_frames(segment_frames: int, repeats: int) -> None:
+    """ConfigError (one line) for a crop length outside 1..MAX_SEGMENT_FRAMES or repeats outside
+    1..MAX_REPEATS (:func:`voicegen.audio.datasets.check_repeats`)."""
+    if not 1 <= segment_frames <= MAX_SEGMENT_FRAMES:
+        raise ConfigError(f"data.segment_frames must be in 1..{MAX_SEGMENT_FRAMES} (the limit, "
+                          f"voicegen.audio.mel_datasets.MAX_SEGMENT_FRAMES); got {segment_frames}")
+    check_repeats(repeats)
 DEFAULT_MASK_MAX_FRAMES = 25  # MaskCycleGAN-VC fills in up to 25 of 64 frames
 
 
@@ -129,8 +142,7 @@ class UnpairedMelDataset(Dataset):
         repeats: int = 1,
         progress: bool = False,
     ) -> None:
-        if segment_frames < 1 or repeats < 1:
-            raise ValueError(f"segment_frames and repeats must be >= 1, got {segment_frames}, {repeats}")
+        check_segment_frames(segment_frames, repeats)  # before any file is read
         if not 0 <= mask_max_frames <= segment_frames:
             raise ValueError(f"mask_max_frames must be in [0, segment_frames={segment_frames}], got {mask_max_frames}")
         self.config = config

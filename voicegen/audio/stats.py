@@ -18,11 +18,13 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
+from voicegen.artifact_meta import parse_json
 from voicegen.audio.f0 import F0Config, track_f0
 from voicegen.audio.features import FeatureConfig, MelSpectrogram
 from voicegen.audio.io import AUDIO_EXTENSIONS, atomic_output, is_audio_file, load_audio
 from voicegen.errors import ArtifactError, AudioError, ConfigError
 from voicegen.progress import progress_bar
+from voicegen.pathcheck import not_regular_message, special_file_kind
 
 STATS_FORMAT_VERSION = 1
 # normalize() divides by max(std, MIN_STD): a band that never changes (e.g. always at the log
@@ -109,10 +111,13 @@ class SpeakerStats:
     def load_json(cls, path: str | os.PathLike) -> SpeakerStats:
         """Read a file written by ``save_json``; ArtifactError naming the file when it is unusable."""
         path = Path(path)
+        kind = special_file_kind(path)
+        if kind is not None:
+            raise ArtifactError(not_regular_message(path, kind))
         if not path.is_file():
             raise ArtifactError(f"{path}: speaker stats file not found; run the stats stage first")
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = parse_json(path.read_text(encoding="utf-8"), str(path), "recompute it")  # size/depth bounded
             if not isinstance(data, dict):
                 raise ConfigError("the top level is not a JSON object")
             return cls.from_dict(data)

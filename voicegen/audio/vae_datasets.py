@@ -20,7 +20,12 @@ import torch
 from torch.utils.data import Dataset
 
 from voicegen.audio.features import FeatureConfig
-from voicegen.audio.mel_datasets import DEFAULT_SEGMENT_FRAMES, _SpeakerMels, load_mels
+from voicegen.audio.mel_datasets import (
+    DEFAULT_SEGMENT_FRAMES,
+    _SpeakerMels,
+    check_segment_frames,
+    load_mels,
+)
 from voicegen.audio.stats import SpeakerStats, normalize
 from voicegen.errors import AudioError, ConfigError
 
@@ -71,8 +76,7 @@ class MultiSpeakerMelDataset(Dataset):
                  segment_frames: int = DEFAULT_SEGMENT_FRAMES, repeats: int = 1, progress: bool = False) -> None:
         if not speakers:
             raise AudioError("MultiSpeakerMelDataset: no speakers given")
-        if segment_frames < 1 or repeats < 1:
-            raise ValueError(f"segment_frames and repeats must be >= 1, got {segment_frames}, {repeats}")
+        check_segment_frames(segment_frames, repeats)  # before any file is read
         self.names = list(speakers)
         self.segment_frames = segment_frames
         self.repeats = repeats

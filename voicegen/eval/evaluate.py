@@ -25,7 +25,7 @@ from voicegen.eval.f0 import FRAME_PERIOD_MS
 from voicegen.eval.mcd import TRIM_DB
 from voicegen.eval.naturalness import INSTALL_HINT as NATURALNESS_HINT
 from voicegen.eval.naturalness import dnsmos_available, dnsmos_scores
-from voicegen.eval.pairing import FilePair, common_sample_rate, pair_files
+from voicegen.eval.pairing import FilePair, common_sample_rate, match_files
 from voicegen.eval.plots import (
     F0Trace,
     plot_f0_contours,
@@ -43,6 +43,7 @@ from voicegen.eval.report import (
 )
 from voicegen.eval.speaker import SpeakerEncoder, cosine_similarity, resemblyzer_problem
 from voicegen.eval.spectral import copy_synthesis_metrics, optional_metrics_available
+from voicegen.pathcheck import check_writable
 from voicegen.progress import progress_bar
 
 DEFAULT_NUM_PLOTS = 3
@@ -61,6 +62,8 @@ class EvalReport:
     summary: dict[str, Any]
     out_dir: Path | None
     files: list[Path] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)
+    """One line per kind of file left out of the pairs (count and first names); empty when all paired."""
 
 
 @dataclass
@@ -87,6 +90,7 @@ def evaluate_folders(
     num_plots: int = DEFAULT_NUM_PLOTS,
     overwrite: bool = False,
     progress: bool = True,
+    strict: bool = False,
 ) -> EvalReport:
     """Pair the folders by name, compute every metric per pair, write the report into ``out_dir``.
 
@@ -105,12 +109,18 @@ def evaluate_folders(
         f0_method: "dio" or "harvest" (:mod:`voicegen.eval.f0`).
         num_plots: pairs drawn in the F0 and spectrogram figures (0 draws only the histogram).
         overwrite: allow an ``out_dir`` that already holds files (they are replaced).
+        strict: every file must pair (AudioError otherwise). Without it the pairs common to the
+            folders are scored and the others are listed in ``summary["unmatched"]`` and
+            ``EvalReport.unmatched``; only no common pair at all is an error.
     """
     out_dir = Path(out_dir) if out_dir is not None else None
     if num_plots < 0:
         raise ConfigError(f"num_plots must be >= 0, got {num_plots}")
     check_report_folder(out_dir, overwrite)
-    pairs = pair_files(converted_dir, reference_dir, source_dir)
+    if out_dir is not None:
+        check_writable(out_dir, what="report folder")
+    matching = match_files(converted_dir, reference_dir, source_dir, strict=strict)
+    pairs = matching.pairs
     sample_rate = common_sample_rate(pairs)
     analyzer = WorldAnalyzer(sample_rate, f0_method=f0_method)
     encoder, speaker_note = _speaker_encoder(speaker_similarity)
@@ -128,6 +138,9 @@ def evaluate_folders(
         "format_version": SUMMARY_FORMAT_VERSION,
         "voicegen_version": __version__,
         "num_pairs": len(rows),
+        "num_unmatched": matching.num_unmatched,
+        "unmatched": {problem: {"count": len(names), "names": names}
+                      for problem, names in matching.unmatched.items()},
         "sample_rate": sample_rate,
         "folders": {"converted": str(converted_dir), "reference": str(reference_dir),
                     "source": None if source_dir is None else str(source_dir)},
@@ -145,11 +158,11 @@ def evaluate_folders(
         summary["settings"]["copy_synthesis_packages"] = optional_metrics_available()
 
     if out_dir is None:
-        return EvalReport(rows=rows, summary=summary, out_dir=None)
+        return EvalReport(rows=rows, summary=summary, out_dir=None, unmatched=matching.describe())
     out_dir.mkdir(parents=True, exist_ok=True)
     files = [write_csv(rows, out_dir / CSV_NAME), write_summary(summary, out_dir / SUMMARY_NAME)]
     files += _draw(rows, plotted, sample_rate, out_dir)
-    return EvalReport(rows=rows, summary=summary, out_dir=out_dir, files=files)
+    return EvalReport(rows=rows, summary=summary, out_dir=out_dir, files=files, unmatched=matching.describe())
 
 
 def check_report_folder(out_dir: Path | None, overwrite: bool) -> None:

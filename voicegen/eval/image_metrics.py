@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from voicegen.artifact_guard import build_for_artifact
 from voicegen.checkpoint import Artifact, load_artifact
 from voicegen.config import from_preset
 from voicegen.errors import ArtifactError, ConfigError
@@ -172,8 +173,7 @@ def module_from_artifact(artifact: Artifact, name: str, build: Callable[[], nn.M
 
     ArtifactError (one line, naming the artifact) when the weights do not fit.
     """
-    with torch.random.fork_rng(devices=[]):
-        module = build()
+    module = build_for_artifact(artifact, build, name)  # size-checked on the meta device first
     try:
         module.load_state_dict(artifact.weights.get(name, {}))
     except RuntimeError as err:

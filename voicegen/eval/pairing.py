@@ -1,17 +1,19 @@
 """Pair converted files with their references (and sources) by name; check one sample rate.
 
 A file's name for pairing is its path relative to its folder without the extension, so
-``conv/sub/200001.wav`` pairs with ``ref/sub/200001.flac``. Every converted file needs a
-reference and every reference a converted file; with a source folder, every pair needs a source
-(extra source files are ignored). Three single files (converted, reference and optional source)
-are one pair, whatever their names. All files must share one sample rate, because the
-mel-cepstrum order and warping depend on it.
+``conv/sub/200001.wav`` pairs with ``ref/sub/200001.flac``. :func:`match_files` keeps the names
+common to the converted and reference folders (and the source folder, when given) and lists the
+others (a reference folder often holds more than was converted); :func:`pair_files` is the strict
+form, where every converted file needs a reference, every reference a converted file and, with a
+source folder, every pair a source (extra source files are ignored). Three single files (converted,
+reference and optional source) are one pair, whatever their names. All files must share one
+sample rate, because the mel-cepstrum order and warping depend on it.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import soundfile as sf
@@ -59,29 +61,77 @@ def list_named_audio(folder: str | os.PathLike, role: str) -> dict[str, Path]:
     return named
 
 
-def pair_files(
+@dataclass
+class Matching:
+    """The common pairs (sorted by name) and the names left out: ``unmatched`` maps a problem
+    (``"no reference"``, ``"no converted file"``, ``"no source"``) to the sorted names it applies to
+    (converted-side names for ``no reference`` and ``no source``)."""
+
+    pairs: list[FilePair]
+    unmatched: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def num_unmatched(self) -> int:
+        return sum(len(names) for names in self.unmatched.values())
+
+    def describe(self, limit: int = MAX_NAMES_SHOWN) -> list[str]:
+        """One line per problem: count, then up to ``limit`` names."""
+        return [f"{len(names)} {PROBLEM_TEXT[problem]}: {_names(names, limit)}"
+                for problem, names in self.unmatched.items() if names]
+
+
+# How each kind of unmatched name is described.
+PROBLEM_TEXT = {"no reference": "converted file(s) without a reference (not scored)",
+                "no converted file": "reference file(s) without a converted file (not scored)",
+                "no source": "converted file(s) without a source (not scored)"}
+
+
+def match_files(
     converted_dir: str | os.PathLike,
     reference_dir: str | os.PathLike,
     source_dir: str | os.PathLike | None = None,
-) -> list[FilePair]:
-    """Pairs sorted by name; AudioError naming the unpaired files when the folders disagree.
+    *,
+    strict: bool = False,
+) -> Matching:
+    """The pairs common to the folders and the unmatched names. AudioError (one line) when no pair
+    is common, or, with ``strict``, when any file is unmatched (naming the first few).
 
     Files instead of folders are one pair (named after the converted file): all of them must be
     files then.
     """
     paths = [Path(p) for p in (converted_dir, reference_dir, source_dir) if p is not None]
     if any(path.is_file() for path in paths):
-        return [_single_pair(*paths)]
+        return Matching(pairs=[_single_pair(*paths)], unmatched={})
     converted = list_named_audio(converted_dir, "converted")
     reference = list_named_audio(reference_dir, "reference")
-    _require_all(converted, reference, f"converted file(s) have no reference in {reference_dir}")
-    _require_all(reference, converted, f"reference file(s) have no converted file in {converted_dir}")
-    source: dict[str, Path] = {}
-    if source_dir is not None:
-        source = list_named_audio(source_dir, "source")
-        _require_all(converted, source, f"converted file(s) have no source in {source_dir}")
-    return [FilePair(name=name, converted=converted[name], reference=reference[name],
-                     source=source.get(name)) for name in sorted(converted)]
+    source: dict[str, Path] | None = None if source_dir is None else list_named_audio(source_dir, "source")
+    if strict:
+        _require_all(converted, reference, f"converted file(s) have no reference in {reference_dir}")
+        _require_all(reference, converted, f"reference file(s) have no converted file in {converted_dir}")
+        if source is not None:
+            _require_all(converted, source, f"converted file(s) have no source in {source_dir}")
+    common = set(converted) & set(reference) & (set(source) if source is not None else set(converted))
+    unmatched = {"no reference": sorted(set(converted) - set(reference)),
+                 "no converted file": sorted(set(reference) - set(converted))}
+    if source is not None:
+        unmatched["no source"] = sorted((set(converted) & set(reference)) - set(source))
+    if not common:
+        folders = f"{converted_dir} and {reference_dir}" + (f" and {source_dir}" if source is not None else "")
+        raise AudioError(f"no file pairs in common between {folders} ({len(converted)} converted, {len(reference)} "
+                         f"reference files); files pair by name (path without extension)")
+    pairs = [FilePair(name=name, converted=converted[name], reference=reference[name],
+                      source=source.get(name) if source is not None else None) for name in sorted(common)]
+    return Matching(pairs=pairs, unmatched={key: names for key, names in unmatched.items() if names})
+
+
+def pair_files(
+    converted_dir: str | os.PathLike,
+    reference_dir: str | os.PathLike,
+    source_dir: str | os.PathLike | None = None,
+) -> list[FilePair]:
+    """Pairs sorted by name; AudioError naming the unpaired files when the folders disagree
+    (:func:`match_files` with ``strict=True``)."""
+    return match_files(converted_dir, reference_dir, source_dir, strict=True).pairs
 
 
 def _single_pair(converted: Path, reference: Path, source: Path | None = None) -> FilePair:
@@ -129,3 +179,8 @@ def _require_all(have: dict[str, Path], among: dict[str, Path], what: str) -> No
         more = f" and {len(missing) - MAX_NAMES_SHOWN} more" if len(missing) > MAX_NAMES_SHOWN else ""
         raise AudioError(f"{len(missing)} {what}: {shown}{more}; files pair by name (path without "
                          f"extension)")
+
+
+def _names(names: list[str], limit: int) -> str:
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more

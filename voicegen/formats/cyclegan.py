@@ -90,6 +90,7 @@ def load_cyclegan_parts(path: str | os.PathLike, *, device: str | torch.device =
     """Load and check a ``cyclegan`` artifact; one-line ArtifactError naming the path when unusable."""
     import torch
 
+    from voicegen.artifact_guard import build_for_artifact
     from voicegen.audio.contract import FeatureConfig
     from voicegen.audio.stats import SpeakerStats
     from voicegen.checkpoint import load_artifact
@@ -118,8 +119,7 @@ def load_cyclegan_parts(path: str | os.PathLike, *, device: str | torch.device =
             raise ArtifactError(f"{root}: stats of {name!r} use other mel settings ({', '.join(differ)}); re-export")
     modules = {}
     for module_name in GENERATOR_MODULES:
-        with torch.random.fork_rng(devices=[]):  # the init's draws stay out of the caller's stream
-            generator = build_generator(gen_config)
+        generator = build_for_artifact(artifact, lambda: build_generator(gen_config), "generator")  # size-checked
         try:
             generator.load_state_dict(artifact.weights.get(module_name, {}))
         except RuntimeError as err:

@@ -85,6 +85,7 @@ def load_vae_parts(path: str | os.PathLike, *, device: str | torch.device = "cpu
     """Load and check a ``vae`` artifact (an export or a bundle); one-line ArtifactError otherwise."""
     import torch
 
+    from voicegen.artifact_guard import build_for_artifact
     from voicegen.audio.contract import FeatureConfig
     from voicegen.audio.stats import SpeakerStats
     from voicegen.checkpoint import load_artifact
@@ -97,8 +98,7 @@ def load_vae_parts(path: str | os.PathLike, *, device: str | torch.device = "cpu
         feature_config = FeatureConfig.from_dict(artifact.mel or {})
         stats = {name: SpeakerStats.from_dict((artifact.stats or {})[name]) for name in speakers}
         normalization = SpeakerStats.from_dict((artifact.extra or {})["normalization"])
-        with torch.random.fork_rng(devices=[]):
-            model = build_vae(artifact.config["model"])
+        model = build_for_artifact(artifact, lambda: build_vae(artifact.config["model"]), "VAE")  # size-checked
     except KeyError as err:
         raise ArtifactError(f"{root}: missing {err} in the VAE metadata; re-export the model") from None
     except (ConfigError, TypeError, ValueError) as err:

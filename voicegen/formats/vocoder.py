@@ -145,9 +145,11 @@ def load_vocoder_artifact(path: str | os.PathLike) -> tuple[Artifact, VocoderMet
 
 def load_vocoder_generator(artifact: Artifact, meta: VocoderMeta) -> nn.Module:
     """A plain (weight norm removed) float32 generator with the artifact's weights, in eval mode."""
+    from voicegen.artifact_guard import build_for_artifact
     from voicegen.models.vocoder import build_generator
 
-    generator = build_generator(meta.generator_kind, meta.generator, source=f"{artifact.path}: generator")
+    generator = build_for_artifact(artifact, lambda: build_generator(meta.generator_kind, meta.generator,
+                                                                     source=f"{artifact.path}: generator"), "generator")
     try:
         generator.validate_hop(meta.feature_config.hop_length)
     except ValueError as err:

@@ -12,7 +12,9 @@ outputs); :func:`to_unit` / :func:`from_unit` convert to and from [0, 1].
 
 from __future__ import annotations
 
+import math
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ import numpy as np
 
 from voicegen.errors import VoicegenError
 from voicegen.fileutil import atomic_path
+from voicegen.pathcheck import not_regular_message, special_file_kind
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 WRITE_EXTENSIONS = (".png", ".jpg", ".jpeg")
@@ -28,6 +31,9 @@ UINT8_MAX = 255
 JPEG_QUALITY = 95
 NPZ_IMAGES_KEY = "x"
 NPZ_LABELS_KEY = "y"
+MAX_IMAGE_PIXELS = 4096 * 4096
+"""Largest image read (pixels, checked from the header before decoding): a small PNG can declare
+gigapixels (a decompression bomb). Resize larger images first."""
 
 
 class ImageError(VoicegenError):
@@ -66,24 +72,40 @@ def _check_channels(channels: int | None) -> None:
         raise ImageError(f"channels must be 1 (grey) or 3 (RGB), got {channels!r}")
 
 
-def load_image(path: str | os.PathLike, channels: int | None = None) -> np.ndarray:
+def load_image(path: str | os.PathLike, channels: int | None = None, *,
+               max_pixels: int = MAX_IMAGE_PIXELS, limit_hint: str = "resize it first") -> np.ndarray:
     """The image at ``path`` as float32 ``(C, H, W)`` in [-1, 1].
 
     ``channels`` 1 or 3 converts (RGB -> grey uses ITU-R 601 luma); ``None`` keeps grey images grey
-    and makes everything else RGB (alpha is dropped).
+    and makes everything else RGB (alpha is dropped). An image of more than ``max_pixels`` pixels
+    (by its header, before decoding) is refused, the message ending with ``limit_hint``.
     """
     from PIL import Image, UnidentifiedImageError
 
     _check_channels(channels)
     path = Path(path)
+    kind = special_file_kind(path)
+    if kind is not None:
+        raise ImageError(not_regular_message(path, kind))
     if not path.is_file():
         raise ImageError(f"{path}: image not found; check the path")
+    side = math.isqrt(max_pixels)
     try:
-        with Image.open(path) as handle:
+        with warnings.catch_warnings():  # Pillow's own bomb warning: the size is checked below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            handle = Image.open(path)
+        with handle:
+            width, height = handle.size
+            if width * height > max_pixels:
+                raise ImageError(f"{path}: {width} x {height} pixels, beyond the {max_pixels} pixels (e.g. {side} x "
+                                 f"{side}) voicegen reads here; {limit_hint}")
             if channels is None:
                 channels = 1 if handle.mode in ("1", "L", "I", "I;16", "F") else 3
             pixels = np.asarray(handle.convert(CHANNEL_MODES[channels]), dtype=np.float32)
-    except (UnidentifiedImageError, OSError) as err:
+    except Image.DecompressionBombError:  # Pillow refuses to open beyond twice its own limit
+        raise ImageError(f"{path}: more than {2 * Image.MAX_IMAGE_PIXELS} pixels, beyond the {max_pixels} pixels "
+                         f"(e.g. {side} x {side}) voicegen reads here; {limit_hint}") from None
+    except (UnidentifiedImageError, OSError, ValueError) as err:
         raise ImageError(f"{path}: cannot read as an image ({' '.join(str(err).split())})") from None
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
@@ -99,6 +121,9 @@ def load_npz(path: str | os.PathLike, *, images_key: str = NPZ_IMAGES_KEY, label
     ``labels`` is None when ``labels_key`` is None or absent from the file. Never unpickles.
     """
     path = Path(path)
+    kind = special_file_kind(path)
+    if kind is not None:
+        raise ImageError(not_regular_message(path, kind))
     if not path.is_file():
         raise ImageError(f"{path}: .npz file not found; check the path")
     try:

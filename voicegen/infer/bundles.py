@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voicegen.artifact_meta import ARTIFACT_META, read_json_object
-from voicegen.errors import ArtifactError, ConfigError
+from voicegen.errors import ArtifactError, ConfigError, VoicegenError
 from voicegen.fileutil import atomic_dir, atomic_write_text
 from voicegen.formats.cyclegan import KIND as CYCLEGAN_KIND
 from voicegen.formats.vae import KIND as VAE_KIND
@@ -135,8 +135,12 @@ def _bundles_in(root: Path, origin: str, on_problem: Callable[[str], None] | Non
     if origin == ORIGIN_MODEL and (root / META_FILE).is_file():
         folders = [root]
     elif root.is_dir():
-        folders = sorted(p for p in root.iterdir()
-                         if p.is_dir() and not p.name.startswith(".") and (p / META_FILE).is_file())
+        try:
+            folders = sorted(p for p in root.iterdir()
+                             if p.is_dir() and not p.name.startswith(".") and (p / META_FILE).exists())
+        except OSError as err:
+            _problem(f"skipped {root}: cannot list it ({err.strerror or err})", on_problem)
+            return []
     else:
         if origin == ORIGIN_MODEL:
             raise ArtifactError(f"{root}: not found; pass a model folder or a folder of models")
@@ -145,13 +149,17 @@ def _bundles_in(root: Path, origin: str, on_problem: Callable[[str], None] | Non
     for folder in folders:
         try:
             infos.append(read_bundle_info(folder, origin))
-        except ArtifactError as err:
-            message = f"skipped {folder}: {err}"
-            if on_problem is None:
-                warnings.warn(message, BundleWarning, stacklevel=3)
-            else:
-                on_problem(message)
+        except VoicegenError as err:  # one unreadable bundle never hides the others
+            _problem(f"skipped {folder}: {err}", on_problem)
     return infos
+
+
+def _problem(message: str, on_problem: Callable[[str], None] | None) -> None:
+    """Report a skipped bundle through ``on_problem``, or as a :class:`BundleWarning`."""
+    if on_problem is None:
+        warnings.warn(message, BundleWarning, stacklevel=4)
+    else:
+        on_problem(message)
 
 
 def resolve(target: str, source: str | None = None, model: str | os.PathLike | None = None) -> tuple[Path, str, str]:
@@ -330,9 +338,9 @@ def _read_meta(path: Path) -> dict:
         what = "is a file" if path.exists() else "not found"
         raise ArtifactError(f"{path}: {what}; pass a model folder (the one holding {META_FILE})")
     meta_path = path / META_FILE
-    if not meta_path.is_file():
+    if not meta_path.exists():
         raise ArtifactError(f"{path}: no {META_FILE}; this is not a voicegen model folder")
-    return read_json_object(meta_path)
+    return read_json_object(meta_path)  # bounded: a crafted file is one ArtifactError
 
 
 def _model_bundle(model: str | os.PathLike) -> BundleInfo:

@@ -38,6 +38,7 @@ from voicegen.infer.image_models import (  # noqa: F401 (re-exported: the models
 from voicegen.models.cyclegan import ResnetGenerator, resnet_generator_config
 from voicegen.models.gan import GANGenerator, gan_generator_config
 from voicegen.models.vae import SpectrogramVAE, vae_config
+from voicegen.pathcheck import check_not_input
 
 DEFAULT_SAMPLES = 64
 DEFAULT_COLUMNS = 8
@@ -46,6 +47,9 @@ DEFAULT_TRAVERSE_STEPS = 9
 DEFAULT_TRAVERSE_SPAN = 3.0
 DIRECTIONS = ("a2b", "b2a")
 OUTPUT_SUFFIX = ".png"
+MAX_KEEP_SIZE_PIXELS = 1024 * 1024
+"""Largest image translated at its own size (--keep-size): the generator's memory and time grow
+with the pixels, and its receptive field is tuned to the model's own size anyway."""
 
 
 @dataclass
@@ -174,9 +178,11 @@ def sample_images(gan: ImageGAN, *, class_name: str | int | None = None, n: int 
 
 def load_for_contract(path: str | os.PathLike, contract: ImageContract, *, resize_input: bool = True) -> torch.Tensor:
     """The image at ``path`` as ``(1, C, H, W)`` with the contract's channels (and size, unless not
-    ``resize_input``)."""
-    image = torch.from_numpy(load_image(path, contract.channels))[None]
-    return resize(image, contract.size) if resize_input else image
+    ``resize_input``: then at most MAX_KEEP_SIZE_PIXELS, since the model runs at that size)."""
+    if resize_input:
+        return resize(torch.from_numpy(load_image(path, contract.channels))[None], contract.size)
+    return torch.from_numpy(load_image(path, contract.channels, max_pixels=MAX_KEEP_SIZE_PIXELS,
+                                       limit_hint="drop --keep-size (the model's size) or resize it"))[None]
 
 
 @torch.no_grad()
@@ -212,6 +218,8 @@ def translate_path(src: str | os.PathLike, out: str | os.PathLike, cyclegan: Ima
     if existing and not overwrite:
         more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
         raise ImageError(f"{existing[0]}: already exists{more}; pass --overwrite (overwrite=True) to replace it")
+    for path, dst in jobs:
+        check_not_input(dst, path)
     written = []
     for path, dst in jobs:
         image = load_for_contract(path, cyclegan.contract, resize_input=resize_input)

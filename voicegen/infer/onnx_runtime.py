@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from voicegen.artifact_meta import read_json_object
 from voicegen.errors import ArtifactError, ConfigError
 from voicegen.fileutil import atomic_path, atomic_write_text
 
@@ -84,8 +85,8 @@ def onnx_status(artifact_dir: Path, weights_sha256: str) -> str | None:
     if not graph.is_file() or not meta_path.is_file():
         return f"no {ONNX_FILE} in {artifact_dir}"
     try:
-        meta = json.loads(meta_path.read_text())
-    except (OSError, ValueError):
+        meta = read_json_object(meta_path)  # bounded: a FIFO or a crafted file is "unreadable"
+    except ArtifactError:
         return f"{meta_path} is unreadable"
     if not isinstance(meta, dict) or meta.get("weights_sha256") != weights_sha256:
         return f"{graph} was exported from other weights (stale)"

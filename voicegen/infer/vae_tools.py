@@ -44,6 +44,10 @@ KL_RANK_PNG = "kl_rank.png"
 AUDIT_PLOT_TOP = 25
 CELL_INCHES = (2.2, 1.6)
 DPI = 100
+MAX_TRAVERSE_STEPS = 64
+"""Most values a traversal sweeps per dimension (each is one decode and one vocoded wav)."""
+MAX_TRAVERSE_CELLS = 256
+"""Most cells (dimensions x steps) of one traversal: bounds its time, figure size and wav count."""
 
 
 def load_mel(vae: VAEBundle, path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
@@ -90,6 +94,9 @@ def traverse_file(vae: VAEBundle, vocoder: Vocoder | None, path: str | os.PathLi
         raise ConfigError(f"--dims must name latent dimensions in 0..{z_dim - 1}; got {dims}")
     if steps < 2 or not math.isfinite(lo) or not math.isfinite(hi) or lo >= hi:
         raise ConfigError(f"need --steps >= 2 and a range lo < hi; got steps {steps}, range {lo} {hi}")
+    if steps > MAX_TRAVERSE_STEPS or len(dims) * steps > MAX_TRAVERSE_CELLS:
+        raise ConfigError(f"--steps {steps} over {len(dims)} dims is beyond the limits of {MAX_TRAVERSE_STEPS} steps "
+                          f"and {MAX_TRAVERSE_CELLS} cells (dims x steps) of a traversal; use fewer steps or dims")
     if vocoder is not None:
         vocoder.check_contract(vae.feature_config)
     _check_out_dir(out_dir, overwrite)

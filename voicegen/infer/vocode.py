@@ -43,6 +43,7 @@ from voicegen.infer.stream import (
     run_whole,
     stream_to_file,
 )
+from voicegen.npyio import check_npy_path, load_npy
 
 MEL_SUFFIX = ".npy"
 NPY_MAGIC = b"\x93NUMPY"
@@ -259,10 +260,10 @@ def load_mel_file(path: str | os.PathLike, n_mels: int, f0_rows: int = 0) -> np.
                 f"this vocoder is pitch-conditioned: expected a log-mel plus F0 rows shaped ({rows}, frames)")
     make = "make it with `voicegen features" + (" --f0`" if f0_rows else "`")
     try:
-        with open(path, "rb") as handle:
+        with open(check_npy_path(path), "rb") as handle:
             if handle.read(len(NPY_MAGIC)) != NPY_MAGIC:
                 raise AudioError(f"{path}: not a NumPy .npy file (no .npy header); {expected}")
-        mel = np.load(path, allow_pickle=False)
+        mel = load_npy(path)  # the header's shape is checked against the file and a limit first
     except (OSError, ValueError) as err:
         reason = " ".join(str(err).split()) or type(err).__name__
         raise AudioError(f"{path}: cannot read the .npy file ({reason}); {expected}") from None

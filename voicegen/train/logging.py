@@ -8,7 +8,9 @@ Layout under the run directory::
     samples/step_00001000/<tag>.wav|.png|.txt
 
 Non-finite scalars are written as ``null`` in metrics.jsonl (strict JSON). A disabled Logger
-(data-parallel ranks other than 0) accepts every call and writes nothing.
+(data-parallel ranks other than 0) accepts every call and writes nothing. A resumed run first
+drops the records after its checkpoint's step (:meth:`Logger.truncate_metrics`): a killed run
+logged them, and the resumed one logs those steps again.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from voicegen.fileutil import atomic_path
+from voicegen.fileutil import atomic_path, atomic_write_text
 from voicegen.progress import on_terminal
 
 METRICS_FILE = "metrics.jsonl"
@@ -62,6 +64,17 @@ class Logger:
     def metrics_path(self) -> Path:
         """``<run_dir>/metrics.jsonl``."""
         return self.run_dir / METRICS_FILE
+
+    def truncate_metrics(self, step: int) -> int:
+        """Drop the metrics.jsonl records of steps after ``step`` (and a line a kill cut short),
+        atomically; return how many were dropped (0: the file is left untouched)."""
+        if not self.enabled or not self.metrics_path.is_file():
+            return 0
+        lines = self.metrics_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        kept = [line for line in lines if _record_step(line) is not None and _record_step(line) <= step]
+        if len(kept) != len(lines):
+            atomic_write_text(self.metrics_path, "".join(f"{line}\n" for line in kept))
+        return len(lines) - len(kept)
 
     def info(self, message: str) -> None:
         """Print one console line without breaking the progress bar."""
@@ -200,6 +213,16 @@ def _to_numpy(value: Any) -> np.ndarray:
     if isinstance(value, torch.Tensor):
         return value.detach().float().cpu().numpy()
     return np.asarray(value)
+
+
+def _record_step(line: str) -> int | None:
+    """The ``step`` of one metrics.jsonl line, or None for a damaged line."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    step = record.get("step") if isinstance(record, dict) else None
+    return step if isinstance(step, int) and not isinstance(step, bool) else None
 
 
 def _finite_or_none(value: float) -> float | None:

@@ -31,7 +31,7 @@ import torch
 from torch.utils.data import Dataset
 
 from voicegen.checkpoint import (
-    latest_checkpoint,
+    latest_usable_checkpoint,
     load_training_checkpoint,
     save_training_checkpoint,
 )
@@ -66,7 +66,7 @@ def check_resume(run_dir: str | os.PathLike, resume: bool | Literal["auto"]) -> 
     if resume not in (True, False, "auto"):
         raise ConfigError(f"resume must be True, False or 'auto'; got {resume!r}")
     run_dir = Path(run_dir)
-    latest = latest_checkpoint(run_dir) if run_dir.exists() else None
+    latest = latest_usable_checkpoint(run_dir) if run_dir.exists() else None  # passes over a truncated one
     if resume is False and latest is not None:
         raise TrainingError(f"{run_dir} already has training checkpoints (latest {latest.name}); "
                             "resume (--resume) or choose a new run folder (--run-dir)")
@@ -429,7 +429,9 @@ class Trainer:
         else:
             self.logger.info(f"note: {path.name} was written by {len(rng)} process(es); reseeding RNGs")
             seed_everything(self.config.seed + self.dist.rank + self.step)
-        self.logger.info(f"resumed from {path} at step {self.step}")
+        dropped = self.logger.truncate_metrics(self.step)  # a killed run logged steps this run redoes
+        self.logger.info(f"resumed from {path} at step {self.step}" +
+                         (f" ({dropped} later metrics.jsonl records dropped)" if dropped else ""))
 
     def _restore_ema(self, state: dict, path: Path) -> None:
         if self.ema is None:

@@ -8,12 +8,18 @@ first wildcard, or the deepest folder holding every file of a list file. Output 
 before any work: none may contain ``..``, be absolute, or lead out of the output folder through a
 symlinked folder inside it; an output that would replace its own input is refused too. Hidden files
 and folders (``.name``) are skipped, and so is the output folder when it lies inside the input.
+Symlinked folders are not followed by a folder input or by a glob's ``**`` (``*`` and ``?`` match
+them as usual), so symlink loops cannot repeat files or make the walk endless. A path that exists
+but is not a regular file or a folder (a FIFO, a device) is refused at once.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import functools
 import glob as globlib
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -21,11 +27,13 @@ from pathlib import Path, PurePosixPath
 import soundfile as sf
 
 from voicegen.errors import AudioError
+from voicegen.pathcheck import not_regular_message, special_file_kind
 
 LIST_SUFFIXES = (".txt", ".lst", ".list")
 """A file input with one of these suffixes is a list file: one input path per line."""
 LIST_COMMENT = "#"
 GLOB_CHARS = frozenset("*?[")
+RECURSIVE_WILDCARD = "**"
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,9 @@ def input_kind(spec: str | os.PathLike) -> str:
     """``"folder"``, ``"list"`` (a .txt/.lst/.list file), ``"file"`` or ``"glob"`` (a path that
     does not exist and holds a wildcard); AudioError when it is none of them."""
     path = Path(spec)
+    kind = special_file_kind(path)
+    if kind is not None:
+        raise AudioError(not_regular_message(spec, kind))
     if path.is_dir():
         return "folder"
     if path.is_file():
@@ -88,8 +99,7 @@ def expand_inputs(spec: str | os.PathLike, out_dir: str | os.PathLike, *, suffix
     if kind == "folder":
         files = _walk(root, out_dir, accept)
     elif kind == "glob":
-        files = [Path(os.path.abspath(p)) for p in sorted(globlib.glob(str(spec), recursive=True))]
-        files = [p for p in files if p.is_file() and accept(p) and not _hidden(p, root)
+        files = [p for p in _glob(str(spec), root) if p.is_file() and accept(p) and not _hidden(p, root)
                  and not p.is_relative_to(out_dir)]
     elif kind == "list":
         files, root = _read_list(Path(spec))
@@ -132,6 +142,8 @@ def check_outputs(jobs: list[Job], out_dir: Path) -> None:
 
 def header_seconds(path: Path) -> float | None:
     """Duration in seconds read from an audio file's header (no decoding); None when unknown."""
+    if special_file_kind(path) is not None:
+        return None  # opening a FIFO blocks; the reader refuses it with a clear message
     try:
         info = sf.info(str(path))
     except (OSError, RuntimeError, TypeError, ValueError):  # unreadable: the worker reports the real error
@@ -153,6 +165,44 @@ def _walk(root: Path, out_dir: Path, accept: Callable[[Path], bool]) -> list[Pat
         files += [here / name for name in names
                   if not name.startswith(".") and (here / name).is_file() and accept(here / name)]
     return sorted(files)
+
+
+def _glob(pattern: str, root: Path) -> list[Path]:
+    """Absolute paths matching ``pattern`` (sorted). A pattern with ``**`` is matched over a walk
+    of ``root`` that does not follow symlinked folders (``glob`` follows them, so a link loop gives
+    the same files under ever deeper names, and two loops never end)."""
+    if RECURSIVE_WILDCARD not in pattern:
+        return [Path(os.path.abspath(p)) for p in sorted(globlib.glob(pattern, recursive=True))]
+    parts = Path(os.path.abspath(pattern)).relative_to(root).parts
+    matches = []
+    for folder, dirs, names in os.walk(root, followlinks=False):
+        dirs.sort()
+        here = Path(folder)
+        for name in dirs + names:  # symlinked folders are in ``dirs`` but not descended into
+            relative = (here / name).relative_to(root).parts
+            if _match_parts(parts, relative):
+                matches.append(here / name)
+    return sorted(matches)
+
+
+def _match_parts(pattern: tuple[str, ...], parts: tuple[str, ...]) -> bool:
+    """Glob matching by path components: ``**`` matches any number of them (zero included).
+    Memoised over (pattern, path) positions, so many ``**`` cost len(pattern) x len(parts)."""
+
+    @functools.cache
+    def match(i: int, j: int) -> bool:
+        if i == len(pattern):
+            return j == len(parts)
+        if pattern[i] == RECURSIVE_WILDCARD:
+            return match(i + 1, j) or (j < len(parts) and match(i, j + 1))
+        return j < len(parts) and _component(pattern[i]).match(parts[j]) is not None and match(i + 1, j + 1)
+
+    return match(0, 0)
+
+
+@functools.lru_cache(maxsize=256)
+def _component(pattern: str) -> re.Pattern[str]:
+    return re.compile(fnmatch.translate(pattern))
 
 
 def _glob_root(pattern: str) -> Path:

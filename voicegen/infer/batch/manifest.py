@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import Any
 
 from voicegen.errors import ArtifactError, VoicegenError
+from voicegen.pathcheck import not_regular_message, special_file_kind
 
 MANIFEST_NAME = "voicegen_manifest.jsonl"
 RUN, STARTED, DONE, FAILED, SKIPPED = "run", "started", "done", "failed", "skipped"
@@ -108,6 +109,9 @@ def read_records(path: str | os.PathLike) -> list[dict[str, Any]]:
     """Every complete record of a manifest (``[]`` when there is none); a last line without its
     newline (a write cut short by a kill) is ignored. ArtifactError for a damaged complete line."""
     path = Path(path)
+    kind = special_file_kind(path)
+    if kind is not None:
+        raise ArtifactError(not_regular_message(path, kind))
     try:
         data = path.read_bytes()
     except FileNotFoundError:

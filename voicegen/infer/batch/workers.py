@@ -26,6 +26,7 @@ import numpy as np
 from voicegen.audio.io import is_audio_file
 from voicegen.errors import AudioError, ConfigError, VoicegenError
 from voicegen.infer.batch.inputs import header_seconds
+from voicegen.npyio import npy_header
 
 CONVERT, VOCODE, FEATURES = "convert", "vocode", "features"
 KINDS = (CONVERT, VOCODE, FEATURES)
@@ -140,9 +141,9 @@ def vocode_worker(vocoder: Any, semitones: float = 0.0) -> FileWorker:
         if src.suffix.lower() != MEL_SUFFIX:
             return header_seconds(src)
         try:
-            frames = np.load(src, mmap_mode="r", allow_pickle=False).shape[-1]
-        except (OSError, ValueError, IndexError):
-            return None
+            frames = npy_header(src)[0][-1]
+        except (VoicegenError, IndexError):
+            return None  # the worker's reader reports the real error
         return frames * vocoder.hop_length / vocoder.sample_rate
 
     return FileWorker(process=process, probe=probe)
