@@ -37,7 +37,7 @@ from voicegen.audio.f0 import F0_ROWS, affine_lf0, log_gaussian
 from voicegen.audio.features import MelStream, compute_mel
 from voicegen.audio.io import AudioReader, is_audio_file
 from voicegen.audio.plot import plot_mels_side_by_side
-from voicegen.errors import AudioError, ConfigError, VoicegenError
+from voicegen.errors import AudioError, VoicegenError
 from voicegen.infer.bundles import load_converter, vocoder_path
 from voicegen.infer.stream import (
     Chain,
@@ -49,13 +49,12 @@ from voicegen.infer.stream import (
     run_whole,
     stream_to_file,
 )
+from voicegen.infer.options import PITCH_AUTO, PITCH_NONE, parse_pitch  # noqa: F401 (parse_pitch: re-exported)
 from voicegen.infer.vocode import load_vocoder
 
-PITCH_AUTO, PITCH_NONE = "auto", "none"
 SEMITONES_PER_OCTAVE = 12
-# Beyond two octaves a phase-vocoder shift is unusable; below 0.1 semitone (10 cents, about the
-# pitch JND) an auto shift is skipped, since the phase vocoder costs quality for nothing audible.
-MAX_PITCH_SHIFT_SEMITONES = 24.0
+# Below 0.1 semitone (10 cents, about the pitch JND) an auto shift is skipped, since the phase
+# vocoder costs quality for nothing audible.
 MIN_PITCH_SHIFT_SEMITONES = 0.1
 OUTPUT_SUFFIX = ".wav"
 PLOT_SUFFIX = ".png"
@@ -64,13 +63,14 @@ PLOT_SUFFIX = ".png"
 @dataclass(frozen=True)
 class ConvertResult:
     """One converted file: ``seconds`` of audio, ``rtf`` = wall time / audio time, ``pitch_shift``
-    the pre-shift applied in semitones (0.0 when none)."""
+    the pre-shift applied in semitones (0.0 when none), ``sample_rate`` of the output (Hz)."""
 
     out: Path
     seconds: float
     rtf: float
     pitch_shift: float
     plot: Path | None = None
+    sample_rate: int | None = None
 
 
 @dataclass
@@ -79,25 +79,6 @@ class ConvertReport:
 
     results: list[ConvertResult] = field(default_factory=list)
     failures: list[tuple[Path, str]] = field(default_factory=list)
-
-
-def parse_pitch(value: str | float) -> str | float:
-    """``"auto"``, ``"none"`` or a shift in semitones (float, |shift| <= 24); ConfigError otherwise."""
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in (PITCH_AUTO, PITCH_NONE):
-            return text
-        try:
-            value = float(text)
-        except ValueError:
-            raise ConfigError(f"--pitch must be auto, none or a number of semitones (e.g. -4.5), "
-                              f"got {value!r}") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"--pitch must be auto, none or a number of semitones, got {value!r}")
-    if abs(value) > MAX_PITCH_SHIFT_SEMITONES:
-        raise ConfigError(f"--pitch {value:g}: shifts beyond +-{MAX_PITCH_SHIFT_SEMITONES:g} semitones "
-                          "are not supported")
-    return float(value)
 
 
 def shift_pitch(wav: np.ndarray, sample_rate: int, semitones: float) -> np.ndarray:
@@ -258,7 +239,7 @@ class Converter:
                                    fc, plot, overwrite=overwrite)
         seconds = reader.samples / fc.sample_rate
         return ConvertResult(out=out, seconds=seconds, rtf=(time.perf_counter() - start) / seconds,
-                             pitch_shift=semitones, plot=plot)
+                             pitch_shift=semitones, plot=plot, sample_rate=fc.sample_rate)
 
     def convert_path(self, src: str | os.PathLike, out: str | os.PathLike, source: str, target: str, *,
                      pitch: str | float = PITCH_AUTO, overwrite: bool = False, plot: str | os.PathLike | None = None,

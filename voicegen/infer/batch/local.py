@@ -100,7 +100,7 @@ class ProcessExecutor:
     def _start(self) -> _Slot:
         parent, child = self._context.Pipe(duplex=True)
         process = self._context.Process(target=worker_main, name="voicegen-batch-worker", daemon=True,
-                                        args=(self._spec, child, self._threads, self._max_duration))
+                                        args=(self._spec.to_json(), child, self._threads, self._max_duration))
         process.start()
         child.close()
         return _Slot(process=process, conn=parent)
@@ -199,9 +199,9 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def worker_main(spec: WorkerSpec, conn: Connection, threads: int, max_duration: float | None) -> None:
-    """A worker process: build the per-file function once, then run files sent over ``conn``
-    until ``None`` or the parent's end closes."""
+def worker_main(spec: dict[str, Any], conn: Connection, threads: int, max_duration: float | None) -> None:
+    """A worker process: build the per-file function once from ``spec`` (:meth:`WorkerSpec.to_json`),
+    then run files sent over ``conn`` until ``None`` or the parent's end closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -209,7 +209,7 @@ def worker_main(spec: WorkerSpec, conn: Connection, threads: int, max_duration: 
 
         torch.set_num_threads(threads)
         try:
-            worker = build_worker(spec)
+            worker = build_worker(WorkerSpec.from_json(spec))
         except VoicegenError as err:
             conn.send((FATAL, str(err)))
             return
