@@ -9,8 +9,8 @@ An executor hands files to workers and returns their records (see
     executor.close(cancel=True)             # stop the workers; [(key, record)] finished meanwhile
 
 Worker processes are started with the ``spawn`` method (torch is not fork-safe), each builds its
-per-file function once from the :class:`~voicegen.infer.batch.workers.WorkerSpec` and then takes
-one file at a time over a pipe. They ignore SIGINT (a Ctrl-C in the terminal reaches the whole
+per-file function once from the :class:`~voicegen.infer.batch.workers.WorkerSpec` (sent as
+JSON) and then takes one file at a time over a pipe. They ignore SIGINT (a Ctrl-C in the terminal reaches the whole
 process group): the parent decides, and on cancel sends SIGTERM, which a worker turns into
 KeyboardInterrupt, so the atomic writers remove their temporary files before it exits. A worker
 that dies on a file (e.g. killed for memory) fails that file alone and is replaced; a worker that
