@@ -35,6 +35,7 @@ from voicegen.infer.batch.engine import run_batch
 from voicegen.infer.batch.inputs import expand_inputs
 from voicegen.infer.batch.manifest import MANIFEST_NAME, read_records
 from voicegen.infer.batch.workers import CONVERT, FEATURES, VOCODE, WorkerSpec, build_worker
+from voicegen.infer.options import ConvertOptions, FeaturesOptions, VocodeOptions
 from voicegen.infer.bundles import PACKAGE_MODELS_DIR, vocoder_path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,11 +47,10 @@ GOAL_RATIO = 1.7
 
 def make_spec(kind: str) -> WorkerSpec:
     if kind == CONVERT:
-        return WorkerSpec(kind=CONVERT, model=str(BUNDLE), options={"source": "SF1", "target": "TM1", "pitch": "none",
-                                                                     "plot": None})
+        return WorkerSpec(ConvertOptions(source="SF1", target="TM1", pitch="none"), model=str(BUNDLE))
     if kind == VOCODE:
-        return WorkerSpec(kind=VOCODE, model=str(vocoder_path(BUNDLE)))
-    return WorkerSpec(kind=FEATURES, options={"preset": "vc16k", "plot": None})
+        return WorkerSpec(VocodeOptions(), model=str(vocoder_path(BUNDLE)))
+    return WorkerSpec(FeaturesOptions())
 
 
 def copy_clips(source: Path, count: int, dest: Path) -> None:

@@ -22,11 +22,13 @@ from voicegen import __version__
 from voicegen.cli_batch import (
     BatchOptions,
     batch_options,
+    batch_signals,
+    check_batch_flags,
     check_writable_outputs,
-    run_batch_command,
-    single_file_preamble,
+    finish_batch,
+    print_line,
 )
-from voicegen.cli_common import cli_message, input_kind, one_line_warnings, refuse_existing, require_folder
+from voicegen.cli_common import Terminated, cli_message, input_kind, one_line_warnings, refuse_existing, require_folder
 from voicegen.errors import TrainingInterrupted, VoicegenError
 
 PRESET_HELP = "Mel preset (the mel contract): vc16k (16 kHz) or hifigan22k (22.05 kHz)."
@@ -37,10 +39,6 @@ INTERRUPTED_EXIT_CODE = 130
 TERMINATED_EXIT_CODE = 128 + signal.SIGTERM
 # How torch reports a failed allocation (a RuntimeError, or its OutOfMemoryError subclass).
 OUT_OF_MEMORY_TEXTS = ("can't allocate memory", "not enough memory", "out of memory")
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where Ctrl-C would raise KeyboardInterrupt, so the same cleanup runs."""
 
 
 class _Group(click.Group):
@@ -149,6 +147,8 @@ def features(file: Path, out: Path, plot: Path | None, preset: str, with_f0: boo
       voicegen features samples/audio --out mels/ --jobs 2
     """
     many = input_kind(file) != "file"  # arguments first: an error comes before the heavy imports
+    if many:
+        check_batch_flags(batch)
     if many and out.suffix.lower() == ".npy":
         raise click.ClickException(f"{out}: give a folder as --out for a folder, glob or list input")
     if not many:
@@ -157,41 +157,20 @@ def features(file: Path, out: Path, plot: Path | None, preset: str, with_f0: boo
         refuse_existing(out, overwrite)
         refuse_existing(plot, overwrite)
         check_writable_outputs([out, plot], inputs=[file])
-    from voicegen.audio.features import get_preset
+    from voicegen.infer.commands import run_features
+    from voicegen.infer.options import FeaturesOptions
 
-    config = get_preset(preset)
+    options = FeaturesOptions(preset=preset, f0=with_f0, plot=plot)
+    with batch_signals(many):
+        outcome = run_features(file, out, options, batch=batch, overwrite=overwrite, echo=print_line)
     if many:
-        from voicegen.infer.batch.workers import FEATURES, WorkerSpec, features_worker
-
-        plot = plot.absolute() if plot is not None else None
-        options = {"preset": preset, "plot": str(plot) if plot is not None else None}
-        if with_f0:
-            options["f0"] = True
-        spec = WorkerSpec(kind=FEATURES, options=options)
-        run_batch_command(spec, file, out, batch, overwrite=overwrite, plot_dir=plot,
-                          worker=features_worker(config, plot, with_f0) if batch.inline else None)
-        return
-
-    import numpy as np
-
-    from voicegen.audio.features import file_mel
-    from voicegen.fileutil import atomic_path
-
-    if single_file_preamble(file, out, batch):
-        return
-    from voicegen.audio.f0 import F0Config
-
-    mel, _ = file_mel(file, config, F0Config() if with_f0 else None)
-    with atomic_path(out) as tmp:
-        with open(tmp, "wb") as handle:
-            np.save(handle, mel.astype(np.float32))
-    rows = f"log-mel {config.n_mels} + 2 F0 rows" if with_f0 else f"log-mel {config.n_mels}"
-    click.echo(f"wrote {out}: {rows} x {mel.shape[1]} frames ({config.sample_rate} Hz, hop {config.hop_length})")
-    if plot is not None:
-        from voicegen.audio.plot import plot_mel
-
-        plot_mel(mel[:config.n_mels], config, plot, title=file.name, overwrite=True)
-        click.echo(f"wrote {plot}")
+        finish_batch(outcome)
+    elif outcome is not None:
+        rows = f"log-mel {outcome.n_mels}" + (f" + {outcome.f0_rows} F0 rows" if outcome.f0_rows else "")
+        click.echo(f"wrote {outcome.out}: {rows} x {outcome.frames} frames ({outcome.sample_rate} Hz, "
+                   f"hop {outcome.hop_length})")
+        if outcome.plot is not None:
+            click.echo(f"wrote {outcome.plot}")
 
 
 @cli.command()

@@ -1,41 +1,30 @@
 """Options and output shared by the batch commands (``convert``, ``vocode``, ``features``).
 
-A folder, glob or list-file input goes through :mod:`voicegen.infer.batch` (manifest, skip
-finished, workers, progress, summary); a single file keeps each command's own direct path.
-Only click is imported here; the engine is imported inside the functions.
+The options become a :class:`voicegen.infer.options.BatchOptions`; the library entries of
+:mod:`voicegen.infer.commands` decide between a single file and the batch engine
+(:mod:`voicegen.infer.batch`: manifest, skip finished, workers, progress); this module prints a
+batch's summary and turns it into the exit status. Only click is imported here (and the
+torch-free options); the engine is imported inside the functions.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import signal
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
-BACKENDS = ("local", "ray")
+from voicegen.cli_common import Terminated
+from voicegen.infer.options import BACKENDS, BatchOptions
+
+__all__ = ["BatchOptions", "batch_options", "batch_signals", "check_batch_flags", "check_writable_outputs",
+           "finish_batch", "print_line"]
 INTERRUPTED_EXIT_CODE = 130  # the shell's code for a Ctrl-C
-
-
-@dataclass(frozen=True)
-class BatchOptions:
-    """The shared batch options of a command (see :func:`batch_options`)."""
-
-    jobs: int = 1
-    dry_run: bool = False
-    retry_failed: bool = False
-    max_duration: float | None = None
-    backend: str = "local"
-    address: str | None = None
-    progress: bool | None = None
-
-    @property
-    def inline(self) -> bool:
-        """Files run in this process, with the model the command already loaded."""
-        return self.jobs == 1 and self.backend == "local"
 
 
 _OPTIONS = [
@@ -73,18 +62,15 @@ def batch_options(command):
     return wrapper
 
 
-def single_file_preamble(src: Path, out: Path, batch: BatchOptions, probe=None) -> bool:
-    """The batch options that apply to a single file: ``--max-duration`` (with ``probe(src) ->
-    seconds``, a header read) and ``--dry-run`` (prints the plan; returns True: stop here)."""
-    from voicegen.infer.batch.inputs import header_seconds
-    from voicegen.infer.batch.workers import check_duration
+def check_batch_flags(batch: BatchOptions) -> None:
+    """Usage errors of the batch options, before any work."""
+    if batch.address is not None and batch.backend != "ray":
+        raise click.UsageError("--address is for --backend ray")
 
-    if batch.max_duration is not None:
-        check_duration(src, (probe or header_seconds)(src), batch.max_duration)
-    if batch.dry_run:
-        click.echo(f"would write {out} from {src}")
-        return True
-    return False
+
+def print_line(line: str, is_error: bool) -> None:
+    """The ``echo`` of the library entries: a line on stdout, or stderr when ``is_error``."""
+    click.echo(line, err=is_error)
 
 
 def check_writable_outputs(outputs: list[Path | None], *, inputs: list[Path | None] = (),
@@ -101,38 +87,25 @@ def check_writable_outputs(outputs: list[Path | None], *, inputs: list[Path | No
 
 def _terminate(signum: int, frame: Any) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the cleanup must not be interrupted again
-    raise KeyboardInterrupt
+    raise Terminated  # a KeyboardInterrupt: a running batch stops as for Ctrl-C; before it, exit 143
 
 
-def run_batch_command(spec: Any, src: Path, out: Path, batch: BatchOptions, *, overwrite: bool,
-                      worker: Any = None, plot_dir: Path | None = None) -> None:
-    """Expand ``src`` into ``out``, run the batch, print the summary; exit 1 if any file failed
-    (or failed earlier and was not retried), 130 if interrupted."""
-    from voicegen.infer.batch.engine import run_batch
-    from voicegen.infer.batch.inputs import Job, check_outputs, expand_inputs
-
-    if batch.address is not None and batch.backend != "ray":
-        raise click.UsageError("--address is for --backend ray")
-    if out.exists() and not out.is_dir():
-        raise click.ClickException(f"{out}: is a file; give a folder as the output of a folder, glob or list input")
-    check_writable_outputs([out, plot_dir], what="output folder")
-    jobs = expand_inputs(src, out, suffix=spec.output_suffix, accept=spec.accepts)
-    if plot_dir is not None:
-        if plot_dir.exists() and not plot_dir.is_dir():
-            raise click.ClickException(f"{plot_dir}: is a file; give a folder for --plot with a folder input")
-        check_outputs([Job(src=job.src, rel=job.rel.with_suffix(".png")) for job in jobs], plot_dir.absolute())
-    # SIGTERM (a scheduler's stop, `kill`) stops the batch like Ctrl-C: summary, clean workers.
+@contextlib.contextmanager
+def batch_signals(many: bool) -> Iterator[None]:
+    """For a batch (``many``), SIGTERM (a scheduler's stop, `kill`) stops it like Ctrl-C: the engine
+    then prints its summary and stops the workers cleanly. A single file keeps the CLI's handling."""
     main = threading.current_thread() is threading.main_thread()  # signals can be set there only
-    previous = signal.signal(signal.SIGTERM, _terminate) if main else None
+    previous = signal.signal(signal.SIGTERM, _terminate) if many and main else None
     try:
-        summary = run_batch(jobs, spec, out_dir=out, jobs_n=batch.jobs, overwrite=overwrite,
-                            retry_failed=batch.retry_failed, dry_run=batch.dry_run, max_duration=batch.max_duration,
-                            backend=batch.backend, address=batch.address, progress=batch.progress,
-                            echo=lambda line, is_error: click.echo(line, err=is_error),
-                            worker=worker if batch.inline else None)
+        yield
     finally:
-        if main:
+        if many and main:
             signal.signal(signal.SIGTERM, previous)
+
+
+def finish_batch(summary: Any) -> None:
+    """Print a :class:`~voicegen.infer.batch.report.BatchSummary`; exit 1 if any file failed (or
+    failed earlier and was not retried), 130 if interrupted."""
     click.echo(summary.line())
     if summary.interrupted:
         raise click.exceptions.Exit(INTERRUPTED_EXIT_CODE)

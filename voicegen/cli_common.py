@@ -21,6 +21,10 @@ API_OVERWRITE_HINT = " (overwrite=True)"
 _SPACES = re.compile(r"\s+")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would raise KeyboardInterrupt, so the same cleanup runs."""
+
+
 def device_option(what: str = "the model"):
     """``--device auto|cpu|cuda`` (default auto) for a command that runs ``what``."""
     return click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,

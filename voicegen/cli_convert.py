@@ -13,9 +13,11 @@ import click
 from voicegen.cli_batch import (
     BatchOptions,
     batch_options,
+    batch_signals,
+    check_batch_flags,
     check_writable_outputs,
-    run_batch_command,
-    single_file_preamble,
+    finish_batch,
+    print_line,
 )
 from voicegen.cli_common import device_option, input_kind, refuse_existing
 
@@ -71,11 +73,15 @@ def convert(src: Path, target: str, source: str | None, model: str | None, out: 
     """
     from voicegen.infer.batch.inputs import input_stem
     from voicegen.infer.bundles import read_bundle_info, resolve
+    from voicegen.infer.options import ConvertOptions
 
     # Everything that can be checked without torch comes first: a wrong path, speaker or an
     # existing output answers at once instead of after the model has loaded.
     many = input_kind(src) != "file"
+    if many:
+        check_batch_flags(batch)
     bundle, source, target = resolve(target, source, model)
+    options = ConvertOptions(source=source, target=target, pitch=pitch, f0_method=f0_method, plot=plot)
     if out is None:
         out = Path(DEFAULT_OUT_TEMPLATE.format(stem=input_stem(src), target=target) + ("" if many else ".wav"))
     if not many and not batch.dry_run:
@@ -90,34 +96,21 @@ def convert(src: Path, target: str, source: str | None, model: str | None, out: 
     check_writable_outputs([out, plot], inputs=[] if many else [src], what="output folder" if many else "output")
     info = read_bundle_info(bundle)
 
-    from voicegen.infer.batch.workers import CONVERT, WorkerSpec, convert_worker
-    from voicegen.infer.convert import Converter, ConvertResult, parse_pitch
+    from voicegen.infer.commands import run_convert
 
-    pitch_value = parse_pitch(pitch)
-    converter = Converter(bundle, device, f0_method=f0_method)
-    _, plan = converter.pitch_plan(source, target, pitch_value)
-    click.echo(f"model: {info.name} ({bundle}), {source} -> {target}, on {converter.vocoder.device}")
-    click.echo(f"pitch: {plan}")
+    def loaded(converter) -> None:
+        _, plan = converter.pitch_plan(source, target, options.pitch)
+        click.echo(f"model: {info.name} ({bundle}), {source} -> {target}, on {converter.vocoder.device}")
+        click.echo(f"pitch: {plan}")
+
+    with batch_signals(many):
+        outcome = run_convert(src, out, options, bundle=bundle, device=device, batch=batch, overwrite=overwrite,
+                              echo=print_line, on_loaded=loaded)
     if many:
-        plot = plot.absolute() if plot is not None else None
-        options = {"source": source, "target": target, "pitch": pitch_value,
-                   "plot": str(plot) if plot is not None else None}
-        if f0_method is not None:
-            options["f0_method"] = f0_method
-        spec = WorkerSpec(kind=CONVERT, model=str(Path(bundle).absolute()), device=device, options=options)
-        worker = convert_worker(converter, source, target, pitch_value, plot) if batch.inline else None
-        del converter  # worker processes load their own
-        run_batch_command(spec, src, out, batch, overwrite=overwrite, worker=worker, plot_dir=plot)
-        return
-    if single_file_preamble(src, out, batch):
-        return
-
-    def report(path: Path, outcome: ConvertResult | str) -> None:
-        if isinstance(outcome, ConvertResult):
-            click.echo(f"wrote {outcome.out}: {outcome.seconds:.2f} s at {converter.sample_rate} Hz "
-                       f"(RTF {outcome.rtf:.3f})" + (f", plot {outcome.plot}" if outcome.plot else ""))
-
-    converter.convert_path(src, out, source, target, pitch=pitch_value, overwrite=overwrite, plot=plot, on_file=report)
+        finish_batch(outcome)
+    elif outcome is not None:
+        click.echo(f"wrote {outcome.out}: {outcome.seconds:.2f} s at {outcome.sample_rate} Hz "
+                   f"(RTF {outcome.rtf:.3f})" + (f", plot {outcome.plot}" if outcome.plot else ""))
 
 
 @click.command()

@@ -312,9 +312,11 @@ def export(kind: str, run_dir: Path | None, step: int | None, out: Path | None, 
 from voicegen.cli_batch import (  # noqa: E402
     BatchOptions,
     batch_options,
+    batch_signals,
+    check_batch_flags,
     check_writable_outputs,
-    run_batch_command,
-    single_file_preamble,
+    finish_batch,
+    print_line,
 )
 
 
@@ -357,33 +359,26 @@ def vocode(source: Path, output: Path, model: Path | None, overwrite: bool, devi
       voicegen vocode samples/audio/SF1_200001.wav up4.wav --pitch 4 --model runs/vocoder-tiny/export
     """
     many = input_kind(source) != "file"  # arguments first: an error comes before torch and the model
+    if many:
+        check_batch_flags(batch)
     if not many and not batch.dry_run and not output.is_dir():
         refuse_existing(output, overwrite)
     from voicegen.audio.io import check_audio_file, is_audio_file
+    from voicegen.infer.options import VocodeOptions
 
+    options = VocodeOptions(pitch=semitones, f0_method=f0_method, runtime=runtime)
     if not many and is_audio_file(source):
         check_audio_file(source)  # before the vocoder loads
     check_writable_outputs([output], inputs=[] if many else [source], what="output folder" if many else "output")
     from voicegen.infer.bundles import default_vocoder, find_bundle
 
     model = find_bundle(model) if model is not None else default_vocoder()
-    from voicegen.infer.batch.workers import VOCODE, WorkerSpec, vocode_worker
-    from voicegen.infer.vocode import check_pitch_knob, load_vocoder, vocode_path
+    from voicegen.infer.commands import run_vocode
 
-    vocoder = load_vocoder(model, device, runtime).with_f0_method(f0_method)  # loaded once here to fail early
-    check_pitch_knob(vocoder, semitones)
+    with batch_signals(many):
+        outcome = run_vocode(source, output, options, model=model, device=device, batch=batch, overwrite=overwrite,
+                             echo=print_line)
     if many:
-        options: dict[str, object] = {"runtime": runtime}
-        if semitones:
-            options["pitch"] = semitones
-        if f0_method is not None:
-            options["f0_method"] = f0_method
-        spec = WorkerSpec(kind=VOCODE, model=str(model.absolute()), device=device, options=options)
-        worker = vocode_worker(vocoder, semitones) if batch.inline else None
-        del vocoder  # worker processes load their own
-        run_batch_command(spec, source, output, batch, overwrite=overwrite, worker=worker)
-        return
-    if single_file_preamble(source, output, batch, probe=vocode_worker(vocoder).probe):
-        return
-    written = vocode_path(source, output, vocoder, overwrite=overwrite, semitones=semitones)
-    click.echo(f"wrote {written[0]} ({vocoder.sample_rate} Hz)")
+        finish_batch(outcome)
+    elif outcome is not None:
+        click.echo(f"wrote {outcome.out} ({outcome.sample_rate} Hz)")

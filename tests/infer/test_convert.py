@@ -15,7 +15,10 @@ from voicegen.audio.io import load_audio
 from voicegen.audio.f0 import f0_rows
 from voicegen.audio.pitch import log_f0
 from voicegen.errors import AudioError, ConfigError
+from voicegen.infer.batch.manifest import MANIFEST_NAME
+from voicegen.infer.commands import run_convert
 from voicegen.infer.convert import Converter, parse_pitch, shift_pitch
+from voicegen.infer.options import BatchOptions, ConvertOptions
 from voicegen.infer.vocode import clip_guard
 
 RATE = 16000
@@ -123,7 +126,7 @@ def test_existing_outputs_and_bad_inputs_are_one_line_errors(converter, sf1_clip
     assert str(err.value) == "speaker 'XX' is not in this converter (speakers: SF1, TM1)"
 
 
-def test_a_folder_is_mirrored_and_bad_files_do_not_stop_it(converter, sf1_clip, tmp_path) -> None:
+def test_a_folder_is_mirrored_and_bad_files_do_not_stop_it(tiny_models, sf1_clip, tmp_path) -> None:
     src, out, plots = tmp_path / "in", tmp_path / "out", tmp_path / "plots"
     (src / "sub").mkdir(parents=True)
     (src / ".hidden").mkdir()
@@ -133,21 +136,24 @@ def test_a_folder_is_mirrored_and_bad_files_do_not_stop_it(converter, sf1_clip, 
     sf.write(str(src / "sub" / "b.flac"), wav, RATE)
     (src / "sub" / "bad.wav").write_text("text\n")
     (src / "readme.txt").write_text("not an audio extension: ignored\n")
-    seen = []
-    report = converter.convert_path(src, out, "SF1", "TM1", pitch="none", plot=plots,
-                                    on_file=lambda path, outcome: seen.append((path.name, type(outcome).__name__)))
-    assert seen == [("a.wav", "ConvertResult"), ("b.flac", "ConvertResult"), ("bad.wav", "str")]
-    assert [r.out for r in report.results] == [out / "a.wav", out / "sub" / "b.wav"]
+    options = ConvertOptions(source="SF1", target="TM1", pitch="none", plot=plots)
+    lines = []
+    summary = run_convert(src, out, options, bundle=tiny_models.bundle, batch=BatchOptions(progress=False),
+                          echo=lambda line, is_error: lines.append((is_error, line)))
+    assert (summary.done, summary.failed, summary.total) == (2, 1, 3)
     bad = src / "sub" / "bad.wav"
-    assert report.failures == [(bad, f"{bad}: is a text file, not audio; check the file (wrong extension?)")]
+    assert [line for is_error, line in lines if is_error] == [
+        f"failed: {bad}: is a text file, not audio; check the file (wrong extension?)"]
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()
                   and p.parts[len(tmp_path.parts)] in ("out", "plots")) == [
-        "out/a.wav", "out/sub/b.wav", "plots/a.png", "plots/sub/b.png"]
+        "out/a.wav", "out/sub/b.wav", f"out/{MANIFEST_NAME}", "plots/a.png", "plots/sub/b.png"]
     assert sf.info(str(out / "sub" / "b.wav")).frames == RATE
-    with pytest.raises(AudioError) as err:
-        converter.convert_path(src, out, "SF1", "TM1", pitch="none", plot=plots)
-    assert str(err.value) == (f"{out / 'a.wav'}: already exists (and 3 more); pass --overwrite (overwrite=True) "
-                              "to replace them")
+    again = run_convert(src, out, options, bundle=tiny_models.bundle, batch=BatchOptions(progress=False),
+                        echo=lambda line, is_error: None)
+    assert (again.done, again.skipped, again.failed_before) == (0, 2, 1)
+    one = ConvertOptions(source="SF1", target="TM1", pitch="none", plot=tmp_path / "one.png")
+    result = run_convert(sf1_clip, tmp_path / "one.wav", one, bundle=tiny_models.bundle)  # a file: a PNG plot
+    assert (result.out, result.plot, result.sample_rate) == (tmp_path / "one.wav", tmp_path / "one.png", RATE)
 
 
 def test_a_vocoder_with_other_mel_settings_is_refused(tiny_models, tmp_path) -> None:

@@ -2,7 +2,9 @@
 
 * :mod:`voicegen.infer.vocode` — log-mel or audio -> waveform with a ``vocoder`` artifact.
 * :mod:`voicegen.infer.cyclegan` — load a ``cyclegan`` bundle; convert log-mels between its speakers.
-* :mod:`voicegen.infer.convert` — audio file or folder -> converted audio (mel, converter, vocoder).
+* :mod:`voicegen.infer.convert` — audio file -> converted audio (mel, converter, vocoder).
+* :mod:`voicegen.infer.options` — each file command's typed, JSON-able per-file options (torch-free).
+* :mod:`voicegen.infer.commands` — one entry per command: options and a file, folder, glob or list in.
 * :mod:`voicegen.infer.bundles` — find bundles by speaker name (search order), package bundles.
 
 Submodules import torch; import them directly (``from voicegen.infer.vocode import load_vocoder``).

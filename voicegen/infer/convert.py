@@ -2,7 +2,9 @@
 
     converter = Converter("~/.local/share/voicegen/models/sf1_tm1")
     result = converter.convert_file("in.wav", "out.wav", "SF1", "TM1", plot="out.png")
-    report = converter.convert_path("clips/", "converted/", "SF1", "TM1")   # mirrored folder
+
+A folder, glob or list of files goes through the batch engine: :func:`voicegen.infer.commands.run_convert`
+takes :class:`~voicegen.infer.options.ConvertOptions` and any input.
 
 Per file, streamed block by block: load (any format, mono, the bundle's rate) -> log-mel and F0
 rows -> the converter maps the mel (source stats in, target stats out; chunked beyond 1024
@@ -27,17 +29,17 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from voicegen.audio.f0 import F0_ROWS, affine_lf0, log_gaussian
 from voicegen.audio.features import MelStream, compute_mel
-from voicegen.audio.io import AudioReader, is_audio_file
+from voicegen.audio.io import AudioReader
 from voicegen.audio.plot import plot_mels_side_by_side
-from voicegen.errors import AudioError, ConfigError, VoicegenError
+from voicegen.errors import AudioError
 from voicegen.infer.bundles import load_converter, vocoder_path
 from voicegen.infer.stream import (
     Chain,
@@ -49,55 +51,26 @@ from voicegen.infer.stream import (
     run_whole,
     stream_to_file,
 )
+from voicegen.infer.options import PITCH_AUTO, PITCH_NONE, parse_pitch  # noqa: F401 (parse_pitch: re-exported)
 from voicegen.infer.vocode import load_vocoder
 
-PITCH_AUTO, PITCH_NONE = "auto", "none"
 SEMITONES_PER_OCTAVE = 12
-# Beyond two octaves a phase-vocoder shift is unusable; below 0.1 semitone (10 cents, about the
-# pitch JND) an auto shift is skipped, since the phase vocoder costs quality for nothing audible.
-MAX_PITCH_SHIFT_SEMITONES = 24.0
+# Below 0.1 semitone (10 cents, about the pitch JND) an auto shift is skipped, since the phase
+# vocoder costs quality for nothing audible.
 MIN_PITCH_SHIFT_SEMITONES = 0.1
-OUTPUT_SUFFIX = ".wav"
-PLOT_SUFFIX = ".png"
 
 
 @dataclass(frozen=True)
 class ConvertResult:
     """One converted file: ``seconds`` of audio, ``rtf`` = wall time / audio time, ``pitch_shift``
-    the pre-shift applied in semitones (0.0 when none)."""
+    the pre-shift applied in semitones (0.0 when none), ``sample_rate`` of the output (Hz)."""
 
     out: Path
     seconds: float
     rtf: float
     pitch_shift: float
     plot: Path | None = None
-
-
-@dataclass
-class ConvertReport:
-    """A folder conversion: results of the files that worked, ``(input, one-line error)`` of the rest."""
-
-    results: list[ConvertResult] = field(default_factory=list)
-    failures: list[tuple[Path, str]] = field(default_factory=list)
-
-
-def parse_pitch(value: str | float) -> str | float:
-    """``"auto"``, ``"none"`` or a shift in semitones (float, |shift| <= 24); ConfigError otherwise."""
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in (PITCH_AUTO, PITCH_NONE):
-            return text
-        try:
-            value = float(text)
-        except ValueError:
-            raise ConfigError(f"--pitch must be auto, none or a number of semitones (e.g. -4.5), "
-                              f"got {value!r}") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"--pitch must be auto, none or a number of semitones, got {value!r}")
-    if abs(value) > MAX_PITCH_SHIFT_SEMITONES:
-        raise ConfigError(f"--pitch {value:g}: shifts beyond +-{MAX_PITCH_SHIFT_SEMITONES:g} semitones "
-                          "are not supported")
-    return float(value)
+    sample_rate: int | None = None
 
 
 def shift_pitch(wav: np.ndarray, sample_rate: int, semitones: float) -> np.ndarray:
@@ -258,68 +231,4 @@ class Converter:
                                    fc, plot, overwrite=overwrite)
         seconds = reader.samples / fc.sample_rate
         return ConvertResult(out=out, seconds=seconds, rtf=(time.perf_counter() - start) / seconds,
-                             pitch_shift=semitones, plot=plot)
-
-    def convert_path(self, src: str | os.PathLike, out: str | os.PathLike, source: str, target: str, *,
-                     pitch: str | float = PITCH_AUTO, overwrite: bool = False, plot: str | os.PathLike | None = None,
-                     on_file: Callable[[Path, ConvertResult | str], None] | None = None) -> ConvertReport:
-        """Convert a file, or every audio file under a folder into a mirrored folder of ``.wav``.
-
-        For a folder, ``plot`` is a folder too (mirrored ``.png``), and a file that fails
-        (unreadable, too short...) is recorded in ``failures`` while the others continue; a single
-        file's error is raised. ``on_file(input, result or error line)`` is called after each
-        file. Existing outputs are refused before any work unless ``overwrite``.
-        """
-        src, out = Path(src), Path(out)
-        plot = Path(plot) if plot is not None else None
-        self.pitch_plan(source, target, pitch)  # bad names or pitch fail before any file
-        check_input(src)
-        if not src.is_dir():
-            result = self.convert_file(src, out, source, target, pitch=pitch, overwrite=overwrite, plot=plot)
-            if on_file is not None:
-                on_file(src, result)
-            return ConvertReport(results=[result])
-        jobs = _folder_jobs(src, out, plot)
-        existing = [p for _, dst, png in jobs for p in (dst, png) if p is not None and p.exists()]
-        if existing and not overwrite:
-            more, them = (f" (and {len(existing) - 1} more)", "them") if len(existing) > 1 else ("", "it")
-            raise AudioError(f"{existing[0]}: already exists{more}; pass --overwrite (overwrite=True) "
-                             f"to replace {them}")
-        report = ConvertReport()
-        for path, dst, png in jobs:
-            outcome: ConvertResult | str
-            try:
-                outcome = self.convert_file(path, dst, source, target, pitch=pitch, overwrite=overwrite, plot=png)
-                report.results.append(outcome)
-            except VoicegenError as err:
-                outcome = str(err)
-                report.failures.append((path, outcome))
-            if on_file is not None:
-                on_file(path, outcome)
-        return report
-
-
-def check_input(src: str | os.PathLike) -> Path:
-    """``src`` as a Path; AudioError (one line) when it does not exist."""
-    src = Path(src)
-    if not src.exists():
-        raise AudioError(f"{src}: not found; pass an audio file or a folder of them")
-    return src
-
-
-def _folder_jobs(src: Path, out: Path, plot: Path | None) -> list[tuple[Path, Path, Path | None]]:
-    """``(input, output .wav, plot .png or None)`` for every audio file under ``src`` (hidden ones skipped)."""
-    inputs = [p for p in sorted(src.rglob("*")) if p.is_file() and is_audio_file(p)
-              and not any(part.startswith(".") for part in p.relative_to(src).parts)]
-    if not inputs:
-        raise AudioError(f"{src}: no audio files found in this folder or below")
-    for folder, what in ((out, "output"), (plot, "plot")):
-        if folder is not None and folder.exists() and not folder.is_dir():
-            raise AudioError(f"{folder}: is a file; give a folder as the {what} of a folder input")
-    jobs = [(p, out / p.relative_to(src).with_suffix(OUTPUT_SUFFIX),
-             plot / p.relative_to(src).with_suffix(PLOT_SUFFIX) if plot is not None else None) for p in inputs]
-    targets = [dst for _, dst, _ in jobs]
-    if len(set(targets)) != len(targets):
-        clash = next(t for t in targets if targets.count(t) > 1)
-        raise AudioError(f"{clash}: two inputs would write this file (e.g. x.wav and x.flac); rename one")
-    return jobs
+                             pitch_shift=semitones, plot=plot, sample_rate=fc.sample_rate)

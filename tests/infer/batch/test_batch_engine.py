@@ -16,11 +16,12 @@ from voicegen.errors import AudioError, ConfigError
 from voicegen.infer.batch.engine import run_batch
 from voicegen.infer.batch.inputs import expand_inputs
 from voicegen.infer.batch.manifest import MANIFEST_NAME, read_records
-from voicegen.infer.batch.workers import FEATURES, WorkerSpec, features_worker
+from voicegen.infer.batch.workers import WorkerSpec, features_worker
+from voicegen.infer.options import FeaturesOptions, VocodeOptions
 
 RATE = 16000
 VC16K = get_preset("vc16k")
-SPEC = WorkerSpec(kind=FEATURES, options={"preset": "vc16k", "plot": None})
+SPEC = WorkerSpec(FeaturesOptions(preset="vc16k"))
 
 
 def write_clip(path: Path, seconds: float = 0.25, seed: int = 0) -> Path:
@@ -43,7 +44,7 @@ def clips(tmp_path) -> Path:
 def batch(src: Path, out: Path, lines: list | None = None, spec: WorkerSpec = SPEC, **kwargs):
     jobs = expand_inputs(src, out, suffix=spec.output_suffix, accept=spec.accepts)
     echo = (lambda line, err: lines.append(("E " if err else "") + line)) if lines is not None else (lambda *a: None)
-    return run_batch(jobs, spec, out_dir=out, worker=features_worker(VC16K), progress=False, echo=echo, **kwargs)
+    return run_batch(jobs, spec, out_dir=out, worker=features_worker(FeaturesOptions()), progress=False, echo=echo, **kwargs)
 
 
 def statuses(out: Path) -> list[tuple[str, str]]:
@@ -125,7 +126,7 @@ def test_foreign_outputs_and_other_settings_are_refused(clips, tmp_path) -> None
                               "pass --overwrite (overwrite=True) to replace it")
     assert (out / "sub" / "b.npy").read_bytes() == b"precious"
     assert batch(clips, out, overwrite=True).done == 3
-    other = WorkerSpec(kind=FEATURES, options={"preset": "hifigan22k", "plot": None})
+    other = WorkerSpec(FeaturesOptions(preset="hifigan22k"))
     with pytest.raises(ConfigError) as err:
         batch(clips, out, spec=other)
     assert str(err.value) == (f"{out / MANIFEST_NAME}: this folder was made with other settings (preset: 'vc16k' vs "
@@ -170,12 +171,12 @@ def test_what_a_killed_run_left_is_redone_and_its_temporaries_removed(clips, tmp
 def test_a_model_reexported_into_the_same_folder_is_noticed(clips, tmp_path, tiny_models) -> None:
     import shutil
 
-    from voicegen.infer.batch.workers import VOCODE, vocode_worker
+    from voicegen.infer.batch.workers import vocode_worker
     from voicegen.infer.vocode import load_vocoder
 
     model = tmp_path / "vocoder"
     shutil.copytree(tiny_models.vocoder, model)
-    spec = WorkerSpec(kind=VOCODE, model=str(model))
+    spec = WorkerSpec(VocodeOptions(), model=str(model))
     meta = json.loads((model / "artifact.json").read_text())
     assert spec.identity()["weights"] == [meta["weights_sha256"]]
     out = tmp_path / "out"

@@ -15,7 +15,8 @@ import soundfile as sf
 from voicegen.errors import ConfigError, VoicegenError
 from voicegen.infer.batch.local import ProcessExecutor, worker_threads
 from voicegen.infer.batch.ray_backend import RayExecutor
-from voicegen.infer.batch.workers import FEATURES, VOCODE, FileWorker, WorkerSpec, run_file
+from voicegen.infer.batch.workers import FileWorker, WorkerSpec, run_file
+from voicegen.infer.options import FeaturesOptions, VocodeOptions
 
 
 def clip(path: Path) -> Path:
@@ -24,7 +25,7 @@ def clip(path: Path) -> Path:
 
 
 def test_a_dead_worker_fails_its_file_and_is_replaced(tmp_path) -> None:
-    spec = WorkerSpec(kind=FEATURES, options={"preset": "vc16k", "plot": None})
+    spec = WorkerSpec(FeaturesOptions(preset="vc16k"))
     src = clip(tmp_path / "a.wav")
     executor = ProcessExecutor(spec, 1, threads=1)
     try:
@@ -44,7 +45,7 @@ def test_a_dead_worker_fails_its_file_and_is_replaced(tmp_path) -> None:
 
 
 def test_a_worker_that_cannot_load_its_model_stops_the_batch(tmp_path) -> None:
-    executor = ProcessExecutor(WorkerSpec(kind=VOCODE, model=str(tmp_path / "none")), 1, threads=1)
+    executor = ProcessExecutor(WorkerSpec(VocodeOptions(), model=str(tmp_path / "none")), 1, threads=1)
     try:
         executor.submit(0, tmp_path / "a.wav", tmp_path / "a.out.wav", PurePosixPath("a.out.wav"))
         with pytest.raises(VoicegenError) as err:
@@ -81,5 +82,5 @@ def test_worker_threads_share_the_cores(monkeypatch) -> None:
 def test_the_ray_backend_without_ray_says_how_to_install_it(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
     with pytest.raises(ConfigError) as err:
-        RayExecutor(WorkerSpec(kind=FEATURES, options={"preset": "vc16k"}), 1)
+        RayExecutor(WorkerSpec(FeaturesOptions()), 1)
     assert str(err.value) == "--backend ray needs Ray: pip install 'voicegen[ray]' (or 'ray[default]')"

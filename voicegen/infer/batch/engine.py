@@ -1,8 +1,10 @@
 """The batch engine: plan a folder of work against the manifest, then run it on workers.
 
+    summary = run_inputs(spec, "clips/", out, BatchOptions(jobs=2))   # a folder, glob or list file
+    print(summary.line()); exit_code = 0 if summary.ok else 1
+    # the same in two steps, for prepared jobs:
     jobs = expand_inputs("clips/", out, suffix=spec.output_suffix, accept=spec.accepts)
     summary = run_batch(jobs, spec, out_dir=out, jobs_n=2)
-    print(summary.line()); exit_code = 0 if summary.ok else 1
 
 Planning reads ``out/voicegen_manifest.jsonl`` (see :mod:`voicegen.infer.batch.manifest`): a
 file whose latest record is ``done``, whose output is still there and whose input has not
@@ -29,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from voicegen import __version__
-from voicegen.errors import AudioError, ConfigError
-from voicegen.infer.batch.inputs import Job, header_seconds
+from voicegen.errors import AudioError, ConfigError, OutputError
+from voicegen.infer.batch.inputs import Job, check_outputs, expand_inputs, header_seconds
 from voicegen.infer.batch.manifest import (
     DONE,
     FAILED,
@@ -44,11 +46,42 @@ from voicegen.infer.batch.manifest import (
     run_spec,
 )
 from voicegen.infer.batch.report import BatchSummary, Echo, Progress, print_echo
-from voicegen.infer.batch.workers import FileWorker, WorkerSpec
+from voicegen.infer.batch.workers import PLOT_SUFFIX, FileWorker, WorkerSpec
+from voicegen.infer.options import BatchOptions
 
 BACKENDS = ("local", "ray")
 # Temporary files of voicegen.fileutil.atomic_path: ".<name>.<8 random chars>.tmp<suffix>".
 TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.tmp(?P<suffix>\.[^.]*)?$")
+
+
+def run_inputs(spec: WorkerSpec, src: str | os.PathLike, out: str | os.PathLike, batch: BatchOptions = BatchOptions(),
+               *, overwrite: bool = False, worker: FileWorker | None = None,
+               echo: Echo | None = None) -> BatchSummary:
+    """Expand the folder, glob or list file ``src`` into a mirror of it under the folder ``out``
+    (and, with a ``plot`` option, under that folder too) and run it as :func:`run_batch` does,
+    with ``batch``'s settings (``worker``: used when ``batch.inline``). Raises VoicegenError (one
+    line) for an output that is a file or unwritable, and the errors of ``expand_inputs``."""
+    from voicegen.pathcheck import check_writable
+
+    if batch.address is not None and batch.backend != "ray":
+        raise ConfigError("--address is for --backend ray")
+    out = Path(out)
+    plot = getattr(spec.options, "plot", None)
+    plot_dir = Path(os.path.abspath(plot)) if plot is not None else None
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: is a file; give a folder as the output of a folder, glob or list input")
+    for folder in (out, plot_dir):
+        if folder is not None:
+            check_writable(folder, what="output folder")
+    jobs = expand_inputs(src, out, suffix=spec.output_suffix, accept=spec.accepts)
+    if plot_dir is not None:
+        if plot_dir.exists() and not plot_dir.is_dir():
+            raise OutputError(f"{plot_dir}: is a file; give a folder for --plot with a folder input")
+        check_outputs([Job(src=job.src, rel=job.rel.with_suffix(PLOT_SUFFIX)) for job in jobs], plot_dir)
+    return run_batch(jobs, spec, out_dir=out, jobs_n=batch.jobs, overwrite=overwrite, retry_failed=batch.retry_failed,
+                     dry_run=batch.dry_run, max_duration=batch.max_duration, backend=batch.backend,
+                     address=batch.address, progress=batch.progress, echo=echo,
+                     worker=worker if batch.inline else None)
 
 
 def run_batch(jobs: Sequence[Job], spec: WorkerSpec, *, out_dir: str | os.PathLike, jobs_n: int = 1,

@@ -9,8 +9,8 @@ An executor hands files to workers and returns their records (see
     executor.close(cancel=True)             # stop the workers; [(key, record)] finished meanwhile
 
 Worker processes are started with the ``spawn`` method (torch is not fork-safe), each builds its
-per-file function once from the :class:`~voicegen.infer.batch.workers.WorkerSpec` and then takes
-one file at a time over a pipe. They ignore SIGINT (a Ctrl-C in the terminal reaches the whole
+per-file function once from the :class:`~voicegen.infer.batch.workers.WorkerSpec` (sent as
+JSON) and then takes one file at a time over a pipe. They ignore SIGINT (a Ctrl-C in the terminal reaches the whole
 process group): the parent decides, and on cancel sends SIGTERM, which a worker turns into
 KeyboardInterrupt, so the atomic writers remove their temporary files before it exits. A worker
 that dies on a file (e.g. killed for memory) fails that file alone and is replaced; a worker that
@@ -100,7 +100,7 @@ class ProcessExecutor:
     def _start(self) -> _Slot:
         parent, child = self._context.Pipe(duplex=True)
         process = self._context.Process(target=worker_main, name="voicegen-batch-worker", daemon=True,
-                                        args=(self._spec, child, self._threads, self._max_duration))
+                                        args=(self._spec.to_json(), child, self._threads, self._max_duration))
         process.start()
         child.close()
         return _Slot(process=process, conn=parent)
@@ -199,9 +199,9 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def worker_main(spec: WorkerSpec, conn: Connection, threads: int, max_duration: float | None) -> None:
-    """A worker process: build the per-file function once, then run files sent over ``conn``
-    until ``None`` or the parent's end closes."""
+def worker_main(spec: dict[str, Any], conn: Connection, threads: int, max_duration: float | None) -> None:
+    """A worker process: build the per-file function once from ``spec`` (:meth:`WorkerSpec.to_json`),
+    then run files sent over ``conn`` until ``None`` or the parent's end closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -209,7 +209,7 @@ def worker_main(spec: WorkerSpec, conn: Connection, threads: int, max_duration: 
 
         torch.set_num_threads(threads)
         try:
-            worker = build_worker(spec)
+            worker = build_worker(WorkerSpec.from_json(spec))
         except VoicegenError as err:
             conn.send((FATAL, str(err)))
             return

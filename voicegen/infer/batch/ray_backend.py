@@ -27,13 +27,13 @@ STOP_GRACE_SECONDS = 10.0
 class FileActor:
     """A Ray actor body: one model load, then one file per call."""
 
-    def __init__(self, spec: WorkerSpec, threads: int) -> None:
+    def __init__(self, spec: dict[str, Any], threads: int) -> None:
         import torch
 
-        from voicegen.infer.batch.workers import build_worker
+        from voicegen.infer.batch.workers import WorkerSpec, build_worker
 
         torch.set_num_threads(threads)
-        self._worker = build_worker(spec)
+        self._worker = build_worker(WorkerSpec.from_json(spec))
 
     def ready(self) -> bool:
         return True
@@ -63,8 +63,8 @@ class RayExecutor:
                 raise VoicegenError(f"cannot start or reach Ray at {where}: {' '.join(str(err).split())}") from None
             self._started_ray = True
         self._actor_class = ray.remote(num_cpus=CPUS_PER_ACTOR)(FileActor)
-        self._spec, self._threads = spec, threads
-        self._actors = [self._actor_class.remote(spec, threads) for _ in range(jobs_n)]
+        self._spec, self._threads = spec.to_json(), threads  # plain JSON to the actors
+        self._actors = [self._actor_class.remote(self._spec, threads) for _ in range(jobs_n)]
         self._busy: dict[Any, tuple[int, int]] = {}  # object ref -> (key, actor index)
         try:
             ray.get([actor.ready.remote() for actor in self._actors], timeout=READY_TIMEOUT_SECONDS)

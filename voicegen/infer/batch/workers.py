@@ -1,14 +1,14 @@
 """Per-file functions of the batch commands, and the plain-data spec each worker builds one from.
 
-    spec = WorkerSpec(kind="vocode", model="runs/vocoder16k/export", device="cpu")
+    spec = WorkerSpec(VocodeOptions(), model="runs/vocoder16k/export", device="cpu")
     worker = build_worker(spec)                  # loads the model: once per worker process
     record = run_file(worker, src, dest, rel, max_duration=600.0)   # never raises for a bad file
 
-A :class:`WorkerSpec` is plain data (kind, model path, options, device), so it travels to worker
-processes and Ray actors and is recorded in the manifest. Every per-file function writes its
-output atomically (a temporary name beside it, then a rename; see :mod:`voicegen.fileutil`), so a
-killed worker never leaves a partial output. Heavy modules (torch, the models) are imported
-inside the builders.
+A :class:`WorkerSpec` is a command's typed options (:mod:`voicegen.infer.options`) plus the model
+path and device; it goes to worker processes and Ray actors as JSON (:meth:`WorkerSpec.to_json`),
+and its identity is recorded in the manifest. Every per-file function writes its output atomically
+(a temporary name beside it, then a rename; see :mod:`voicegen.fileutil`), so a killed worker
+never leaves a partial output. Heavy modules (torch, the models) are imported inside the builders.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -26,39 +26,59 @@ import numpy as np
 from voicegen.audio.io import is_audio_file
 from voicegen.errors import AudioError, ConfigError, VoicegenError
 from voicegen.infer.batch.inputs import header_seconds
+from voicegen.infer.options import OPTIONS_BY_KIND, ConvertOptions, FeaturesOptions, FileOptions, VocodeOptions
 from voicegen.npyio import npy_header
 
-CONVERT, VOCODE, FEATURES = "convert", "vocode", "features"
-KINDS = (CONVERT, VOCODE, FEATURES)
+CONVERT, VOCODE, FEATURES = ConvertOptions.KIND, VocodeOptions.KIND, FeaturesOptions.KIND
+KINDS = tuple(OPTIONS_BY_KIND)
 OUTPUT_SUFFIX = {CONVERT: ".wav", VOCODE: ".wav", FEATURES: ".npy"}
 MEL_SUFFIX = ".npy"
 PLOT_SUFFIX = ".png"
-# Options that do not change the outputs (extra PNGs; torch vs ONNX Runtime, equal to ~1e-6), so a
-# re-run may change them without redoing the folder.
-NOT_IN_IDENTITY = frozenset({"plot", "runtime"})
+SPEC_KEYS = ("kind", "model", "device", "options")
 
 
 @dataclass(frozen=True)
 class WorkerSpec:
-    """What a worker needs to build its per-file function: ``kind`` (convert, vocode, features),
-    ``model`` (artifact/bundle folder, absolute; None for features), JSON-able ``options`` (e.g.
-    source, target, pitch, plot folder, preset) and ``device`` (auto, cpu, cuda)."""
+    """What a worker needs to build its per-file function: the command's typed ``options`` (its
+    class gives the kind: convert, vocode, features), ``model`` (artifact/bundle folder, absolute;
+    None for features) and ``device`` (auto, cpu, cuda)."""
 
-    kind: str
+    options: FileOptions
     model: str | None = None
-    options: Mapping[str, Any] = field(default_factory=dict)
     device: str = "cpu"
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ConfigError(f"unknown batch kind {self.kind!r}; expected one of {', '.join(KINDS)}")
+        if type(self.options) not in OPTIONS_BY_KIND.values():
+            raise ConfigError(f"a batch worker takes {', '.join(cls.__name__ for cls in OPTIONS_BY_KIND.values())}, "
+                              f"got {type(self.options).__name__}")
+
+    @property
+    def kind(self) -> str:
+        return self.options.KIND
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"kind", "model", "device", "options"}``, plain JSON (see :meth:`from_json`)."""
+        return {"kind": self.kind, "model": self.model, "device": self.device, "options": self.options.to_json()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> WorkerSpec:
+        """The spec from :meth:`to_json`'s dict; ConfigError (one line) for an unknown kind or key."""
+        unknown = sorted(str(key) for key in data if key not in SPEC_KEYS)
+        if unknown:
+            raise ConfigError(f"unknown worker spec key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+                              f"expected {', '.join(SPEC_KEYS)}")
+        kind = data.get("kind")
+        if kind not in OPTIONS_BY_KIND:
+            raise ConfigError(f"unknown batch kind {kind!r}; expected one of {', '.join(KINDS)}")
+        return cls(OPTIONS_BY_KIND[kind].from_json(data.get("options", {})), model=data.get("model"),
+                   device=data.get("device", "cpu"))
 
     def identity(self) -> dict[str, Any]:
-        """The settings the outputs depend on (recorded in the manifest; the device is not one),
-        with ``weights``: the sha256 of the model's weights and, for convert, its vocoder's (so a
-        model re-exported into the same folder is noticed)."""
-        options = {key: value for key, value in self.options.items() if key not in NOT_IN_IDENTITY}
-        return {"kind": self.kind, "model": self.model, "options": options, "weights": model_weights(self)}
+        """The settings the outputs depend on (recorded in the manifest; the device is not one):
+        ``kind``, ``model``, the options' identity and ``weights``: the sha256 of the model's weights
+        and, for convert, its vocoder's (so a model re-exported into the same folder is noticed)."""
+        return {"kind": self.kind, "model": self.model, "options": self.options.identity(),
+                "weights": model_weights(self)}
 
     @property
     def output_suffix(self) -> str:
@@ -98,43 +118,40 @@ def model_weights(spec: WorkerSpec) -> list[str]:
 
 def build_worker(spec: WorkerSpec) -> FileWorker:
     """Load ``spec``'s model and return its per-file function (call once per worker)."""
-    options = dict(spec.options)
-    if spec.kind == CONVERT:
+    options = spec.options
+    if isinstance(options, ConvertOptions):
         from voicegen.infer.convert import Converter
 
-        return convert_worker(Converter(spec.model, spec.device, f0_method=options.get("f0_method")),
-                              options["source"], options["target"], options.get("pitch", "none"),
-                              _folder(options.get("plot")))
-    if spec.kind == VOCODE:
+        return convert_worker(Converter(spec.model, spec.device, f0_method=options.f0_method), options)
+    if isinstance(options, VocodeOptions):
         from voicegen.infer.vocode import load_vocoder
 
-        runtime = {"runtime": options["runtime"]} if "runtime" in options else {}
-        vocoder = load_vocoder(spec.model, spec.device, **runtime).with_f0_method(options.get("f0_method"))
-        return vocode_worker(vocoder, float(options.get("pitch", 0.0)))
-    from voicegen.audio.features import get_preset
-
-    return features_worker(get_preset(options["preset"]), _folder(options.get("plot")), bool(options.get("f0")))
+        vocoder = load_vocoder(spec.model, spec.device, options.runtime).with_f0_method(options.f0_method)
+        return vocode_worker(vocoder, options)
+    assert isinstance(options, FeaturesOptions)
+    return features_worker(options)
 
 
-def convert_worker(converter: Any, source: str, target: str, pitch: str | float,
-                   plot_dir: Path | None = None) -> FileWorker:
+def convert_worker(converter: Any, options: ConvertOptions) -> FileWorker:
     """Per-file voice conversion with a loaded :class:`voicegen.infer.convert.Converter`; with
-    ``plot_dir``, also a spectrogram PNG mirrored there."""
+    ``options.plot`` (a folder), also a spectrogram PNG mirrored there."""
+    plot_dir = _folder(options.plot)
 
     def process(src: Path, dest: Path, rel: PurePosixPath) -> float:
         plot = plot_dir / rel.with_suffix(PLOT_SUFFIX) if plot_dir is not None else None
-        return converter.convert_file(src, dest, source, target, pitch=pitch, overwrite=True, plot=plot).seconds
+        return converter.convert_file(src, dest, options.source, options.target, pitch=options.pitch,
+                                      overwrite=True, plot=plot).seconds
 
     return FileWorker(process=process)
 
 
-def vocode_worker(vocoder: Any, semitones: float = 0.0) -> FileWorker:
-    """Per-file vocoding (``.npy`` log-mel or audio copy-synthesis) with a loaded vocoder, the pitch
-    moved by ``semitones`` (pitch-conditioned vocoders)."""
+def vocode_worker(vocoder: Any, options: VocodeOptions = VocodeOptions()) -> FileWorker:
+    """Per-file vocoding (``.npy`` log-mel or audio copy-synthesis) with a loaded vocoder (already
+    set to ``options``' runtime and F0 method), the pitch moved by ``options.pitch`` semitones."""
     from voicegen.infer.vocode import vocode_file
 
     def process(src: Path, dest: Path, rel: PurePosixPath) -> float:
-        vocode_file(src, dest, vocoder, overwrite=True, semitones=semitones)
+        vocode_file(src, dest, vocoder, overwrite=True, semitones=options.pitch)
         return _wav_seconds(dest)
 
     def probe(src: Path) -> float | None:
@@ -149,16 +166,18 @@ def vocode_worker(vocoder: Any, semitones: float = 0.0) -> FileWorker:
     return FileWorker(process=process, probe=probe)
 
 
-def features_worker(feature_config: Any, plot_dir: Path | None = None, f0: bool = False) -> FileWorker:
-    """Per-file log-mel ``(n_mels, frames)`` float32 ``.npy`` under ``feature_config`` (a
-    :class:`voicegen.audio.features.FeatureConfig`), with ``f0`` also the F0 rows (default
-    :class:`~voicegen.audio.f0.F0Config`); with ``plot_dir``, also a PNG of the mel there."""
+def features_worker(options: FeaturesOptions) -> FileWorker:
+    """Per-file log-mel ``(n_mels, frames)`` float32 ``.npy`` under ``options.preset``, with
+    ``options.f0`` also the F0 rows (default :class:`~voicegen.audio.f0.F0Config`); with
+    ``options.plot`` (a folder), also a PNG of the mel there."""
     from voicegen.audio.f0 import F0Config
-    from voicegen.audio.features import file_mel
+    from voicegen.audio.features import file_mel, get_preset
     from voicegen.fileutil import atomic_path
 
+    feature_config, plot_dir = get_preset(options.preset), _folder(options.plot)
+
     def process(src: Path, dest: Path, rel: PurePosixPath) -> float:
-        mel, samples = file_mel(src, feature_config, F0Config() if f0 else None)
+        mel, samples = file_mel(src, feature_config, F0Config() if options.f0 else None)
         with atomic_path(dest) as tmp, open(tmp, "wb") as handle:
             np.save(handle, mel)
         if plot_dir is not None:
