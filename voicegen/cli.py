@@ -221,6 +221,10 @@ cli.add_command(convert)
 cli.add_command(models)
 cli.add_command(bundle)
 
+from voicegen.cli_stream import stream  # noqa: E402
+
+cli.add_command(stream)
+
 from voicegen.cli_eval import eval_command  # noqa: E402
 
 cli.add_command(eval_command)

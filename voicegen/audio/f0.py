@@ -163,13 +163,23 @@ def _rows(values: list[tuple[float, float]]) -> np.ndarray:
 class F0Stream:
     """Samples in blocks -> F0 rows ``(2, frames)`` (``lf0``, ``vuv``), ``T // hop`` frames in all.
 
-    The tracker runs on fixed blocks of :data:`BLOCK_FRAMES` frames with :data:`CONTEXT_FRAMES`
-    frames of samples on each side, so the rows do not depend on the push sizes; memory stays
-    about one block of samples.
+    The tracker runs on fixed blocks of ``block_frames`` (:data:`BLOCK_FRAMES`) frames with
+    ``context_frames`` (:data:`CONTEXT_FRAMES`) frames of samples before them and
+    ``lookahead_frames`` (default: ``context_frames``) after, so the rows do not depend on the push
+    sizes; memory stays about one block of samples. ``block_frames=None`` (live conversion) tracks
+    every frame whose lookahead has arrived at each push instead (rows then depend on the push
+    sizes); with a short lookahead (its latency) and ``config.fill_frames = 0`` nothing is delayed.
     """
 
-    def __init__(self, sample_rate: int, hop_length: int, config: F0Config) -> None:
+    def __init__(self, sample_rate: int, hop_length: int, config: F0Config, *, block_frames: int | None = BLOCK_FRAMES,
+                 context_frames: int = CONTEXT_FRAMES, lookahead_frames: int | None = None) -> None:
+        if (block_frames is not None and block_frames < 1) or context_frames < 0 or \
+                (lookahead_frames is not None and lookahead_frames < 0):
+            raise ValueError(f"F0Stream: need block_frames >= 1 and context/lookahead frames >= 0, got "
+                             f"{block_frames}, {context_frames}, {lookahead_frames}")
         self.sample_rate, self.hop, self.config = sample_rate, hop_length, config
+        self.block, self.context = block_frames, context_frames
+        self.lookahead = context_frames if lookahead_frames is None else lookahead_frames
         self.samples = 0
         self._buf = np.zeros(0, dtype=np.float32)
         self._buf_start = 0  # absolute sample index of _buf[0]
@@ -181,16 +191,21 @@ class F0Stream:
         self._buf = np.concatenate([self._buf, wav])
         self.samples += wav.shape[0]
         parts = []
+        if self.block is None:  # live: every frame whose lookahead has arrived, at once
+            stop = (self.samples - self.hop // 2) // self.hop - self.lookahead
+            if stop > self._next:
+                parts.append(self._fill.push(self._track(self._next, stop)))
         # A block can run once the samples of its right context have arrived.
-        while self._centre(self._next + BLOCK_FRAMES + CONTEXT_FRAMES) <= self.samples:
-            parts.append(self._fill.push(self._track(self._next, self._next + BLOCK_FRAMES)))
+        while self.block is not None and self._centre(self._next + self.block + self.lookahead) <= self.samples:
+            parts.append(self._fill.push(self._track(self._next, self._next + self.block)))
         return _concat(parts)
 
     def finish(self) -> np.ndarray:
         total = self.samples // self.hop
         parts = []
         while self._next < total:
-            parts.append(self._fill.push(self._track(self._next, min(self._next + BLOCK_FRAMES, total))))
+            stop = total if self.block is None else min(self._next + self.block, total)
+            parts.append(self._fill.push(self._track(self._next, stop)))
         parts.append(self._fill.finish())
         return _concat(parts)
 
@@ -198,16 +213,16 @@ class F0Stream:
         return frame * self.hop + self.hop // 2
 
     def _track(self, start: int, stop: int) -> np.ndarray:
-        """Raw F0 of frames ``start..stop-1``, tracked on frames ``start - context .. stop + context``."""
-        first = max(0, start - CONTEXT_FRAMES)
+        """Raw F0 of frames ``start..stop-1``, tracked on frames ``start - context .. stop + lookahead``."""
+        first = max(0, start - self.context)
         lo = first * self.hop  # track_f0 drops the first hop // 2 samples: frame `first` is centred there
-        hi = min(self.samples, self._centre(stop + CONTEXT_FRAMES))
+        hi = min(self.samples, self._centre(stop + self.lookahead))
         f0 = track_f0(self._buf[lo - self._buf_start:hi - self._buf_start], self.sample_rate, self.hop, self.config)
         got = f0[start - first:stop - first]
         if got.shape[0] < stop - start:  # the last frames of a file may lack a tracker frame
             got = np.pad(got, (0, stop - start - got.shape[0]))
         self._next = stop
-        keep = max(0, stop - CONTEXT_FRAMES) * self.hop
+        keep = max(0, stop - self.context) * self.hop
         self._buf, self._buf_start = self._buf[keep - self._buf_start:], keep
         return got
 

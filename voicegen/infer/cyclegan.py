@@ -29,7 +29,7 @@ from voicegen.audio.stats import SpeakerStats, denormalize, normalize
 from voicegen.errors import ConfigError
 from voicegen.formats.cyclegan import GENERATOR_MODULES, load_cyclegan_parts  # noqa: F401  (re-exported)
 from voicegen.formats.cyclegan import KIND as CYCLEGAN_KIND  # noqa: F401  (re-exported)
-from voicegen.infer.stream import Chain, CrossfadeChunks, Map, run_whole
+from voicegen.infer.stream import Chain, Chunker, CrossfadeChunks, Map, run_whole
 from voicegen.models.cyclegan import MIN_FRAMES, CycleGANGeneratorConfig
 
 # Chunking of long mels (see the module docstring): frames converted at once (16 s at 16 kHz /
@@ -84,9 +84,10 @@ class CycleGANBundle:
                                          overlap_frames=overlap_frames), mel)
 
     def mel_stream(self, source: str, target: str, *, chunk_frames: int = DEFAULT_CHUNK_FRAMES,
-                   overlap_frames: int = DEFAULT_OVERLAP_FRAMES) -> Chain:
+                   overlap_frames: int = DEFAULT_OVERLAP_FRAMES, chunker: Chunker | None = None) -> Chain:
         """:meth:`convert_mel` as a streaming stage (:mod:`voicegen.infer.stream`): log-mel frames in
-        blocks, converted frames out as soon as no later chunk reaches them; the same output."""
+        blocks, converted frames out as soon as no later chunk reaches them; the same output.
+        ``chunker(fn, channels, device)`` replaces the crossfaded chunks (live conversion)."""
         generator = self.generator(source, target)
         if not (chunk_frames >= MIN_FRAMES and 0 <= overlap_frames < chunk_frames):
             raise ValueError(f"convert_mel: need chunk_frames >= {MIN_FRAMES} and 0 <= overlap_frames < "
@@ -98,7 +99,8 @@ class CycleGANBundle:
             return generator(x[None])[0]
 
         return Chain([Map(lambda m: normalize(m, stats[source]).astype(np.float32), n_mels),
-                      CrossfadeChunks(convert, n_mels, chunk_frames, overlap_frames, self.device),
+                      (CrossfadeChunks(convert, n_mels, chunk_frames, overlap_frames, self.device)
+                       if chunker is None else chunker(convert, n_mels, self.device)),
                       Map(lambda m: denormalize(m, stats[target]).astype(np.float32), n_mels)])
 
 

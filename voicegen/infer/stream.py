@@ -38,6 +38,11 @@ class Stage(Protocol):
     def finish(self) -> np.ndarray: ...
 
 
+Chunker = Callable[[Callable[[torch.Tensor], torch.Tensor], int, "torch.device | str"], Stage]
+"""How a converter's chunk function becomes a stage: ``chunker(fn, channels, device)`` (e.g. live
+:class:`SlidingChunks` instead of the offline :class:`CrossfadeChunks`)."""
+
+
 class Chain:
     """Stages one after the other, itself a stage (``finish`` flushes them in order)."""
 
@@ -227,14 +232,18 @@ def crossfade_weights(length: int, overlap: int, *, first: bool, last: bool) -> 
 
 class ContextChunks:
     """Frames ``(C, n)`` -> samples ``(n * hop,)``: ``fn`` ((C, k) tensor -> (k * hop,) tensor) on
-    chunks of ``chunk_frames`` with up to ``context_frames`` extra frames on each side, whose
-    samples are dropped. A chunk runs as soon as its right context has arrived."""
+    chunks of ``chunk_frames`` with up to ``context_frames`` extra frames before and
+    ``lookahead_frames`` (default: ``context_frames``) after them, whose samples are dropped. A
+    chunk runs as soon as its right context has arrived (live use: a short lookahead)."""
 
     def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], channels: int, hop: int, chunk_frames: int,
-                 context_frames: int, device: torch.device | str = "cpu") -> None:
-        if chunk_frames < 1 or context_frames < 0:
-            raise ValueError(f"need chunk_frames >= 1 and context_frames >= 0, got {chunk_frames}, {context_frames}")
-        self.fn, self.hop, self.chunk, self.context = fn, hop, chunk_frames, context_frames
+                 context_frames: int, device: torch.device | str = "cpu", *,
+                 lookahead_frames: int | None = None) -> None:
+        lookahead = context_frames if lookahead_frames is None else lookahead_frames
+        if chunk_frames < 1 or context_frames < 0 or lookahead < 0:
+            raise ValueError(f"need chunk_frames >= 1 and context/lookahead frames >= 0, got {chunk_frames}, "
+                             f"{context_frames}, {lookahead}")
+        self.fn, self.hop, self.chunk, self.context, self.lookahead = fn, hop, chunk_frames, context_frames, lookahead
         self.device = torch.device(device)
         self.frames = 0
         self._in = torch.zeros(channels, 0, device=self.device)
@@ -246,7 +255,7 @@ class ContextChunks:
         self._in = torch.cat([self._in, x], dim=1)
         self.frames += x.shape[1]
         pieces = []
-        while self._next + self.chunk + self.context <= self.frames:
+        while self._next + self.chunk + self.lookahead <= self.frames:
             pieces.append(self._run(self._next, self._next + self.chunk))
         return self._join(pieces)
 
@@ -257,7 +266,7 @@ class ContextChunks:
         return self._join(pieces)
 
     def _run(self, start: int, stop: int) -> torch.Tensor:
-        lo, hi = max(0, start - self.context), min(self.frames, stop + self.context)
+        lo, hi = max(0, start - self.context), min(self.frames, stop + self.lookahead)
         wav = self.fn(self._in[:, lo - self._in_start:hi - self._in_start])
         self._next = stop
         keep_from = max(0, stop - self.context)
@@ -267,6 +276,64 @@ class ContextChunks:
     @staticmethod
     def _join(pieces: list[torch.Tensor]) -> np.ndarray:
         return torch.cat(pieces).numpy() if pieces else np.zeros(0, dtype=np.float32)
+
+
+class SlidingChunks:
+    """Frames ``(C, n)`` -> frames ``(C, n)`` (or samples ``(n * scale,)``) for live use: at each push, the frames whose
+    ``lookahead_frames`` future frames have arrived (at least ``min_frames`` of them) go through ``fn``
+    ((C, k) tensor -> (C, k) frames, or (k * scale,) samples when ``scale`` > 1) at once, with up to ``context_frames`` past frames before and
+    the lookahead after; their part of the output is returned, its first ``crossfade_frames`` frames
+    crossfaded linearly from what the previous run computed for them (its lookahead). So a stage
+    adds only its lookahead to the latency, whatever the block sizes pushed. Unlike
+    :class:`CrossfadeChunks` and :class:`ContextChunks` the output depends on the push sizes (a model
+    sees less context than offline): the live counterpart of both (``scale`` = hop for a vocoder)."""
+
+    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], channels: int, context_frames: int,
+                 lookahead_frames: int, crossfade_frames: int = 0, device: torch.device | str = "cpu", *,
+                 scale: int = 1, min_frames: int = 1) -> None:
+        if context_frames < 0 or min_frames < 1 or not 0 <= crossfade_frames <= lookahead_frames:
+            raise ValueError(f"need context_frames >= 0, min_frames >= 1 and 0 <= crossfade_frames <= "
+                             f"lookahead_frames, got {context_frames}, {min_frames}, {crossfade_frames}, "
+                             f"{lookahead_frames}")
+        self.fn, self.context, self.lookahead, self.crossfade = fn, context_frames, lookahead_frames, crossfade_frames
+        self.scale, self.min_frames = scale, min_frames
+        self.device = torch.device(device)
+        self.frames = 0
+        self._in = torch.zeros(channels, 0, device=self.device)
+        self._in_start = 0
+        self._next = 0  # first frame not returned yet
+        self._tail: torch.Tensor | None = None  # the previous run's output for frames _next.. (its lookahead)
+
+    def push(self, x: np.ndarray | torch.Tensor) -> np.ndarray:
+        x = torch.as_tensor(x, dtype=torch.float32).to(self.device)
+        self._in = torch.cat([self._in, x], dim=1)
+        self.frames += x.shape[1]
+        if self.frames - self.lookahead - self._next < self.min_frames:
+            return self._empty()
+        return self._run(self.frames - self.lookahead, self.frames).numpy()
+
+    def finish(self) -> np.ndarray:
+        if self._next >= self.frames:
+            return self._empty()
+        return self._run(self.frames, self.frames).numpy()
+
+    def _empty(self) -> np.ndarray:
+        return np.zeros(0 if self.scale > 1 else (self._in.shape[0], 0), dtype=np.float32)
+
+    def _run(self, stop: int, end: int) -> torch.Tensor:
+        start, k = self._next, self.scale
+        lo = max(0, start - self.context)
+        y = self.fn(self._in[:, lo - self._in_start:end - self._in_start]).float()
+        out = y[..., (start - lo) * k:(stop - lo) * k].clone()
+        if self._tail is not None and self.crossfade:
+            n = min(self.crossfade * k, self._tail.shape[-1], out.shape[-1])
+            ramp = (torch.arange(n, dtype=torch.float32, device=out.device) + 0.5) / n
+            out[..., :n] = self._tail[..., :n] * (1 - ramp) + out[..., :n] * ramp
+        self._tail = y[..., (stop - lo) * k:(end - lo) * k]
+        self._next = stop
+        keep_from = max(0, stop - self.context)
+        self._in, self._in_start = self._in[:, keep_from - self._in_start:], keep_from
+        return out.cpu()
 
 
 def stream_to_file(blocks: Iterable[np.ndarray], stage: Stage, out: str | os.PathLike, sample_rate: int, *,

@@ -33,7 +33,7 @@ from voicegen.errors import ConfigError
 from voicegen.formats.vae import KIND as VAE_KIND  # noqa: F401  (re-exported)
 from voicegen.formats.vae import MODULE as VAE_MODULE  # noqa: F401  (re-exported)
 from voicegen.formats.vae import load_vae_parts
-from voicegen.infer.stream import CrossfadeChunks, run_whole
+from voicegen.infer.stream import Chunker, CrossfadeChunks, Stage, run_whole
 from voicegen.models.vae import SpectrogramVAE
 from voicegen.nn import DiagonalGaussian
 
@@ -121,14 +121,17 @@ class VAEBundle:
         mel = check_log_mel(mel, self.feature_config.n_mels, "convert_mel: ")
         return run_whole(self.mel_stream(source, target), mel)
 
-    def mel_stream(self, source: str, target: str) -> CrossfadeChunks:
-        """:meth:`convert_mel` as a streaming stage (see :mod:`voicegen.infer.stream`)."""
+    def mel_stream(self, source: str, target: str, *, chunker: Chunker | None = None) -> Stage:
+        """:meth:`convert_mel` as a streaming stage (see :mod:`voicegen.infer.stream`);
+        ``chunker(fn, channels, device)`` replaces the crossfaded chunks (live conversion)."""
         self.generator(source, target)
 
         def convert(chunk: torch.Tensor) -> torch.Tensor:
             mel = chunk.cpu().numpy()
             return torch.from_numpy(self.decode(self.encode(mel).mean, target, mel.shape[1]))
 
+        if chunker is not None:
+            return chunker(convert, self.feature_config.n_mels, "cpu")
         return CrossfadeChunks(convert, self.feature_config.n_mels, CONVERT_CHUNK_FRAMES, CONVERT_OVERLAP_FRAMES)
 
     @torch.no_grad()

@@ -39,6 +39,7 @@ from voicegen.infer.stream import (
     ContextChunks,
     Fork,
     Map,
+    SlidingChunks,
     Stage,
     run_whole,
     stream_to_file,
@@ -126,11 +127,12 @@ class Vocoder:
             raise ConfigError(f"--f0-method {method}: this vocoder ({self.generator_kind}) takes no F0")
         return dataclasses.replace(self, f0_config=dataclasses.replace(self.f0_config, method=method))
 
-    def f0_stream(self) -> F0Stream:
-        """Samples at the vocoder's rate -> its F0 rows (ValueError for a mel-only vocoder)."""
+    def f0_stream(self, **blocks: int) -> F0Stream:
+        """Samples at the vocoder's rate -> its F0 rows (ValueError for a mel-only vocoder); ``blocks``:
+        :class:`voicegen.audio.f0.F0Stream`'s block, context and lookahead sizes (live use)."""
         if self.f0_config is None:
             raise ValueError("this vocoder takes no F0")
-        return F0Stream(self.sample_rate, self.hop_length, self.f0_config)
+        return F0Stream(self.sample_rate, self.hop_length, self.f0_config, **blocks)
 
     def analysis(self, semitones: float = 0.0) -> Stage:
         """Samples -> the rows :meth:`stream` takes: the log-mel, and the (optionally shifted) F0 rows."""
@@ -183,11 +185,12 @@ class Vocoder:
             raise ValueError("this vocoder takes no F0 (a mel-only generator)")
         return run_whole(self.stream(chunk_frames=chunk_frames, context_frames=context_frames), mel)
 
-    def stream(self, *, chunk_frames: int = DEFAULT_CHUNK_FRAMES,
-               context_frames: int = DEFAULT_CONTEXT_FRAMES) -> Stage:
+    def stream(self, *, chunk_frames: int = DEFAULT_CHUNK_FRAMES, context_frames: int = DEFAULT_CONTEXT_FRAMES,
+               lookahead_frames: int | None = None) -> Stage:
         """:meth:`wav_from_mel` as a streaming stage (:mod:`voicegen.infer.stream`): rows (log-mel,
         and F0 rows when pitch-conditioned) in blocks, samples out as soon as a chunk's right context
-        has arrived; the same output."""
+        (``lookahead_frames``, default ``context_frames``) has arrived; the same output when the
+        lookahead is the default."""
         generator = self.generator
 
         @torch.no_grad()
@@ -196,10 +199,28 @@ class Vocoder:
 
         n_mels = self.feature_config.n_mels
         if not self.needs_f0:
-            return ContextChunks(vocode, n_mels, self.hop_length, chunk_frames, context_frames, self.device)
+            return ContextChunks(vocode, n_mels, self.hop_length, chunk_frames, context_frames, self.device,
+                                 lookahead_frames=lookahead_frames)
         return Chain([PhaseRows(n_mels, self.sample_rate, self.hop_length),
                       ContextChunks(vocode, self.in_rows + 1, self.hop_length, chunk_frames, context_frames,
-                                    self.device)])
+                                    self.device, lookahead_frames=lookahead_frames)])
+
+
+    def live_stream(self, *, context_frames: int, lookahead_frames: int) -> Stage:
+        """:meth:`stream` for live use (:class:`voicegen.infer.stream.SlidingChunks`): at each push,
+        every frame whose ``lookahead_frames`` have arrived is vocoded at once."""
+        generator = self.generator
+
+        @torch.no_grad()
+        def vocode(rows: torch.Tensor) -> torch.Tensor:
+            return generator(rows[None])[0, 0]
+
+        n_mels = self.feature_config.n_mels
+        chunks = SlidingChunks(vocode, self.in_rows + (1 if self.needs_f0 else 0), context_frames, lookahead_frames,
+                               device=self.device, scale=self.hop_length)
+        if not self.needs_f0:
+            return chunks
+        return Chain([PhaseRows(n_mels, self.sample_rate, self.hop_length), chunks])
 
 
 def load_vocoder(path: str | os.PathLike, device: str | torch.device = "cpu", runtime: str = "auto") -> Vocoder:

@@ -1,0 +1,188 @@
+"""Live conversion (`voicegen stream`, voicegen.infer.live): the live stages, latency, seams, the CLI."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from click.testing import CliRunner
+
+from voicegen.audio.f0 import F0Config, F0Stream, f0_rows
+from voicegen.audio.features import compute_mel
+from voicegen.audio.io import load_audio
+from voicegen.cli import cli
+from voicegen.errors import ConfigError
+from voicegen.infer.bundles import resolve
+from voicegen.infer.convert import Converter
+from voicegen.infer.live import LiveConverter, LiveSettings
+from voicegen.infer.options import ConvertOptions
+from voicegen.infer.stream import SlidingChunks
+
+RATE, HOP = 16000, 256
+
+
+@pytest.fixture(scope="module")
+def converter() -> Converter:
+    torch.set_num_threads(1)
+    return Converter(resolve("TM1", "SF1")[0])
+
+
+def live(converter: Converter, **settings) -> LiveConverter:
+    return LiveConverter(converter, ConvertOptions(source="SF1", target="TM1"), LiveSettings(**settings))
+
+
+def push_in_blocks(stage, x: np.ndarray, sizes) -> list[np.ndarray]:
+    out, start, i = [], 0, 0
+    while start < x.shape[-1]:
+        size = sizes[i % len(sizes)]
+        out.append(stage.push(x[..., start:start + size]))
+        start, i = start + size, i + 1
+    out.append(stage.finish())
+    return out
+
+
+@pytest.mark.parametrize("sizes", [[1], [5], [3, 17, 1, 40]])
+def test_sliding_chunks_of_a_framewise_model_give_its_output_whatever_the_pushes(sizes) -> None:
+    x = np.random.default_rng(0).normal(size=(3, 101)).astype(np.float32)
+    calls = []
+
+    def fn(chunk: torch.Tensor) -> torch.Tensor:
+        calls.append(chunk.shape[1])
+        return chunk * 2
+
+    stage = SlidingChunks(fn, 3, context_frames=7, lookahead_frames=2, crossfade_frames=2)
+    y = np.concatenate(push_in_blocks(stage, x, sizes), axis=1)
+    np.testing.assert_allclose(y, 2 * x, rtol=1e-6)
+    # a run sees at most the context, the new frames and the lookahead
+    assert max(calls) <= 7 + max(sizes) + 2 + 2
+
+
+def test_sliding_chunks_with_a_scale_return_samples_and_wait_for_the_lookahead() -> None:
+    stage = SlidingChunks(lambda c: c[0].repeat_interleave(4), 1, context_frames=3, lookahead_frames=2, scale=4)
+    assert stage.push(np.arange(2, dtype=np.float32)[None]).shape == (0,)  # only the lookahead so far
+    got = stage.push(np.arange(2, 5, dtype=np.float32)[None])
+    np.testing.assert_array_equal(got, np.repeat(np.arange(3, dtype=np.float32), 4))
+    np.testing.assert_array_equal(stage.finish(), np.repeat(np.arange(3, 5, dtype=np.float32), 4))
+
+
+def test_sliding_chunks_refuse_a_crossfade_longer_than_the_lookahead() -> None:
+    with pytest.raises(ValueError, match="crossfade_frames <= lookahead_frames"):
+        SlidingChunks(lambda c: c, 1, context_frames=4, lookahead_frames=1, crossfade_frames=2)
+
+
+def test_live_f0_tracks_a_known_contour_within_20_cents() -> None:
+    t = np.arange(int(1.6 * RATE)) / RATE
+    f0 = 140.0 * 2 ** (t / 1.6 * 5 / 12)  # a glide up 5 semitones
+    phase = 2 * np.pi * np.cumsum(f0) / RATE
+    wav = sum(0.3 / k * np.sin(k * phase) for k in range(1, 6)).astype(np.float32)
+    config = F0Config(fill_frames=0)
+    stream = F0Stream(RATE, HOP, config, block_frames=None, context_frames=16, lookahead_frames=2)
+    rows = np.concatenate(push_in_blocks(stream, wav, [6 * HOP]), axis=1)
+    assert rows.shape == (2, len(wav) // HOP)
+    centres = (np.arange(rows.shape[1]) * HOP + HOP // 2) / RATE
+    truth = np.log(140.0 * 2 ** (centres / 1.6 * 5 / 12))
+    voiced = rows[1] > 0.5
+    assert voiced[5:-5].all()
+    cents = 1200 / math.log(2) * np.abs(rows[0] - truth)[voiced][5:-5]
+    assert np.median(cents) < 20 and cents.max() < 60
+    offline = f0_rows(wav, RATE, HOP, config)
+    assert offline.shape == rows.shape
+
+
+@pytest.mark.parametrize("block_ms, lookahead", [(96.0, 2), (64.0, 4), (160.0, 0)])
+def test_latency_is_the_block_plus_one_frame_plus_each_stages_lookahead(converter, block_ms, lookahead) -> None:
+    chain = live(converter, block_ms=block_ms, lookahead_frames=lookahead, crossfade_frames=0)
+    block = round(block_ms / 16)
+    # mel (centred window) and F0 wait for one frame plus the lookahead, the converter and the vocoder
+    # for their lookahead each
+    assert chain.probe_latency() == (block + 1 + 3 * lookahead + (lookahead == 0)) * HOP
+
+
+def test_live_output_stays_near_the_offline_conversion(converter, sf1_clip) -> None:
+    wav = load_audio(sf1_clip, RATE)
+    offline, _, _ = converter.convert_wav(wav, "SF1", "TM1")
+    chain = live(converter)
+    out = np.concatenate(push_in_blocks(chain, wav, [chain.block_samples]))
+    assert abs(out.shape[0] - len(wav)) < HOP
+    n = min(len(out), len(offline))
+    mel_live, mel_off = compute_mel(out[:n], converter.feature_config), compute_mel(offline[:n], converter.feature_config)
+    distance = float(np.abs(mel_live - mel_off).mean())
+    # measured 0.66 (log-mel, natural log) with the defaults: the converter sees 2 future frames live
+    # where it sees the whole sentence offline; see the README's "Live conversion" table
+    assert distance < 0.75
+    assert np.corrcoef(mel_live.ravel(), mel_off.ravel())[0, 1] > 0.8
+
+
+def seam_ratio(y: np.ndarray, seams: list[int]) -> float:
+    """The worst seam: the largest sample step within 1 ms of it over the largest one in the 10 ms
+    around it (a click is a step its neighbourhood does not have)."""
+    step = np.abs(np.diff(y))
+    worst = 0.0
+    for seam in seams:
+        around = np.concatenate([step[max(0, seam - 160):max(0, seam - 16)], step[seam + 16:seam + 160]])
+        worst = max(worst, float(step[max(0, seam - 16):seam + 16].max() / around.max()))
+    return worst
+
+
+def test_no_click_at_block_seams_on_a_pure_tone(converter) -> None:
+    t = np.arange(int(1.5 * RATE)) / RATE
+    tone = (0.3 * np.sin(2 * np.pi * 150.0 * t)).astype(np.float32)
+    chain = live(converter)
+    parts, seams, done = [], [], 0
+    for start in range(0, len(tone), chain.block_samples):
+        parts.append(chain.push(tone[start:start + chain.block_samples]))
+        done += parts[-1].shape[0]
+        seams.append(done)
+    y = np.concatenate(parts + [chain.finish()])
+    seams = [s for s in seams[:-1] if 0 < s < len(y) - 1]
+    assert len(seams) > 10
+    assert seam_ratio(y, seams) < 1.5  # measured 0.98: no step the neighbourhood does not have
+    clicked = y.copy()
+    clicked[seams[5]:] += 0.1  # a step of 0.1 at one seam is what the measure must catch
+    assert seam_ratio(clicked, seams) > 10  # measured 23
+
+
+def test_settings_out_of_range_are_one_line_errors(converter) -> None:
+    with pytest.raises(ConfigError, match=r"^--crossfade-frames must be in \[0, --lookahead-frames = 1\], got 2$"):
+        live(converter, lookahead_frames=1, crossfade_frames=2)
+    with pytest.raises(ConfigError, match=r"^--block-ms must be in \(0, 2000\], got 0$"):
+        live(converter, block_ms=0)
+
+
+def run(*args, **kwargs):
+    return CliRunner().invoke(cli, [str(a) for a in args], **kwargs)
+
+
+def test_stream_command_writes_the_file_and_reports_latency_and_block_times(sf1_clip, tmp_path) -> None:
+    out = tmp_path / "live.wav"
+    result = run("stream", "--src", sf1_clip, "--target", "TM1", "--out", out)
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert lines[0] == "SF1 -> TM1 live: blocks of 96 ms, algorithmic latency 208 ms"
+    assert lines[1].startswith("compute per block: mean ") and "late blocks: " in lines[1]
+    assert lines[-1] == f"wrote {out}"
+    info = sf.info(str(out))
+    assert info.samplerate == RATE and abs(info.frames - sf.info(str(sf1_clip)).frames) < HOP
+    again = run("stream", "--src", sf1_clip, "--target", "TM1", "--out", out)
+    assert again.exit_code == 1 and again.stderr == f"Error: {out}: already exists; pass --overwrite to replace it\n"
+
+
+def test_stream_command_on_raw_pcm_through_stdin_and_stdout(sf1_clip) -> None:
+    wav = load_audio(sf1_clip, RATE)[:RATE]
+    pcm = (wav * 32767).astype("<i2").tobytes()
+    result = CliRunner().invoke(cli, ["stream", "--src", "-", "--target", "TM1", "--out", "-"], input=pcm)
+    assert result.exit_code == 0, result.stderr
+    samples = np.frombuffer(result.stdout_bytes, dtype="<i2")
+    assert abs(samples.shape[0] - RATE) < HOP and np.abs(samples).max() > 1000
+
+
+def test_stream_command_errors(tmp_path) -> None:
+    missing = tmp_path / "missing.wav"
+    result = run("stream", "--src", missing, "--target", "TM1", "--out", tmp_path / "o.wav")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {missing}: not found; pass an audio file, or - for raw PCM on standard input\n"
+    bad = run("stream", "--src", "-", "--target", "TM1", "--out", "-", "--block-ms", "5000")
+    assert bad.exit_code == 1 and bad.stderr == "Error: --block-ms must be in (0, 2000], got 5000\n"

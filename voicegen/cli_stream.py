@@ -1,0 +1,196 @@
+"""``voicegen stream``: live, block-by-block conversion (:mod:`voicegen.infer.live`).
+
+Registered on the main group at the bottom of ``voicegen/cli.py``. Only click is imported at the
+top; the models are imported inside the command. Progress and figures go to stderr, so that
+``--out -`` can carry the audio on stdout.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from voicegen.cli_common import device_option, refuse_existing
+
+STDIO = "-"
+RAW_FORMATS = {"s16le": ("<i2", 32768.0), "f32le": ("<f4", 1.0)}
+
+
+@click.command()
+@click.option("--src", "src", required=True, metavar="FILE|-",
+              help="Audio file (wav, flac, ogg, mp3...), or - for raw mono PCM on standard input "
+                   "(--raw-format, at --rate).")
+@click.option("--target", required=True, help="Speaker to convert into (see `voicegen models`).")
+@click.option("--source", default=None, help="Speaker of --src [default: the target's partner in the model].")
+@click.option("--model", default=None, help="Converter bundle folder, or an installed bundle's name.")
+@click.option("--out", "out", required=True, metavar="FILE|-",
+              help="Output audio file (written atomically), or - for raw mono PCM on standard output "
+                   "(--raw-format, at the model's rate).")
+@click.option("--pitch", default="auto", show_default=True, metavar="auto|none|SEMITONES",
+              help="As in `voicegen convert`: the target's F0 statistics, the source's F0, or auto plus N "
+                   "semitones.")
+@click.option("--f0-method", type=click.Choice(["dio", "harvest"]), default=None,
+              help="F0 tracker [default: the vocoder's]; harvest is ~30x slower than dio, too slow for most "
+                   "live use.")
+@click.option("--block-ms", type=float, default=None,
+              help="Block size: audio is converted in blocks of this length [default: 96, rounded to whole "
+                   "16 ms frames].")
+@click.option("--context-ms", type=float, default=None,
+              help="Past audio the converter sees with each block [default: 1024].")
+@click.option("--lookahead-frames", type=int, default=None,
+              help="Future frames each stage (F0, converter, vocoder) waits for [default: 2]; each adds a "
+                   "frame's time to the latency.")
+@click.option("--crossfade-frames", type=int, default=None,
+              help="Frames crossfaded at each block seam of the converter [default: 2, at most the lookahead].")
+@click.option("--realtime", is_flag=True,
+              help="Deliver a file's blocks at real-time pace, as a microphone would, and count late blocks.")
+@click.option("--raw-format", type=click.Choice(sorted(RAW_FORMATS)), default="s16le", show_default=True,
+              help="Sample format of - input and output.")
+@click.option("--rate", type=click.IntRange(min=1), default=None,
+              help="Sample rate of - input [default: the model's].")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Torch threads (one gives the steadiest block times).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@device_option("the models")
+def stream(src: str, target: str, source: str | None, model: str | None, out: str, pitch: str,
+           f0_method: str | None, block_ms: float | None, context_ms: float | None, lookahead_frames: int | None,
+           crossfade_frames: int | None, realtime: bool, raw_format: str, rate: int | None, threads: int,
+           overwrite: bool, device: str) -> None:
+    """Convert SRC live, block by block, into the TARGET speaker's voice.
+
+    Prints the algorithmic latency (the block plus the lookahead the models wait for, measured
+    on silence before the run) and, at the end, the compute time per block (mean, p95, max)
+    against the block's duration and the number of late blocks. The result is the offline
+    `voicegen convert` result up to the shorter contexts at block seams.
+
+    \b
+    Examples:
+      voicegen stream --src samples/audio/SF1_200001.wav --target TM1 --out live.wav
+      voicegen stream --src samples/audio/SF1_200001.wav --target TM1 --out live_rt.wav --realtime --block-ms 160
+      sox in.wav -t raw -r 16000 -e signed -b 16 -c 1 - | voicegen stream --src - --target TM1 --out - | \\
+          aplay -f S16_LE -r 16000 -c 1  # placeholder: sox and aplay
+    """
+    from voicegen.infer.bundles import resolve
+
+    if src != STDIO and not Path(src).is_file():
+        raise click.ClickException(f"{src}: not found; pass an audio file, or - for raw PCM on standard input")
+    if out != STDIO:
+        refuse_existing(Path(out), overwrite)
+        from voicegen.cli_batch import check_writable_outputs
+
+        check_writable_outputs([Path(out)], inputs=[] if src == STDIO else [Path(src)])
+    bundle, source, target = resolve(target, source, model)
+    from voicegen.infer.options import ConvertOptions
+
+    options = ConvertOptions(source=source, target=target, pitch=pitch, f0_method=f0_method)
+    settings = _settings(block_ms, context_ms, lookahead_frames, crossfade_frames)
+    settings.check()
+
+    import torch
+
+    from voicegen.cli_common import resolve_device
+    from voicegen.infer.convert import Converter
+    from voicegen.infer.live import LiveConverter
+
+    torch.set_num_threads(threads)
+    converter = Converter(bundle, str(resolve_device(device)), f0_method=options.f0_method)
+    live = LiveConverter(converter, options, settings)
+    latency = live.probe_latency()
+    rate_out = live.sample_rate
+    click.echo(f"{source} -> {target} live: blocks of {1000 * live.block_samples / rate_out:.0f} ms, algorithmic "
+               f"latency {1000 * latency / rate_out:.0f} ms", err=True)
+    blocks = _blocks(src, live.block_samples, rate_out, raw_format, rate)
+    if out == STDIO:
+        timer = live.run(blocks, _raw_writer(raw_format), realtime=realtime)
+    else:
+        from voicegen.audio.io import AudioWriter
+
+        with AudioWriter(out, rate_out, overwrite=overwrite, guard=None if src == STDIO else src) as writer:
+            timer = live.run(blocks, writer.write, realtime=realtime)
+    s = timer.summary()
+    if s["blocks"]:
+        click.echo(f"compute per block: mean {s['mean_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms, max {s['max_ms']:.1f} "
+                   f"ms of {s['block_ms']:.0f} ms (p95 {100 * s['p95_fraction']:.0f} % of a block); late blocks: "
+                   f"{s['late']} of {s['blocks']}" + ("" if realtime else " (not paced; see --realtime)"), err=True)
+    if out != STDIO:
+        click.echo(f"wrote {out}", err=True)
+
+
+def _settings(block_ms, context_ms, lookahead_frames, crossfade_frames):
+    """LiveSettings from the options given (the defaults for the others; the default crossfade is
+    shortened to a shorter --lookahead-frames)."""
+    import dataclasses
+
+    from voicegen.infer.live import LiveSettings
+
+    given = {"block_ms": block_ms, "context_ms": context_ms, "lookahead_frames": lookahead_frames,
+             "crossfade_frames": crossfade_frames}
+    settings = LiveSettings(**{key: value for key, value in given.items() if value is not None})
+    if crossfade_frames is None and settings.crossfade_frames > settings.lookahead_frames:
+        settings = dataclasses.replace(settings, crossfade_frames=settings.lookahead_frames)
+    return settings
+
+
+def _blocks(src: str, block: int, rate_out: int, raw_format: str, rate: int | None):
+    """Blocks of ``block`` samples at ``rate_out`` from a file or raw standard input (the last may be shorter)."""
+    import numpy as np
+
+    if src == STDIO:
+        source = _raw_reader(raw_format, rate or rate_out, rate_out)
+    else:
+        from voicegen.audio.io import AudioReader
+
+        source = iter(AudioReader(src, rate_out))
+    pending = np.zeros(0, dtype=np.float32)
+    for part in source:
+        pending = np.concatenate([pending, part])
+        while pending.shape[0] >= block:
+            yield pending[:block]
+            pending = pending[block:]
+    if pending.shape[0]:
+        yield pending
+
+
+def _raw_reader(raw_format: str, rate: int, rate_out: int):
+    """Mono PCM from standard input in pieces, resampled to ``rate_out`` when ``rate`` differs."""
+    import numpy as np
+
+    dtype, scale = RAW_FORMATS[raw_format]
+    width = np.dtype(dtype).itemsize
+    resampler = None
+    if rate != rate_out:
+        import soxr
+
+        resampler = soxr.ResampleStream(rate, rate_out, 1, dtype="float32")
+    stdin, leftover = sys.stdin.buffer, b""
+    while True:
+        data = stdin.read1(8192) if hasattr(stdin, "read1") else stdin.read(8192)
+        last = not data
+        data, leftover = leftover + data, b""
+        usable = len(data) - len(data) % width
+        data, leftover = data[:usable], data[usable:]
+        x = np.frombuffer(data, dtype=dtype).astype(np.float32) / scale
+        if resampler is not None:
+            x = resampler.resample_chunk(x, last=last)
+        if x.shape[0]:
+            yield x
+        if last:
+            return
+
+
+def _raw_writer(raw_format: str):
+    import numpy as np
+
+    dtype, scale = RAW_FORMATS[raw_format]
+    stdout = sys.stdout.buffer
+
+    def write(samples) -> None:
+        x = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0) * scale
+        if dtype == "<i2":
+            x = np.round(x * (32767.0 / 32768.0))
+        stdout.write(x.astype(dtype).tobytes())
+        stdout.flush()
+
+    return write

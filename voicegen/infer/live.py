@@ -1,0 +1,200 @@
+"""Live conversion: audio in short blocks -> converted audio with a bounded latency (`voicegen stream`).
+
+The offline path (:meth:`voicegen.infer.convert.Converter.stages`) converts 1024-frame chunks and
+tracks F0 on 224-frame blocks: exact, but a sample leaves seconds after it arrived. The live chain
+is the same models with short blocks:
+
+* log-mel frames as :class:`voicegen.audio.features.MelStream` makes them (its centred STFT needs
+  half a window of future samples);
+* F0 rows tracked on ``block`` frames with ``f0_context_frames`` past frames and
+  ``lookahead_frames`` future ones, unvoiced frames not delayed (``fill_frames`` 0: the last
+  voiced log-F0 is held instead of interpolated across the gap);
+* the converter on ``context_frames`` past frames + the block + ``lookahead_frames``
+  (:class:`voicegen.infer.stream.SlidingChunks`), the block's first ``crossfade_frames`` crossfaded
+  with the previous run's lookahead: the CycleGAN's instance norms see about a second of speech;
+* the vocoder on the block with ``vocoder_context_frames`` past frames and ``lookahead_frames``
+  future ones (:class:`voicegen.infer.stream.ContextChunks`); its excitation phase runs on across
+  blocks.
+
+The algorithmic latency (what a sample waits with infinitely fast models: the block, then every
+stage's lookahead) is measured, not computed: :meth:`LiveConverter.probe_latency` pushes silence
+through a fresh chain and records the largest lag of output behind input. :class:`BlockTimer`
+keeps the compute time of every block against the block's duration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from voicegen.audio.f0 import F0_ROWS, affine_lf0
+from voicegen.audio.features import MelStream
+from voicegen.errors import ConfigError
+from voicegen.infer.convert import PITCH_NONE, Converter
+from voicegen.infer.options import ConvertOptions
+from voicegen.infer.stream import Chain, Fork, Map, SlidingChunks, Stage, rows
+
+# Defaults chosen by benchmarks/stream.py on the shipped vcc2016_sf1_tm1 (see the README's
+# "Live conversion" table): 6 frames (96 ms) blocks and 2 frames of lookahead per stage.
+DEFAULT_BLOCK_MS = 96.0
+DEFAULT_CONTEXT_MS = 1024.0
+DEFAULT_LOOKAHEAD_FRAMES = 2
+DEFAULT_CROSSFADE_FRAMES = 2
+F0_CONTEXT_FRAMES = 16
+VOCODER_CONTEXT_FRAMES = 32
+MAX_BLOCK_MS = 2000.0
+MAX_CONTEXT_MS = 8000.0
+PROBE_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    """Block and context sizes of the live chain (see the module doc). Times in milliseconds are
+    rounded to whole mel frames (16 ms at the vc16k contract)."""
+
+    block_ms: float = DEFAULT_BLOCK_MS
+    context_ms: float = DEFAULT_CONTEXT_MS
+    lookahead_frames: int = DEFAULT_LOOKAHEAD_FRAMES
+    crossfade_frames: int = DEFAULT_CROSSFADE_FRAMES
+
+    def check(self) -> None:
+        """ConfigError (one line, naming the option) for sizes out of range."""
+        if not 0 < self.block_ms <= MAX_BLOCK_MS:
+            raise ConfigError(f"--block-ms must be in (0, {MAX_BLOCK_MS:g}], got {self.block_ms:g}")
+        if not 0 <= self.context_ms <= MAX_CONTEXT_MS:
+            raise ConfigError(f"--context-ms must be in [0, {MAX_CONTEXT_MS:g}], got {self.context_ms:g}")
+        if not 0 <= self.lookahead_frames <= 64:
+            raise ConfigError(f"--lookahead-frames must be in [0, 64], got {self.lookahead_frames}")
+        if not 0 <= self.crossfade_frames <= self.lookahead_frames:
+            raise ConfigError(f"--crossfade-frames must be in [0, --lookahead-frames = {self.lookahead_frames}], "
+                              f"got {self.crossfade_frames}")
+
+    def frames(self, milliseconds: float, hop_length: int, sample_rate: int) -> int:
+        """``milliseconds`` as whole frames of ``hop_length`` samples (at least 1)."""
+        return max(1, round(milliseconds * sample_rate / 1000.0 / hop_length))
+
+
+@dataclass
+class BlockTimer:
+    """Compute seconds per block against the block's duration; ``late`` counts blocks whose
+    result came after the next block was due (real-time pace) or that took longer than a block."""
+
+    block_seconds: float
+    seconds: list[float] = field(default_factory=list)
+    late: int = 0
+
+    def add(self, seconds: float, *, late: bool | None = None) -> None:
+        self.seconds.append(seconds)
+        if (seconds > self.block_seconds) if late is None else late:
+            self.late += 1
+
+    def summary(self) -> dict[str, float]:
+        """``blocks``, ``mean_ms``, ``p95_ms``, ``max_ms``, ``block_ms``, ``p95_fraction`` (p95 / block), ``late``."""
+        if not self.seconds:
+            return {"blocks": 0, "block_ms": 1000 * self.block_seconds, "late": 0}
+        ms = np.asarray(self.seconds) * 1000.0
+        p95 = float(np.percentile(ms, 95))
+        return {"blocks": len(ms), "mean_ms": float(ms.mean()), "p95_ms": p95, "max_ms": float(ms.max()),
+                "block_ms": 1000 * self.block_seconds, "p95_fraction": p95 / (1000 * self.block_seconds),
+                "late": self.late}
+
+
+class LiveConverter:
+    """One live conversion with a loaded :class:`Converter` and the per-file options of ``voicegen
+    convert`` (:class:`voicegen.infer.options.ConvertOptions`: source, target, pitch; its
+    ``f0_method`` is the converter's, its ``plot`` unused): ``push(samples)`` returns the converted
+    samples ready so far, ``finish()`` the rest. Blocks of any size may be pushed;
+    :attr:`block_samples` is the size the settings name.
+
+    A pitch other than ``none`` needs a pitch-conditioned vocoder (with a mel-only one, ``convert``
+    pre-shifts the whole waveform, which a live input does not have).
+    """
+
+    def __init__(self, converter: Converter, options: ConvertOptions, settings: LiveSettings = LiveSettings()) -> None:
+        settings.check()
+        converter.bundle.generator(options.source, options.target)  # validates the names
+        self.converter, self.options, self.settings = converter, options, settings
+        self.source, self.target, self.pitch = options.source, options.target, options.pitch
+        fc = converter.feature_config
+        self.sample_rate, self.hop = fc.sample_rate, fc.hop_length
+        self.block_frames = settings.frames(settings.block_ms, self.hop, self.sample_rate)
+        self.context_frames = settings.frames(settings.context_ms, self.hop, self.sample_rate) \
+            if settings.context_ms > 0 else 0
+        self.block_samples = self.block_frames * self.hop
+        vocoder = converter.vocoder
+        if not vocoder.needs_f0 and self.pitch != PITCH_NONE and self.pitch != 0.0:
+            raise ConfigError(f"live conversion with a mel-only vocoder ({vocoder.generator_kind}) cannot move the "
+                              "pitch (that needs the whole input); pass --pitch none, or use a pitch-conditioned "
+                              "vocoder such as vocoder16k")
+        self._stage = self._build()
+
+    def _build(self) -> Stage:
+        s, fc, vocoder = self.settings, self.converter.feature_config, self.converter.vocoder
+        look = s.lookahead_frames
+
+        def chunker(fn, channels, device):
+            return SlidingChunks(fn, channels, self.context_frames, look, s.crossfade_frames, device)
+
+        mel_hat = self.converter.bundle.mel_stream(self.source, self.target, chunker=chunker)
+        voice = vocoder.live_stream(context_frames=VOCODER_CONTEXT_FRAMES, lookahead_frames=look)
+        if not vocoder.needs_f0:
+            return Chain([MelStream(fc), mel_hat, voice])
+        assert vocoder.f0_config is not None
+        live_f0 = dataclasses.replace(vocoder, f0_config=dataclasses.replace(vocoder.f0_config, fill_frames=0))
+        f0 = live_f0.f0_stream(block_frames=None, context_frames=F0_CONTEXT_FRAMES, lookahead_frames=look)
+        scale, offset = self.converter.f0_transform(self.source, self.target, self.pitch)
+        n_mels = fc.n_mels
+        mapping = Fork([(rows(0, n_mels), mel_hat),
+                        (rows(n_mels, n_mels + F0_ROWS), Map(lambda r: affine_lf0(r, scale, offset), F0_ROWS))])
+        return Chain([Fork([(None, MelStream(fc)), (None, f0)]), mapping, voice])
+
+    def push(self, samples: np.ndarray) -> np.ndarray:
+        return np.asarray(self._stage.push(np.asarray(samples, dtype=np.float32).reshape(-1)), dtype=np.float32)
+
+    def finish(self) -> np.ndarray:
+        return np.asarray(self._stage.finish(), dtype=np.float32)
+
+    def fresh(self) -> LiveConverter:
+        """A new chain with the same models and settings (no state carried over)."""
+        return LiveConverter(self.converter, self.options, self.settings)
+
+    def probe_latency(self, seconds: float = PROBE_SECONDS) -> int:
+        """Algorithmic latency in samples: blocks of :attr:`block_samples` of silence go through a fresh
+        chain; a sample waits for its block to fill and then until the output reaches it, so the
+        latency is the largest ``input so far - output before this block`` over the blocks."""
+        chain = self.fresh()
+        pushed = out = 0
+        worst = 0
+        for _ in range(max(2, math.ceil(seconds * self.sample_rate / self.block_samples))):
+            before = out
+            pushed += self.block_samples
+            out += chain.push(np.zeros(self.block_samples, dtype=np.float32)).shape[0]
+            worst = max(worst, pushed - before)
+        return worst
+
+    def run(self, blocks, write, *, realtime: bool = False, clock=time.perf_counter,
+            sleep=time.sleep) -> BlockTimer:
+        """Push every block of ``blocks`` (arrays of :attr:`block_samples` samples; the last may be
+        shorter) and hand each result to ``write``; then the rest. With ``realtime`` the blocks are
+        paced as a live input would deliver them, and a block is late when its result came after
+        the next one was due. Returns the per-block timings."""
+        timer = BlockTimer(self.block_samples / self.sample_rate)
+        start = clock()
+        due = start
+        for block in blocks:
+            if realtime:
+                due += len(block) / self.sample_rate  # the block is complete at this time
+                wait = due - clock()
+                if wait > 0:
+                    sleep(wait)
+            began = clock()
+            result = self.push(block)
+            ended = clock()
+            timer.add(ended - began, late=(ended > due + timer.block_seconds) if realtime else None)
+            write(result)
+        write(self.finish())
+        return timer
