@@ -17,7 +17,7 @@ from voicegen.cli import cli
 from voicegen.errors import ConfigError
 from voicegen.infer.bundles import resolve
 from voicegen.infer.convert import Converter
-from voicegen.infer.live import LiveConverter, LiveSettings
+from voicegen.infer.live import STAGE_LOOKAHEAD_FRAMES, LiveConverter, LiveSettings
 from voicegen.infer.options import ConvertOptions
 from voicegen.infer.stream import SlidingChunks
 
@@ -96,9 +96,9 @@ def test_live_f0_tracks_a_known_contour_within_20_cents() -> None:
 def test_latency_is_the_block_plus_one_frame_plus_each_stages_lookahead(converter, block_ms, lookahead) -> None:
     chain = live(converter, block_ms=block_ms, lookahead_frames=lookahead, crossfade_frames=0)
     block = round(block_ms / 16)
-    # mel (centred window) and F0 wait for one frame plus the lookahead, the converter and the vocoder
-    # for their lookahead each
-    assert chain.probe_latency() == (block + 1 + 3 * lookahead + (lookahead == 0)) * HOP
+    # mel (centred window) and F0 wait for one frame plus F0's lookahead, then the converter and the
+    # vocoder for theirs
+    assert chain.probe_latency() == (block + 1 + 2 * STAGE_LOOKAHEAD_FRAMES + lookahead) * HOP
 
 
 def test_live_output_stays_near_the_offline_conversion(converter, sf1_clip) -> None:

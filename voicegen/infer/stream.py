@@ -286,17 +286,19 @@ class SlidingChunks:
     crossfaded linearly from what the previous run computed for them (its lookahead). So a stage
     adds only its lookahead to the latency, whatever the block sizes pushed. Unlike
     :class:`CrossfadeChunks` and :class:`ContextChunks` the output depends on the push sizes (a model
-    sees less context than offline): the live counterpart of both (``scale`` = hop for a vocoder)."""
+    sees less context than offline): the live counterpart of both (``scale`` = hop for a vocoder).
+    ``align``: runs start on multiples of it (a model that downsamples time by it then sees its input
+    on the same grid every run, as offline)."""
 
     def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], channels: int, context_frames: int,
                  lookahead_frames: int, crossfade_frames: int = 0, device: torch.device | str = "cpu", *,
-                 scale: int = 1, min_frames: int = 1) -> None:
+                 scale: int = 1, min_frames: int = 1, align: int = 1) -> None:
         if context_frames < 0 or min_frames < 1 or not 0 <= crossfade_frames <= lookahead_frames:
             raise ValueError(f"need context_frames >= 0, min_frames >= 1 and 0 <= crossfade_frames <= "
                              f"lookahead_frames, got {context_frames}, {min_frames}, {crossfade_frames}, "
                              f"{lookahead_frames}")
         self.fn, self.context, self.lookahead, self.crossfade = fn, context_frames, lookahead_frames, crossfade_frames
-        self.scale, self.min_frames = scale, min_frames
+        self.scale, self.min_frames, self.align = scale, min_frames, align
         self.device = torch.device(device)
         self.frames = 0
         self._in = torch.zeros(channels, 0, device=self.device)
@@ -323,6 +325,7 @@ class SlidingChunks:
     def _run(self, stop: int, end: int) -> torch.Tensor:
         start, k = self._next, self.scale
         lo = max(0, start - self.context)
+        lo -= lo % self.align  # a model that downsamples by `align` sees its input on the same grid each run
         y = self.fn(self._in[:, lo - self._in_start:end - self._in_start]).float()
         out = y[..., (start - lo) * k:(stop - lo) * k].clone()
         if self._tail is not None and self.crossfade:
@@ -332,6 +335,7 @@ class SlidingChunks:
         self._tail = y[..., (stop - lo) * k:(end - lo) * k]
         self._next = stop
         keep_from = max(0, stop - self.context)
+        keep_from -= keep_from % self.align
         self._in, self._in_start = self._in[:, keep_from - self._in_start:], keep_from
         return out.cpu()
 
