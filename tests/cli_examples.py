@@ -134,7 +134,7 @@ def check_parses(example: Example) -> None:
     args = example.voicegen_args()
     if args is None:
         return
-    command, name, path = cli, "voicegen", []
+    command, name = cli, "voicegen"
     while isinstance(command, click.Group) and args and not args[0].startswith("-"):
         sub = command.commands.get(args[0])
         assert sub is not None, f"{example.origin}: unknown command {' '.join([name, args[0]])!r} in {example.command!r}"
