@@ -78,7 +78,7 @@ def train_vae_command(**options) -> None:
           --set data.train.path=runs/mnist/data/mnist_t10k_dev.npz \\
           --set data.val.path=runs/mnist/data/mnist_t10k_dev.npz  # network: after the download
     """
-    _train("voicegen.train.image_vae", "ImageVAETrainConfig", "train_image_vae", "image vae", "image-vae", options)
+    _train("voicegen.train.image.vae", "ImageVAETrainConfig", "train_image_vae", "image vae", "image-vae", options)
 
 
 def _conditional(expected: bool):
@@ -104,7 +104,7 @@ def train_gan_command(**options) -> None:
           --set data.train.path=runs/mnist/data/mnist_t10k_dev.npz \\
           --set data.val.path=runs/mnist/data/mnist_t10k_dev.npz  # network: after the download
     """
-    _train("voicegen.train.image_gan", "ImageGANTrainConfig", "train_image_gan", "GAN", "image-gan", options,
+    _train("voicegen.train.image.gan", "ImageGANTrainConfig", "train_image_gan", "GAN", "image-gan", options,
            _conditional(False))
 
 
@@ -119,7 +119,7 @@ def train_cgan_command(**options) -> None:
           --set data.train.path=runs/mnist/data/mnist_t10k_dev.npz \\
           --set data.val.path=runs/mnist/data/mnist_t10k_dev.npz  # network: after the download
     """
-    _train("voicegen.train.image_gan", "ImageGANTrainConfig", "train_image_gan", "conditional GAN", "image-cgan",
+    _train("voicegen.train.image.gan", "ImageGANTrainConfig", "train_image_gan", "conditional GAN", "image-cgan",
            options, _conditional(True))
 
 
@@ -132,7 +132,7 @@ def train_cyclegan_command(**options) -> None:
     Example (stages 0-1 download MNIST and the UCI digits; stage 3 runs this command on them):
       bash recipes/digits_cyclegan/run.sh --stop-stage 3  # network: downloads the digits (stage 0)
     """
-    _train("voicegen.train.image_cyclegan", "ImageCycleGANTrainConfig", "train_image_cyclegan", "image cyclegan",
+    _train("voicegen.train.image.cyclegan", "ImageCycleGANTrainConfig", "train_image_cyclegan", "image cyclegan",
            "image-cyclegan", options)
 
 
@@ -147,7 +147,7 @@ def train_classifier_command(**options) -> None:
           --set data.train.path=runs/mnist/data/mnist_t10k_dev.npz \\
           --set data.val.path=runs/mnist/data/mnist_t10k_dev.npz  # network: after the download
     """
-    _train("voicegen.train.image_classifier", "ClassifierTrainConfig", "train_classifier", "classifier",
+    _train("voicegen.train.image.classifier", "ClassifierTrainConfig", "train_classifier", "classifier",
            "image-classifier", options)
 
 
@@ -168,7 +168,7 @@ def export_command(kind: str, run_dir: Path, step: int | None, out: Path | None,
       voicegen image export cgan --run-dir runs/mnist_cgan --step 4000 --out models/cgan_4k  # network: needs the run
     """
     from voicegen.pathcheck import check_writable
-    from voicegen.train.image_export import export_image_run
+    from voicegen.train.image.export import export_image_run
 
     check_writable(out if out is not None else run_dir, what="export")
     click.echo(f"exported {kind} to {export_image_run(kind, run_dir, out=out, step=step, overwrite=overwrite)}")

@@ -23,10 +23,10 @@ from voicegen.infer.image import (
     resolve_image_model,
     sample_images,
 )
-from voicegen.train.image_classifier import ClassifierTrainConfig
-from voicegen.train.image_cyclegan import ImageCycleGANTrainConfig
-from voicegen.train.image_gan import ImageGANTrainConfig
-from voicegen.train.image_vae import ImageVAETrainConfig
+from voicegen.train.image.classifier import ClassifierTrainConfig
+from voicegen.train.image.cyclegan import ImageCycleGANTrainConfig
+from voicegen.train.image.gan import ImageGANTrainConfig
+from voicegen.train.image.vae import ImageVAETrainConfig
 
 REPO = Path(__file__).resolve().parents[2]
 MAX_MODEL_BYTES = 2_000_000

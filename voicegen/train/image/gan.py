@@ -51,7 +51,7 @@ from voicegen.models.gan import (
 )
 from voicegen.train.config import OptimizerConfig, TrainerConfig
 from voicegen.train.data import mix_seed
-from voicegen.train.image_common import (
+from voicegen.train.image.common import (
     GAN_BETAS,
     GRID_COLUMNS,
     ImageDataConfig,
@@ -184,7 +184,7 @@ class ImageGANTrainConfig(ImageRunConfig):
     image_size, channels: the image contract (every source must match it).
     conditional: train the class-conditional GAN (labels needed) instead of the plain DCGAN.
     n_classes: classes of the labels (conditional only).
-    data: see :class:`~voicegen.train.image_common.ImageDataConfig`.
+    data: see :class:`~voicegen.train.image.common.ImageDataConfig`.
     generator, discriminator: ``GANGeneratorConfig`` / ``GANDiscriminatorConfig`` fields
         (``preset: mnist``); image_size, channels and n_classes are filled in.
     adversarial: ``hinge`` | ``bce`` | ``lsgan``.

@@ -14,7 +14,7 @@ from pathlib import Path
 from voicegen.config import load_config
 from voicegen.errors import ConfigError
 from voicegen.train.export import run_checkpoint
-from voicegen.train.image_common import class_names, load_checked
+from voicegen.train.image.common import class_names, load_checked
 
 IMAGE_RUN_KINDS = ("vae", "gan", "cgan", "cyclegan", "classifier")
 
@@ -33,7 +33,7 @@ def export_image_run(kind: str, run_dir: str | os.PathLike, *, out: str | os.Pat
     out = Path(out) if out is not None else run_dir / f"export_step{int(state['step']):08d}"
     modules = state["modules"]
     if kind == "vae":
-        from voicegen.train.image_vae import (
+        from voicegen.train.image.vae import (
             ImageVAETrainConfig,
             build_image_vae,
             export_image_vae,
@@ -47,7 +47,7 @@ def export_image_run(kind: str, run_dir: str | os.PathLike, *, out: str | os.Pat
         return export_image_vae(model, config.contract, out, kl_per_dim=latent_kl(model, scored.images),
                                 overwrite=overwrite)
     if kind in ("gan", "cgan"):
-        from voicegen.train.image_gan import (
+        from voicegen.train.image.gan import (
             ImageGANTrainConfig,
             build_gan,
             export_image_gan,
@@ -61,7 +61,7 @@ def export_image_run(kind: str, run_dir: str | os.PathLike, *, out: str | os.Pat
             classes = class_names(load_checked(config.data.train, config.contract, "data.train"), config.n_classes)
         return export_image_gan(generator, config.contract, out, classes=classes, overwrite=overwrite)
     if kind == "cyclegan":
-        from voicegen.train.image_cyclegan import (
+        from voicegen.train.image.cyclegan import (
             ImageCycleGANTrainConfig,
             build_image_cyclegan,
             export_image_cyclegan,
@@ -74,7 +74,7 @@ def export_image_run(kind: str, run_dir: str | os.PathLike, *, out: str | os.Pat
         return export_image_cyclegan(models["G_ab"], models["G_ba"], config.contract,
                                      (config.domain_a, config.domain_b), out, overwrite=overwrite)
     from voicegen.eval.image_metrics import DigitClassifier, classifier_config
-    from voicegen.train.image_classifier import ClassifierTrainConfig, export_classifier
+    from voicegen.train.image.classifier import ClassifierTrainConfig, export_classifier
 
     config = load_config(ClassifierTrainConfig, config_path)
     model = DigitClassifier(classifier_config(config.model))

@@ -48,7 +48,7 @@ from voicegen.train.cyclegan_task import (
     CycleGANTask,
     generate,
 )
-from voicegen.train.image_common import (
+from voicegen.train.image.common import (
     GAN_BETAS,
     GRID_COLUMNS,
     ImageRunConfig,

@@ -25,7 +25,7 @@ from voicegen.errors import ConfigError
 from voicegen.eval.image_metrics import DigitClassifier, classifier_config
 from voicegen.image.contract import IMAGE_CLASSIFIER_KIND, ImageContract
 from voicegen.train.config import OptimizerConfig, TrainerConfig
-from voicegen.train.image_common import (
+from voicegen.train.image.common import (
     ImageDataConfig,
     ImageRunConfig,
     check_validation,
@@ -69,7 +69,7 @@ class ClassifierTrainConfig(ImageRunConfig):
 
     image_size, channels: the image contract (every source must match it).
     n_classes: classes of the labels (the sources must be labelled).
-    data: see :class:`~voicegen.train.image_common.ImageDataConfig`.
+    data: see :class:`~voicegen.train.image.common.ImageDataConfig`.
     model: ``ClassifierConfig`` fields (``preset: mnist``); image_size, channels, n_classes filled in.
     trainer: the generic Trainer's config; the optimizer is ``classifier`` (default Adam lr 1e-3).
     """

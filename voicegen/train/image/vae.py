@@ -31,7 +31,7 @@ from voicegen.image.transforms import from_logits
 from voicegen.losses import kl_loss
 from voicegen.models.vae import SpectrogramVAE, build_vae, vae_config
 from voicegen.train.config import TrainerConfig
-from voicegen.train.image_common import (
+from voicegen.train.image.common import (
     ImageDataConfig,
     ImageRunConfig,
     check_validation,
@@ -90,7 +90,7 @@ class ImageVAETrainConfig(ImageRunConfig, KLSettings):
     """An image-VAE training run (YAML schema).
 
     image_size, channels: the image contract (every source must match it).
-    data: see :class:`~voicegen.train.image_common.ImageDataConfig`.
+    data: see :class:`~voicegen.train.image.common.ImageDataConfig`.
     model: ``VAEConfig`` fields (``preset: image28``); ``n_mels``/``width`` (the image side),
         ``in_channels`` and ``latent_layout: global`` are filled in. ``n_speakers > 0`` conditions
         the decoder on the class labels.
