@@ -21,7 +21,8 @@ import torch
 from voicegen.artifact_meta import parse_json
 from voicegen.audio.f0 import F0Config, track_f0
 from voicegen.audio.features import FeatureConfig, MelSpectrogram
-from voicegen.audio.io import AUDIO_EXTENSIONS, atomic_output, is_audio_file, load_audio
+from voicegen.audio.io import AUDIO_EXTENSIONS, is_audio_file, load_audio
+from voicegen.audio.writer import atomic_output
 from voicegen.errors import ArtifactError, AudioError, ConfigError
 from voicegen.progress import progress_bar
 from voicegen.pathcheck import not_regular_message, special_file_kind
