@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from voicegen.cli import cli
 from voicegen.config import load_config
 from voicegen.eval.image_eval import ImageEvalConfig
-from voicegen.eval.image_metrics import accuracy, classify, load_classifier
+from voicegen.eval.image_metrics import accuracy, classify
+from voicegen.formats.image import load_classifier
 from voicegen.image.datasets import load_source
 from voicegen.image.io import load_image, save_image
 from voicegen.infer.image import (

@@ -25,14 +25,9 @@ from typing import Any, Literal
 import torch
 
 from voicegen.errors import ConfigError
-from voicegen.eval.image_metrics import (
-    LoadedClassifier,
-    accuracy,
-    classify,
-    frechet_distance,
-    load_classifier,
-)
+from voicegen.eval.image_metrics import accuracy, classify, frechet_distance
 from voicegen.fileutil import atomic_write_text
+from voicegen.formats.image import LoadedClassifier, load_classifier
 from voicegen.image.datasets import (
     ImageSet,
     ImageSourceConfig,

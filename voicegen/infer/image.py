@@ -19,9 +19,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from voicegen.artifact_guard import module_from_artifact
 from voicegen.checkpoint import load_artifact
 from voicegen.errors import ArtifactError, ConfigError
-from voicegen.eval.image_metrics import artifact_contract, module_from_artifact
+from voicegen.formats.image import artifact_contract
 from voicegen.image.contract import (
     IMAGE_CYCLEGAN_KIND,
     IMAGE_GAN_KIND,

@@ -5,7 +5,7 @@
 
 One phase ``classifier`` with the loss ``ce`` (cross-entropy); validation reports ``ce`` and
 ``accuracy`` on held-out images. The export holds the ``classifier`` weights, ``config.model``, the
-image contract and the class names; :func:`voicegen.eval.image_metrics.load_classifier` reads it.
+image contract and the class names; :func:`voicegen.formats.image.load_classifier` reads it.
 """
 
 from __future__ import annotations
@@ -22,15 +22,15 @@ from torch import Tensor, nn
 from voicegen.checkpoint import save_artifact
 from voicegen.config import to_dict
 from voicegen.errors import ConfigError
-from voicegen.eval.image_metrics import DigitClassifier, classifier_config
+from voicegen.formats.image import contract_extra
 from voicegen.image.contract import IMAGE_CLASSIFIER_KIND, ImageContract
+from voicegen.models.classifier import DigitClassifier, classifier_config
 from voicegen.train.config import OptimizerConfig, TrainerConfig
 from voicegen.train.image.common import (
     ImageDataConfig,
     ImageRunConfig,
     check_validation,
     class_names,
-    contract_extra,
     image_datasets,
     state_dict_cpu,
 )

@@ -26,7 +26,8 @@ from torch import Tensor, nn
 from voicegen.checkpoint import save_artifact
 from voicegen.config import to_dict
 from voicegen.errors import ConfigError
-from voicegen.eval.image_metrics import LoadedClassifier, accuracy, classify
+from voicegen.eval.image_metrics import accuracy, classify
+from voicegen.formats.image import LoadedClassifier, contract_extra
 from voicegen.image.contract import IMAGE_CYCLEGAN_KIND, ImageContract
 from voicegen.image.datasets import (
     ImageDataset,
@@ -52,7 +53,6 @@ from voicegen.train.image.common import (
     GAN_BETAS,
     GRID_COLUMNS,
     ImageRunConfig,
-    contract_extra,
     load_checked,
     load_run_classifier,
     log_grid,

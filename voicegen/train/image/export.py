@@ -73,7 +73,7 @@ def export_image_run(kind: str, run_dir: str | os.PathLike, *, out: str | os.Pat
             models[name].load_state_dict(modules[name])
         return export_image_cyclegan(models["G_ab"], models["G_ba"], config.contract,
                                      (config.domain_a, config.domain_b), out, overwrite=overwrite)
-    from voicegen.eval.image_metrics import DigitClassifier, classifier_config
+    from voicegen.models.classifier import DigitClassifier, classifier_config
     from voicegen.train.image.classifier import ClassifierTrainConfig, export_classifier
 
     config = load_config(ClassifierTrainConfig, config_path)

@@ -33,12 +33,8 @@ from torch import Tensor, nn
 from voicegen.checkpoint import save_artifact
 from voicegen.config import to_dict
 from voicegen.errors import ConfigError
-from voicegen.eval.image_metrics import (
-    LoadedClassifier,
-    accuracy,
-    classify,
-    frechet_distance,
-)
+from voicegen.eval.image_metrics import accuracy, classify, frechet_distance
+from voicegen.formats.image import LoadedClassifier, contract_extra
 from voicegen.image.contract import IMAGE_GAN_KIND, ImageContract
 from voicegen.losses import AdversarialKind, adversarial_d_loss, adversarial_g_loss
 from voicegen.models.gan import (
@@ -58,7 +54,6 @@ from voicegen.train.image.common import (
     ImageRunConfig,
     check_validation,
     class_names,
-    contract_extra,
     image_datasets,
     load_run_classifier,
     log_grid,

@@ -25,6 +25,7 @@ from torch import Tensor
 
 from voicegen.checkpoint import save_artifact
 from voicegen.config import to_dict
+from voicegen.formats.image import contract_extra
 from voicegen.image.contract import IMAGE_VAE_KIND, ImageContract
 from voicegen.image.io import to_unit
 from voicegen.image.transforms import from_logits
@@ -35,7 +36,6 @@ from voicegen.train.image.common import (
     ImageDataConfig,
     ImageRunConfig,
     check_validation,
-    contract_extra,
     image_datasets,
     log_grid,
     state_dict_cpu,
