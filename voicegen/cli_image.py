@@ -10,8 +10,7 @@ from pathlib import Path
 
 import click
 
-from voicegen.cli_common import device_option, refuse_existing, resolve_device
-from voicegen.cli_train import _already_finished, _load_run, _run_options
+from voicegen.cli_common import already_finished, device_option, load_run, refuse_existing, resolve_device, run_options
 
 GRID_SCALE = 4
 """Default enlargement of saved grids (28 px digits become 112 px)."""
@@ -56,11 +55,11 @@ def _train(module: str, schema: str, function: str, what: str, family: str, opti
     import importlib
 
     library = importlib.import_module(module)
-    config, run_dir, mode = _load_run(getattr(library, schema), family, options["config_path"],
+    config, run_dir, mode = load_run(getattr(library, schema), family, options["config_path"],
                                       options["overrides"], options["device"], options["run_dir"], options["resume"])
     if check is not None:
         check(config, options["config_path"])
-    if _already_finished(run_dir, config.trainer.max_steps, mode):
+    if already_finished(run_dir, config.trainer.max_steps, mode):
         return
     export = getattr(library, function)(config, run_dir, resume=mode)
     if export is not None:
@@ -68,7 +67,7 @@ def _train(module: str, schema: str, function: str, what: str, family: str, opti
 
 
 @image_train.command("vae")
-@_run_options("mnist", "beta=4", "image-vae")
+@run_options("mnist", "beta=4", "image-vae")
 def train_vae_command(**options) -> None:
     """Train an image VAE / beta-VAE (one latent vector per image, Bernoulli decoder).
 
@@ -94,7 +93,7 @@ def _conditional(expected: bool):
 
 
 @image_train.command("gan")
-@_run_options("mnist", "trainer.max_steps=100", "image-gan")
+@run_options("mnist", "trainer.max_steps=100", "image-gan")
 def train_gan_command(**options) -> None:
     """Train an unconditional DCGAN (the config must have conditional: false).
 
@@ -109,7 +108,7 @@ def train_gan_command(**options) -> None:
 
 
 @image_train.command("cgan")
-@_run_options("mnist", "trainer.max_steps=100", "image-cgan")
+@run_options("mnist", "trainer.max_steps=100", "image-cgan")
 def train_cgan_command(**options) -> None:
     """Train a class-conditional GAN on labelled images (the config must have conditional: true).
 
@@ -124,7 +123,7 @@ def train_cgan_command(**options) -> None:
 
 
 @image_train.command("cyclegan")
-@_run_options("digits_cyclegan", "data.b.path=DIR", "image-cyclegan")
+@run_options("digits_cyclegan", "data.b.path=DIR", "image-cyclegan")
 def train_cyclegan_command(**options) -> None:
     """Train an image CycleGAN between two unpaired image sets (the voice converter's step).
 
@@ -137,7 +136,7 @@ def train_cyclegan_command(**options) -> None:
 
 
 @image_train.command("classifier")
-@_run_options("mnist", "trainer.max_steps=100", "image-classifier")
+@run_options("mnist", "trainer.max_steps=100", "image-classifier")
 def train_classifier_command(**options) -> None:
     """Train the digit classifier that scores the GANs and the CycleGAN.
 
