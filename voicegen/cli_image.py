@@ -10,7 +10,14 @@ from pathlib import Path
 
 import click
 
-from voicegen.cli_common import already_finished, device_option, load_run, refuse_existing, resolve_device, run_options
+from voicegen.cli_common import (
+    already_finished,
+    device_option,
+    load_run,
+    refuse_existing,
+    resolve_device,
+    run_options,
+)
 
 GRID_SCALE = 4
 """Default enlargement of saved grids (28 px digits become 112 px)."""

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import click
 
-from voicegen.cli_common import already_finished, device_option, input_kind, load_run, refuse_existing, run_options
+from voicegen.cli_common import (
+    already_finished,
+    device_option,
+    input_kind,
+    load_run,
+    refuse_existing,
+    run_options,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -24,8 +24,8 @@ from voicegen.audio.features import FeatureConfig, MelSpectrogram
 from voicegen.audio.io import AUDIO_EXTENSIONS, is_audio_file, load_audio
 from voicegen.audio.writer import atomic_output
 from voicegen.errors import ArtifactError, AudioError, ConfigError
-from voicegen.progress import progress_bar
 from voicegen.pathcheck import not_regular_message, special_file_kind
+from voicegen.progress import progress_bar
 
 STATS_FORMAT_VERSION = 1
 # normalize() divides by max(std, MIN_STD): a band that never changes (e.g. always at the log

@@ -19,7 +19,12 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from voicegen.audio.io import DEFAULT_BLOCK_SECONDS, MAX_QUIET_CLIPPED_SAMPLES, AudioWarning, positive_int
+from voicegen.audio.io import (
+    DEFAULT_BLOCK_SECONDS,
+    MAX_QUIET_CLIPPED_SAMPLES,
+    AudioWarning,
+    positive_int,
+)
 from voicegen.errors import AudioError
 from voicegen.fileutil import atomic_path, temporary_beside
 from voicegen.pathcheck import check_not_input
