@@ -6,9 +6,9 @@ import them. recipe/ prepares data (front ends and config only). These tests par
 is still a dependency); imports under ``if TYPE_CHECKING:`` are annotations only and do not count.
 
 eval and infer: eval may import infer, infer never imports eval. eval scores what the pipelines
-produce (``voicegen eval image`` samples a GAN through infer.image, conversion scoring runs the
-converter), so it sits downstream of infer; inference must run without the metrics' heavy and
-optional dependencies (WORLD, DNSMOS, speaker encoders). What both need (the digit classifier,
+produce (``voicegen eval image`` loads the image models, samples and translates through
+infer.image), so it sits downstream of infer; inference must run without the metrics and their
+heavy, optional dependencies (WORLD, DNSMOS, speaker encoders). What both need (the digit classifier,
 loading an image artifact) lives below them: voicegen.models.classifier, voicegen.formats.image,
 voicegen.artifact_guard.
 """
