@@ -1,35 +1,42 @@
 """The image artifacts: ``image_vae``, ``image_gan``, ``image_cyclegan`` and ``image_classifier``.
 
-Folder layout, on top of :mod:`voicegen.checkpoint`'s artifact layout (``kind``,
-``format_version``, ``voicegen_version``, ``created``, ``modules``, ``dtype``, ``weights_sha256``,
-``tensors`` in ``artifact.json`` as for every artifact; weights float16 by default, loaded as
-float32). Every image artifact stores, in ``artifact.json``:
+Folder layout (written by ``export_image_vae``, ``export_image_gan``, ``export_image_cyclegan`` and
+``export_classifier`` in :mod:`voicegen.train.image`, read by ``load_image_*`` in
+:mod:`voicegen.infer.image` and by :func:`load_classifier` here), on top of
+:mod:`voicegen.checkpoint`'s artifact layout:
 
-* ``extra.image``: the image contract, ``{"channels": 1 | 3, "size": side}``
-  (:class:`voicegen.image.contract.ImageContract`; written by :func:`contract_extra`, read by
-  :func:`artifact_contract`); pixels are always in [-1, 1].
-* ``extra.classes`` (when the model has classes): the class names in label order.
+``weights.safetensors``
+    the modules below, their state dicts (float16 by default; loaded as float32).
+``artifact.json``
+    * ``kind``: one of the four (the strings are defined once, in :mod:`voicegen.image.contract`);
+      ``format_version``, ``voicegen_version``, ``created``, ``modules``, ``dtype``,
+      ``weights_sha256``, ``tensors``: as for every artifact.
+    * ``extra.image``: the image contract ``{"channels": 1 | 3, "size": side}``
+      (:class:`voicegen.image.contract.ImageContract`; written by :func:`contract_extra`, read by
+      :func:`artifact_contract`); pixel values are always in [-1, 1].
+    * ``extra.classes``: class names in label order, where the model has classes.
+    * ``mel``, ``stats``, ``speakers``: null.
 
-Per kind (the kind strings are defined once, in :mod:`voicegen.image.contract`):
+Per kind:
 
 ``image_vae``
-    module ``vae`` (:class:`voicegen.models.vae.SpectrogramVAE`, ``latent_layout: global``);
-    ``config.model`` (:class:`voicegen.models.vae.VAEConfig` fields); ``extra.latent_kl``: each
-    latent dimension's KL in nats on the validation images (may be absent).
+    module ``vae`` (:class:`voicegen.models.vae.SpectrogramVAE` with ``latent_layout: global``);
+    ``config.model``: :class:`voicegen.models.vae.VAEConfig` fields; ``extra.latent_kl``: each latent
+    dimension's KL in nats on the validation images (``voicegen image traverse`` picks the
+    informative dimensions by it).
 ``image_gan``
-    module ``generator`` (:class:`voicegen.models.gan.GANGenerator`); ``config.generator``
-    (:class:`voicegen.models.gan.GANGeneratorConfig` fields); ``extra.classes`` with
-    ``n_classes`` names for a conditional generator.
+    module ``generator`` (:class:`voicegen.models.gan.GANGenerator`); ``config.generator``:
+    :class:`voicegen.models.gan.GANGeneratorConfig` fields; ``extra.classes`` holds ``n_classes``
+    names for a conditional generator and is absent for an unconditional one.
 ``image_cyclegan``
-    modules ``G_ab`` and ``G_ba`` (:class:`voicegen.models.cyclegan.ResnetGenerator`);
-    ``config.generator`` (their shared config); ``extra.domains``: the names of domains A and B.
+    modules ``G_ab`` (A -> B) and ``G_ba`` (B -> A) (:class:`voicegen.models.cyclegan.ResnetGenerator`);
+    ``config.generator``: their shared :class:`voicegen.models.cyclegan.ResnetGeneratorConfig` fields;
+    ``extra.domains``: ``[A, B]``, the two domain names.
 ``image_classifier``
-    module ``classifier`` (:class:`voicegen.models.classifier.DigitClassifier`); ``config.model``
-    (:class:`voicegen.models.classifier.ClassifierConfig` fields); ``extra.classes``.
+    module ``classifier`` (:class:`voicegen.models.classifier.DigitClassifier`); ``config.model``:
+    :class:`voicegen.models.classifier.ClassifierConfig` fields; ``extra.classes``.
 
-The writers are ``export_image_*`` / ``export_classifier`` in ``voicegen.train.image``; the
-readers :func:`load_classifier` here and ``load_image_*`` in ``voicegen.infer.image``. Version
-history: format 1 throughout.
+Version history: format 1 throughout.
 """
 
 from __future__ import annotations
