@@ -227,8 +227,9 @@ def sample_command(model: str | None, class_name: str | None, n: int | None, col
     refuse_existing(out, overwrite)
     check_writable(out)
     path = resolve_image_model(model, "gan")
+    from voicegen.formats.image import load_image_gan
     from voicegen.image.grid import save_grid
-    from voicegen.infer.image import load_image_gan, sample_images
+    from voicegen.infer.image import sample_images
 
     gan = load_image_gan(path, device=resolve_device(device))
     images, nrow = sample_images(gan, class_name=class_name, n=n, columns=columns, seed=seed)
@@ -267,7 +268,8 @@ def translate_command(source: Path, output: Path, model: str | None, direction: 
         raise click.ClickException(f"{source}: not found; pass an image file or a folder of images")
     check_writable(output)
     path = resolve_image_model(model, "cyclegan")
-    from voicegen.infer.image import load_image_cyclegan, translate_path
+    from voicegen.formats.image import load_image_cyclegan
+    from voicegen.infer.image import translate_path
 
     cyclegan = load_image_cyclegan(path, device=resolve_device(device))
     written = translate_path(source, output, cyclegan, direction=direction, overwrite=overwrite,
@@ -301,8 +303,9 @@ def traverse_command(model: str | None, image_path: Path | None, dims: str | Non
     refuse_existing(out, overwrite)
     check_writable(out)
     path = resolve_image_model(model, "vae")
+    from voicegen.formats.image import load_image_vae
     from voicegen.image.grid import save_grid
-    from voicegen.infer.image import load_for_contract, load_image_vae, traverse
+    from voicegen.infer.image import load_for_contract, traverse
 
     vae = load_image_vae(path, device=resolve_device(device))
     try:

@@ -14,13 +14,12 @@ from voicegen.cli import cli
 from voicegen.config import load_config
 from voicegen.eval.image_eval import ImageEvalConfig
 from voicegen.eval.image_metrics import accuracy, classify
-from voicegen.formats.image import load_classifier
+from voicegen.formats.image import load_classifier, load_image_gan
 from voicegen.image.datasets import load_source
 from voicegen.image.io import load_image, save_image
 from voicegen.infer.image import (
     DEFAULT_MODELS,
     PACKAGE_IMAGE_MODELS,
-    load_image_gan,
     resolve_image_model,
     sample_images,
 )

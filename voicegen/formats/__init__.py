@@ -6,10 +6,8 @@ fine-tuning), so a field the writer adds is read in the same file. The kind stri
 readers import neither torch nor the models: ``voicegen models`` and bundle checks stay light;
 the weights side imports torch when called.
 
-The image family (:mod:`voicegen.formats.image`) is only part-way there: its module describes the
-four image formats and holds the shared ``extra`` fields and the classifier loader, while its kind
-strings live in :mod:`voicegen.image.contract`, its writers in ``voicegen.train.image`` and its
-other loaders in :mod:`voicegen.infer.image`.
+The image family (:mod:`voicegen.formats.image`) holds its four kinds' writers and loaders; its
+kind strings live in :mod:`voicegen.image.contract` beside the image contract they carry.
 
 Imports flow ``models -> formats -> (train | infer)``.
 """

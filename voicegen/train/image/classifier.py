@@ -19,11 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from voicegen.checkpoint import save_artifact
-from voicegen.config import to_dict
 from voicegen.errors import ConfigError
-from voicegen.formats.image import contract_extra
-from voicegen.image.contract import IMAGE_CLASSIFIER_KIND, ImageContract
+from voicegen.formats.image import save_classifier
 from voicegen.models.classifier import DigitClassifier, classifier_config
 from voicegen.train.config import OptimizerConfig, TrainerConfig
 from voicegen.train.image.common import (
@@ -32,9 +29,8 @@ from voicegen.train.image.common import (
     check_validation,
     class_names,
     image_datasets,
-    state_dict_cpu,
 )
-from voicegen.train.run import parameter_count, run_trainer, start_run
+from voicegen.train.run import EXPORT_DIR, parameter_count, run_trainer, start_run
 
 PHASE = "classifier"
 DEFAULT_OPTIMIZERS = {PHASE: OptimizerConfig(lr=1e-3, betas=(0.9, 0.999))}
@@ -87,15 +83,6 @@ class ClassifierTrainConfig(ImageRunConfig):
         check_validation(self.trainer, self.data)
 
 
-def export_classifier(model: DigitClassifier, contract: ImageContract, classes: list[str],
-                      path: str | os.PathLike, *, dtype: torch.dtype | None = torch.float16,
-                      overwrite: bool = False) -> Path:
-    """Write an ``image_classifier`` artifact at ``path``."""
-    return save_artifact(path, kind=IMAGE_CLASSIFIER_KIND, weights={"classifier": state_dict_cpu(model)},
-                         config={"model": to_dict(model.config)}, extra=contract_extra(contract, classes),
-                         dtype=dtype, overwrite=overwrite)
-
-
 def train_classifier(config: ClassifierTrainConfig, run_dir: str | os.PathLike, *,
                      resume: bool | Literal["auto"] = "auto") -> Path | None:
     """Train as configured under ``run_dir`` and export ``run_dir/export``; return that path."""
@@ -113,5 +100,5 @@ def train_classifier(config: ClassifierTrainConfig, run_dir: str | os.PathLike, 
                                   f"{parameter_count(model):.2f}M parameters")
     if not trainer.dist.is_main:
         return None
-    return export_classifier(model, config.contract, class_names(dataset.set, config.n_classes),
-                             run_dir / "export", overwrite=True)
+    return save_classifier(model, config.contract, class_names(dataset.set, config.n_classes),
+                           run_dir / EXPORT_DIR, overwrite=True)

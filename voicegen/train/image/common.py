@@ -130,11 +130,6 @@ def class_names(images: ImageSet, n_classes: int) -> list[str]:
     return list(images.classes) if images.classes else [str(i) for i in range(n_classes)]
 
 
-def state_dict_cpu(module: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """``module``'s state dict as detached float CPU tensors (what an export stores)."""
-    return {k: t.detach().cpu() for k, t in module.state_dict().items()}
-
-
 def log_grid(logger: Any, tag: str, images: torch.Tensor, step: int, *, nrow: int = GRID_COLUMNS,
              title: str = "") -> None:
     """Draw ``images`` ``(N, C, H, W)`` in [-1, 1] as one grid figure into the training logs."""
