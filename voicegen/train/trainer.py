@@ -392,9 +392,6 @@ class Trainer:
         return epoch, position
 
     def _data_signature(self) -> dict[str, int]:
-        return {
-            "num_items": self.num_items,
-            "batch_size": self.config.batch_size,
-            "world_size": self.dist.world_size,
-            "seed": self.config.seed,
-        }
+        """What the data order depends on (a resume with other values starts the next epoch)."""
+        return {"num_items": self.num_items, "batch_size": self.config.batch_size,
+                "world_size": self.dist.world_size, "seed": self.config.seed}
