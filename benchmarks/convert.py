@@ -36,7 +36,8 @@ def speech(seconds: float, path: Path) -> Path:
     """Write ``seconds`` of the bundled SF1 clips, repeated, to ``path`` (16 kHz wav)."""
     import numpy as np
 
-    from voicegen.audio.io import load_audio, save_audio
+    from voicegen.audio.io import load_audio
+    from voicegen.audio.writer import save_audio
 
     clip = np.concatenate([load_audio(c, 16000) for c in CLIPS])
     n = int(seconds * 16000)

@@ -5,7 +5,7 @@ An artifact's ``artifact.json`` and weights are independent files: a config edit
 ``base_channels: 1000000`` would make a loader allocate tens of GB before the weights fail to
 fit, and integer weights cast to float load "fine" and play near-silence. :func:`check_weights`
 runs inside :func:`voicegen.checkpoint.load_artifact`; each family's loader builds its modules
-through :func:`build_for_artifact`.
+through :func:`build_for_artifact` (or :func:`module_from_artifact`, which also loads the weights).
 """
 
 from __future__ import annotations
@@ -53,6 +53,20 @@ def build_for_artifact(artifact: Artifact, build: Callable[[], torch.nn.Module],
                             f"weights hold {held:.3g} values; {ARTIFACT_META} was altered: re-export the model")
     with torch.random.fork_rng(devices=[]):
         return build()
+
+
+def module_from_artifact(artifact: Artifact, name: str, build: Callable[[], torch.nn.Module]) -> torch.nn.Module:
+    """``build()`` (without touching the caller's RNG stream) loaded with ``artifact.weights[name]``, in eval mode.
+
+    ArtifactError (one line, naming the artifact) when the weights do not fit.
+    """
+    module = build_for_artifact(artifact, build, name)  # size-checked on the meta device first
+    try:
+        module.load_state_dict(artifact.weights.get(name, {}))
+    except RuntimeError as err:
+        detail = " ".join(str(err).split())[:200]
+        raise ArtifactError(f"{artifact.path}: {name} weights do not fit the model ({detail}); re-export it") from None
+    return module.eval()
 
 
 def check_weights(weights_path: Path, flat: dict[str, torch.Tensor]) -> None:

@@ -47,7 +47,7 @@ from voicegen.artifact_meta import (  # noqa: F401
 )
 from voicegen.errors import ArtifactError
 from voicegen.fileutil import atomic_dir, atomic_path, current_umask
-from voicegen.pathcheck import not_regular_message, special_file_kind
+from voicegen.pathcheck import not_regular_message, require_regular_file, special_file_kind
 from voicegen.state_io import decode_state, encode_state, storable_tensor
 
 TRAINING_CHECKPOINT_KIND = "training_checkpoint"
@@ -95,11 +95,7 @@ def read_state_metadata(path: str | os.PathLike) -> dict:
 
 def _read_header(path: Path, what: str) -> tuple[Any, dict]:
     """(structure, metadata) from the safetensors header, after checking the format version."""
-    kind = special_file_kind(path)
-    if kind is not None:
-        raise ArtifactError(not_regular_message(path, kind))
-    if not path.is_file():
-        raise ArtifactError(f"{path}: {what} not found; check the path")
+    require_regular_file(path, ArtifactError, f"{what} not found; check the path")
     try:
         with safe_open(str(path), framework="pt") as handle:
             header = handle.metadata() or {}

@@ -1,4 +1,5 @@
-"""Pieces every ``voicegen`` command shares: the --device option, quick argument checks, one-line output.
+"""Pieces the ``voicegen`` commands share: the --device option, quick argument checks, one-line output,
+and the options and run-folder handling of the train commands (``voicegen train``, ``voicegen image train``).
 
 Only click and the standard library are imported here. The checks run before a command imports
 torch or loads a model, so that a wrong path or an existing output is reported at once (see
@@ -66,6 +67,76 @@ def require_folder(path: Path, what: str = "audio files") -> None:
     if not path.is_dir():
         state = "is a file, not a folder" if path.exists() else "folder not found"
         raise click.ClickException(f"{path}: {state}; pass a folder of {what}")
+
+
+# ---------------------------------------------------------------- the train commands (voicegen train, voicegen image train)
+
+
+def check_config(ctx: click.Context, param: click.Parameter, path: Path) -> Path:
+    """--config must name a regular .yaml/.yml file: said before torch is imported."""
+    from voicegen.errors import ConfigError
+    from voicegen.yamlio import check_config_file
+
+    try:
+        check_config_file(path)
+    except ConfigError as err:
+        raise click.ClickException(str(err)) from None
+    return path
+
+
+def run_options(recipe: str, set_example: str, family: str):
+    """The options every `voicegen train` command shares: --config, --set, --run-dir, --resume, --device."""
+    options = [
+        click.option("--config", "config_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+                     callback=check_config,
+                     help=f"YAML config (see recipes/{recipe}/conf/); its include: may name other .yaml/.yml files."),
+        click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+                     help=f"Override a config entry (dotted path, YAML value); repeatable, e.g. --set {set_example}."),
+        click.option("--run-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+                     help=f"Run folder [default: runs/{family}-<config name>, e.g. runs/{family}-tiny]."),
+        click.option("--resume/--no-resume", default=None,
+                     help="Require / refuse an existing checkpoint in the run folder [default: resume if there "
+                          "is one]."),
+        click.option("--device", type=click.Choice(DEVICES), default=None,
+                     help="Override trainer.device (auto: CUDA when available, else the CPU) [default: the "
+                          "config's trainer.device]."),
+    ]
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def load_run(schema: type, family: str, config_path: Path, overrides: tuple[str, ...], device: str | None,
+             run_dir: Path | None, resume: bool | None):
+    """(config, run folder, resume mode) from a train command's shared options; the run folder
+    defaults to ``runs/<family>-<config name>``."""
+    from voicegen.config import load_config
+    from voicegen.pathcheck import check_writable
+    from voicegen.train.run import default_run_dir
+
+    items = list(overrides) + ([f"trainer.device={device}"] if device else [])
+    config = load_config(schema, config_path, items)
+    run_dir = run_dir if run_dir is not None else default_run_dir(family, config_path)
+    check_writable(run_dir, what="run folder")
+    return config, run_dir, "auto" if resume is None else resume
+
+
+def already_finished(run_dir: Path, max_steps: int, resume: bool | str) -> bool:
+    """Say so (and return True) when ``run_dir`` holds a run that reached ``max_steps`` and exported:
+    running the same command again then changes nothing (its ``export/`` is kept)."""
+    from voicegen.train.run import EXPORT_DIR, finished_step
+
+    step = finished_step(run_dir, max_steps)
+    if step is None or resume is False:  # --no-resume on a finished run: the trainer refuses, naming the folder
+        return False
+    click.echo(f"{run_dir}: this run already finished (step {step}, trainer.max_steps {max_steps}) and its model "
+               f"is in {run_dir / EXPORT_DIR}; nothing to do. To train on: --set trainer.max_steps=N (more than "
+               f"{step}); for a new run: --run-dir DIR; to export an earlier step: `voicegen export`.")
+    return True
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

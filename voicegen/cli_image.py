@@ -10,8 +10,14 @@ from pathlib import Path
 
 import click
 
-from voicegen.cli_common import device_option, refuse_existing, resolve_device
-from voicegen.cli_train import _already_finished, _load_run, _run_options
+from voicegen.cli_common import (
+    already_finished,
+    device_option,
+    load_run,
+    refuse_existing,
+    resolve_device,
+    run_options,
+)
 
 GRID_SCALE = 4
 """Default enlargement of saved grids (28 px digits become 112 px)."""
@@ -56,11 +62,11 @@ def _train(module: str, schema: str, function: str, what: str, family: str, opti
     import importlib
 
     library = importlib.import_module(module)
-    config, run_dir, mode = _load_run(getattr(library, schema), family, options["config_path"],
+    config, run_dir, mode = load_run(getattr(library, schema), family, options["config_path"],
                                       options["overrides"], options["device"], options["run_dir"], options["resume"])
     if check is not None:
         check(config, options["config_path"])
-    if _already_finished(run_dir, config.trainer.max_steps, mode):
+    if already_finished(run_dir, config.trainer.max_steps, mode):
         return
     export = getattr(library, function)(config, run_dir, resume=mode)
     if export is not None:
@@ -68,7 +74,7 @@ def _train(module: str, schema: str, function: str, what: str, family: str, opti
 
 
 @image_train.command("vae")
-@_run_options("mnist", "beta=4", "image-vae")
+@run_options("mnist", "beta=4", "image-vae")
 def train_vae_command(**options) -> None:
     """Train an image VAE / beta-VAE (one latent vector per image, Bernoulli decoder).
 
@@ -78,7 +84,7 @@ def train_vae_command(**options) -> None:
           --set data.train.path=runs/mnist/data/mnist_t10k_dev.npz \\
           --set data.val.path=runs/mnist/data/mnist_t10k_dev.npz  # network: after the download
     """
-    _train("voicegen.train.image_vae", "ImageVAETrainConfig", "train_image_vae", "image vae", "image-vae", options)
+    _train("voicegen.train.image.vae", "ImageVAETrainConfig", "train_image_vae", "image vae", "image-vae", options)
 
 
 def _conditional(expected: bool):
@@ -94,7 +100,7 @@ def _conditional(expected: bool):
 
 
 @image_train.command("gan")
-@_run_options("mnist", "trainer.max_steps=100", "image-gan")
+@run_options("mnist", "trainer.max_steps=100", "image-gan")
 def train_gan_command(**options) -> None:
     """Train an unconditional DCGAN (the config must have conditional: false).
 
@@ -104,12 +110,12 @@ def train_gan_command(**options) -> None:
           --set data.train.path=runs/mnist/data/mnist_t10k_dev.npz \\
           --set data.val.path=runs/mnist/data/mnist_t10k_dev.npz  # network: after the download
     """
-    _train("voicegen.train.image_gan", "ImageGANTrainConfig", "train_image_gan", "GAN", "image-gan", options,
+    _train("voicegen.train.image.gan", "ImageGANTrainConfig", "train_image_gan", "GAN", "image-gan", options,
            _conditional(False))
 
 
 @image_train.command("cgan")
-@_run_options("mnist", "trainer.max_steps=100", "image-cgan")
+@run_options("mnist", "trainer.max_steps=100", "image-cgan")
 def train_cgan_command(**options) -> None:
     """Train a class-conditional GAN on labelled images (the config must have conditional: true).
 
@@ -119,12 +125,12 @@ def train_cgan_command(**options) -> None:
           --set data.train.path=runs/mnist/data/mnist_t10k_dev.npz \\
           --set data.val.path=runs/mnist/data/mnist_t10k_dev.npz  # network: after the download
     """
-    _train("voicegen.train.image_gan", "ImageGANTrainConfig", "train_image_gan", "conditional GAN", "image-cgan",
+    _train("voicegen.train.image.gan", "ImageGANTrainConfig", "train_image_gan", "conditional GAN", "image-cgan",
            options, _conditional(True))
 
 
 @image_train.command("cyclegan")
-@_run_options("digits_cyclegan", "data.b.path=DIR", "image-cyclegan")
+@run_options("digits_cyclegan", "data.b.path=DIR", "image-cyclegan")
 def train_cyclegan_command(**options) -> None:
     """Train an image CycleGAN between two unpaired image sets (the voice converter's step).
 
@@ -132,12 +138,12 @@ def train_cyclegan_command(**options) -> None:
     Example (stages 0-1 download MNIST and the UCI digits; stage 3 runs this command on them):
       bash recipes/digits_cyclegan/run.sh --stop-stage 3  # network: downloads the digits (stage 0)
     """
-    _train("voicegen.train.image_cyclegan", "ImageCycleGANTrainConfig", "train_image_cyclegan", "image cyclegan",
+    _train("voicegen.train.image.cyclegan", "ImageCycleGANTrainConfig", "train_image_cyclegan", "image cyclegan",
            "image-cyclegan", options)
 
 
 @image_train.command("classifier")
-@_run_options("mnist", "trainer.max_steps=100", "image-classifier")
+@run_options("mnist", "trainer.max_steps=100", "image-classifier")
 def train_classifier_command(**options) -> None:
     """Train the digit classifier that scores the GANs and the CycleGAN.
 
@@ -147,7 +153,7 @@ def train_classifier_command(**options) -> None:
           --set data.train.path=runs/mnist/data/mnist_t10k_dev.npz \\
           --set data.val.path=runs/mnist/data/mnist_t10k_dev.npz  # network: after the download
     """
-    _train("voicegen.train.image_classifier", "ClassifierTrainConfig", "train_classifier", "classifier",
+    _train("voicegen.train.image.classifier", "ClassifierTrainConfig", "train_classifier", "classifier",
            "image-classifier", options)
 
 
@@ -168,7 +174,7 @@ def export_command(kind: str, run_dir: Path, step: int | None, out: Path | None,
       voicegen image export cgan --run-dir runs/mnist_cgan --step 4000 --out models/cgan_4k  # network: needs the run
     """
     from voicegen.pathcheck import check_writable
-    from voicegen.train.image_export import export_image_run
+    from voicegen.train.image.export import export_image_run
 
     check_writable(out if out is not None else run_dir, what="export")
     click.echo(f"exported {kind} to {export_image_run(kind, run_dir, out=out, step=step, overwrite=overwrite)}")
@@ -221,8 +227,9 @@ def sample_command(model: str | None, class_name: str | None, n: int | None, col
     refuse_existing(out, overwrite)
     check_writable(out)
     path = resolve_image_model(model, "gan")
+    from voicegen.formats.image import load_image_gan
     from voicegen.image.grid import save_grid
-    from voicegen.infer.image import load_image_gan, sample_images
+    from voicegen.infer.image import sample_images
 
     gan = load_image_gan(path, device=resolve_device(device))
     images, nrow = sample_images(gan, class_name=class_name, n=n, columns=columns, seed=seed)
@@ -261,7 +268,8 @@ def translate_command(source: Path, output: Path, model: str | None, direction: 
         raise click.ClickException(f"{source}: not found; pass an image file or a folder of images")
     check_writable(output)
     path = resolve_image_model(model, "cyclegan")
-    from voicegen.infer.image import load_image_cyclegan, translate_path
+    from voicegen.formats.image import load_image_cyclegan
+    from voicegen.infer.image import translate_path
 
     cyclegan = load_image_cyclegan(path, device=resolve_device(device))
     written = translate_path(source, output, cyclegan, direction=direction, overwrite=overwrite,
@@ -295,8 +303,9 @@ def traverse_command(model: str | None, image_path: Path | None, dims: str | Non
     refuse_existing(out, overwrite)
     check_writable(out)
     path = resolve_image_model(model, "vae")
+    from voicegen.formats.image import load_image_vae
     from voicegen.image.grid import save_grid
-    from voicegen.infer.image import load_for_contract, load_image_vae, traverse
+    from voicegen.infer.image import load_for_contract, traverse
 
     vae = load_image_vae(path, device=resolve_device(device))
     try:

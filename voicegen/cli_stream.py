@@ -105,7 +105,7 @@ def stream(src: str, target: str, source: str | None, model: str | None, out: st
     if out == STDIO:
         timer = live.run(blocks, _raw_writer(raw_format), realtime=realtime)
     else:
-        from voicegen.audio.io import AudioWriter
+        from voicegen.audio.writer import AudioWriter
 
         with AudioWriter(out, rate_out, overwrite=overwrite, guard=None if src == STDIO else src) as writer:
             timer = live.run(blocks, writer.write, realtime=realtime)

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import click
 
-from voicegen.cli_common import DEVICES, device_option, input_kind, refuse_existing
+from voicegen.cli_common import (
+    already_finished,
+    device_option,
+    input_kind,
+    load_run,
+    refuse_existing,
+    run_options,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,75 +41,8 @@ def train() -> None:
     """
 
 
-def _check_config(ctx: click.Context, param: click.Parameter, path: Path) -> Path:
-    """--config must name a regular .yaml/.yml file: said before torch is imported."""
-    from voicegen.errors import ConfigError
-    from voicegen.yamlio import check_config_file
-
-    try:
-        check_config_file(path)
-    except ConfigError as err:
-        raise click.ClickException(str(err)) from None
-    return path
-
-
-def _run_options(recipe: str, set_example: str, family: str):
-    """The options every `voicegen train` command shares: --config, --set, --run-dir, --resume, --device."""
-    options = [
-        click.option("--config", "config_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
-                     callback=_check_config,
-                     help=f"YAML config (see recipes/{recipe}/conf/); its include: may name other .yaml/.yml files."),
-        click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-                     help=f"Override a config entry (dotted path, YAML value); repeatable, e.g. --set {set_example}."),
-        click.option("--run-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-                     help=f"Run folder [default: runs/{family}-<config name>, e.g. runs/{family}-tiny]."),
-        click.option("--resume/--no-resume", default=None,
-                     help="Require / refuse an existing checkpoint in the run folder [default: resume if there "
-                          "is one]."),
-        click.option("--device", type=click.Choice(DEVICES), default=None,
-                     help="Override trainer.device (auto: CUDA when available, else the CPU) [default: the "
-                          "config's trainer.device]."),
-    ]
-
-    def decorate(command):
-        for option in reversed(options):
-            command = option(command)
-        return command
-
-    return decorate
-
-
-def _load_run(schema: type, family: str, config_path: Path, overrides: tuple[str, ...], device: str | None,
-              run_dir: Path | None, resume: bool | None):
-    """(config, run folder, resume mode) from a train command's shared options; the run folder
-    defaults to ``runs/<family>-<config name>``."""
-    from voicegen.config import load_config
-    from voicegen.pathcheck import check_writable
-    from voicegen.train.run import default_run_dir
-
-    items = list(overrides) + ([f"trainer.device={device}"] if device else [])
-    config = load_config(schema, config_path, items)
-    run_dir = run_dir if run_dir is not None else default_run_dir(family, config_path)
-    check_writable(run_dir, what="run folder")
-    return config, run_dir, "auto" if resume is None else resume
-
-
-def _already_finished(run_dir: Path, max_steps: int, resume: bool | str) -> bool:
-    """Say so (and return True) when ``run_dir`` holds a run that reached ``max_steps`` and exported:
-    running the same command again then changes nothing (its ``export/`` is kept)."""
-    from voicegen.train.run import EXPORT_DIR, finished_step
-
-    step = finished_step(run_dir, max_steps)
-    if step is None or resume is False:  # --no-resume on a finished run: the trainer refuses, naming the folder
-        return False
-    click.echo(f"{run_dir}: this run already finished (step {step}, trainer.max_steps {max_steps}) and its model "
-               f"is in {run_dir / EXPORT_DIR}; nothing to do. To train on: --set trainer.max_steps=N (more than "
-               f"{step}); for a new run: --run-dir DIR; to export an earlier step: `voicegen export`.")
-    return True
-
-
 @train.command("vocoder")
-@_run_options("vocoder16k", "trainer.max_steps=100", "vocoder")
+@run_options("vocoder16k", "trainer.max_steps=100", "vocoder")
 @click.option("--init-from", type=click.Path(path_type=Path), default=None,
               help="Start the generator from this exported vocoder (fine-tuning).")
 def train_vocoder_command(config_path: Path, overrides: tuple[str, ...], run_dir: Path | None,
@@ -117,8 +57,8 @@ def train_vocoder_command(config_path: Path, overrides: tuple[str, ...], run_dir
     """
     from voicegen.train.vocoder import VocoderTrainConfig, train_vocoder
 
-    config, run_dir, mode = _load_run(VocoderTrainConfig, "vocoder", config_path, overrides, device, run_dir, resume)
-    if _already_finished(run_dir, config.trainer.max_steps, mode):
+    config, run_dir, mode = load_run(VocoderTrainConfig, "vocoder", config_path, overrides, device, run_dir, resume)
+    if already_finished(run_dir, config.trainer.max_steps, mode):
         return
     export = train_vocoder(config, run_dir, resume=mode, init_from=init_from)
     if export is not None:
@@ -126,7 +66,7 @@ def train_vocoder_command(config_path: Path, overrides: tuple[str, ...], run_dir
 
 
 @train.command("cyclegan")
-@_run_options("vcc2016", "data.dir_a=DIR", "cyclegan")
+@run_options("vcc2016", "data.dir_a=DIR", "cyclegan")
 @click.option("--vocoder", default=None, metavar="PATH|NAME|none",
               help="Vocoder that renders and scores the validation conversions: an export folder or an installed "
                    "bundle's name [default: the --init-from bundle's vocoder, else the installed default vocoder]; "
@@ -158,9 +98,9 @@ def train_cyclegan_command(config_path: Path, overrides: tuple[str, ...], run_di
     from voicegen.infer.bundles import find_bundle
     from voicegen.train.cyclegan import CycleGANTrainConfig, train_cyclegan
 
-    config, run_dir, mode = _load_run(CycleGANTrainConfig, "cyclegan", config_path, overrides, device, run_dir,
+    config, run_dir, mode = load_run(CycleGANTrainConfig, "cyclegan", config_path, overrides, device, run_dir,
                                       resume)
-    if _already_finished(run_dir, _planned_steps(run_dir, config.trainer.max_steps, minutes), mode):
+    if already_finished(run_dir, _planned_steps(run_dir, config.trainer.max_steps, minutes), mode):
         return
     _name_speakers(config, config_path, overrides)
     init_path = find_bundle(init_from) if init_from is not None else None
@@ -231,7 +171,7 @@ def _validation_vocoder(vocoder: str | None, init_path: Path | None) -> Path | N
 
 
 @train.command("vae")
-@_run_options("vae16k", "beta=0.5", "vae")
+@run_options("vae16k", "beta=0.5", "vae")
 def train_vae_command(config_path: Path, overrides: tuple[str, ...], run_dir: Path | None,
                       resume: bool | None, device: str | None) -> None:
     """Train a speaker-conditioned spectrogram VAE on folders of several speakers' speech.
@@ -248,8 +188,8 @@ def train_vae_command(config_path: Path, overrides: tuple[str, ...], run_dir: Pa
     """
     from voicegen.train.vae import VAETrainConfig, train_vae
 
-    config, run_dir, mode = _load_run(VAETrainConfig, "vae", config_path, overrides, device, run_dir, resume)
-    if _already_finished(run_dir, config.trainer.max_steps, mode):
+    config, run_dir, mode = load_run(VAETrainConfig, "vae", config_path, overrides, device, run_dir, resume)
+    if already_finished(run_dir, config.trainer.max_steps, mode):
         return
     export = train_vae(config, run_dir, resume=mode)
     if export is not None:

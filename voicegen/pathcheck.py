@@ -48,6 +48,17 @@ def not_regular_message(path: str | os.PathLike, kind: str) -> str:
     return f"{path}: is {kind}, not a regular file; pass a regular file (copy the data into one first)"
 
 
+def require_regular_file(path: Path, error: type[Exception], missing: str, *, suffix: str = "") -> None:
+    """Raise ``error`` (one line naming ``path``) unless ``path`` is an existing regular file: the
+    special-file refusal, or ``"{path}: {missing}"`` when it does not exist (or is a folder).
+    ``suffix`` is appended to either message (e.g. where an include came from)."""
+    kind = special_file_kind(path)
+    if kind is not None:
+        raise error(not_regular_message(path, kind) + suffix)
+    if not path.is_file():
+        raise error(f"{path}: {missing}{suffix}")
+
+
 def check_writable(path: str | os.PathLike, *, what: str = "output") -> None:
     """OutputError (one line) unless the file or folder ``path`` could be created or replaced.
 

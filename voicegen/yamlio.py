@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from voicegen.errors import ConfigError
-from voicegen.pathcheck import not_regular_message, special_file_kind
+from voicegen.pathcheck import require_regular_file
 
 INCLUDE_KEY = "include"
 """Top-level key naming the YAML file(s) a config builds on."""
@@ -183,11 +183,7 @@ def check_config_file(path: Path, included_by: Path | None = None) -> None:
     if path.suffix.lower() not in CONFIG_SUFFIXES:  # refused unread: its content never reaches a message
         raise ConfigError(f"{path}{included}: not a config file name; configs and the files `{INCLUDE_KEY}:` "
                           f"names end in {' or '.join(CONFIG_SUFFIXES)}")
-    kind = special_file_kind(path)
-    if kind is not None:
-        raise ConfigError(not_regular_message(path, kind) + included)
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found{included}")
+    require_regular_file(path, ConfigError, "config file not found", suffix=included)
 
 
 def _load_yaml(path: Path, chain: tuple[Path, ...], files: list[int]) -> dict:

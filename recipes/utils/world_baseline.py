@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from voicegen.audio.io import GUARD_PEAK, load_audio, save_audio
+from voicegen.audio.io import load_audio
 from voicegen.audio.stats import list_audio_files
+from voicegen.audio.writer import GUARD_PEAK, save_audio
 from voicegen.eval.pairing import list_named_audio
 from voicegen.eval.world import semitone_shift, world_convert, world_speaker_stats
 

@@ -1,4 +1,4 @@
-"""voicegen.audio.io: loading, formats, resampling, atomic saving, and one clear error per bad file."""
+"""voicegen.audio.io and voicegen.audio.writer: loading, formats, resampling, atomic saving, one clear error per bad file."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 import soundfile as sf
 
 from voicegen.audio import io as audio_io
-from voicegen.audio.io import AudioInfo, AudioWarning, audio_info, load_audio, save_audio
+from voicegen.audio.io import AudioInfo, AudioWarning, audio_info, load_audio
+from voicegen.audio.writer import save_audio
 from voicegen.errors import AudioError
 
 SR = 16000

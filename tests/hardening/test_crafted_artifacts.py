@@ -120,7 +120,7 @@ def test_one_integer_tensor_among_floats_is_enough(tmp_path) -> None:
 
 
 def test_batch_norm_counters_stay_allowed() -> None:
-    from voicegen.infer.image import load_image_gan
+    from voicegen.formats.image import load_image_gan
 
     gan = load_image_gan(PACKAGE_MODELS / "image" / "mnist_dcgan")  # holds int64 num_batches_tracked
     assert gan.generator is not None

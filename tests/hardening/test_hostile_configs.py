@@ -12,12 +12,12 @@ from hostile import REPO_ROOT, one_error_line
 
 from voicegen.cli import cli
 from voicegen.config import (
-    _short_repr,
     apply_overrides,
     load_config,
     load_yaml,
     parse_yaml,
 )
+from voicegen.config_types import short_repr
 from voicegen.errors import ConfigError
 
 SECRET = "root:$6$SECRETHASH:19000:0:99999:7:::"
@@ -111,10 +111,10 @@ def test_short_repr_is_bounded_without_building_the_repr() -> None:
     for _ in range(9):  # 9**10 leaves if printed whole
         value = [value] * 9
     start = time.perf_counter()
-    text = _short_repr(value)
+    text = short_repr(value)
     assert time.perf_counter() - start < 0.1 and len(text) <= 60
-    assert _short_repr(10**100000).startswith("~2**")
-    assert len(_short_repr("s" * 10**6)) <= 60
+    assert short_repr(10**100000).startswith("~2**")
+    assert len(short_repr("s" * 10**6)) <= 60
 
 
 def test_type_error_on_a_big_shared_structure_is_quick(tmp_path) -> None:

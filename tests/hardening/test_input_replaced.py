@@ -53,7 +53,7 @@ def test_vocode_into_the_inputs_own_folder(runner, src) -> None:
 
 
 def test_the_audio_writer_refuses_its_guarded_input(src) -> None:
-    from voicegen.audio.io import AudioWriter
+    from voicegen.audio.writer import AudioWriter
 
     with pytest.raises(OutputError, match="is the input .* itself"), \
             AudioWriter(src, 16000, overwrite=True, guard=str(src)) as writer:

@@ -67,7 +67,7 @@ def test_vocoder_and_vae_configs_blown_up(tmp_path) -> None:
 
 
 def test_image_model_config_blown_up(tmp_path) -> None:
-    from voicegen.infer.image import load_image_gan
+    from voicegen.formats.image import load_image_gan
 
     gan = copy_artifact(PACKAGE_MODELS / "image" / "mnist_dcgan", tmp_path / "gan")
     _tamper(gan, "generator", base_channels=50_000)

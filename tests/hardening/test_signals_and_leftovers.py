@@ -21,7 +21,8 @@ from hostile import CONVERTER, tone
 from torch import nn
 from torch.utils.data import Dataset
 
-from voicegen.audio.io import load_audio, save_audio
+from voicegen.audio.io import load_audio
+from voicegen.audio.writer import save_audio
 from voicegen.checkpoint import CheckpointWarning, list_checkpoints
 from voicegen.fileutil import atomic_write_text, remove_stale_temporaries
 from voicegen.train.config import OptimizerConfig, TrainerConfig

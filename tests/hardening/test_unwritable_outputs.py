@@ -66,7 +66,7 @@ def test_a_file_where_a_folder_is_needed(runner, tmp_path, sf1_clip, search_dirs
 def test_library_writes_into_a_read_only_folder_are_output_errors(unwritable) -> None:
     import numpy as np
 
-    from voicegen.audio.io import save_audio
+    from voicegen.audio.writer import save_audio
     from voicegen.fileutil import atomic_write_text
     from voicegen.pathcheck import check_writable
 

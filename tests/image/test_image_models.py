@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from voicegen.errors import ConfigError
-from voicegen.eval.image_metrics import DigitClassifier, accuracy, classifier_config, frechet_distance
+from voicegen.eval.image_metrics import accuracy, frechet_distance
+from voicegen.models.classifier import DigitClassifier, classifier_config
 from voicegen.models.gan import build_gan_discriminator, build_gan_generator, gan_generator_config
 from voicegen.models.vae import build_vae, vae_config
 

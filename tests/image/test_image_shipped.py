@@ -13,20 +13,20 @@ from click.testing import CliRunner
 from voicegen.cli import cli
 from voicegen.config import load_config
 from voicegen.eval.image_eval import ImageEvalConfig
-from voicegen.eval.image_metrics import accuracy, classify, load_classifier
+from voicegen.eval.image_metrics import accuracy, classify
+from voicegen.formats.image import load_classifier, load_image_gan
 from voicegen.image.datasets import load_source
 from voicegen.image.io import load_image, save_image
 from voicegen.infer.image import (
     DEFAULT_MODELS,
     PACKAGE_IMAGE_MODELS,
-    load_image_gan,
     resolve_image_model,
     sample_images,
 )
-from voicegen.train.image_classifier import ClassifierTrainConfig
-from voicegen.train.image_cyclegan import ImageCycleGANTrainConfig
-from voicegen.train.image_gan import ImageGANTrainConfig
-from voicegen.train.image_vae import ImageVAETrainConfig
+from voicegen.train.image.classifier import ClassifierTrainConfig
+from voicegen.train.image.cyclegan import ImageCycleGANTrainConfig
+from voicegen.train.image.gan import ImageGANTrainConfig
+from voicegen.train.image.vae import ImageVAETrainConfig
 
 REPO = Path(__file__).resolve().parents[2]
 MAX_MODEL_BYTES = 2_000_000

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 import voicegen.models.cyclegan as cyclegan_models
 import voicegen.train.cyclegan as voice_cyclegan
-import voicegen.train.image_cyclegan as image_cyclegan
+import voicegen.train.image.cyclegan as image_cyclegan
 from voicegen.config import from_dict
 from voicegen.errors import ConfigError
 from voicegen.models.cyclegan import ResnetGenerator
@@ -17,9 +17,9 @@ from voicegen.models.gan import build_gan_discriminator, build_gan_generator
 from voicegen.models.vae import build_vae
 from voicegen.nn import PatchGANDiscriminator
 from voicegen.train.cyclegan_task import CycleGANTask
-from voicegen.train.image_cyclegan import ImageCycleGANTask, ImageCycleGANTrainConfig, build_image_cyclegan
-from voicegen.train.image_gan import GANTask
-from voicegen.train.image_vae import ImageVAETask
+from voicegen.train.image.cyclegan import ImageCycleGANTask, ImageCycleGANTrainConfig, build_image_cyclegan
+from voicegen.train.image.gan import GANTask
+from voicegen.train.image.vae import ImageVAETask
 
 G16 = {"preset": "mnist", "image_size": 16, "latent_dim": 8, "base_channels": 4, "n_classes": 4, "class_dim": 2}
 D16 = {"preset": "mnist", "image_size": 16, "base_channels": 4, "n_classes": 4}
@@ -105,7 +105,7 @@ def test_image_vae_losses_sum_to_the_negative_elbo_per_pixel() -> None:
 
 
 def test_validation_grids_show_distinct_samples_or_a_row_per_class(monkeypatch) -> None:
-    import voicegen.train.image_gan as image_gan
+    import voicegen.train.image.gan as image_gan
 
     grids = []
     monkeypatch.setattr(image_gan, "log_grid", lambda logger, tag, images, step, **kw: grids.append(images))

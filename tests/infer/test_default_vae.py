@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voicegen.audio.io import load_audio, save_audio
+from voicegen.audio.io import load_audio
+from voicegen.audio.writer import save_audio
 from voicegen.checkpoint import read_artifact_meta
 from voicegen.infer.bundles import PACKAGE_MODELS_DIR, vocoder_path
 from voicegen.infer.vae import load_vae_bundle

@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 from voicegen.audio.features import MelStream, compute_mel, get_preset
-from voicegen.audio.io import GUARD_PEAK, AudioReader, AudioWarning, AudioWriter, load_audio
+from voicegen.audio.io import AudioReader, AudioWarning, load_audio
+from voicegen.audio.writer import GUARD_PEAK, AudioWriter
 from voicegen.errors import AudioError
 from voicegen.infer.convert import Converter
 from voicegen.infer.stream import Chain, ContextChunks, CrossfadeChunks, crossfade_weights, run_whole, stream_to_file

@@ -11,7 +11,8 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from voicegen.audio.features import compute_mel
-from voicegen.audio.io import load_audio, save_audio
+from voicegen.audio.io import load_audio
+from voicegen.audio.writer import save_audio
 from voicegen.errors import AudioError, ConfigError
 from voicegen.infer.bundles import package_bundle, resolve
 from voicegen.infer.convert import Converter

@@ -10,7 +10,8 @@ import soundfile as sf
 import torch
 
 from voicegen.audio.features import compute_mel, get_preset
-from voicegen.audio.io import GUARD_PEAK, AudioWarning, load_audio, save_audio
+from voicegen.audio.io import AudioWarning, load_audio
+from voicegen.audio.writer import GUARD_PEAK, save_audio
 from voicegen.checkpoint import save_artifact
 from voicegen.errors import ArtifactError, AudioError, ConfigError
 from voicegen.infer.vocode import (

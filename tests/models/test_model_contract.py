@@ -21,13 +21,13 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from voicegen.checkpoint import load_artifact, save_artifact
+from voicegen.models.classifier import ClassifierConfig, DigitClassifier
 from voicegen.models.cyclegan import (
     CycleGANGeneratorConfig,
     MelCycleGANGenerator,
     ResnetGenerator,
     ResnetGeneratorConfig,
 )
-from voicegen.eval.image_metrics import ClassifierConfig, DigitClassifier
 from voicegen.models.gan import GANDiscriminator, GANDiscriminatorConfig, GANGenerator, GANGeneratorConfig
 from voicegen.models.vae import SpectrogramVAE, VAEConfig
 from voicegen.models.vocoder import (

@@ -25,12 +25,12 @@ DESCRIBED = ["cmu_arctic", "digits_cyclegan", "libritts", "ljspeech", "mnist", "
              "vcc2018", "vocoder16k"]
 # `voicegen image` confs: the schema that loads each (module, class), by file name.
 IMAGE_SCHEMAS = {
-    "classifier.yaml": ("voicegen.train.image_classifier", "ClassifierTrainConfig"),
-    "vae.yaml": ("voicegen.train.image_vae", "ImageVAETrainConfig"),
-    "beta_vae.yaml": ("voicegen.train.image_vae", "ImageVAETrainConfig"),
-    "gan.yaml": ("voicegen.train.image_gan", "ImageGANTrainConfig"),
-    "cgan.yaml": ("voicegen.train.image_gan", "ImageGANTrainConfig"),
-    "cpu.yaml": ("voicegen.train.image_cyclegan", "ImageCycleGANTrainConfig"),
+    "classifier.yaml": ("voicegen.train.image.classifier", "ClassifierTrainConfig"),
+    "vae.yaml": ("voicegen.train.image.vae", "ImageVAETrainConfig"),
+    "beta_vae.yaml": ("voicegen.train.image.vae", "ImageVAETrainConfig"),
+    "gan.yaml": ("voicegen.train.image.gan", "ImageGANTrainConfig"),
+    "cgan.yaml": ("voicegen.train.image.gan", "ImageGANTrainConfig"),
+    "cpu.yaml": ("voicegen.train.image.cyclegan", "ImageCycleGANTrainConfig"),
     "eval.yaml": ("voicegen.eval.image_eval", "ImageEvalConfig"),
 }
 

@@ -17,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from voicegen.audio.features import FeatureConfig, hz_to_mel
-from voicegen.audio.io import atomic_output
+from voicegen.audio.writer import atomic_output
 
 # Candidate frequency ticks; those inside [fmin, fmax] are drawn.
 FREQUENCY_TICKS_HZ = (0, 250, 500, 1000, 2000, 4000, 8000, 16000)

@@ -21,10 +21,11 @@ import torch
 from voicegen.artifact_meta import parse_json
 from voicegen.audio.f0 import F0Config, track_f0
 from voicegen.audio.features import FeatureConfig, MelSpectrogram
-from voicegen.audio.io import AUDIO_EXTENSIONS, atomic_output, is_audio_file, load_audio
+from voicegen.audio.io import AUDIO_EXTENSIONS, is_audio_file, load_audio
+from voicegen.audio.writer import atomic_output
 from voicegen.errors import ArtifactError, AudioError, ConfigError
+from voicegen.pathcheck import require_regular_file
 from voicegen.progress import progress_bar
-from voicegen.pathcheck import not_regular_message, special_file_kind
 
 STATS_FORMAT_VERSION = 1
 # normalize() divides by max(std, MIN_STD): a band that never changes (e.g. always at the log
@@ -111,11 +112,7 @@ class SpeakerStats:
     def load_json(cls, path: str | os.PathLike) -> SpeakerStats:
         """Read a file written by ``save_json``; ArtifactError naming the file when it is unusable."""
         path = Path(path)
-        kind = special_file_kind(path)
-        if kind is not None:
-            raise ArtifactError(not_regular_message(path, kind))
-        if not path.is_file():
-            raise ArtifactError(f"{path}: speaker stats file not found; run the stats stage first")
+        require_regular_file(path, ArtifactError, "speaker stats file not found; run the stats stage first")
         try:
             data = parse_json(path.read_text(encoding="utf-8"), str(path), "recompute it")  # size/depth bounded
             if not isinstance(data, dict):

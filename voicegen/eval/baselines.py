@@ -25,8 +25,9 @@ import numpy as np
 
 from voicegen.audio.f0 import F0Config, affine_lf0, f0_rows, log_gaussian
 from voicegen.audio.features import compute_mel
-from voicegen.audio.io import GUARD_PEAK, load_audio, save_audio
+from voicegen.audio.io import load_audio
 from voicegen.audio.stats import SpeakerStats, denormalize, normalize
+from voicegen.audio.writer import GUARD_PEAK, save_audio
 from voicegen.errors import ConfigError
 from voicegen.eval.evaluate import DEFAULT_NUM_PLOTS, EvalReport, evaluate_folders
 from voicegen.eval.pairing import list_named_audio

@@ -25,30 +25,25 @@ from typing import Any, Literal
 import torch
 
 from voicegen.errors import ConfigError
-from voicegen.eval.image_metrics import (
-    LoadedClassifier,
-    accuracy,
-    classify,
-    frechet_distance,
-    load_classifier,
-)
+from voicegen.eval.image_metrics import accuracy, classify, frechet_distance
 from voicegen.fileutil import atomic_write_text
+from voicegen.formats.image import (
+    ImageCycleGAN,
+    ImageGAN,
+    ImageVAE,
+    LoadedClassifier,
+    load_classifier,
+    load_image_cyclegan,
+    load_image_gan,
+    load_image_vae,
+)
 from voicegen.image.datasets import (
     ImageSet,
     ImageSourceConfig,
     load_source,
     source_description,
 )
-from voicegen.infer.image import (
-    ImageCycleGAN,
-    ImageGAN,
-    ImageVAE,
-    load_image_cyclegan,
-    load_image_gan,
-    load_image_vae,
-    resolve_image_model,
-    translate_images,
-)
+from voicegen.infer.image import resolve_image_model, translate_images
 from voicegen.losses import kl_loss
 from voicegen.nn import DiagonalGaussian
 

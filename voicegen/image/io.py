@@ -22,7 +22,7 @@ import numpy as np
 
 from voicegen.errors import VoicegenError
 from voicegen.fileutil import atomic_path
-from voicegen.pathcheck import not_regular_message, special_file_kind
+from voicegen.pathcheck import require_regular_file
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 WRITE_EXTENSIONS = (".png", ".jpg", ".jpeg")
@@ -84,11 +84,7 @@ def load_image(path: str | os.PathLike, channels: int | None = None, *,
 
     _check_channels(channels)
     path = Path(path)
-    kind = special_file_kind(path)
-    if kind is not None:
-        raise ImageError(not_regular_message(path, kind))
-    if not path.is_file():
-        raise ImageError(f"{path}: image not found; check the path")
+    require_regular_file(path, ImageError, "image not found; check the path")
     side = math.isqrt(max_pixels)
     try:
         with warnings.catch_warnings():  # Pillow's own bomb warning: the size is checked below
@@ -121,11 +117,7 @@ def load_npz(path: str | os.PathLike, *, images_key: str = NPZ_IMAGES_KEY, label
     ``labels`` is None when ``labels_key`` is None or absent from the file. Never unpickles.
     """
     path = Path(path)
-    kind = special_file_kind(path)
-    if kind is not None:
-        raise ImageError(not_regular_message(path, kind))
-    if not path.is_file():
-        raise ImageError(f"{path}: .npz file not found; check the path")
+    require_regular_file(path, ImageError, ".npz file not found; check the path")
     try:
         with np.load(path, allow_pickle=False) as data:
             if images_key not in data:

@@ -8,4 +8,6 @@
 * :mod:`voicegen.infer.bundles` — find bundles by speaker name (search order), package bundles.
 
 Submodules import torch; import them directly (``from voicegen.infer.vocode import load_vocoder``).
+Inference never imports :mod:`voicegen.eval` (eval imports infer to score its outputs), nor
+train; within infer, ``vocode`` uses ``onnx_runtime`` and never the other way round.
 """

@@ -6,28 +6,22 @@
     grid, nrow = traverse(load_image_vae(path), steps=9)
 
 Models are found by :func:`resolve_image_model`: a folder path, or the name of a model shipped in
-``voicegen/assets/models/image/``; None picks the shipped default of the role. Every loader checks
-the artifact's kind and image contract, and runs the model in eval mode in float32.
+``voicegen/assets/models/image/``; None picks the shipped default of the role. They are loaded by
+``load_image_gan`` / ``load_image_cyclegan`` / ``load_image_vae`` of :mod:`voicegen.formats.image`,
+which check the artifact's kind and image contract and give the model in eval mode in float32.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from voicegen.checkpoint import load_artifact
-from voicegen.errors import ArtifactError, ConfigError
-from voicegen.eval.image_metrics import artifact_contract, module_from_artifact
-from voicegen.image.contract import (
-    IMAGE_CYCLEGAN_KIND,
-    IMAGE_GAN_KIND,
-    IMAGE_VAE_KIND,
-    ImageContract,
-)
+from voicegen.errors import ConfigError
+from voicegen.formats.image import ImageCycleGAN, ImageGAN, ImageVAE
+from voicegen.image.contract import ImageContract
 from voicegen.image.io import ImageError, list_image_files, load_image, save_image
 from voicegen.image.transforms import from_logits, resize, to_channels
 from voicegen.infer.image_models import (  # noqa: F401 (re-exported: the models' names live there)
@@ -35,9 +29,6 @@ from voicegen.infer.image_models import (  # noqa: F401 (re-exported: the models
     PACKAGE_IMAGE_MODELS,
     resolve_image_model,
 )
-from voicegen.models.cyclegan import ResnetGenerator, resnet_generator_config
-from voicegen.models.gan import GANGenerator, gan_generator_config
-from voicegen.models.vae import SpectrogramVAE, vae_config
 from voicegen.pathcheck import check_not_input
 
 DEFAULT_SAMPLES = 64
@@ -45,102 +36,10 @@ DEFAULT_COLUMNS = 8
 DEFAULT_TRAVERSE_DIMS = 8
 DEFAULT_TRAVERSE_STEPS = 9
 DEFAULT_TRAVERSE_SPAN = 3.0
-DIRECTIONS = ("a2b", "b2a")
 OUTPUT_SUFFIX = ".png"
 MAX_KEEP_SIZE_PIXELS = 1024 * 1024
 """Largest image translated at its own size (--keep-size): the generator's memory and time grow
 with the pixels, and its receptive field is tuned to the model's own size anyway."""
-
-
-@dataclass
-class ImageGAN:
-    """A loaded GAN generator (eval mode), its image contract and class names (conditional models)."""
-
-    generator: GANGenerator
-    contract: ImageContract
-    classes: list[str] | None
-    path: Path
-
-    @property
-    def conditional(self) -> bool:
-        return self.generator.config.n_classes > 0
-
-    def class_id(self, name: str | int) -> int:
-        """The id of class ``name`` (a class name such as ``"7"``, or an index); ConfigError listing them."""
-        if not self.conditional or self.classes is None:
-            raise ConfigError(f"{self.path}: this GAN is unconditional; drop --class")
-        if str(name) in self.classes:
-            return self.classes.index(str(name))
-        raise ConfigError(f"{self.path}: unknown class {name!r}; classes: {', '.join(self.classes)}")
-
-
-@dataclass
-class ImageVAE:
-    """A loaded image VAE (eval mode), its contract and each latent dimension's KL (nats, may be empty)."""
-
-    model: SpectrogramVAE
-    contract: ImageContract
-    latent_kl: list[float]
-    path: Path
-
-
-@dataclass
-class ImageCycleGAN:
-    """Both generators of an image CycleGAN (eval mode), domain names (A, B) and contract."""
-
-    generators: dict[str, ResnetGenerator]
-    domains: tuple[str, str]
-    contract: ImageContract
-    path: Path = field(default_factory=Path)
-
-    def generator(self, direction: str) -> ResnetGenerator:
-        """``"a2b"`` (A -> B) or ``"b2a"``; ConfigError naming the domains otherwise."""
-        if direction not in DIRECTIONS:
-            a, b = self.domains
-            raise ConfigError(f"direction must be a2b ({a} -> {b}) or b2a ({b} -> {a}), got {direction!r}")
-        return self.generators[direction]
-
-
-def _config(build, section: dict, where: Path, what: str):
-    try:
-        return build(section, source=f"{where}: {what}")
-    except (ConfigError, ValueError) as err:
-        raise ArtifactError(f"{where}: invalid {what} config ({err}); re-export the model") from None
-
-
-def load_image_gan(path: str | os.PathLike, *, device: str | torch.device = "cpu") -> ImageGAN:
-    """Load an ``image_gan`` artifact."""
-    artifact = load_artifact(path, expected_kind=IMAGE_GAN_KIND)
-    config = _config(gan_generator_config, artifact.config.get("generator", {}), artifact.path, "generator")
-    contract, classes = artifact_contract(artifact)
-    if config.n_classes and (classes is None or len(classes) != config.n_classes):
-        raise ArtifactError(f"{artifact.path}: a conditional GAN needs {config.n_classes} class names in extra.classes")
-    generator = module_from_artifact(artifact, "generator", lambda: GANGenerator(config)).to(device)
-    return ImageGAN(generator=generator, contract=contract, classes=classes, path=artifact.path)
-
-
-def load_image_vae(path: str | os.PathLike, *, device: str | torch.device = "cpu") -> ImageVAE:
-    """Load an ``image_vae`` artifact."""
-    artifact = load_artifact(path, expected_kind=IMAGE_VAE_KIND)
-    config = _config(vae_config, artifact.config.get("model", {}), artifact.path, "model")
-    contract, _ = artifact_contract(artifact)
-    model = module_from_artifact(artifact, "vae", lambda: SpectrogramVAE(config)).to(device)
-    kl = (artifact.extra or {}).get("latent_kl") or []
-    return ImageVAE(model=model, contract=contract, latent_kl=[float(v) for v in kl], path=artifact.path)
-
-
-def load_image_cyclegan(path: str | os.PathLike, *, device: str | torch.device = "cpu") -> ImageCycleGAN:
-    """Load an ``image_cyclegan`` artifact."""
-    artifact = load_artifact(path, expected_kind=IMAGE_CYCLEGAN_KIND)
-    config = _config(resnet_generator_config, artifact.config.get("generator", {}), artifact.path, "generator")
-    contract, _ = artifact_contract(artifact)
-    domains = (artifact.extra or {}).get("domains")
-    if not isinstance(domains, list) or len(domains) != 2 or not all(isinstance(d, str) and d for d in domains):
-        raise ArtifactError(f"{artifact.path}: extra.domains must name the two domains; re-export the model")
-    generators = {direction: module_from_artifact(artifact, name, lambda: ResnetGenerator(config)).to(device)
-                  for direction, name in (("a2b", "G_ab"), ("b2a", "G_ba"))}
-    return ImageCycleGAN(generators=generators, domains=(domains[0], domains[1]), contract=contract,
-                         path=artifact.path)
 
 
 def _device(module: nn.Module) -> torch.device:

@@ -115,7 +115,7 @@ def export_vocoder_onnx(artifact_dir: str | os.PathLike, *, overwrite: bool = Fa
     The graph (opset 18, dynamic frame count) is checked against PyTorch on random log-mels of
     several lengths; a difference above ``EXPORT_TOLERANCE`` is an ArtifactError and nothing is kept.
     """
-    from voicegen.infer.vocode import load_vocoder
+    from voicegen.formats.vocoder import load_vocoder_artifact, load_vocoder_generator
 
     artifact_dir = Path(artifact_dir)
     try:
@@ -125,11 +125,11 @@ def export_vocoder_onnx(artifact_dir: str | os.PathLike, *, overwrite: bool = Fa
         raise ConfigError(f"ONNX export needs onnx and onnxscript: {INSTALL_HINT}") from None
     if not onnx_available():
         raise ConfigError(f"ONNX export needs onnxruntime: {INSTALL_HINT}")
-    vocoder = load_vocoder(artifact_dir, "cpu", runtime="torch")
+    artifact, meta = load_vocoder_artifact(artifact_dir)
+    generator, n_mels = load_vocoder_generator(artifact, meta), meta.feature_config.n_mels  # float32, CPU
     graph = artifact_dir / ONNX_FILE
     if graph.exists() and not overwrite:
         raise ArtifactError(f"{graph} exists; pass --overwrite to replace it")
-    generator, n_mels = vocoder.generator, vocoder.feature_config.n_mels
     rows = getattr(generator, "in_rows", n_mels)  # mel (+ lf0, vuv, phase for a source-filter generator)
     example = example_input(rows, n_mels, CHECK_FRAMES[-1], torch.Generator().manual_seed(0))
     frames = torch.export.Dim("frames", min=1, max=1_000_000)
@@ -142,10 +142,10 @@ def export_vocoder_onnx(artifact_dir: str | os.PathLike, *, overwrite: bool = Fa
                               dynamic_shapes=({2: frames},), dynamo=True, opset_version=ONNX_OPSET)
         Path(tmp).write_bytes(buffer.getvalue())
         max_diff = _check_export(generator, OnnxGenerator(tmp), rows, n_mels, graph)
-    meta = {"weights_sha256": _weights_sha256(artifact_dir), "opset": ONNX_OPSET,
+    note = {"weights_sha256": artifact.weights_sha256, "opset": ONNX_OPSET,
             "torch_version": torch.__version__, "max_abs_diff": max_diff,
             "checked_frames": list(CHECK_FRAMES)}
-    atomic_write_text(artifact_dir / ONNX_META, json.dumps(meta, indent=2) + "\n")
+    atomic_write_text(artifact_dir / ONNX_META, json.dumps(note, indent=2) + "\n")
     return graph
 
 
@@ -185,9 +185,3 @@ def _check_export(generator: torch.nn.Module, onnx_generator: OnnxGenerator, row
         raise ArtifactError(f"{graph}: ONNX output differs from PyTorch by {worst:.2e} "
                             f"(> {EXPORT_TOLERANCE:g}); not written")
     return worst
-
-
-def _weights_sha256(artifact_dir: Path) -> str:
-    from voicegen.checkpoint import read_artifact_meta
-
-    return read_artifact_meta(artifact_dir)["weights_sha256"]

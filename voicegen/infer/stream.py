@@ -29,7 +29,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from voicegen.audio.io import AudioWriter
+from voicegen.audio.writer import AudioWriter
 
 
 class Stage(Protocol):
@@ -347,7 +347,7 @@ def stream_to_file(blocks: Iterable[np.ndarray], stage: Stage, out: str | os.Pat
 
     ``length()`` (when given) is the number of input samples read so far: the output is trimmed to
     it and, at the end, zero-padded to it (the output keeps the input's length). ``guard``: see
-    :class:`voicegen.audio.io.AudioWriter` (the clip guard of model outputs). Returns the samples
+    :class:`voicegen.audio.writer.AudioWriter` (the clip guard of model outputs). Returns the samples
     written. Memory: one block plus the stages' buffers, whatever the file's length.
     """
 

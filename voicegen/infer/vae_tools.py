@@ -28,9 +28,10 @@ from matplotlib.figure import Figure
 
 from voicegen.audio.f0 import LF0_ROW, VUV_ROW, affine_lf0, f0_rows, log_gaussian
 from voicegen.audio.features import compute_mel
-from voicegen.audio.io import atomic_output, load_audio, save_audio
+from voicegen.audio.io import load_audio
 from voicegen.audio.plot import COLORMAP
 from voicegen.audio.stats import list_audio_files
+from voicegen.audio.writer import atomic_output, save_audio
 from voicegen.errors import AudioError, ConfigError, VoicegenError
 from voicegen.fileutil import atomic_write_text
 from voicegen.infer.vae import VAEBundle

@@ -30,7 +30,8 @@ from torch import nn
 
 from voicegen.audio.f0 import F0_ROWS, LF0_ROW, F0Config, F0Stream, shift_lf0
 from voicegen.audio.features import FeatureConfig, MelStream
-from voicegen.audio.io import AudioReader, guard_gain, is_audio_file
+from voicegen.audio.io import AudioReader, is_audio_file
+from voicegen.audio.writer import guard_gain
 from voicegen.errors import AudioError, ConfigError
 from voicegen.formats.vocoder import KIND as VOCODER_KIND  # noqa: F401  (re-exported)
 from voicegen.formats.vocoder import load_vocoder_artifact, load_vocoder_generator
@@ -266,7 +267,7 @@ def _device(spec: str | torch.device) -> torch.device:
 
 def clip_guard(wav: np.ndarray, where: str) -> np.ndarray:
     """``wav`` scaled down to a ``GUARD_PEAK`` peak (with an AudioWarning) if it exceeds full scale
-    (:func:`voicegen.audio.io.guard_gain`; what :class:`~voicegen.audio.io.AudioWriter` does with
+    (:func:`voicegen.audio.writer.guard_gain`; what :class:`~voicegen.audio.writer.AudioWriter` does with
     ``guard`` for streamed outputs)."""
     gain = guard_gain(float(np.abs(wav).max()) if wav.size else 0.0, where)
     return wav if gain == 1.0 else (wav * gain).astype(np.float32)

@@ -9,6 +9,7 @@ voicegen.nn, voicegen.losses and voicegen.config, never the audio/image front en
   (discriminators are ``voicegen.nn.PatchGANDiscriminator``).
 * ``vae``: the (speaker-conditioned) spectrogram VAE; with ``latent_layout: global`` the image VAE.
 * ``gan``: the image DCGAN generator and discriminator, unconditional or class-conditional.
+* ``classifier``: the small digit classifier that scores the image models (accuracy, Fréchet distance).
 """
 
 from voicegen.models.vocoder import (

@@ -188,7 +188,8 @@ def _rate(path: Path) -> int:
 
 
 def _resample(path: Path, dest: Path, sample_rate: int) -> None:
-    from voicegen.audio.io import load_audio, save_audio
+    from voicegen.audio.io import load_audio
+    from voicegen.audio.writer import save_audio
 
     save_audio(dest, load_audio(path, sample_rate), sample_rate)
 

@@ -17,7 +17,7 @@ import contextlib
 import copy
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from voicegen.checkpoint import checkpoint_path, load_training_checkpoint
 from voicegen.errors import ConfigError
 from voicegen.fileutil import atomic_write_text
 
@@ -62,6 +63,15 @@ class ModuleEMA:
         for name, live in self.live.items():
             self.averages[name].load_state_dict(live.state_dict())
 
+    def restore(self, saved: Mapping[str, Any] | None) -> bool:
+        """Load ``saved`` (a checkpoint's ``ema``) when it averages the same modules and say True;
+        else start the averages from the live weights and say False."""
+        if saved is not None and set(saved.get("modules", {})) == set(self.averages):
+            self.load_state_dict(saved)
+            return True
+        self.reset_to_live()
+        return False
+
     def state_dict(self) -> dict[str, Any]:
         return {"updates": self.updates, "modules": {n: m.state_dict() for n, m in self.averages.items()}}
 
@@ -82,6 +92,17 @@ class ModuleEMA:
         finally:
             for name, live in self.live.items():
                 live.load_state_dict(saved[name])
+
+
+def build_ema(names: Sequence[str], decay: float, modules: Mapping[str, nn.Module],
+              trainable: Sequence[str]) -> ModuleEMA | None:
+    """The averages of ``trainer.ema_modules`` (``names``) at ``trainer.ema_decay`` (None when 0);
+    ConfigError for a name that is not among the task's ``trainable`` modules."""
+    unknown = [name for name in names if name not in trainable]
+    if unknown:
+        raise ConfigError(f"trainer.ema_modules {unknown} are not trained modules of the task; "
+                          f"choose from {', '.join(trainable)}")
+    return ModuleEMA({n: modules[n] for n in names}, decay) if decay else None
 
 
 @dataclass
@@ -125,3 +146,18 @@ class BestStep:
         except (OSError, ValueError, KeyError, TypeError):
             pass
         return cls(metric=metric, mode=mode)
+
+
+def export_weights(run_dir: Path, modules: Mapping[str, nn.Module], ema: ModuleEMA | None, best: BestStep | None,
+                   step: int) -> dict[str, dict[str, torch.Tensor]]:
+    """State dicts of the modules to export: those of the best validated step when ``best`` has one
+    (its averages with EMA, read from its checkpoint), else the current ones (averaged with EMA)."""
+    if best is not None and best.step >= 0 and best.step != step:
+        state = load_training_checkpoint(checkpoint_path(run_dir, best.step))
+        weights = dict(state["modules"])
+        weights.update(state.get("ema", {}).get("modules", {}))
+        return weights
+    weights = {name: module.state_dict() for name, module in modules.items()}
+    if ema is not None:
+        weights.update({name: m.state_dict() for name, m in ema.averages.items()})
+    return weights

@@ -32,7 +32,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 
-from voicegen.errors import TrainingError
+from voicegen.errors import ConfigError, TrainingError
+from voicegen.train.config import TrainerConfig
 
 # Distinct salts keep the permutation, training-item and validation-item seed streams apart.
 _PERMUTATION_SALT = 0x5EED_0001
@@ -194,3 +195,27 @@ def dataset_length(dataset: Any, role: str) -> int:
     if length < 1:
         raise TrainingError(f"the {role} dataset {type(dataset).__name__} is empty")
     return length
+
+
+def validation_loader(config: TrainerConfig, task: Any, val_dataset: Dataset | None, *,
+                      pin_memory: bool) -> DataLoader | None:
+    """The loader of ``val_dataset`` (in order, seeded items) when ``config.val_every`` schedules
+    validation, else None; ConfigError when it is scheduled without a dataset or ``task.validate``."""
+    if config.val_every <= 0:
+        return None
+    if val_dataset is None or not callable(getattr(task, "validate", None)):
+        missing = (
+            "no val_dataset was given" if val_dataset is None
+            else f"{type(task).__name__} has no validate()"
+        )
+        raise ConfigError(
+            f"trainer.val_every is {config.val_every} but {missing}; set val_every: 0 or provide both"
+        )
+    val_sampler = ValidationBatchSampler(
+        dataset_length(val_dataset, "validation"), config.val_batch_size,
+        seed=config.seed, with_seeds=dataset_takes_seed(val_dataset),
+    )
+    return build_loader(
+        val_dataset, val_sampler, num_workers=config.num_workers, seed=config.seed,
+        pin_memory=pin_memory, persistent=False,
+    )

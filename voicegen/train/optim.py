@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 from torch import nn
 
 from voicegen.errors import ConfigError
-from voicegen.train.config import OptimizerConfig
+from voicegen.train.config import OptimizerConfig, TrainerConfig
 
 
 def build_optimizer(config: OptimizerConfig, params: Sequence[nn.Parameter]) -> torch.optim.Optimizer:
@@ -47,3 +47,18 @@ def build_scheduler(
 ) -> torch.optim.lr_scheduler.LambdaLR:
     """A per-step ``LambdaLR``; its state (step count, last lr) goes into checkpoints."""
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(config, max_steps))
+
+
+def build_optimizers(config: TrainerConfig, groups: Mapping[str, Sequence[str]], modules: Mapping[str, nn.Module]
+                     ) -> tuple[dict[str, list[nn.Parameter]], dict[str, torch.optim.Optimizer],
+                                dict[str, torch.optim.lr_scheduler.LambdaLR], dict[str, float | None]]:
+    """(trainable parameters, optimizer, scheduler, grad_clip) per optimizer name of ``groups``
+    (name -> the module names it steps), from ``config.optimizers`` (defaults where absent)."""
+    params, optimizers, schedulers, grad_clip = {}, {}, {}, {}
+    for name, module_names in groups.items():
+        opt_config = config.optimizers.get(name, OptimizerConfig())
+        params[name] = [p for m in module_names for p in modules[m].parameters() if p.requires_grad]
+        optimizers[name] = build_optimizer(opt_config, params[name])
+        schedulers[name] = build_scheduler(opt_config, optimizers[name], config.max_steps)
+        grad_clip[name] = opt_config.grad_clip
+    return params, optimizers, schedulers, grad_clip

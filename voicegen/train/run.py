@@ -23,7 +23,8 @@ from torch.utils.data import Dataset
 
 from voicegen.config import save_yaml
 from voicegen.errors import ConfigError
-from voicegen.train.trainer import Trainer, check_resume
+from voicegen.train.state import check_resume
+from voicegen.train.trainer import Trainer
 
 EXPORT_DIR = "export"
 CONFIG_FILE = "config.yaml"

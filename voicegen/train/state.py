@@ -1,4 +1,4 @@
-"""What a training checkpoint holds, and putting it back into modules and optimizers.
+"""What a training checkpoint holds, putting it back into modules and optimizers, and which one a run resumes from.
 
 The state is a nested dict of plain values and tensors (saved by ``voicegen.checkpoint`` without
 pickle)::
@@ -15,14 +15,16 @@ pickle)::
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
 
-from voicegen.errors import TrainingError
+from voicegen.checkpoint import latest_usable_checkpoint
+from voicegen.errors import ConfigError, TrainingError
 
 TRAINER_STATE_VERSION = 1
 
@@ -93,3 +95,22 @@ def restore_state(
                 ) from None
     if scaler.is_enabled() and state.get("scaler"):
         scaler.load_state_dict(state["scaler"])
+
+
+def check_resume(run_dir: str | os.PathLike, resume: bool | Literal["auto"]) -> Path | None:
+    """The checkpoint a run in ``run_dir`` would resume from, after checking ``resume``.
+
+    ``"auto"`` takes the latest checkpoint if any; ``True`` requires one and ``False`` refuses a
+    folder that has one (TrainingError). Training entry points call this before they write
+    anything into ``run_dir``.
+    """
+    if resume not in (True, False, "auto"):
+        raise ConfigError(f"resume must be True, False or 'auto'; got {resume!r}")
+    run_dir = Path(run_dir)
+    latest = latest_usable_checkpoint(run_dir) if run_dir.exists() else None  # passes over a truncated one
+    if resume is False and latest is not None:
+        raise TrainingError(f"{run_dir} already has training checkpoints (latest {latest.name}); "
+                            "resume (--resume) or choose a new run folder (--run-dir)")
+    if resume is True and latest is None:
+        raise TrainingError(f"resume requested but {run_dir} has no training checkpoint; drop --resume")
+    return latest

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-import os
 import time
 import warnings
 from pathlib import Path
@@ -30,49 +29,26 @@ from typing import Any, Literal
 import torch
 from torch.utils.data import Dataset
 
-from voicegen.checkpoint import (
-    latest_usable_checkpoint,
-    load_training_checkpoint,
-    save_training_checkpoint,
-)
-from voicegen.errors import ConfigError, TrainingError, TrainingInterrupted
+from voicegen.checkpoint import load_training_checkpoint, save_training_checkpoint
+from voicegen.errors import TrainingError, TrainingInterrupted
 from voicegen.train import distributed
-from voicegen.train.averaging import BestStep, ModuleEMA
-from voicegen.train.config import OptimizerConfig, TrainerConfig
+from voicegen.train.averaging import BestStep, build_ema, export_weights
+from voicegen.train.config import TrainerConfig
 from voicegen.train.data import (
     ResumableBatchSampler,
-    ValidationBatchSampler,
     build_loader,
     dataset_length,
     dataset_takes_seed,
+    validation_loader,
 )
 from voicegen.train.device import amp_enabled, autocast, move_to_device, resolve_device
 from voicegen.train.logging import Logger, ProgressBar, ScalarMeter
-from voicegen.train.optim import build_optimizer, build_scheduler
+from voicegen.train.optim import build_optimizers
 from voicegen.train.rng import capture_rng, restore_rng, seed_everything
-from voicegen.train.state import build_state, restore_state
+from voicegen.train.state import build_state, check_resume, restore_state
 from voicegen.train.stop import StopRequest
 from voicegen.train.task import TrainTask, check_task
 from voicegen.train.weighting import LossWeights, loss_values
-
-
-def check_resume(run_dir: str | os.PathLike, resume: bool | Literal["auto"]) -> Path | None:
-    """The checkpoint a run in ``run_dir`` would resume from, after checking ``resume``.
-
-    ``"auto"`` takes the latest checkpoint if any; ``True`` requires one and ``False`` refuses a
-    folder that has one (TrainingError). Training entry points call this before they write
-    anything into ``run_dir``.
-    """
-    if resume not in (True, False, "auto"):
-        raise ConfigError(f"resume must be True, False or 'auto'; got {resume!r}")
-    run_dir = Path(run_dir)
-    latest = latest_usable_checkpoint(run_dir) if run_dir.exists() else None  # passes over a truncated one
-    if resume is False and latest is not None:
-        raise TrainingError(f"{run_dir} already has training checkpoints (latest {latest.name}); "
-                            "resume (--resume) or choose a new run folder (--run-dir)")
-    if resume is True and latest is None:
-        raise TrainingError(f"resume requested but {run_dir} has no training checkpoint; drop --resume")
-    return latest
 
 
 class Trainer:
@@ -107,27 +83,13 @@ class Trainer:
             module.to(self.device)
         distributed.broadcast_modules(self.modules.values(), self.dist)
         self.trainable = [name for names in self.groups.values() for name in names]
-        self.params: dict[str, list[torch.nn.Parameter]] = {}
-        self.optimizers: dict[str, torch.optim.Optimizer] = {}
-        self.schedulers: dict[str, torch.optim.lr_scheduler.LambdaLR] = {}
-        self.grad_clip: dict[str, float | None] = {}
-        for name, module_names in self.groups.items():
-            opt_config = config.optimizers.get(name, OptimizerConfig())
-            params = [p for m in module_names for p in self.modules[m].parameters() if p.requires_grad]
-            self.params[name] = params
-            self.optimizers[name] = build_optimizer(opt_config, params)
-            self.schedulers[name] = build_scheduler(opt_config, self.optimizers[name], config.max_steps)
-            self.grad_clip[name] = opt_config.grad_clip
+        self.params, self.optimizers, self.schedulers, self.grad_clip = build_optimizers(
+            config, self.groups, self.modules)
         self.scaler = torch.amp.GradScaler(
             self.device.type, enabled=self.amp and config.amp_dtype == "float16"
         )
         self.weights = LossWeights(config.loss_weights)
-        unknown = [name for name in config.ema_modules if name not in self.trainable]
-        if unknown:
-            raise ConfigError(f"trainer.ema_modules {unknown} are not trained modules of the task; "
-                              f"choose from {', '.join(self.trainable)}")
-        self.ema = (ModuleEMA({n: self.modules[n] for n in config.ema_modules}, config.ema_decay)
-                    if config.ema_decay else None)
+        self.ema = build_ema(config.ema_modules, config.ema_decay, self.modules, self.trainable)
         self.best = BestStep(config.best_metric, config.best_mode) if config.best_metric else None
 
         self.num_items = dataset_length(dataset, "training")
@@ -139,24 +101,7 @@ class Trainer:
         self.loader = build_loader(
             dataset, self.sampler, num_workers=config.num_workers, seed=config.seed, pin_memory=pin
         )
-        self.val_loader = None
-        if config.val_every > 0:
-            if val_dataset is None or not callable(getattr(task, "validate", None)):
-                missing = (
-                    "no val_dataset was given" if val_dataset is None
-                    else f"{type(task).__name__} has no validate()"
-                )
-                raise ConfigError(
-                    f"trainer.val_every is {config.val_every} but {missing}; set val_every: 0 or provide both"
-                )
-            val_sampler = ValidationBatchSampler(
-                dataset_length(val_dataset, "validation"), config.val_batch_size,
-                seed=config.seed, with_seeds=dataset_takes_seed(val_dataset),
-            )
-            self.val_loader = build_loader(
-                val_dataset, val_sampler, num_workers=config.num_workers, seed=config.seed,
-                pin_memory=pin, persistent=False,
-            )
+        self.val_loader = validation_loader(config, task, val_dataset, pin_memory=pin)
         self.step = 0
         self.epoch = 0
         self.position = 0
@@ -409,7 +354,9 @@ class Trainer:
             schedulers=self.schedulers, scaler=self.scaler,
         )
         self.step = int(state["step"])
-        self._restore_ema(state, path)
+        if self.ema is not None and not self.ema.restore(state.get("ema")):
+            self.logger.info(f"note: {path.name} holds no averages of {sorted(self.ema.averages)}; "
+                             "starting them from its weights")
         self.epoch, self.position = self._normalised(int(state["epoch"]), int(state["position"]))
         self._last_saved_step, self.last_checkpoint = self.step, path
         if state.get("data") != self._data_signature():
@@ -433,31 +380,10 @@ class Trainer:
         self.logger.info(f"resumed from {path} at step {self.step}" +
                          (f" ({dropped} later metrics.jsonl records dropped)" if dropped else ""))
 
-    def _restore_ema(self, state: dict, path: Path) -> None:
-        if self.ema is None:
-            return
-        saved = state.get("ema")
-        if saved is not None and set(saved.get("modules", {})) == set(self.ema.averages):
-            self.ema.load_state_dict(saved)
-        else:
-            self.ema.reset_to_live()
-            self.logger.info(f"note: {path.name} holds no averages of {sorted(self.ema.averages)}; "
-                             "starting them from its weights")
-
     def final_weights(self) -> dict[str, dict[str, torch.Tensor]]:
         """State dicts of the modules to export: those of the best validated step when
         ``best_metric`` is set (its averages with EMA), else the current ones (averaged with EMA)."""
-        if self.best is not None and self.best.step >= 0 and self.best.step != self.step:
-            from voicegen.checkpoint import checkpoint_path
-
-            state = load_training_checkpoint(checkpoint_path(self.run_dir, self.best.step))
-            weights = dict(state["modules"])
-            weights.update(state.get("ema", {}).get("modules", {}))
-            return weights
-        weights = {name: module.state_dict() for name, module in self.modules.items()}
-        if self.ema is not None:
-            weights.update({name: m.state_dict() for name, m in self.ema.averages.items()})
-        return weights
+        return export_weights(self.run_dir, self.modules, self.ema, self.best, self.step)
 
     def _normalised(self, epoch: int, position: int) -> tuple[int, int]:
         """A position at the end of an epoch is the start of the next one."""
@@ -466,9 +392,6 @@ class Trainer:
         return epoch, position
 
     def _data_signature(self) -> dict[str, int]:
-        return {
-            "num_items": self.num_items,
-            "batch_size": self.config.batch_size,
-            "world_size": self.dist.world_size,
-            "seed": self.config.seed,
-        }
+        """What the data order depends on (a resume with other values starts the next epoch)."""
+        return {"num_items": self.num_items, "batch_size": self.config.batch_size,
+                "world_size": self.dist.world_size, "seed": self.config.seed}

@@ -12,9 +12,10 @@ import argparse
 
 import torch
 
+from voicegen.formats.image import load_image_cyclegan
 from voicegen.image.datasets import ImageSourceConfig, load_source
 from voicegen.image.grid import save_grid
-from voicegen.infer.image import load_image_cyclegan, translate_images
+from voicegen.infer.image import translate_images
 
 UCI = {"value_max": 16, "size": 20, "pad": 4}
 

@@ -7,7 +7,8 @@ import numpy as np
 import soundfile as sf
 from click.testing import CliRunner
 
-from voicegen.audio.io import load_audio, save_audio
+from voicegen.audio.io import load_audio
+from voicegen.audio.writer import save_audio
 from voicegen.cli import cli
 from voicegen.infer.batch.manifest import MANIFEST_NAME, read_records
 from voicegen.infer.bundles import PACKAGE_MODELS_DIR, vocoder_path

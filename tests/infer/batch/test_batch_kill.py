@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voicegen.audio.io import load_audio, save_audio
+from voicegen.audio.io import load_audio
+from voicegen.audio.writer import save_audio
 from voicegen.infer.batch.manifest import MANIFEST_NAME, read_records
 from voicegen.infer.bundles import PACKAGE_MODELS_DIR, vocoder_path
 from voicegen.infer.vocode import load_vocoder, vocode_file

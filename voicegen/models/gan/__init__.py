@@ -2,7 +2,7 @@
 
 Image GANs built from ``voicegen.nn`` blocks: the DCGAN generator and discriminator, unconditional
 (``n_classes: 0``) or class-conditional (``n_classes > 0``; the training step lives in
-``voicegen.train.image_gan``).
+``voicegen.train.image.gan``).
 
     generator = build_gan_generator({"preset": "mnist", "n_classes": 10})
     images = generator(torch.randn(16, 64), labels)          # (16, 1, 28, 28) in [-1, 1]

@@ -14,6 +14,18 @@ from torch import nn
 from voicegen.nn import ChannelLayerNorm, conv
 from voicegen.nn.utils import check_dims
 
+# Std of the truncated-normal init of conv weights in the frame-rate generators (ConvNeXt/Vocos).
+INIT_STD = 0.02
+
+
+def init_convnext_weights(module: nn.Module) -> None:
+    """``module.apply`` hook of the frame-rate (iSTFT, source-filter) generators: 1-D conv weights
+    from a truncated normal of std INIT_STD, biases zero."""
+    if isinstance(module, nn.Conv1d):
+        nn.init.trunc_normal_(module.weight, std=INIT_STD)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+
 
 class ConvNeXtBlock(nn.Module):
     """``(B, channels, *spatial) -> (B, channels, *spatial)``.

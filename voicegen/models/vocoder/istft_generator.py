@@ -12,13 +12,10 @@ import torch
 from torch import nn
 
 from voicegen.models.vocoder.config import ISTFTGeneratorConfig, hop_mismatch_message
-from voicegen.models.vocoder.convnext import ConvNeXtBlock
+from voicegen.models.vocoder.convnext import ConvNeXtBlock, init_convnext_weights
 from voicegen.models.vocoder.generator import check_mel
 from voicegen.models.vocoder.istft import ISTFTHead
 from voicegen.nn import ChannelLayerNorm, conv, remove_weight_norm
-
-# Std of the truncated-normal init of conv and head weights (ConvNeXt/Vocos).
-INIT_STD = 0.02
 
 
 class ISTFTGenerator(nn.Module):
@@ -40,14 +37,7 @@ class ISTFTGenerator(nn.Module):
         )
         self.norm_out = ChannelLayerNorm(config.channels)
         self.head = ISTFTHead(config.channels, config.n_fft, config.hop_length, config.win_length, config.window)
-        self.apply(self._init_weights)
-
-    @staticmethod
-    def _init_weights(module: nn.Module) -> None:
-        if isinstance(module, nn.Conv1d):
-            nn.init.trunc_normal_(module.weight, std=INIT_STD)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
+        self.apply(init_convnext_weights)
 
     @property
     def hop_length(self) -> int:

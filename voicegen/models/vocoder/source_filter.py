@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from voicegen.models.vocoder.config import WINDOWS, _positive, hop_mismatch_message
-from voicegen.models.vocoder.convnext import ConvNeXtBlock
+from voicegen.models.vocoder.convnext import ConvNeXtBlock, init_convnext_weights
 from voicegen.models.vocoder.generator import check_mel
 from voicegen.models.vocoder.istft import (
     LOG_MAGNITUDE_MAX,
@@ -44,8 +44,6 @@ LF0_ROW, VUV_ROW, PHASE_ROW = 0, 1, 2
 EXTRA_ROWS = 3
 # The network sees log2(F0 / 110 Hz): octaves from A2, about -1..3 for voices.
 LF0_REFERENCE_HZ = 110.0
-# Std of the truncated-normal init of conv weights (ConvNeXt/Vocos).
-INIT_STD = 0.02
 # Initial log-gains of the harmonic filter and of the residual: both parts start quiet.
 INITIAL_LOG_GAIN = -3.0
 # |sin(theta / 2)| below this uses the limit of the harmonic sum (all harmonics in phase).
@@ -164,16 +162,9 @@ class SourceFilterGenerator(nn.Module):
         fold[0] = fold[config.n_fft // 2] = 1.0
         fold[1:config.n_fft // 2] = 2.0
         self.register_buffer("cepstrum_fold", fold, persistent=False)
-        self.apply(self._init_weights)
+        self.apply(init_convnext_weights)
         with torch.no_grad():
             self.proj.bias[: 2 * self.n_bins].fill_(INITIAL_LOG_GAIN)  # a and b; psi starts at 0
-
-    @staticmethod
-    def _init_weights(module: nn.Module) -> None:
-        if isinstance(module, nn.Conv1d):
-            nn.init.trunc_normal_(module.weight, std=INIT_STD)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
 
     @property
     def hop_length(self) -> int:

@@ -5,7 +5,7 @@
 
 One phase ``classifier`` with the loss ``ce`` (cross-entropy); validation reports ``ce`` and
 ``accuracy`` on held-out images. The export holds the ``classifier`` weights, ``config.model``, the
-image contract and the class names; :func:`voicegen.eval.image_metrics.load_classifier` reads it.
+image contract and the class names; :func:`voicegen.formats.image.load_classifier` reads it.
 """
 
 from __future__ import annotations
@@ -19,22 +19,18 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from voicegen.checkpoint import save_artifact
-from voicegen.config import to_dict
 from voicegen.errors import ConfigError
-from voicegen.eval.image_metrics import DigitClassifier, classifier_config
-from voicegen.image.contract import IMAGE_CLASSIFIER_KIND, ImageContract
+from voicegen.formats.image import save_classifier
+from voicegen.models.classifier import DigitClassifier, classifier_config
 from voicegen.train.config import OptimizerConfig, TrainerConfig
-from voicegen.train.image_common import (
+from voicegen.train.image.common import (
     ImageDataConfig,
     ImageRunConfig,
     check_validation,
     class_names,
-    contract_extra,
     image_datasets,
-    state_dict_cpu,
 )
-from voicegen.train.run import parameter_count, run_trainer, start_run
+from voicegen.train.run import EXPORT_DIR, parameter_count, run_trainer, start_run
 
 PHASE = "classifier"
 DEFAULT_OPTIMIZERS = {PHASE: OptimizerConfig(lr=1e-3, betas=(0.9, 0.999))}
@@ -69,7 +65,7 @@ class ClassifierTrainConfig(ImageRunConfig):
 
     image_size, channels: the image contract (every source must match it).
     n_classes: classes of the labels (the sources must be labelled).
-    data: see :class:`~voicegen.train.image_common.ImageDataConfig`.
+    data: see :class:`~voicegen.train.image.common.ImageDataConfig`.
     model: ``ClassifierConfig`` fields (``preset: mnist``); image_size, channels, n_classes filled in.
     trainer: the generic Trainer's config; the optimizer is ``classifier`` (default Adam lr 1e-3).
     """
@@ -85,15 +81,6 @@ class ClassifierTrainConfig(ImageRunConfig):
         classifier_config(self.model)
         self.default_optimizers(DEFAULT_OPTIMIZERS)
         check_validation(self.trainer, self.data)
-
-
-def export_classifier(model: DigitClassifier, contract: ImageContract, classes: list[str],
-                      path: str | os.PathLike, *, dtype: torch.dtype | None = torch.float16,
-                      overwrite: bool = False) -> Path:
-    """Write an ``image_classifier`` artifact at ``path``."""
-    return save_artifact(path, kind=IMAGE_CLASSIFIER_KIND, weights={"classifier": state_dict_cpu(model)},
-                         config={"model": to_dict(model.config)}, extra=contract_extra(contract, classes),
-                         dtype=dtype, overwrite=overwrite)
 
 
 def train_classifier(config: ClassifierTrainConfig, run_dir: str | os.PathLike, *,
@@ -113,5 +100,5 @@ def train_classifier(config: ClassifierTrainConfig, run_dir: str | os.PathLike, 
                                   f"{parameter_count(model):.2f}M parameters")
     if not trainer.dist.is_main:
         return None
-    return export_classifier(model, config.contract, class_names(dataset.set, config.n_classes),
-                             run_dir / "export", overwrite=True)
+    return save_classifier(model, config.contract, class_names(dataset.set, config.n_classes),
+                           run_dir / EXPORT_DIR, overwrite=True)

@@ -23,18 +23,15 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from voicegen.checkpoint import save_artifact
-from voicegen.config import to_dict
 from voicegen.errors import ConfigError
-from voicegen.eval.image_metrics import LoadedClassifier, accuracy, classify
-from voicegen.image.contract import IMAGE_CYCLEGAN_KIND, ImageContract
+from voicegen.eval.image_metrics import accuracy, classify
+from voicegen.formats.image import LoadedClassifier, save_image_cyclegan
 from voicegen.image.datasets import (
     ImageDataset,
     ImageSourceConfig,
     UnpairedImageDataset,
 )
 from voicegen.models.cyclegan import (
-    ResnetGenerator,
     build_discriminator,
     build_resnet_generator,
     discriminator_config,
@@ -48,15 +45,13 @@ from voicegen.train.cyclegan_task import (
     CycleGANTask,
     generate,
 )
-from voicegen.train.image_common import (
+from voicegen.train.image.common import (
     GAN_BETAS,
     GRID_COLUMNS,
     ImageRunConfig,
-    contract_extra,
     load_checked,
     load_run_classifier,
     log_grid,
-    state_dict_cpu,
 )
 from voicegen.train.run import EXPORT_DIR, parameter_count, run_trainer, start_run
 
@@ -175,16 +170,6 @@ def build_image_cyclegan(config: ImageCycleGANTrainConfig) -> dict[str, nn.Modul
     return models
 
 
-def export_image_cyclegan(G_ab: ResnetGenerator, G_ba: ResnetGenerator, contract: ImageContract,
-                          domains: tuple[str, str], path: str | os.PathLike, *,
-                          dtype: torch.dtype | None = torch.float16, overwrite: bool = False) -> Path:
-    """Write an ``image_cyclegan`` artifact (both generators, domain names A then B) at ``path``."""
-    return save_artifact(path, kind=IMAGE_CYCLEGAN_KIND,
-                         weights={"G_ab": state_dict_cpu(G_ab), "G_ba": state_dict_cpu(G_ba)},
-                         config={"generator": to_dict(G_ab.config)},
-                         extra=contract_extra(contract, domains=list(domains)), dtype=dtype, overwrite=overwrite)
-
-
 def train_image_cyclegan(config: ImageCycleGANTrainConfig, run_dir: str | os.PathLike, *,
                          resume: bool | Literal["auto"] = "auto") -> Path | None:
     """Train as configured under ``run_dir`` and export ``run_dir/export``; return that path."""
@@ -213,5 +198,5 @@ def train_image_cyclegan(config: ImageCycleGANTrainConfig, run_dir: str | os.Pat
                                   f"{parameter_count(models['G_ab']):.2f}M parameters each")
     if not trainer.dist.is_main:
         return None
-    return export_image_cyclegan(models["G_ab"], models["G_ba"], contract, (config.domain_a, config.domain_b),
-                                 run_dir / EXPORT_DIR, overwrite=True)
+    return save_image_cyclegan(models["G_ab"], models["G_ba"], contract, (config.domain_a, config.domain_b),
+                               run_dir / EXPORT_DIR, overwrite=True)

@@ -30,16 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from voicegen.checkpoint import save_artifact
-from voicegen.config import to_dict
 from voicegen.errors import ConfigError
-from voicegen.eval.image_metrics import (
-    LoadedClassifier,
-    accuracy,
-    classify,
-    frechet_distance,
-)
-from voicegen.image.contract import IMAGE_GAN_KIND, ImageContract
+from voicegen.eval.image_metrics import accuracy, classify, frechet_distance
+from voicegen.formats.image import LoadedClassifier, save_image_gan
 from voicegen.losses import AdversarialKind, adversarial_d_loss, adversarial_g_loss
 from voicegen.models.gan import (
     GANDiscriminator,
@@ -51,18 +44,16 @@ from voicegen.models.gan import (
 )
 from voicegen.train.config import OptimizerConfig, TrainerConfig
 from voicegen.train.data import mix_seed
-from voicegen.train.image_common import (
+from voicegen.train.image.common import (
     GAN_BETAS,
     GRID_COLUMNS,
     ImageDataConfig,
     ImageRunConfig,
     check_validation,
     class_names,
-    contract_extra,
     image_datasets,
     load_run_classifier,
     log_grid,
-    state_dict_cpu,
 )
 from voicegen.train.run import EXPORT_DIR, parameter_count, run_trainer, start_run
 
@@ -184,7 +175,7 @@ class ImageGANTrainConfig(ImageRunConfig):
     image_size, channels: the image contract (every source must match it).
     conditional: train the class-conditional GAN (labels needed) instead of the plain DCGAN.
     n_classes: classes of the labels (conditional only).
-    data: see :class:`~voicegen.train.image_common.ImageDataConfig`.
+    data: see :class:`~voicegen.train.image.common.ImageDataConfig`.
     generator, discriminator: ``GANGeneratorConfig`` / ``GANDiscriminatorConfig`` fields
         (``preset: mnist``); image_size, channels and n_classes are filled in.
     adversarial: ``hinge`` | ``bce`` | ``lsgan``.
@@ -221,19 +212,6 @@ def build_gan(config: ImageGANTrainConfig) -> tuple[GANGenerator, GANDiscriminat
     return build_gan_generator(config.generator), build_gan_discriminator(config.discriminator)
 
 
-def export_image_gan(generator: GANGenerator, contract: ImageContract, path: str | os.PathLike, *,
-                     classes: list[str] | None = None, dtype: torch.dtype | None = torch.float16,
-                     overwrite: bool = False) -> Path:
-    """Write an ``image_gan`` artifact (the generator only) at ``path``."""
-    n_classes = generator.config.n_classes
-    if n_classes and (classes is None or len(classes) != n_classes):
-        raise ValueError(f"export_image_gan: a conditional generator needs {n_classes} class names, got {classes}")
-    return save_artifact(path, kind=IMAGE_GAN_KIND, weights={"generator": state_dict_cpu(generator)},
-                         config={"generator": to_dict(generator.config)},
-                         extra=contract_extra(contract, classes if n_classes else None), dtype=dtype,
-                         overwrite=overwrite)
-
-
 def train_image_gan(config: ImageGANTrainConfig, run_dir: str | os.PathLike, *,
                     resume: bool | Literal["auto"] = "auto") -> Path | None:
     """Train as configured under ``run_dir`` and export ``run_dir/export``; return that path."""
@@ -254,4 +232,4 @@ def train_image_gan(config: ImageGANTrainConfig, run_dir: str | os.PathLike, *,
     if not trainer.dist.is_main:
         return None
     classes = class_names(dataset.set, config.n_classes) if config.conditional else None
-    return export_image_gan(generator, config.contract, run_dir / EXPORT_DIR, classes=classes, overwrite=True)
+    return save_image_gan(generator, config.contract, run_dir / EXPORT_DIR, classes=classes, overwrite=True)

@@ -23,22 +23,18 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from voicegen.checkpoint import save_artifact
-from voicegen.config import to_dict
-from voicegen.image.contract import IMAGE_VAE_KIND, ImageContract
+from voicegen.formats.image import save_image_vae
 from voicegen.image.io import to_unit
 from voicegen.image.transforms import from_logits
 from voicegen.losses import kl_loss
 from voicegen.models.vae import SpectrogramVAE, build_vae, vae_config
 from voicegen.train.config import TrainerConfig
-from voicegen.train.image_common import (
+from voicegen.train.image.common import (
     ImageDataConfig,
     ImageRunConfig,
     check_validation,
-    contract_extra,
     image_datasets,
     log_grid,
-    state_dict_cpu,
 )
 from voicegen.train.run import EXPORT_DIR, parameter_count, run_trainer, start_run
 from voicegen.train.vae import KLSettings
@@ -90,7 +86,7 @@ class ImageVAETrainConfig(ImageRunConfig, KLSettings):
     """An image-VAE training run (YAML schema).
 
     image_size, channels: the image contract (every source must match it).
-    data: see :class:`~voicegen.train.image_common.ImageDataConfig`.
+    data: see :class:`~voicegen.train.image.common.ImageDataConfig`.
     model: ``VAEConfig`` fields (``preset: image28``); ``n_mels``/``width`` (the image side),
         ``in_channels`` and ``latent_layout: global`` are filled in. ``n_speakers > 0`` conditions
         the decoder on the class labels.
@@ -123,15 +119,6 @@ def latent_kl(model: SpectrogramVAE, images: Tensor, labels: Tensor | None = Non
     return (total / images.shape[0]).tolist()
 
 
-def export_image_vae(model: SpectrogramVAE, contract: ImageContract, path: str | os.PathLike, *,
-                     kl_per_dim: list[float] | None = None, classes: list[str] | None = None,
-                     dtype: torch.dtype | None = torch.float16, overwrite: bool = False) -> Path:
-    """Write an ``image_vae`` artifact at ``path`` (see the module docstring)."""
-    extra = contract_extra(contract, classes, **({"latent_kl": kl_per_dim} if kl_per_dim is not None else {}))
-    return save_artifact(path, kind=IMAGE_VAE_KIND, weights={"vae": state_dict_cpu(model)},
-                         config={"model": to_dict(model.config)}, extra=extra, dtype=dtype, overwrite=overwrite)
-
-
 def build_image_vae(config: ImageVAETrainConfig) -> SpectrogramVAE:
     """A fresh VAE seeded by ``trainer.seed``."""
     torch.manual_seed(config.trainer.seed)
@@ -152,5 +139,5 @@ def train_image_vae(config: ImageVAETrainConfig, run_dir: str | os.PathLike, *,
     if not trainer.dist.is_main:
         return None
     scored = (val_dataset or dataset).set
-    return export_image_vae(model, config.contract, run_dir / EXPORT_DIR, kl_per_dim=latent_kl(model, scored.images),
-                            overwrite=True)
+    return save_image_vae(model, config.contract, run_dir / EXPORT_DIR, kl_per_dim=latent_kl(model, scored.images),
+                          overwrite=True)

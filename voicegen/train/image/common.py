@@ -14,8 +14,8 @@ from typing import Any
 import torch
 
 from voicegen.errors import ConfigError
-from voicegen.eval.image_metrics import LoadedClassifier, load_classifier
-from voicegen.image.contract import EXTRA_KEY, ImageContract
+from voicegen.formats.image import LoadedClassifier, load_classifier
+from voicegen.image.contract import ImageContract
 from voicegen.image.datasets import (
     ImageDataset,
     ImageSet,
@@ -128,19 +128,6 @@ def image_datasets(data: ImageDataConfig, contract: ImageContract) -> tuple[Imag
 def class_names(images: ImageSet, n_classes: int) -> list[str]:
     """Names of the classes: the folder names of a class-folder source, else ``"0"``..``"n-1"``."""
     return list(images.classes) if images.classes else [str(i) for i in range(n_classes)]
-
-
-def contract_extra(contract: ImageContract, classes: list[str] | None = None, **more: Any) -> dict[str, Any]:
-    """An image artifact's ``extra``: the image contract, class names (when conditional) and more."""
-    extra: dict[str, Any] = {EXTRA_KEY: contract.to_dict()}
-    if classes is not None:
-        extra["classes"] = list(classes)
-    return {**extra, **more}
-
-
-def state_dict_cpu(module: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """``module``'s state dict as detached float CPU tensors (what an export stores)."""
-    return {k: t.detach().cpu() for k, t in module.state_dict().items()}
 
 
 def log_grid(logger: Any, tag: str, images: torch.Tensor, step: int, *, nrow: int = GRID_COLUMNS,

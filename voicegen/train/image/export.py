@@ -13,8 +13,14 @@ from pathlib import Path
 
 from voicegen.config import load_config
 from voicegen.errors import ConfigError
+from voicegen.formats.image import (
+    save_classifier,
+    save_image_cyclegan,
+    save_image_gan,
+    save_image_vae,
+)
 from voicegen.train.export import run_checkpoint
-from voicegen.train.image_common import class_names, load_checked
+from voicegen.train.image.common import class_names, load_checked
 
 IMAGE_RUN_KINDS = ("vae", "gan", "cgan", "cyclegan", "classifier")
 
@@ -33,10 +39,9 @@ def export_image_run(kind: str, run_dir: str | os.PathLike, *, out: str | os.Pat
     out = Path(out) if out is not None else run_dir / f"export_step{int(state['step']):08d}"
     modules = state["modules"]
     if kind == "vae":
-        from voicegen.train.image_vae import (
+        from voicegen.train.image.vae import (
             ImageVAETrainConfig,
             build_image_vae,
-            export_image_vae,
             latent_kl,
         )
 
@@ -44,13 +49,12 @@ def export_image_run(kind: str, run_dir: str | os.PathLike, *, out: str | os.Pat
         model = build_image_vae(config)
         model.load_state_dict(modules["vae"])
         scored = load_checked(config.data.val or config.data.train, config.contract, "data")
-        return export_image_vae(model, config.contract, out, kl_per_dim=latent_kl(model, scored.images),
-                                overwrite=overwrite)
+        return save_image_vae(model, config.contract, out, kl_per_dim=latent_kl(model, scored.images),
+                              overwrite=overwrite)
     if kind in ("gan", "cgan"):
-        from voicegen.train.image_gan import (
+        from voicegen.train.image.gan import (
             ImageGANTrainConfig,
             build_gan,
-            export_image_gan,
         )
 
         config = load_config(ImageGANTrainConfig, config_path)
@@ -59,25 +63,24 @@ def export_image_run(kind: str, run_dir: str | os.PathLike, *, out: str | os.Pat
         classes = None
         if config.conditional:
             classes = class_names(load_checked(config.data.train, config.contract, "data.train"), config.n_classes)
-        return export_image_gan(generator, config.contract, out, classes=classes, overwrite=overwrite)
+        return save_image_gan(generator, config.contract, out, classes=classes, overwrite=overwrite)
     if kind == "cyclegan":
-        from voicegen.train.image_cyclegan import (
+        from voicegen.train.image.cyclegan import (
             ImageCycleGANTrainConfig,
             build_image_cyclegan,
-            export_image_cyclegan,
         )
 
         config = load_config(ImageCycleGANTrainConfig, config_path)
         models = build_image_cyclegan(config)
         for name in ("G_ab", "G_ba"):
             models[name].load_state_dict(modules[name])
-        return export_image_cyclegan(models["G_ab"], models["G_ba"], config.contract,
-                                     (config.domain_a, config.domain_b), out, overwrite=overwrite)
-    from voicegen.eval.image_metrics import DigitClassifier, classifier_config
-    from voicegen.train.image_classifier import ClassifierTrainConfig, export_classifier
+        return save_image_cyclegan(models["G_ab"], models["G_ba"], config.contract,
+                                   (config.domain_a, config.domain_b), out, overwrite=overwrite)
+    from voicegen.models.classifier import DigitClassifier, classifier_config
+    from voicegen.train.image.classifier import ClassifierTrainConfig
 
     config = load_config(ClassifierTrainConfig, config_path)
     model = DigitClassifier(classifier_config(config.model))
     model.load_state_dict(modules["classifier"])
     classes = class_names(load_checked(config.data.train, config.contract, "data.train"), config.n_classes)
-    return export_classifier(model, config.contract, classes, out, overwrite=overwrite)
+    return save_classifier(model, config.contract, classes, out, overwrite=overwrite)
