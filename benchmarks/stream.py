@@ -1,6 +1,6 @@
 """Live conversion (`voicegen stream`) with the shipped default bundle: latency and cost per block.
 
-    python benchmarks/stream.py [--threads 1] [--seconds 20] [--blocks 64 96 160]
+    python benchmarks/stream.py [--threads 1] [--seconds 20] [--blocks 64 80 96 160] [--context-ms 1024]
 
 For each block size (ms), with the default lookahead and context: the algorithmic latency (measured
 on silence, :meth:`LiveConverter.probe_latency`), and the compute time of every block of
@@ -38,7 +38,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--blocks", type=float, nargs="+", default=[64.0, 96.0, 160.0])
+    parser.add_argument("--blocks", type=float, nargs="+", default=[64.0, 80.0, 96.0, 160.0])
+    parser.add_argument("--context-ms", type=float, default=LiveSettings.context_ms)
     args = parser.parse_args()
     import torch
 
@@ -53,13 +54,13 @@ def main() -> None:
     start, cpu = time.perf_counter(), time.thread_time()
     run_whole(chain, wav)
     offline_wall, offline_cpu = time.perf_counter() - start, time.thread_time() - cpu
-    print(f"{args.seconds:g} s of speech, {args.threads} thread(s); offline convert: {offline_wall:.2f} s wall "
+    print(f"{args.seconds:g} s of speech, {args.threads} thread(s), converter context {args.context_ms:g} ms; offline convert: {offline_wall:.2f} s wall "
           f"(RTF {offline_wall / args.seconds:.3f}), {offline_cpu:.2f} s CPU")
     print(f"{'block ms':>8} {'latency ms':>10} {'mean ms':>8} {'p95 ms':>7} {'max ms':>7} {'p95/block':>9} "
           f"{'late':>6} {'CPU ms/block':>12} {'cost ratio':>10}")
     options = ConvertOptions(source="SF1", target="TM1")
     for block_ms in args.blocks:
-        live = LiveConverter(converter, options, LiveSettings(block_ms=block_ms))
+        live = LiveConverter(converter, options, LiveSettings(block_ms=block_ms, context_ms=args.context_ms))
         latency = 1000 * live.probe_latency() / rate
         size = live.block_samples
         blocks = [wav[i:i + size] for i in range(0, len(wav), size)]

@@ -35,10 +35,10 @@ RAW_FORMATS = {"s16le": ("<i2", 32768.0), "f32le": ("<f4", 1.0)}
               help="F0 tracker [default: the vocoder's]; harvest is ~30x slower than dio, too slow for most "
                    "live use.")
 @click.option("--block-ms", type=float, default=None,
-              help="Block size: audio is converted in blocks of this length [default: 96, rounded to whole "
+              help="Block size: audio is converted in blocks of this length [default: 80, rounded to whole "
                    "16 ms frames].")
 @click.option("--context-ms", type=float, default=None,
-              help="Past audio the converter sees with each block [default: 1024].")
+              help="Past audio the converter sees with each block [default: 512].")
 @click.option("--lookahead-frames", type=int, default=None,
               help="Future frames each stage (F0, converter, vocoder) waits for [default: 2]; each adds a "
                    "frame's time to the latency.")

@@ -110,9 +110,9 @@ def test_live_output_stays_near_the_offline_conversion(converter, sf1_clip) -> N
     n = min(len(out), len(offline))
     mel_live, mel_off = compute_mel(out[:n], converter.feature_config), compute_mel(offline[:n], converter.feature_config)
     distance = float(np.abs(mel_live - mel_off).mean())
-    # measured 0.66 (log-mel, natural log) with the defaults: the converter sees 2 future frames live
+    # measured 0.58 (log-mel, natural log; mel SNR 6.8 dB) with the defaults: the converter sees 2 future frames live
     # where it sees the whole sentence offline; see the README's "Live conversion" table
-    assert distance < 0.75
+    assert distance < 0.68
     assert np.corrcoef(mel_live.ravel(), mel_off.ravel())[0, 1] > 0.8
 
 
@@ -161,7 +161,7 @@ def test_stream_command_writes_the_file_and_reports_latency_and_block_times(sf1_
     result = run("stream", "--src", sf1_clip, "--target", "TM1", "--out", out)
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
-    assert lines[0] == "SF1 -> TM1 live: blocks of 96 ms, algorithmic latency 208 ms"
+    assert lines[0] == "SF1 -> TM1 live: blocks of 80 ms, algorithmic latency 192 ms"
     assert lines[1].startswith("compute per block: mean ") and "late blocks: " in lines[1]
     assert lines[-1] == f"wrote {out}"
     info = sf.info(str(out))

@@ -288,17 +288,18 @@ class SlidingChunks:
     :class:`CrossfadeChunks` and :class:`ContextChunks` the output depends on the push sizes (a model
     sees less context than offline): the live counterpart of both (``scale`` = hop for a vocoder).
     ``align``: runs start on multiples of it (a model that downsamples time by it then sees its input
-    on the same grid every run, as offline)."""
+    on the same grid every run, as offline); ``pad_frames``: copies of the last frame appended to each
+    run's input (and their output dropped), so the newest frames are not made at the model's edge."""
 
     def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], channels: int, context_frames: int,
                  lookahead_frames: int, crossfade_frames: int = 0, device: torch.device | str = "cpu", *,
-                 scale: int = 1, min_frames: int = 1, align: int = 1) -> None:
+                 scale: int = 1, min_frames: int = 1, align: int = 1, pad_frames: int = 0) -> None:
         if context_frames < 0 or min_frames < 1 or not 0 <= crossfade_frames <= lookahead_frames:
             raise ValueError(f"need context_frames >= 0, min_frames >= 1 and 0 <= crossfade_frames <= "
                              f"lookahead_frames, got {context_frames}, {min_frames}, {crossfade_frames}, "
                              f"{lookahead_frames}")
         self.fn, self.context, self.lookahead, self.crossfade = fn, context_frames, lookahead_frames, crossfade_frames
-        self.scale, self.min_frames, self.align = scale, min_frames, align
+        self.scale, self.min_frames, self.align, self.pad = scale, min_frames, align, pad_frames
         self.device = torch.device(device)
         self.frames = 0
         self._in = torch.zeros(channels, 0, device=self.device)
@@ -326,7 +327,10 @@ class SlidingChunks:
         start, k = self._next, self.scale
         lo = max(0, start - self.context)
         lo -= lo % self.align  # a model that downsamples by `align` sees its input on the same grid each run
-        y = self.fn(self._in[:, lo - self._in_start:end - self._in_start]).float()
+        x = self._in[:, lo - self._in_start:end - self._in_start]
+        if self.pad:  # hold the last frame: a model sees a steady future instead of its zero padding
+            x = torch.cat([x, x[:, -1:].expand(-1, self.pad)], dim=1)
+        y = self.fn(x).float()[..., :(end - lo) * k]
         out = y[..., (start - lo) * k:(stop - lo) * k].clone()
         if self._tail is not None and self.crossfade:
             n = min(self.crossfade * k, self._tail.shape[-1], out.shape[-1])
