@@ -97,7 +97,15 @@ def main() -> None:
         with torch.inference_mode():
             paper_rtf = best_time(lambda: paper(x), args.repeats) / 10
         rows.append(("generator alone, paper size", paper_rtf))
-        vocoder_rtf = best_time(lambda: conv.vocoder.wav_from_mel(mel), args.repeats) / 10
+        f0 = None
+        if conv.vocoder.needs_f0:  # a pitch-conditioned vocoder: its F0 rows, timed apart
+            from voicegen.audio.f0 import f0_rows
+
+            fc, f0_config = conv.feature_config, conv.vocoder.f0_config
+            f0_rtf = best_time(lambda: f0_rows(wav, fc.sample_rate, fc.hop_length, f0_config), args.repeats) / 10
+            rows.append(("F0 of the source (DIO)", f0_rtf))
+            f0 = f0_rows(wav, fc.sample_rate, fc.hop_length, f0_config)[:, :mel.shape[1]]
+        vocoder_rtf = best_time(lambda: conv.vocoder.wav_from_mel(mel, f0), args.repeats) / 10
         rows.append(("vocoder alone, shipped", vocoder_rtf))
         memory = {}
         for seconds in (10, *(minutes * 60 for minutes in args.long_minutes)):
