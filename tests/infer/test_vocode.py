@@ -14,11 +14,13 @@ from voicegen.audio.io import AudioWarning, load_audio
 from voicegen.audio.writer import GUARD_PEAK, save_audio
 from voicegen.checkpoint import save_artifact
 from voicegen.errors import ArtifactError, AudioError, ConfigError
+from voicegen.infer.commands import run_vocode
+from voicegen.infer.options import BatchOptions
 from voicegen.infer.vocode import (
     clip_guard,
     load_mel_file,
     load_vocoder,
-    vocode_path,
+    vocode_to,
 )
 from voicegen.models.vocoder import build_generator
 from voicegen.formats.vocoder import save_vocoder
@@ -105,33 +107,35 @@ def test_check_contract_names_the_differing_fields(exported) -> None:
 def test_copy_synthesis_of_a_file_keeps_length_and_rate(exported, sf1_clip, tmp_path) -> None:
     vocoder = load_vocoder(exported["hifigan"][1])
     out = tmp_path / "out.wav"
-    assert vocode_path(sf1_clip, out, vocoder) == [out]
+    assert vocode_to(sf1_clip, out, vocoder) == out
     info, source = sf.info(str(out)), sf.info(str(sf1_clip))
     assert info.samplerate == 16000 and info.frames == source.frames == 62201
     assert np.abs(load_audio(out)).max() > 1e-3
     with pytest.raises(AudioError, match="out.wav: already exists; pass --overwrite"):
-        vocode_path(sf1_clip, out, vocoder)
-    vocode_path(sf1_clip, tmp_path, vocoder, overwrite=True)  # a folder output takes the input's name
+        vocode_to(sf1_clip, out, vocoder)
+    vocode_to(sf1_clip, tmp_path, vocoder, overwrite=True)  # a folder output takes the input's name
     assert (tmp_path / "SF1_200001.wav").is_file()
 
 
 def test_folder_input_is_mirrored(exported, sf1_clip, tmp_path) -> None:
-    vocoder = load_vocoder(exported["istft"][1])
+    model = exported["istft"][1]
     src = tmp_path / "in"
     wav = load_audio(sf1_clip)[:8000]
     save_audio(src / "sub" / "a.wav", wav, 16000)
     np.save(src / "b.npy", compute_mel(wav[:5120], VC16K))  # 20 frames
     (src / "notes.txt").write_text("not audio")
-    written = vocode_path(src, tmp_path / "out", vocoder)
-    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in written) == ["b.wav", "sub/a.wav"]
+    quiet = BatchOptions(progress=False)
+    summary = run_vocode(src, tmp_path / "out", model=model, batch=quiet, echo=lambda line, is_error: None)
+    assert (summary.done, summary.failed, summary.total) == (2, 0, 2)
     assert sf.info(str(tmp_path / "out" / "sub" / "a.wav")).frames == 8000
     assert sf.info(str(tmp_path / "out" / "b.wav")).frames == 20 * HOP
-    with pytest.raises(AudioError, match=r"already exists \(and 1 more\); pass --overwrite"):
-        vocode_path(src, tmp_path / "out", vocoder)
-    assert len(vocode_path(src, tmp_path / "out", vocoder, overwrite=True)) == 2
+    again = run_vocode(src, tmp_path / "out", model=model, batch=quiet, echo=lambda line, is_error: None)
+    assert (again.done, again.skipped) == (0, 2)
     np.save(src / "sub" / "a.npy", compute_mel(wav[:5120], VC16K))
     with pytest.raises(AudioError, match="two inputs would write this file"):
-        vocode_path(src, tmp_path / "out2", vocoder)
+        run_vocode(src, tmp_path / "out2", model=model, batch=quiet)
+    with pytest.raises(AudioError, match="is a folder: vocode folders with voicegen.infer.commands.run_vocode"):
+        vocode_to(src, tmp_path / "out3", load_vocoder(model))
 
 
 def test_npy_inputs_must_be_finite_2d_mels_of_the_right_size(tmp_path) -> None:

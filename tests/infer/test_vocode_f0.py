@@ -16,7 +16,7 @@ from voicegen.audio.io import load_audio
 from voicegen.cli import cli
 from voicegen.errors import ArtifactError, AudioError, ConfigError
 from voicegen.formats.vocoder import KIND, read_vocoder_meta, save_vocoder
-from voicegen.infer.vocode import load_vocoder, vocode_path
+from voicegen.infer.vocode import load_vocoder, vocode_to
 from voicegen.models.vocoder import build_generator, frame_phase
 from voicegen.train.vocoder import fill_generator_contract
 
@@ -75,7 +75,7 @@ def test_f0_contract_refusals(source_filter, tmp_path) -> None:
     np.save(tmp_path / "mel.npy", mel)
     with pytest.raises(AudioError, match=r"pitch-conditioned: expected a log-mel plus F0 rows shaped \(82, "
                                          r"frames\), got shape \(80, 20\); make it with `voicegen features --f0`"):
-        vocode_path(tmp_path / "mel.npy", tmp_path / "o.wav", vocoder)
+        vocode_to(tmp_path / "mel.npy", tmp_path / "o.wav", vocoder)
     meta = json.loads((path / "artifact.json").read_text())
     del meta["config"]["f0"]
     broken = tmp_path / "broken"
@@ -97,10 +97,10 @@ def test_audio_and_features_npy_inputs_give_the_same_audio(source_filter, sf1_cl
     assert "log-mel 80 + 2 F0 rows" in result.output and np.load(tmp_path / "m.npy").shape[0] == 82
     # the default F0 settings of `features --f0` differ from this vocoder's range: use its own here
     vocoder = load_vocoder(path)
-    a = vocode_path(sf1_clip, tmp_path / "a.wav", vocoder)[0]
+    a = vocode_to(sf1_clip, tmp_path / "a.wav", vocoder)
     rows = f0_rows(load_audio(sf1_clip), 16000, 256, vocoder.f0_config)
     np.save(tmp_path / "own.npy", np.concatenate([compute_mel(load_audio(sf1_clip), VC16K), rows]))
-    b = vocode_path(tmp_path / "own.npy", tmp_path / "b.wav", vocoder)[0]
+    b = vocode_to(tmp_path / "own.npy", tmp_path / "b.wav", vocoder)
     wav_a, wav_b = load_audio(a), load_audio(b)
     assert wav_a.shape == load_audio(sf1_clip).shape
     np.testing.assert_allclose(wav_a[:len(wav_b)], wav_b[:len(wav_a)], atol=2e-4)

@@ -84,7 +84,7 @@ def run_vocode(src: str | os.PathLike, out: str | os.PathLike, options: VocodeOp
     folder, which then takes the input's name), a ``BatchSummary`` (many) or None (a dry run)."""
     from voicegen.infer.batch.inputs import is_batch_input
     from voicegen.infer.batch.workers import WorkerSpec, vocode_worker
-    from voicegen.infer.vocode import check_pitch_knob, load_vocoder, vocode_path
+    from voicegen.infer.vocode import check_pitch_knob, load_vocoder, vocode_to
 
     vocoder = load_vocoder(model, device, options.runtime).with_f0_method(options.f0_method)
     check_pitch_knob(vocoder, options.pitch)
@@ -95,8 +95,8 @@ def run_vocode(src: str | os.PathLike, out: str | os.PathLike, options: VocodeOp
         return _run_many(spec, src, out, batch, overwrite=overwrite, worker=worker, echo=echo)
     if _single_file_stops(src, out, batch, echo, probe=vocode_worker(vocoder).probe):
         return None
-    written = vocode_path(src, out, vocoder, overwrite=overwrite, semitones=options.pitch)
-    return VocodeResult(out=written[0], sample_rate=vocoder.sample_rate)
+    written = vocode_to(src, out, vocoder, overwrite=overwrite, semitones=options.pitch)
+    return VocodeResult(out=written, sample_rate=vocoder.sample_rate)
 
 
 def run_features(src: str | os.PathLike, out: str | os.PathLike, options: FeaturesOptions = FeaturesOptions(), *,

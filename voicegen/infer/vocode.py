@@ -3,8 +3,9 @@
     vocoder = load_vocoder("runs/vocoder16k/export")
     wav = vocoder.wav_from_mel(mel)                       # (n_mels, frames) -> (frames * hop,)
     wav = vocoder.wav_from_mel(mel, f0=rows)              # pitch-conditioned: + F0 rows (2, frames)
-    vocode_path("in.wav", "out.wav", vocoder)             # copy-synthesis: wav -> mel (+ F0) -> wav
-    vocode_path("mels/", "wavs/", vocoder)                # a folder tree, mirrored
+    vocode_to("in.wav", "out.wav", vocoder)               # copy-synthesis: wav -> mel (+ F0) -> wav
+
+(Folders, globs and list files go through the batch engine: ``voicegen.infer.commands.run_vocode``.)
 
 A pitch-conditioned vocoder (``vocoder.needs_f0``) takes the F0 rows of :mod:`voicegen.audio.f0`
 (continuous log-F0 and voicing, one per mel frame) beside the log-mel; it adds the excitation
@@ -30,7 +31,7 @@ from torch import nn
 
 from voicegen.audio.f0 import F0_ROWS, LF0_ROW, F0Config, F0Stream, shift_lf0
 from voicegen.audio.features import FeatureConfig, MelStream
-from voicegen.audio.io import AudioReader, is_audio_file
+from voicegen.audio.io import AudioReader
 from voicegen.audio.writer import guard_gain
 from voicegen.errors import AudioError, ConfigError
 from voicegen.formats.vocoder import KIND as VOCODER_KIND  # noqa: F401  (re-exported)
@@ -330,35 +331,20 @@ def check_pitch_knob(vocoder: Vocoder, semitones: float) -> None:
                           "use a pitch-conditioned (source_filter) vocoder")
 
 
-def vocode_path(in_path: str | os.PathLike, out_path: str | os.PathLike, vocoder: Vocoder, *,
-                overwrite: bool = False, semitones: float = 0.0) -> list[Path]:
-    """Vocode a file, or every audio/``.npy`` file under a folder into a mirrored folder of ``.wav``.
+def vocode_to(in_path: str | os.PathLike, out_path: str | os.PathLike, vocoder: Vocoder, *,
+              overwrite: bool = False, semitones: float = 0.0) -> Path:
+    """Vocode one audio or ``.npy`` file into ``out_path`` (a folder: the input's name with ``.wav``).
 
-    Existing outputs are refused (all checked before any work) unless ``overwrite``. Returns the
-    written paths.
+    An existing output is refused before any work unless ``overwrite``. Returns the written path.
+    Folders, globs and list files: :func:`voicegen.infer.commands.run_vocode` (the batch engine).
     """
     in_path, out_path = Path(in_path), Path(out_path)
-    if not in_path.exists():
-        raise AudioError(f"{in_path}: not found; pass an audio file, a .npy log-mel or a folder")
-    if in_path.is_dir():
-        jobs = [(src, out_path / src.relative_to(in_path).with_suffix(OUTPUT_SUFFIX))
-                for src in sorted(in_path.rglob("*"))
-                if src.is_file() and not src.name.startswith(".")
-                and (is_audio_file(src) or src.suffix.lower() == MEL_SUFFIX)]
-        if not jobs:
-            raise AudioError(f"{in_path}: no audio or .npy files found in this folder or below")
-        if out_path.exists() and not out_path.is_dir():
-            raise AudioError(f"{out_path}: is a file; give a folder for a folder input")
-    else:
-        if out_path.is_dir():
-            out_path = out_path / in_path.with_suffix(OUTPUT_SUFFIX).name
-        jobs = [(in_path, out_path)]
-    targets = [dst for _, dst in jobs]
-    if len(set(targets)) != len(targets):
-        clash = next(t for t in targets if targets.count(t) > 1)
-        raise AudioError(f"{clash}: two inputs would write this file (e.g. x.wav and x.npy); rename one")
-    existing = [dst for dst in targets if dst.exists()]
-    if existing and not overwrite:
-        more, them = (f" (and {len(existing) - 1} more)", "them") if len(existing) > 1 else ("", "it")
-        raise AudioError(f"{existing[0]}: already exists{more}; pass --overwrite (overwrite=True) to replace {them}")
-    return [vocode_file(src, dst, vocoder, overwrite=overwrite, semitones=semitones) for src, dst in jobs]
+    if not in_path.is_file():
+        state = "is a folder: vocode folders with voicegen.infer.commands.run_vocode" if in_path.is_dir() else \
+            "not found; pass an audio file or a .npy log-mel"
+        raise AudioError(f"{in_path}: {state}")
+    if out_path.is_dir():
+        out_path = out_path / in_path.with_suffix(OUTPUT_SUFFIX).name
+    if out_path.exists() and not overwrite:
+        raise AudioError(f"{out_path}: already exists; pass --overwrite (overwrite=True) to replace it")
+    return vocode_file(in_path, out_path, vocoder, overwrite=overwrite, semitones=semitones)
