@@ -74,8 +74,11 @@ def stream(src: str, target: str, source: str | None, model: str | None, out: st
     """
     from voicegen.infer.bundles import resolve
 
-    if src != STDIO and not Path(src).is_file():
-        raise click.ClickException(f"{src}: not found; pass an audio file, or - for raw PCM on standard input")
+    if src != STDIO:
+        from voicegen.pathcheck import require_regular_file
+
+        require_regular_file(Path(src), click.ClickException, "not found; pass an audio file, or - for raw PCM on "
+                             "standard input")
     if out != STDIO:
         refuse_existing(Path(out), overwrite)
         from voicegen.cli_batch import check_writable_outputs

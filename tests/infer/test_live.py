@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -181,5 +182,10 @@ def test_stream_command_errors(tmp_path) -> None:
     result = run("stream", "--src", missing, "--target", "TM1", "--out", tmp_path / "o.wav")
     assert result.exit_code == 1
     assert result.stderr == f"Error: {missing}: not found; pass an audio file, or - for raw PCM on standard input\n"
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    piped = run("stream", "--src", fifo, "--target", "TM1", "--out", tmp_path / "o.wav")
+    assert piped.exit_code == 1 and piped.stderr == (f"Error: {fifo}: is a named pipe (FIFO), not a regular file; "
+                                                     "pass a regular file (copy the data into one first)\n")
     bad = run("stream", "--src", "-", "--target", "TM1", "--out", "-", "--block-ms", "5000")
     assert bad.exit_code == 1 and bad.stderr == "Error: --block-ms must be in (0, 2000], got 5000\n"
