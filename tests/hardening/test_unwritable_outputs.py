@@ -32,11 +32,12 @@ def _commands(ro, tmp, clip):
         "latent traverse": ["latent", "traverse", str(clip), "--out", f"{ro}/trav"],
         "image sample": ["image", "sample", "--out", f"{ro}/s.png"],
         "bundle": ["bundle", "--converter", str(CONVERTER), "--vocoder", str(VOCODER), "--out", f"{ro}/b"],
+        "stream": ["stream", "--src", str(clip), "--target", "TM1", "--model", str(CONVERTER), "--out", f"{ro}/l.wav"],
     }
 
 
 COMMANDS = ["convert", "convert --plot", "features", "features --plot", "stats", "eval", "export", "train",
-            "vocode", "vocode folder", "latent encode", "latent traverse", "image sample", "bundle"]
+            "vocode", "vocode folder", "latent encode", "latent traverse", "image sample", "bundle", "stream"]
 
 
 @pytest.mark.parametrize("name", COMMANDS)

@@ -189,3 +189,11 @@ def test_stream_command_errors(tmp_path) -> None:
                                                      "pass a regular file (copy the data into one first)\n")
     bad = run("stream", "--src", "-", "--target", "TM1", "--out", "-", "--block-ms", "5000")
     assert bad.exit_code == 1 and bad.stderr == "Error: --block-ms must be in (0, 2000], got 5000\n"
+
+
+def test_stream_command_with_the_vae_converter(sf1_clip, tmp_path) -> None:
+    out = tmp_path / "vae.wav"
+    result = run("stream", "--src", sf1_clip, "--target", "TM1", "--source", "SF1", "--model", "vae16k", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[0] == "SF1 -> TM1 live: blocks of 80 ms, algorithmic latency 192 ms"
+    assert abs(sf.info(str(out)).frames - sf.info(str(sf1_clip)).frames) < HOP
