@@ -1,7 +1,7 @@
 """CPU cost of one spectral-loss training step of the shipped vocoder designs, to turn training
 steps into CPU-hours (the x axis of the quality-per-CPU-hour curves in recipes/vocoder16k/README.md).
 
-    python benchmarks/vocoder_train_cost.py [--threads 1] [--steps 20]
+    python benchmarks/vocoder_train_cost.py [--threads 1] [--steps 20] [--adversarial]
 
 For each config (recipes/vocoder16k/conf/cpu.yaml: the mel-only iSTFT generator shipped as v1;
 conf/source_filter.yaml: the pitch-true v2) one step = log-mel of a batch (16 x 8192 samples of
@@ -36,12 +36,13 @@ CONFIGS = {"v1 istft (mel only)": REPO / "recipes/vocoder16k/conf/cpu.yaml",
 CLIP = REPO / "samples/audio/78-368-0000.flac"
 
 
-def step_seconds(path: Path, steps: int) -> float:
+def step_seconds(path: Path, steps: int, adversarial: bool = False) -> float:
     config = load_config(VocoderTrainConfig, path, ["data.train=[samples/audio]"])
     generator, discriminator = build_models(config)
     task = VocoderTask(generator, discriminator, config.feature_config, stft_loss=config.stft_loss,
-                       adversarial_start=10**9)
+                       adversarial_start=0 if adversarial else 10**9)
     optimizer = torch.optim.AdamW(generator.parameters(), lr=2e-4, betas=(0.8, 0.99))
+    disc_optimizer = torch.optim.AdamW(discriminator.parameters(), lr=2e-4, betas=(0.8, 0.99))
     fc, segment, batch_size = config.feature_config, config.data.segment_samples, config.trainer.batch_size
     wav = load_audio(CLIP, fc.sample_rate)
     rows = f0_rows(wav, fc.sample_rate, fc.hop_length, config.f0_config) if config.f0_config else None
@@ -53,11 +54,15 @@ def step_seconds(path: Path, steps: int) -> float:
         frames = segment // fc.hop_length
         batch = {"wav": batch_wav, "f0": torch.from_numpy(np.stack([rows[:, s // fc.hop_length:s // fc.hop_length
                                                                           + frames] for s in starts]))}
-    weights = {"mel": 45.0, "stft": 20.0}
+    weights = {"mel": 45.0, "stft": 20.0, "adv_g": 1.0, "fm": 2.0}
 
     def one(step: int) -> None:
+        disc_optimizer.zero_grad(set_to_none=True)
+        disc = task.losses("disc", batch, step)
+        if disc:  # the adversarial phase: the discriminator's step first
+            disc["adv_d"].backward()
+            disc_optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        task.losses("disc", batch, step)
         losses = task.losses("gen", batch, step)
         sum(weights[name] * value for name, value in losses.items()).backward()
         optimizer.step()
@@ -76,6 +81,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--adversarial", action="store_true",
+                        help="also time v2's GAN step (the adversarial phase) with its discriminators")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     results = {name: step_seconds(path, args.steps) for name, path in CONFIGS.items()}
@@ -84,6 +91,10 @@ def main() -> None:
         print(f"  {name:22s} {seconds:.3f} CPU s/step  ({3600 / seconds:.0f} steps per CPU-hour)")
     v1, v2 = results.values()
     print(f"v2 / v1 cost per step: {v2 / v1:.2f}")
+    if args.adversarial:
+        gan = step_seconds(CONFIGS["v2 source_filter"], max(2, args.steps // 2), adversarial=True)
+        print(f"  v2 GAN step (+ the config's discriminators, LSGAN + feature matching): {gan:.3f} CPU s/step; "
+              f"the discriminators add {gan - v2:.3f} s, {(gan - v2) / v2:.1f}x the spectral-loss step")
 
 
 if __name__ == "__main__":
