@@ -21,6 +21,7 @@ from voicegen.infer.convert import Converter
 from voicegen.infer.live import STAGE_LOOKAHEAD_FRAMES, LiveConverter, LiveSettings
 from voicegen.infer.options import ConvertOptions
 from voicegen.infer.stream import SlidingChunks
+from streaming import push_in_blocks
 
 RATE, HOP = 16000, 256
 
@@ -35,16 +36,6 @@ def live(converter: Converter, **settings) -> LiveConverter:
     return LiveConverter(converter, ConvertOptions(source="SF1", target="TM1"), LiveSettings(**settings))
 
 
-def push_in_blocks(stage, x: np.ndarray, sizes) -> list[np.ndarray]:
-    out, start, i = [], 0, 0
-    while start < x.shape[-1]:
-        size = sizes[i % len(sizes)]
-        out.append(stage.push(x[..., start:start + size]))
-        start, i = start + size, i + 1
-    out.append(stage.finish())
-    return out
-
-
 @pytest.mark.parametrize("sizes", [[1], [5], [3, 17, 1, 40]])
 def test_sliding_chunks_of_a_framewise_model_give_its_output_whatever_the_pushes(sizes) -> None:
     x = np.random.default_rng(0).normal(size=(3, 101)).astype(np.float32)
@@ -55,7 +46,7 @@ def test_sliding_chunks_of_a_framewise_model_give_its_output_whatever_the_pushes
         return chunk * 2
 
     stage = SlidingChunks(fn, 3, context_frames=7, lookahead_frames=2, crossfade_frames=2)
-    y = np.concatenate(push_in_blocks(stage, x, sizes), axis=1)
+    y = push_in_blocks(stage, x, sizes)
     np.testing.assert_allclose(y, 2 * x, rtol=1e-6)
     # a run sees at most the context, the new frames and the lookahead
     assert max(calls) <= 7 + max(sizes) + 2 + 2
@@ -81,7 +72,7 @@ def test_live_f0_tracks_a_known_contour_within_20_cents() -> None:
     wav = sum(0.3 / k * np.sin(k * phase) for k in range(1, 6)).astype(np.float32)
     config = F0Config(fill_frames=0)
     stream = F0Stream(RATE, HOP, config, block_frames=None, context_frames=16, lookahead_frames=2)
-    rows = np.concatenate(push_in_blocks(stream, wav, [6 * HOP]), axis=1)
+    rows = push_in_blocks(stream, wav, [6 * HOP])
     assert rows.shape == (2, len(wav) // HOP)
     centres = (np.arange(rows.shape[1]) * HOP + HOP // 2) / RATE
     truth = np.log(140.0 * 2 ** (centres / 1.6 * 5 / 12))
@@ -106,7 +97,7 @@ def test_live_output_stays_near_the_offline_conversion(converter, sf1_clip) -> N
     wav = load_audio(sf1_clip, RATE)
     offline, _, _ = converter.convert_wav(wav, "SF1", "TM1")
     chain = live(converter)
-    out = np.concatenate(push_in_blocks(chain, wav, [chain.block_samples]))
+    out = push_in_blocks(chain, wav, [chain.block_samples])
     assert abs(out.shape[0] - len(wav)) < HOP
     n = min(len(out), len(offline))
     mel_live, mel_off = compute_mel(out[:n], converter.feature_config), compute_mel(offline[:n], converter.feature_config)

@@ -19,19 +19,9 @@ from voicegen.errors import AudioError
 from voicegen.infer.convert import Converter
 from voicegen.infer.stream import Chain, ContextChunks, CrossfadeChunks, crossfade_weights, run_whole, stream_to_file
 from voicegen.infer.vocode import clip_guard
+from streaming import push_in_blocks
 
 PCM16_STEP = 1.0 / 32768
-
-
-def push_in_blocks(stage, x: np.ndarray, sizes: list[int]) -> np.ndarray:
-    """Push ``x`` (last axis) in blocks cycling through ``sizes``, then finish; concatenated output."""
-    out, start, i = [], 0, 0
-    while start < x.shape[-1]:
-        size = sizes[i % len(sizes)]
-        out.append(stage.push(x[..., start:start + size]))
-        start, i = start + size, i + 1
-    out.append(stage.finish())
-    return np.concatenate(out, axis=-1)
 
 
 def reference_crossfade(fn, x: torch.Tensor, chunk: int, overlap: int) -> np.ndarray:
