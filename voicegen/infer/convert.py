@@ -158,23 +158,29 @@ class Converter:
 
         return Map(lambda f0_rows: affine_lf0(f0_rows, scale, offset), F0_ROWS)
 
-    def stages(self, source: str, target: str, *, record: bool = False,
-               pitch: str | float = PITCH_AUTO) -> tuple[Chain, Record | None, Record | None]:
+    def stages(self, source: str, target: str, *, record: bool = False, pitch: str | float = PITCH_AUTO,
+               mel_hat: Stage | None = None, f0: Stage | None = None,
+               voice: Stage | None = None) -> tuple[Chain, Record | None, Record | None]:
         """The streaming conversion (:mod:`voicegen.infer.stream`): samples -> log-mel (and F0 rows) ->
         converted log-mel (and converted F0) -> samples; with ``record``, also the two mel stages,
-        which then keep what went through them (for plots: memory then grows with the input)."""
+        which then keep what went through them (for plots: memory then grows with the input).
+        ``mel_hat``, ``f0`` and ``voice`` replace the offline converter, F0 tracker and vocoder stages
+        (live conversion, :mod:`voicegen.infer.live`)."""
         mel: Stage = MelStream(self.feature_config)
-        mel_hat: Stage = self.bundle.mel_stream(source, target)
+        if mel_hat is None:
+            mel_hat = self.bundle.mel_stream(source, target)
+        if voice is None:
+            voice = self.vocoder.stream()
         recorded: tuple[Record | None, Record | None] = (None, None)
         if record:
             mel, mel_hat = Record(mel), Record(mel_hat)
             recorded = (mel, mel_hat)
         if not self.vocoder.needs_f0:
-            return Chain([mel, mel_hat, self.vocoder.stream()]), *recorded
+            return Chain([mel, mel_hat, voice]), *recorded
         n_mels = self.feature_config.n_mels
-        analysis = Fork([(None, mel), (None, self.vocoder.f0_stream())])
+        analysis = Fork([(None, mel), (None, self.vocoder.f0_stream() if f0 is None else f0)])
         mapping = Fork([(rows(0, n_mels), mel_hat), (rows(n_mels, n_mels + F0_ROWS), self._f0_map(source, target, pitch))])
-        return Chain([analysis, mapping, self.vocoder.stream()]), *recorded
+        return Chain([analysis, mapping, voice]), *recorded
 
     def convert_wav(self, wav: np.ndarray, source: str, target: str, *,
                     pitch: str | float = PITCH_AUTO) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -32,12 +32,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from voicegen.audio.f0 import F0_ROWS, affine_lf0
-from voicegen.audio.features import MelStream
 from voicegen.errors import ConfigError
 from voicegen.infer.convert import PITCH_NONE, Converter
 from voicegen.infer.options import ConvertOptions
-from voicegen.infer.stream import Chain, Fork, Map, SlidingChunks, Stage, rows
+from voicegen.infer.stream import SlidingChunks, Stage
 
 # Defaults chosen by benchmarks/stream.py on the shipped vcc2016_sf1_tm1 (see the README's
 # "Live conversion" table): 5-frame (80 ms) blocks, 2 frames of converter lookahead: 192 ms.
@@ -142,26 +140,24 @@ class LiveConverter:
         self._stage = self._build()
 
     def _build(self) -> Stage:
-        s, fc, vocoder = self.settings, self.converter.feature_config, self.converter.vocoder
-        look = s.lookahead_frames
+        """:meth:`Converter.stages` with the live converter, F0 and vocoder stages."""
+        s, vocoder = self.settings, self.converter.vocoder
 
         def chunker(fn, channels, device):
-            return SlidingChunks(fn, channels, self.context_frames, look, s.crossfade_frames, device,
+            return SlidingChunks(fn, channels, self.context_frames, s.lookahead_frames, s.crossfade_frames, device,
                                  align=CONVERTER_ALIGN, pad_frames=CONVERTER_PAD_FRAMES)
 
-        mel_hat = self.converter.bundle.mel_stream(self.source, self.target, chunker=chunker)
-        voice = vocoder.live_stream(context_frames=VOCODER_CONTEXT_FRAMES, lookahead_frames=STAGE_LOOKAHEAD_FRAMES)
-        if not vocoder.needs_f0:
-            return Chain([MelStream(fc), mel_hat, voice])
-        assert vocoder.f0_config is not None
-        live_f0 = dataclasses.replace(vocoder, f0_config=dataclasses.replace(vocoder.f0_config, fill_frames=0))
-        f0 = live_f0.f0_stream(block_frames=None, context_frames=F0_CONTEXT_FRAMES,
-                               lookahead_frames=STAGE_LOOKAHEAD_FRAMES)
-        scale, offset = self.converter.f0_transform(self.source, self.target, self.pitch)
-        n_mels = fc.n_mels
-        mapping = Fork([(rows(0, n_mels), mel_hat),
-                        (rows(n_mels, n_mels + F0_ROWS), Map(lambda r: affine_lf0(r, scale, offset), F0_ROWS))])
-        return Chain([Fork([(None, MelStream(fc)), (None, f0)]), mapping, voice])
+        f0 = None
+        if vocoder.needs_f0:
+            assert vocoder.f0_config is not None
+            live_f0 = dataclasses.replace(vocoder, f0_config=dataclasses.replace(vocoder.f0_config, fill_frames=0))
+            f0 = live_f0.f0_stream(block_frames=None, context_frames=F0_CONTEXT_FRAMES,
+                                   lookahead_frames=STAGE_LOOKAHEAD_FRAMES)
+        chain, _, _ = self.converter.stages(
+            self.source, self.target, pitch=self.pitch, f0=f0,
+            mel_hat=self.converter.bundle.mel_stream(self.source, self.target, chunker=chunker),
+            voice=vocoder.live_stream(context_frames=VOCODER_CONTEXT_FRAMES, lookahead_frames=STAGE_LOOKAHEAD_FRAMES))
+        return chain
 
     def push(self, samples: np.ndarray) -> np.ndarray:
         return np.asarray(self._stage.push(np.asarray(samples, dtype=np.float32).reshape(-1)), dtype=np.float32)
