@@ -232,18 +232,14 @@ def crossfade_weights(length: int, overlap: int, *, first: bool, last: bool) -> 
 
 class ContextChunks:
     """Frames ``(C, n)`` -> samples ``(n * hop,)``: ``fn`` ((C, k) tensor -> (k * hop,) tensor) on
-    chunks of ``chunk_frames`` with up to ``context_frames`` extra frames before and
-    ``lookahead_frames`` (default: ``context_frames``) after them, whose samples are dropped. A
-    chunk runs as soon as its right context has arrived (live use: a short lookahead)."""
+    chunks of ``chunk_frames`` with up to ``context_frames`` extra frames on each side, whose
+    samples are dropped. A chunk runs as soon as its right context has arrived."""
 
     def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], channels: int, hop: int, chunk_frames: int,
-                 context_frames: int, device: torch.device | str = "cpu", *,
-                 lookahead_frames: int | None = None) -> None:
-        lookahead = context_frames if lookahead_frames is None else lookahead_frames
-        if chunk_frames < 1 or context_frames < 0 or lookahead < 0:
-            raise ValueError(f"need chunk_frames >= 1 and context/lookahead frames >= 0, got {chunk_frames}, "
-                             f"{context_frames}, {lookahead}")
-        self.fn, self.hop, self.chunk, self.context, self.lookahead = fn, hop, chunk_frames, context_frames, lookahead
+                 context_frames: int, device: torch.device | str = "cpu") -> None:
+        if chunk_frames < 1 or context_frames < 0:
+            raise ValueError(f"need chunk_frames >= 1 and context_frames >= 0, got {chunk_frames}, {context_frames}")
+        self.fn, self.hop, self.chunk, self.context = fn, hop, chunk_frames, context_frames
         self.device = torch.device(device)
         self.frames = 0
         self._in = torch.zeros(channels, 0, device=self.device)
@@ -255,7 +251,7 @@ class ContextChunks:
         self._in = torch.cat([self._in, x], dim=1)
         self.frames += x.shape[1]
         pieces = []
-        while self._next + self.chunk + self.lookahead <= self.frames:
+        while self._next + self.chunk + self.context <= self.frames:
             pieces.append(self._run(self._next, self._next + self.chunk))
         return self._join(pieces)
 
@@ -266,7 +262,7 @@ class ContextChunks:
         return self._join(pieces)
 
     def _run(self, start: int, stop: int) -> torch.Tensor:
-        lo, hi = max(0, start - self.context), min(self.frames, stop + self.lookahead)
+        lo, hi = max(0, start - self.context), min(self.frames, stop + self.context)
         wav = self.fn(self._in[:, lo - self._in_start:hi - self._in_start])
         self._next = stop
         keep_from = max(0, stop - self.context)
@@ -279,27 +275,30 @@ class ContextChunks:
 
 
 class SlidingChunks:
-    """Frames ``(C, n)`` -> frames ``(C, n)`` (or samples ``(n * scale,)``) for live use: at each push, the frames whose
-    ``lookahead_frames`` future frames have arrived (at least ``min_frames`` of them) go through ``fn``
-    ((C, k) tensor -> (C, k) frames, or (k * scale,) samples when ``scale`` > 1) at once, with up to ``context_frames`` past frames before and
-    the lookahead after; their part of the output is returned, its first ``crossfade_frames`` frames
-    crossfaded linearly from what the previous run computed for them (its lookahead). So a stage
-    adds only its lookahead to the latency, whatever the block sizes pushed. Unlike
-    :class:`CrossfadeChunks` and :class:`ContextChunks` the output depends on the push sizes (a model
-    sees less context than offline): the live counterpart of both (``scale`` = hop for a vocoder).
-    ``align``: runs start on multiples of it (a model that downsamples time by it then sees its input
-    on the same grid every run, as offline); ``pad_frames``: copies of the last frame appended to each
-    run's input (and their output dropped), so the newest frames are not made at the model's edge."""
+    """Frames ``(C, n)`` -> frames ``(C, n)``, or samples ``(n * scale,)``, for live use.
+
+    At each push, every frame whose ``lookahead_frames`` future frames have arrived goes through
+    ``fn`` at once ((C, k) tensor -> (C, k) frames, or (k * scale,) samples when ``scale`` > 1), with
+    up to ``context_frames`` past frames before and the lookahead after; their part of the output is
+    returned, its first ``crossfade_frames`` frames crossfaded linearly from what the previous run
+    computed for them (its lookahead). So a stage adds only its lookahead to the latency, whatever
+    the block sizes pushed. Unlike :class:`CrossfadeChunks` and :class:`ContextChunks` the output
+    depends on the push sizes (a model sees less context than offline): the live counterpart of
+    both (``scale`` = hop for a vocoder). ``align``: runs start on multiples of it (a model that
+    downsamples time by it then sees its input on the same grid every run, as offline);
+    ``pad_frames``: copies of the last frame appended to each run's input (and their output
+    dropped), so the newest frames are not made at the model's edge.
+    """
 
     def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], channels: int, context_frames: int,
                  lookahead_frames: int, crossfade_frames: int = 0, device: torch.device | str = "cpu", *,
-                 scale: int = 1, min_frames: int = 1, align: int = 1, pad_frames: int = 0) -> None:
-        if context_frames < 0 or min_frames < 1 or not 0 <= crossfade_frames <= lookahead_frames:
-            raise ValueError(f"need context_frames >= 0, min_frames >= 1 and 0 <= crossfade_frames <= "
-                             f"lookahead_frames, got {context_frames}, {min_frames}, {crossfade_frames}, "
+                 scale: int = 1, align: int = 1, pad_frames: int = 0) -> None:
+        if context_frames < 0 or not 0 <= crossfade_frames <= lookahead_frames:
+            raise ValueError(f"need context_frames >= 0 and 0 <= crossfade_frames <= "
+                             f"lookahead_frames, got {context_frames}, {crossfade_frames}, "
                              f"{lookahead_frames}")
         self.fn, self.context, self.lookahead, self.crossfade = fn, context_frames, lookahead_frames, crossfade_frames
-        self.scale, self.min_frames, self.align, self.pad = scale, min_frames, align, pad_frames
+        self.scale, self.align, self.pad = scale, align, pad_frames
         self.device = torch.device(device)
         self.frames = 0
         self._in = torch.zeros(channels, 0, device=self.device)
@@ -311,7 +310,7 @@ class SlidingChunks:
         x = torch.as_tensor(x, dtype=torch.float32).to(self.device)
         self._in = torch.cat([self._in, x], dim=1)
         self.frames += x.shape[1]
-        if self.frames - self.lookahead - self._next < self.min_frames:
+        if self.frames - self.lookahead <= self._next:
             return self._empty()
         return self._run(self.frames - self.lookahead, self.frames).numpy()
 

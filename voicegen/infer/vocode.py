@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,30 +188,23 @@ class Vocoder:
             raise ValueError("this vocoder takes no F0 (a mel-only generator)")
         return run_whole(self.stream(chunk_frames=chunk_frames, context_frames=context_frames), mel)
 
-    def stream(self, *, chunk_frames: int = DEFAULT_CHUNK_FRAMES, context_frames: int = DEFAULT_CONTEXT_FRAMES,
-               lookahead_frames: int | None = None) -> Stage:
+    def stream(self, *, chunk_frames: int = DEFAULT_CHUNK_FRAMES,
+               context_frames: int = DEFAULT_CONTEXT_FRAMES) -> Stage:
         """:meth:`wav_from_mel` as a streaming stage (:mod:`voicegen.infer.stream`): rows (log-mel,
         and F0 rows when pitch-conditioned) in blocks, samples out as soon as a chunk's right context
-        (``lookahead_frames``, default ``context_frames``) has arrived; the same output when the
-        lookahead is the default."""
-        generator = self.generator
-
-        @torch.no_grad()
-        def vocode(rows: torch.Tensor) -> torch.Tensor:
-            return generator(rows[None])[0, 0]
-
-        n_mels = self.feature_config.n_mels
-        if not self.needs_f0:
-            return ContextChunks(vocode, n_mels, self.hop_length, chunk_frames, context_frames, self.device,
-                                 lookahead_frames=lookahead_frames)
-        return Chain([PhaseRows(n_mels, self.sample_rate, self.hop_length),
-                      ContextChunks(vocode, self.in_rows + 1, self.hop_length, chunk_frames, context_frames,
-                                    self.device, lookahead_frames=lookahead_frames)])
-
+        has arrived; the same output."""
+        return self._rows_stage(lambda fn, rows: ContextChunks(fn, rows, self.hop_length, chunk_frames, context_frames,
+                                                               self.device))
 
     def live_stream(self, *, context_frames: int, lookahead_frames: int) -> Stage:
         """:meth:`stream` for live use (:class:`voicegen.infer.stream.SlidingChunks`): at each push,
         every frame whose ``lookahead_frames`` have arrived is vocoded at once."""
+        return self._rows_stage(lambda fn, rows: SlidingChunks(fn, rows, context_frames, lookahead_frames,
+                                                               device=self.device, scale=self.hop_length))
+
+    def _rows_stage(self, chunks: Callable[[Callable[[torch.Tensor], torch.Tensor], int], Stage]) -> Stage:
+        """The generator as a stage over its input rows, cut by ``chunks(fn, rows)``; a pitch-conditioned
+        vocoder's rows first get the excitation phase row (:class:`PhaseRows`)."""
         generator = self.generator
 
         @torch.no_grad()
@@ -218,11 +212,9 @@ class Vocoder:
             return generator(rows[None])[0, 0]
 
         n_mels = self.feature_config.n_mels
-        chunks = SlidingChunks(vocode, self.in_rows + (1 if self.needs_f0 else 0), context_frames, lookahead_frames,
-                               device=self.device, scale=self.hop_length)
         if not self.needs_f0:
-            return chunks
-        return Chain([PhaseRows(n_mels, self.sample_rate, self.hop_length), chunks])
+            return chunks(vocode, n_mels)
+        return Chain([PhaseRows(n_mels, self.sample_rate, self.hop_length), chunks(vocode, self.in_rows + 1)])
 
 
 def load_vocoder(path: str | os.PathLike, device: str | torch.device = "cpu", runtime: str = "auto") -> Vocoder:
