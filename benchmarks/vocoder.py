@@ -82,7 +82,8 @@ def build(model: str, workdir: Path):
 
 def prepare(model: str, onnx: bool, workdir: Path) -> None:
     """Write ``model``'s artifact (and its ONNX graph) under ``workdir`` before any timing."""
-    from voicegen.infer.onnx_runtime import ONNX_FILE, export_vocoder_onnx
+    from voicegen.infer.onnx_export import export_vocoder_onnx
+    from voicegen.infer.onnx_runtime import ONNX_FILE
 
     path, _ = build(model, workdir)
     if onnx and not (path / ONNX_FILE).is_file():

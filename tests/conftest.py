@@ -6,11 +6,15 @@ import os
 from pathlib import Path
 
 import pytest
-import torch
 
-# One intra-op thread: the tests run many tiny convolutions, which multi-threading only slows
-# down (and collapses when another process holds a core). Benchmarks set their own threads.
-torch.set_num_threads(1)
+try:
+    import torch
+except ImportError:  # the slim install (tests/slim): no torch
+    torch = None
+else:
+    # One intra-op thread: the tests run many tiny convolutions, which multi-threading only slows
+    # down (and collapses when another process holds a core). Benchmarks set their own threads.
+    torch.set_num_threads(1)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = REPO_ROOT / "samples"

@@ -41,6 +41,10 @@ TERMINATED_EXIT_CODE = 128 + signal.SIGTERM
 OUT_OF_MEMORY_TEXTS = ("can't allocate memory", "not enough memory", "out of memory")
 
 
+# What `pip install 'voicegen[torch]'` adds to the slim (ONNX Runtime) install.
+FULL_INSTALL_MODULES = ("torch", "torchaudio", "librosa", "matplotlib", "scipy", "PIL")
+
+
 class _Group(click.Group):
     """A click group that turns VoicegenError into a one-line error and exit code 1, warnings into
     one-line messages, and SIGTERM into the Ctrl-C path (exit 143 after cleanup)."""
@@ -54,6 +58,13 @@ class _Group(click.Group):
                 ctx.exit(INTERRUPTED_EXIT_CODE)
             except VoicegenError as err:
                 raise click.ClickException(cli_message(str(err))) from None
+            except ModuleNotFoundError as err:  # the slim install (no torch, librosa, matplotlib...)
+                if (err.name or "").split(".")[0] not in FULL_INSTALL_MODULES:
+                    raise
+                raise click.ClickException(
+                    f"this needs {err.name.split('.')[0]}, which the slim install leaves out: pip install "
+                    "'voicegen[torch]' (convert, vocode and stream run without it on models that carry ONNX "
+                    "graphs, such as the shipped ones)") from None
             except KeyboardInterrupt as err:
                 name = "SIGTERM" if isinstance(err, Terminated) else "SIGINT (Ctrl-C)"
                 click.echo(f"Stopped by {name}; the files being written were discarded", err=True)

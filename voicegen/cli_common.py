@@ -32,6 +32,15 @@ def device_option(what: str = "the model"):
                         help=f"Where to run {what}: auto is CUDA when available, else the CPU.")
 
 
+def runtime_option(what: str = "the models"):
+    """``--runtime auto|torch|onnx`` (default auto) for a command that runs ``what``."""
+    return click.option("--runtime", type=click.Choice(["auto", "torch", "onnx"]), default="auto", show_default=True,
+                        help=f"What runs {what}: onnx is ONNX Runtime on the CPU without importing torch (starts in "
+                             "well under a second; the models need ONNX graphs: `voicegen export KIND --artifact "
+                             "FOLDER --onnx`, the shipped ones have them); auto: onnx on the CPU where every model "
+                             "has graphs, else torch.")
+
+
 def resolve_device(spec: str):
     """The ``torch.device`` for a --device value (imports torch; ConfigError for CUDA without CUDA)."""
     from voicegen.train.device import resolve_device as resolve

@@ -19,7 +19,7 @@ from voicegen.cli_batch import (
     finish_batch,
     print_line,
 )
-from voicegen.cli_common import device_option, input_kind, refuse_existing
+from voicegen.cli_common import device_option, input_kind, refuse_existing, runtime_option
 
 DEFAULT_OUT_TEMPLATE = "{stem}_to_{target}"
 TABLE_COLUMNS = ("name", "speakers", "kind", "origin", "path")
@@ -51,9 +51,11 @@ TABLE_GAP = "  "
                    "(a folder for a folder --src).")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @device_option("the models")
+@runtime_option()
 @batch_options
 def convert(src: Path, target: str, source: str | None, model: str | None, out: Path | None, pitch: str,
-            f0_method: str | None, plot: Path | None, overwrite: bool, device: str, batch: BatchOptions) -> None:
+            f0_method: str | None, plot: Path | None, overwrite: bool, device: str, runtime: str,
+            batch: BatchOptions) -> None:
     """Convert speech in SRC into the TARGET speaker's voice.
 
     The model is found from the speaker names: the bundle that holds --target (with
@@ -81,7 +83,8 @@ def convert(src: Path, target: str, source: str | None, model: str | None, out: 
     if many:
         check_batch_flags(batch)
     bundle, source, target = resolve(target, source, model)
-    options = ConvertOptions(source=source, target=target, pitch=pitch, f0_method=f0_method, plot=plot)
+    options = ConvertOptions(source=source, target=target, pitch=pitch, f0_method=f0_method, plot=plot,
+                             runtime=runtime)
     if out is None:
         out = Path(DEFAULT_OUT_TEMPLATE.format(stem=input_stem(src), target=target) + ("" if many else ".wav"))
     if not many and not batch.dry_run:
@@ -100,7 +103,8 @@ def convert(src: Path, target: str, source: str | None, model: str | None, out: 
 
     def loaded(converter) -> None:
         _, plan = converter.pitch_plan(source, target, options.pitch)
-        click.echo(f"model: {info.name} ({bundle}), {source} -> {target}, on {converter.vocoder.device}")
+        where = "ONNX Runtime, cpu" if converter.runtime == "onnx" else converter.vocoder.device
+        click.echo(f"model: {info.name} ({bundle}), {source} -> {target}, on {where}")
         click.echo(f"pitch: {plan}")
 
     with batch_signals(many):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from voicegen.cli_common import device_option, refuse_existing
+from voicegen.cli_common import device_option, refuse_existing, runtime_option
 
 STDIO = "-"
 RAW_FORMATS = {"s16le": ("<i2", 32768.0), "f32le": ("<f4", 1.0)}
@@ -51,13 +51,14 @@ RAW_FORMATS = {"s16le": ("<i2", 32768.0), "f32le": ("<f4", 1.0)}
 @click.option("--rate", type=click.IntRange(min=1), default=None,
               help="Sample rate of - input [default: the model's].")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Torch threads (one gives the steadiest block times).")
+              help="Compute threads (one gives the steadiest block times).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @device_option("the models")
+@runtime_option()
 def stream(src: str, target: str, source: str | None, model: str | None, out: str, pitch: str,
            f0_method: str | None, block_ms: float | None, context_ms: float | None, lookahead_frames: int | None,
            crossfade_frames: int | None, realtime: bool, raw_format: str, rate: int | None, threads: int,
-           overwrite: bool, device: str) -> None:
+           overwrite: bool, device: str, runtime: str) -> None:
     """Convert SRC live, block by block, into the TARGET speaker's voice.
 
     Prints the algorithmic latency (the block plus the lookahead the models wait for, measured
@@ -87,18 +88,20 @@ def stream(src: str, target: str, source: str | None, model: str | None, out: st
     bundle, source, target = resolve(target, source, model)
     from voicegen.infer.options import ConvertOptions
 
-    options = ConvertOptions(source=source, target=target, pitch=pitch, f0_method=f0_method)
+    options = ConvertOptions(source=source, target=target, pitch=pitch, f0_method=f0_method, runtime=runtime)
     settings = _settings(block_ms, context_ms, lookahead_frames, crossfade_frames)
     settings.check()
 
-    import torch
-
-    from voicegen.cli_common import resolve_device
+    from voicegen.infer import onnx_runtime
     from voicegen.infer.convert import Converter
     from voicegen.infer.live import LiveConverter
 
-    torch.set_num_threads(threads)
-    converter = Converter(bundle, str(resolve_device(device)), f0_method=options.f0_method)
+    onnx_runtime.set_threads(threads)
+    converter = Converter(bundle, device, f0_method=options.f0_method, runtime=runtime)
+    if converter.runtime != "onnx":  # a model runs on PyTorch
+        from voicegen.infer.nets import import_torch
+
+        import_torch().set_num_threads(threads)
     live = LiveConverter(converter, options, settings)
     latency = live.probe_latency()
     rate_out = live.sample_rate

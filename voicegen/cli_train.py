@@ -17,6 +17,7 @@ from voicegen.cli_common import (
     load_run,
     refuse_existing,
     run_options,
+    runtime_option,
 )
 
 
@@ -205,17 +206,20 @@ def train_vae_command(config_path: Path, overrides: tuple[str, ...], run_dir: Pa
               help="Artifact folder to write [default: RUN_DIR/export_step<the step in 8 digits>, e.g. "
                    "RUN_DIR/export_step00000393 for step 393].")
 @click.option("--onnx", "with_onnx", is_flag=True,
-              help="Vocoders: also write generator.onnx for ONNX Runtime (needs voicegen[onnx]).")
+              help="Vocoders and CycleGAN converters: also write ONNX graphs (they read their weights from the "
+                   "artifact's safetensors) for the torch-free runtime (needs voicegen[onnx]).")
 @click.option("--artifact", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
-              help="With --onnx: add the ONNX graph to this existing vocoder artifact instead of exporting a run.")
+              help="With --onnx: add ONNX graphs to this existing artifact or bundle folder instead of exporting "
+                   "a run.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing artifact folder (or ONNX graph).")
 def export(kind: str, run_dir: Path | None, step: int | None, out: Path | None, with_onnx: bool,
            artifact: Path | None, overwrite: bool) -> None:
     """Export the inference artifact (fp16 safetensors + JSON) of a training run's checkpoint.
 
     Works while the run is still training, e.g. to listen to an intermediate step. With --onnx a
-    vocoder also gets an ONNX graph, which `voicegen vocode` uses on the CPU where it is faster
-    (HiFi-GAN generators; see benchmarks/vocoder.py).
+    vocoder or CycleGAN also gets ONNX graphs, checked against PyTorch, which `voicegen convert`,
+    `vocode` and `stream` run on the CPU without importing torch (--runtime auto or onnx): a
+    clip then converts in about a second from the shell instead of five.
 
     \b
     Examples (a tiny run of 20 steps first; it keeps the checkpoint of its last step):
@@ -223,10 +227,10 @@ def export(kind: str, run_dir: Path | None, step: int | None, out: Path | None, 
       voicegen export vocoder --run-dir runs/vocoder-tiny
       voicegen export vocoder --run-dir runs/vocoder-tiny --step 20 --out models/voc20
       voicegen vocode samples/audio/SF1_200001.wav voc20.wav --model models/voc20
-      voicegen export vocoder --artifact HIFIGAN_EXPORT --onnx  # placeholder: a HiFi-GAN vocoder's export
+      voicegen export vocoder --artifact models/voc20 --onnx
     """
-    if with_onnx and kind != "vocoder":
-        raise click.UsageError("--onnx exports vocoders only")
+    if with_onnx and kind not in ("vocoder", "cyclegan"):
+        raise click.UsageError("--onnx exports vocoders and cyclegan converters only")
     if (run_dir is None) == (artifact is None):
         raise click.UsageError("pass --run-dir (export a run) or --artifact with --onnx (add ONNX to an artifact)")
     if artifact is not None and not with_onnx:
@@ -242,10 +246,15 @@ def export(kind: str, run_dir: Path | None, step: int | None, out: Path | None, 
     else:
         path = artifact
     if with_onnx:
-        from voicegen.infer.onnx_runtime import export_vocoder_onnx
+        from voicegen.artifact_meta import read_artifact_meta
+        from voicegen.infer.onnx_export import export_onnx
 
-        graph = export_vocoder_onnx(path, overwrite=overwrite or run_dir is not None)
-        click.echo(f"wrote {graph}")
+        found = read_artifact_meta(path).get("kind")
+        if found != kind:
+            raise click.UsageError(f"{path} holds a {found} artifact, not a {kind}; run `voicegen export {found} "
+                                   f"--artifact {path} --onnx`")
+        for graph in export_onnx(path, overwrite=overwrite or run_dir is not None):
+            click.echo(f"wrote {graph}")
 
 
 # The batch options of `voicegen vocode` (kept beside the command it serves).
@@ -268,9 +277,7 @@ from voicegen.cli_batch import (  # noqa: E402
                    "[default: the first installed vocoder, see `voicegen models`].")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @device_option("the vocoder")
-@click.option("--runtime", type=click.Choice(["auto", "torch", "onnx"]), default="auto", show_default=True,
-              help="onnx: ONNX Runtime (CPU; `voicegen export vocoder --artifact MODEL --onnx` first); auto: "
-                   "ONNX Runtime where benchmarks/vocoder.py measured it faster (HiFi-GAN) and a graph exists.")
+@runtime_option("the vocoder")
 @click.option("--f0-method", type=click.Choice(["dio", "harvest"]), default=None,
               help="F0 tracker of a pitch-conditioned vocoder [default: the one it was trained with]: dio is "
                    "fast; harvest follows voicing through transitions better (lower F0 error) and is ~30x slower.")

@@ -15,6 +15,7 @@ from voicegen.audio.features import (
     FeatureConfig,
     MelSpectrogram,
     compute_mel,
+    log_mel,
     get_preset,
     hz_to_mel,
     log_floor_value,
@@ -131,11 +132,16 @@ def test_mel_scale_and_filterbank_match_librosa(mel_scale: str) -> None:
         np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-7 * float(np.abs(reference).max()))
 
 
+# Both front ends: the torch module (training) and the numpy one (inference, torch-free).
+FRONT_ENDS = {"torch": compute_mel, "numpy": log_mel}
+
+
+@pytest.mark.parametrize("front_end", sorted(FRONT_ENDS))
 @pytest.mark.parametrize(("preset", "clip"), [("vc16k", "sf1_clip"), ("hifigan22k", "lj_clip")])
-def test_log_mel_matches_librosa(preset: str, clip: str, request: pytest.FixtureRequest) -> None:
+def test_log_mel_matches_librosa(preset: str, clip: str, front_end: str, request: pytest.FixtureRequest) -> None:
     cfg = get_preset(preset)
     wav = load_audio(request.getfixturevalue(clip), cfg.sample_rate)[: int(PARITY_SECONDS * cfg.sample_rate)]
-    ours = compute_mel(wav, cfg)
+    ours = FRONT_ENDS[front_end](wav, cfg)
     reference = _librosa_log_mel(wav, cfg)
     assert ours.shape == reference.shape == (80, cfg.frames(wav.shape[0]))
     assert ours.dtype == np.float32
@@ -143,11 +149,12 @@ def test_log_mel_matches_librosa(preset: str, clip: str, request: pytest.Fixture
     assert ours.max() > -2.0 and ours.min() >= np.log(cfg.log_floor) - 1e-6  # real speech, clamped
 
 
-def test_centered_power_htk_variant_matches_librosa(tm1_clip: Path) -> None:
+@pytest.mark.parametrize("front_end", sorted(FRONT_ENDS))
+def test_centered_power_htk_variant_matches_librosa(tm1_clip: Path, front_end: str) -> None:
     cfg = dataclasses.replace(get_preset("vc16k"), center=True, pad_mode="constant", power=2.0,
-                              mel_scale="htk", fmin=80.0, n_mels=64)
+                              mel_scale="htk", fmin=80.0, n_mels=64, window="hamming", win_length=800)
     wav = load_audio(tm1_clip)[:32000]
-    ours = compute_mel(wav, cfg)
+    ours = FRONT_ENDS[front_end](wav, cfg)
     assert ours.shape == (64, 1 + 32000 // 256)
     assert np.abs(ours - _librosa_log_mel(wav, cfg)).max() < LIBROSA_LOG_TOLERANCE
 

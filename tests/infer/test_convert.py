@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voicegen.audio.features import compute_mel
+from voicegen.audio.logmel import log_mel as compute_mel  # the inference front end (numpy)
 from voicegen.audio.io import load_audio
 from voicegen.audio.f0 import f0_rows
 from voicegen.audio.pitch import log_f0

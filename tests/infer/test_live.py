@@ -41,7 +41,7 @@ def test_sliding_chunks_of_a_framewise_model_give_its_output_whatever_the_pushes
     x = np.random.default_rng(0).normal(size=(3, 101)).astype(np.float32)
     calls = []
 
-    def fn(chunk: torch.Tensor) -> torch.Tensor:
+    def fn(chunk: np.ndarray) -> np.ndarray:
         calls.append(chunk.shape[1])
         return chunk * 2
 
@@ -53,7 +53,7 @@ def test_sliding_chunks_of_a_framewise_model_give_its_output_whatever_the_pushes
 
 
 def test_sliding_chunks_with_a_scale_return_samples_and_wait_for_the_lookahead() -> None:
-    stage = SlidingChunks(lambda c: c[0].repeat_interleave(4), 1, context_frames=3, lookahead_frames=2, scale=4)
+    stage = SlidingChunks(lambda c: np.repeat(c[0], 4), 1, context_frames=3, lookahead_frames=2, scale=4)
     assert stage.push(np.arange(2, dtype=np.float32)[None]).shape == (0,)  # only the lookahead so far
     got = stage.push(np.arange(2, 5, dtype=np.float32)[None])
     np.testing.assert_array_equal(got, np.repeat(np.arange(3, dtype=np.float32), 4))

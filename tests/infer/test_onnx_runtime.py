@@ -1,4 +1,5 @@
-"""ONNX Runtime vocoders: export checked against PyTorch, same audio, auto choice, stale and missing graphs."""
+"""ONNX Runtime vocoders: export checked against PyTorch, weights shared with the artifact, same audio, auto
+choice, stale and missing graphs."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from voicegen.errors import ArtifactError
-from voicegen.infer.onnx_runtime import ONNX_FILE, ONNX_META, EXPORT_TOLERANCE, export_vocoder_onnx
+from safetensors import safe_open
+
+from voicegen.errors import ArtifactError, ConfigError
+from voicegen.infer.onnx_export import EXPORT_TOLERANCE, export_vocoder_onnx
+from voicegen.infer.onnx_runtime import ONNX_FILE, ONNX_META
 from voicegen.infer.vocode import load_vocoder
 from voicegen.formats.vocoder import save_vocoder
 
@@ -36,7 +40,17 @@ def onnx_vocoders(tmp_path_factory) -> dict:
 @pytest.mark.parametrize("kind", ["hifigan", "istft"])
 def test_onnx_vocoder_gives_the_same_audio_as_torch_in_chunks(onnx_vocoders, kind) -> None:
     meta = json.loads((onnx_vocoders[kind] / ONNX_META).read_text())
-    assert 0 <= meta["max_abs_diff"] <= EXPORT_TOLERANCE and meta["opset"] == 18
+    graph = meta["graphs"]["generator"]
+    assert (meta["format"], meta["opset"], graph["file"]) == (2, 18, ONNX_FILE)
+    assert 0 <= graph["max_abs_diff"] <= EXPORT_TOLERANCE
+    # the weights are read from weights.safetensors, not copied into the graph: at least every kernel
+    # (the exporter keeps one of identical tensors, such as the freshly initialised norms of these
+    # tiny models, and reshapes a layer scale into a small constant of its own)
+    weights = (onnx_vocoders[kind] / "weights.safetensors").stat().st_size
+    with safe_open(str(onnx_vocoders[kind] / "weights.safetensors"), "np") as handle:
+        kernels = [k for k in handle.keys() if handle.get_tensor(k).ndim >= 2]
+    assert graph["shared_weights"] >= len(kernels) >= 5
+    assert (onnx_vocoders[kind] / ONNX_FILE).stat().st_size < 0.5 * weights
     torch_vocoder = load_vocoder(onnx_vocoders[kind], runtime="torch")
     onnx_vocoder = load_vocoder(onnx_vocoders[kind], runtime="onnx")
     assert (torch_vocoder.runtime, onnx_vocoder.runtime) == ("torch", "onnx")
@@ -48,9 +62,14 @@ def test_onnx_vocoder_gives_the_same_audio_as_torch_in_chunks(onnx_vocoders, kin
     assert np.abs(got - expected).max() <= EXPORT_TOLERANCE
 
 
-def test_auto_runtime_uses_onnx_only_where_it_was_measured_faster(onnx_vocoders) -> None:
-    assert load_vocoder(onnx_vocoders["hifigan"]).runtime == "onnx"
-    assert load_vocoder(onnx_vocoders["istft"]).runtime == "torch"
+def test_auto_runtime_uses_onnx_on_the_cpu_wherever_a_graph_exists(onnx_vocoders, tmp_path) -> None:
+    assert load_vocoder(onnx_vocoders["hifigan"], "cpu").runtime == "onnx"
+    assert load_vocoder(onnx_vocoders["istft"], "cpu").runtime == "onnx"
+    plain = tmp_path / "plain"
+    shutil.copytree(onnx_vocoders["istft"], plain, ignore=shutil.ignore_patterns("*.onnx", ONNX_META))
+    assert load_vocoder(plain, "cpu").runtime == "torch"
+    with pytest.raises(ConfigError, match="^runtime must be one of auto, torch, onnx; got 'tf'$"):
+        load_vocoder(plain, "cpu", "tf")
 
 
 def test_stale_or_missing_graphs_are_refused_and_auto_falls_back(onnx_vocoders, tmp_path) -> None:
@@ -60,11 +79,12 @@ def test_stale_or_missing_graphs_are_refused_and_auto_falls_back(onnx_vocoders, 
     (stale / ONNX_META).write_text(json.dumps({**meta, "weights_sha256": "0" * 64}))
     with pytest.raises(ArtifactError) as info:
         load_vocoder(stale, runtime="onnx")
-    assert str(info.value) == (f"{stale / ONNX_FILE} was exported from other weights (stale); "
+    assert str(info.value) == (f"the ONNX graphs in {stale} were exported from other weights (stale); "
                                f"run `voicegen export vocoder --artifact {stale} --onnx`")
     assert load_vocoder(stale).runtime == "torch"
     (stale / ONNX_FILE).unlink()
-    with pytest.raises(ArtifactError, match=f"^no {ONNX_FILE} in {stale}; run `voicegen export vocoder"):
+    with pytest.raises(ArtifactError, match=f"^no {ONNX_FILE} in {stale} \\(listed in onnx.json for generator\\); "
+                                            "run `voicegen export vocoder"):
         load_vocoder(stale, runtime="onnx")
     with pytest.raises(ArtifactError, match=f"{ONNX_FILE} exists; pass --overwrite"):
         export_vocoder_onnx(onnx_vocoders["hifigan"])
@@ -83,7 +103,9 @@ def test_cli_adds_an_onnx_graph_to_an_artifact(onnx_vocoders, tmp_path) -> None:
     assert result.output.strip() == f"wrote {target / ONNX_FILE}"
     assert load_vocoder(target).runtime == "onnx"
     result = runner.invoke(cli, ["export", "cyclegan", "--artifact", str(target), "--onnx"])
-    assert result.exit_code == 2 and "--onnx exports vocoders only" in result.output
+    assert result.exit_code == 2 and f"{target} holds a vocoder artifact, not a cyclegan" in result.output
+    result = runner.invoke(cli, ["export", "vae", "--artifact", str(target), "--onnx"])
+    assert result.exit_code == 2 and "--onnx exports vocoders and cyclegan converters only" in result.output
     result = runner.invoke(cli, ["export", "vocoder", "--onnx"])
     assert result.exit_code == 2 and "pass --run-dir (export a run) or --artifact with --onnx" in result.output
 

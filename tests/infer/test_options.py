@@ -22,7 +22,7 @@ def test_options_round_trip_through_json_text() -> None:
         again = type(options).from_json(json.loads(text))
         assert again == options and hash(again) == hash(options)
     assert ConvertOptions(source="SF1", target="TM1", pitch=" AUTO ", plot=Path("p")).to_json() == {
-        "source": "SF1", "target": "TM1", "pitch": "auto", "f0_method": None, "plot": "p"}
+        "source": "SF1", "target": "TM1", "pitch": "auto", "f0_method": None, "plot": "p", "runtime": "auto"}
     assert VocodeOptions(pitch=3).pitch == 3.0 and isinstance(VocodeOptions(pitch=3).pitch, float)
     with pytest.raises(FrozenInstanceError):
         VocodeOptions().pitch = 1.0  # type: ignore[misc]
@@ -31,7 +31,7 @@ def test_options_round_trip_through_json_text() -> None:
 def test_unknown_missing_and_bad_values_are_one_line_errors() -> None:
     cases = [
         (lambda: ConvertOptions.from_json({"source": "SF1", "target": "TM1", "speed": 2}),
-         "unknown convert option speed; expected source, target, pitch, f0_method, plot"),
+         "unknown convert option speed; expected source, target, pitch, f0_method, plot, runtime"),
         (lambda: VocodeOptions.from_json({"semitones": 1, "device": "cpu"}),
          "unknown vocode options device, semitones; expected pitch, f0_method, runtime"),
         (lambda: ConvertOptions.from_json({"target": "TM1"}), "convert options: missing source"),
@@ -52,7 +52,7 @@ def test_unknown_missing_and_bad_values_are_one_line_errors() -> None:
 
 
 def test_identity_leaves_out_plots_runtime_and_neutral_defaults() -> None:
-    convert = ConvertOptions(source="SF1", target="TM1", plot="/tmp/plots")
+    convert = ConvertOptions(source="SF1", target="TM1", plot="/tmp/plots", runtime="onnx")
     assert convert.identity() == {"source": "SF1", "target": "TM1", "pitch": "auto"}
     assert replace(convert, pitch="none", f0_method="dio").identity() == {
         "source": "SF1", "target": "TM1", "pitch": "none", "f0_method": "dio"}
@@ -67,7 +67,8 @@ def test_a_worker_spec_travels_as_json_and_by_pickle() -> None:
     spec = WorkerSpec(ConvertOptions(source="SF1", target="TM1", pitch=2, plot="/p"), model="/m", device="auto")
     data = json.loads(json.dumps(spec.to_json()))
     assert data == {"kind": "convert", "model": "/m", "device": "auto",
-                    "options": {"source": "SF1", "target": "TM1", "pitch": 2.0, "f0_method": None, "plot": "/p"}}
+                    "options": {"source": "SF1", "target": "TM1", "pitch": 2.0, "f0_method": None, "plot": "/p",
+                                "runtime": "auto"}}
     assert WorkerSpec.from_json(data) == spec == pickle.loads(pickle.dumps(spec))
     assert WorkerSpec(FeaturesOptions()).identity() == {"kind": "features", "model": None,
                                                         "options": {"preset": "vc16k"}, "weights": []}

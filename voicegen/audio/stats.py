@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-import torch
 
 from voicegen.artifact_meta import parse_json
 from voicegen.audio.f0 import F0Config, track_f0
-from voicegen.audio.features import FeatureConfig, MelSpectrogram
+from voicegen.audio.contract import FeatureConfig
 from voicegen.audio.io import AUDIO_EXTENSIONS, is_audio_file, load_audio
 from voicegen.audio.writer import atomic_output
 from voicegen.errors import ArtifactError, AudioError, ConfigError
@@ -37,7 +36,8 @@ F0_MAX_HZ = 500.0
 # converters' statistical F0 transform moves.
 STATS_F0 = F0Config()
 
-ArrayOrTensor = TypeVar("ArrayOrTensor", np.ndarray, torch.Tensor)
+ArrayOrTensor = TypeVar("ArrayOrTensor")
+"""A numpy array or a torch tensor (this module imports torch only to compute statistics)."""
 
 
 @dataclass
@@ -151,6 +151,10 @@ def compute_stats(
     A file that cannot be used raises its AudioError (naming the file); a clip shorter than one
     frame (``n_fft``) is an error too. Sums are kept in float64.
     """
+    import torch
+
+    from voicegen.audio.features import MelSpectrogram
+
     files = list_audio_files(source)
     mel_module = MelSpectrogram(config)
     mel_sum = np.zeros(config.n_mels, dtype=np.float64)
@@ -196,7 +200,7 @@ def denormalize(mel: ArrayOrTensor, stats: SpeakerStats) -> ArrayOrTensor:
     return mel * std + mean
 
 
-def _band_params(mel: np.ndarray | torch.Tensor, stats: SpeakerStats) -> tuple[Any, Any]:
+def _band_params(mel: Any, stats: SpeakerStats) -> tuple[Any, Any]:
     """Mean and floored std shaped ``(n_mels, 1)`` in mel's array type, dtype and device."""
     n_mels = stats.mel_mean.shape[0]
     if mel.ndim < 2 or mel.shape[-2] != n_mels:
@@ -204,7 +208,9 @@ def _band_params(mel: np.ndarray | torch.Tensor, stats: SpeakerStats) -> tuple[A
                          f"{tuple(mel.shape)}")
     mean = stats.mel_mean[:, None]
     std = np.maximum(stats.mel_std, MIN_STD)[:, None]
-    if isinstance(mel, torch.Tensor):
+    if not isinstance(mel, np.ndarray):  # a torch tensor: torch is loaded
+        import torch
+
         return (torch.as_tensor(mean, dtype=mel.dtype, device=mel.device),
                 torch.as_tensor(std, dtype=mel.dtype, device=mel.device))
     return mean.astype(mel.dtype, copy=False), std.astype(mel.dtype, copy=False)

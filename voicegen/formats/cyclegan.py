@@ -44,6 +44,62 @@ if TYPE_CHECKING:  # torch-side types, imported lazily at run time
 KIND = "cyclegan"
 """Artifact kind of a two-speaker converter."""
 GENERATOR_MODULES: tuple[str, str] = ("G_ab", "G_ba")
+TIME_STRIDE = 4
+"""The generators downsample time by this factor: they pad a mel's frames to a multiple of it
+(replicate padding) and crop back; their ONNX graphs take only such frame counts."""
+MIN_FRAMES = 2 * TIME_STRIDE
+"""Frames the generators pad short inputs to (instance norm needs two positions per channel)."""
+
+
+@dataclass(frozen=True)
+class CycleGANMeta:
+    """What ``artifact.json`` says about a converter (checked; no weights read, no torch)."""
+
+    speakers: tuple[str, str]
+    stats: dict[str, SpeakerStats]
+    feature_config: FeatureConfig
+    artifact: dict
+    """The whole ``artifact.json`` (empty when parsed from a loaded artifact)."""
+
+
+def read_cyclegan_meta(path: str | os.PathLike) -> CycleGANMeta:
+    """The checked metadata of the ``cyclegan`` artifact at ``path`` (JSON only; torch-free)."""
+    from voicegen.artifact_meta import read_artifact_meta
+
+    root = Path(path)
+    meta = read_artifact_meta(root)
+    if meta.get("kind") != KIND:
+        raise ArtifactError(f"{root}: is a {meta.get('kind')!r} artifact, expected {KIND!r}; pass the right model folder")
+    parsed = parse_cyclegan_meta(meta.get("speakers"), meta.get("mel"), meta.get("stats"), meta.get("config"), root)
+    return CycleGANMeta(parsed.speakers, parsed.stats, parsed.feature_config, meta)
+
+
+def parse_cyclegan_meta(speakers: Any, mel: Any, stats: Any, config: Any, root: Path) -> CycleGANMeta:
+    """Check a converter's speakers, mel contract, per-speaker stats and generator ``n_mels``
+    (``artifact`` left empty); one-line ArtifactError naming ``root``."""
+    from voicegen.audio.contract import FeatureConfig
+    from voicegen.audio.stats import SpeakerStats
+
+    if (not isinstance(speakers, list) or len(speakers) != 2 or not all(isinstance(s, str) and s for s in speakers)
+            or speakers[0] == speakers[1]):
+        raise ArtifactError(f"{root}: 'speakers' must name two different speakers, got {speakers!r}; re-export")
+    try:
+        feature_config = FeatureConfig.from_dict(mel or {})
+        parsed = {name: SpeakerStats.from_dict((stats or {})[name]) for name in speakers}
+    except KeyError as err:
+        raise ArtifactError(f"{root}: no stats for speaker {err}; re-export the model") from None
+    except (ConfigError, TypeError, ValueError) as err:
+        raise ArtifactError(f"{root}: invalid bundle metadata ({err}); re-export the model") from None
+    generator = config.get("generator") if isinstance(config, dict) else None
+    n_mels = generator.get("n_mels", feature_config.n_mels) if isinstance(generator, dict) else feature_config.n_mels
+    if n_mels != feature_config.n_mels:
+        raise ArtifactError(f"{root}: generator n_mels {n_mels} differs from the mel contract's "
+                            f"{feature_config.n_mels}; re-export the model")
+    for name, speaker_stats in parsed.items():
+        differ = speaker_stats.features.diff(feature_config)
+        if differ:
+            raise ArtifactError(f"{root}: stats of {name!r} use other mel settings ({', '.join(differ)}); re-export")
+    return CycleGANMeta((speakers[0], speakers[1]), parsed, feature_config, {})
 
 
 @dataclass
@@ -91,32 +147,17 @@ def load_cyclegan_parts(path: str | os.PathLike, *, device: str | torch.device =
     import torch
 
     from voicegen.artifact_guard import build_for_artifact
-    from voicegen.audio.contract import FeatureConfig
-    from voicegen.audio.stats import SpeakerStats
     from voicegen.checkpoint import load_artifact
     from voicegen.models.cyclegan import build_generator, generator_config
 
     root = Path(path)
     artifact = load_artifact(root, expected_kind=KIND, dtype=torch.float32)
-    speakers = artifact.speakers
-    if (not isinstance(speakers, list) or len(speakers) != 2 or not all(isinstance(s, str) and s for s in speakers)
-            or speakers[0] == speakers[1]):
-        raise ArtifactError(f"{root}: 'speakers' must name two different speakers, got {speakers!r}; re-export")
+    meta = parse_cyclegan_meta(artifact.speakers, artifact.mel, artifact.stats, artifact.config, root)
     try:
-        feature_config = FeatureConfig.from_dict(artifact.mel or {})
         gen_config = generator_config(artifact.config.get("generator", {}), source=f"{root}: generator")
-        stats = {name: SpeakerStats.from_dict((artifact.stats or {})[name]) for name in speakers}
-    except KeyError as err:
-        raise ArtifactError(f"{root}: no stats for speaker {err}; re-export the model") from None
     except (ConfigError, TypeError, ValueError) as err:
         raise ArtifactError(f"{root}: invalid bundle metadata ({err}); re-export the model") from None
-    if gen_config.n_mels != feature_config.n_mels:
-        raise ArtifactError(f"{root}: generator n_mels {gen_config.n_mels} differs from the mel contract's "
-                            f"{feature_config.n_mels}; re-export the model")
-    for name, speaker_stats in stats.items():
-        differ = speaker_stats.features.diff(feature_config)
-        if differ:
-            raise ArtifactError(f"{root}: stats of {name!r} use other mel settings ({', '.join(differ)}); re-export")
+    speakers, stats, feature_config = meta.speakers, meta.stats, meta.feature_config
     modules = {}
     for module_name in GENERATOR_MODULES:
         generator = build_for_artifact(artifact, lambda: build_generator(gen_config), "generator")  # size-checked
@@ -127,5 +168,5 @@ def load_cyclegan_parts(path: str | os.PathLike, *, device: str | torch.device =
             raise ArtifactError(f"{root}: {module_name} weights do not fit the generator ({detail}); "
                                 "re-export the model") from None
         modules[module_name] = generator.to(torch.device(device)).eval()
-    return CycleGANParts(G_ab=modules["G_ab"], G_ba=modules["G_ba"], speakers=(speakers[0], speakers[1]),
+    return CycleGANParts(G_ab=modules["G_ab"], G_ba=modules["G_ba"], speakers=speakers,
                          stats=stats, feature_config=feature_config, generator_config=gen_config, path=root)

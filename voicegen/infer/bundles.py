@@ -319,17 +319,22 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
     return out
 
 
-def load_converter(path: str | os.PathLike, *, device: str | object = "cpu"):
+def load_converter(path: str | os.PathLike, *, device: str | object = "cpu", runtime: str = "torch"):
     """The converter model of a bundle by its kind: a ``CycleGANBundle`` or a ``VAEBundle`` (both offer
-    ``speakers``, ``stats``, ``feature_config``, ``generator(source, target)`` and ``convert_mel``)."""
+    ``speakers``, ``stats``, ``feature_config``, ``generator(source, target)`` and ``convert_mel``).
+    ``runtime`` (auto, torch, onnx): what runs a CycleGAN's generators; a VAE runs on torch."""
     kind = _read_meta(Path(path)).get("kind")
     if kind == VAE_KIND:
+        if runtime == "onnx":
+            raise ConfigError(f"{path}: the VAE converter runs on PyTorch only (no ONNX export yet); "
+                              "use --runtime torch or auto")
         from voicegen.infer.vae import load_vae_bundle
+        from voicegen.infer.nets import torch_device
 
-        return load_vae_bundle(path, device=device)
+        return load_vae_bundle(path, device=torch_device(device))
     from voicegen.infer.cyclegan import load_cyclegan_bundle
 
-    return load_cyclegan_bundle(path, device=device)
+    return load_cyclegan_bundle(path, device=device, runtime=runtime)
 
 
 def _read_meta(path: Path) -> dict:

@@ -36,9 +36,9 @@ from pathlib import Path
 import numpy as np
 
 from voicegen.audio.f0 import F0_ROWS, affine_lf0, log_gaussian
-from voicegen.audio.features import MelStream, compute_mel
 from voicegen.audio.io import AudioReader
-from voicegen.audio.plot import plot_mels_side_by_side
+from voicegen.audio.logmel import MelStream
+from voicegen.audio.logmel import log_mel as compute_mel
 from voicegen.errors import AudioError
 from voicegen.infer.bundles import load_converter, vocoder_path
 from voicegen.infer.stream import (
@@ -90,12 +90,21 @@ class Converter:
     converter's (naming the fields).
     """
 
-    def __init__(self, bundle_path: str | os.PathLike, device: str = "cpu", *, f0_method: str | None = None) -> None:
+    def __init__(self, bundle_path: str | os.PathLike, device: str = "cpu", *, f0_method: str | None = None,
+                 runtime: str = "auto") -> None:
         self.path = Path(bundle_path)
-        self.vocoder = load_vocoder(vocoder_path(self.path), device).with_f0_method(f0_method)
-        self.bundle = load_converter(self.path, device=self.vocoder.device)
+        self.vocoder = load_vocoder(vocoder_path(self.path), device, runtime).with_f0_method(f0_method)
+        self.bundle = load_converter(self.path, device=self.vocoder.device if self.vocoder.runtime == "torch" else device,
+                                     runtime=runtime)
         self.vocoder.check_contract(self.bundle.feature_config)
         self.feature_config = self.bundle.feature_config
+
+    @property
+    def runtime(self) -> str:
+        """``onnx`` when ONNX Runtime runs both networks (torch-free), ``torch`` when PyTorch runs both,
+        ``mixed`` otherwise (only one model carries up-to-date graphs)."""
+        runtimes = {self.vocoder.runtime, getattr(self.bundle, "runtime", "torch")}
+        return runtimes.pop() if len(runtimes) == 1 else "mixed"
 
     @property
     def speakers(self) -> tuple[str, str]:
@@ -220,6 +229,8 @@ class Converter:
         for path in (out, plot):
             if path is not None and path.exists() and not overwrite:
                 raise AudioError(f"{path}: already exists; pass --overwrite (overwrite=True) to replace it")
+        if plot is not None:  # matplotlib, only for plots: imported before any output is written
+            from voicegen.audio.plot import plot_mels_side_by_side
         fc = self.feature_config
         reader = AudioReader(src, fc.sample_rate, min_samples=fc.min_samples)
         blocks: Iterable[np.ndarray] = reader

@@ -20,17 +20,18 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import torch
-from torch import nn
+from typing import Any
 
-from voicegen.audio.features import FeatureConfig, check_log_mel
+import numpy as np
+
+from voicegen.audio.contract import FeatureConfig
+from voicegen.audio.logmel import check_log_mel
 from voicegen.audio.stats import SpeakerStats, denormalize, normalize
 from voicegen.errors import ConfigError
-from voicegen.formats.cyclegan import GENERATOR_MODULES, load_cyclegan_parts  # noqa: F401  (re-exported)
+from voicegen.formats.cyclegan import GENERATOR_MODULES, MIN_FRAMES, read_cyclegan_meta  # noqa: F401  (re-exported)
 from voicegen.formats.cyclegan import KIND as CYCLEGAN_KIND  # noqa: F401  (re-exported)
+from voicegen.infer.nets import as_net, batch_of_one, torch_device
 from voicegen.infer.stream import Chain, Chunker, CrossfadeChunks, Map, run_whole
-from voicegen.models.cyclegan import MIN_FRAMES, CycleGANGeneratorConfig
 
 # Chunking of long mels (see the module docstring): frames converted at once (16 s at 16 kHz /
 # hop 256; ~180 MB of peak memory for the "paper" generator on a CPU) and frames shared by
@@ -41,20 +42,23 @@ DEFAULT_OVERLAP_FRAMES = 128
 
 @dataclass
 class CycleGANBundle:
-    """A loaded converter: both generators (eval mode, float32, on ``device``), stats and mel contract.
+    """A loaded converter: both generators, stats and mel contract.
 
-    ``speakers`` is ``(A, B)``; ``generators[(source, target)]`` converts source to target.
+    ``speakers`` is ``(A, B)``; ``generators[(source, target)]`` converts source to target: a
+    float32 PyTorch module in eval mode on ``device`` (``runtime`` ``torch``), or an ONNX Runtime
+    graph (``runtime`` ``onnx``, CPU; :mod:`voicegen.infer.onnx_runtime`).
     """
 
-    generators: dict[tuple[str, str], nn.Module]
+    generators: dict[tuple[str, str], Any]
     speakers: tuple[str, str]
     stats: dict[str, SpeakerStats]
     feature_config: FeatureConfig
-    generator_config: CycleGANGeneratorConfig
-    device: torch.device
+    generator_config: Any
+    device: Any
     path: Path | None = None
+    runtime: str = "torch"
 
-    def generator(self, source: str, target: str) -> nn.Module:
+    def generator(self, source: str, target: str) -> Any:
         """The ``source -> target`` generator; ConfigError naming the bundle's speakers otherwise."""
         for name in (source, target):
             if name not in self.speakers:
@@ -64,7 +68,6 @@ class CycleGANBundle:
                               f"{self.speakers[0]} and {self.speakers[1]}")
         return self.generators[(source, target)]
 
-    @torch.no_grad()
     def convert_mel(
         self,
         mel: np.ndarray,
@@ -87,30 +90,40 @@ class CycleGANBundle:
                    overlap_frames: int = DEFAULT_OVERLAP_FRAMES, chunker: Chunker | None = None) -> Chain:
         """:meth:`convert_mel` as a streaming stage (:mod:`voicegen.infer.stream`): log-mel frames in
         blocks, converted frames out as soon as no later chunk reaches them; the same output.
-        ``chunker(fn, channels, device)`` replaces the crossfaded chunks (live conversion)."""
+        ``chunker(fn, channels)`` replaces the crossfaded chunks (live conversion)."""
         generator = self.generator(source, target)
         if not (chunk_frames >= MIN_FRAMES and 0 <= overlap_frames < chunk_frames):
             raise ValueError(f"convert_mel: need chunk_frames >= {MIN_FRAMES} and 0 <= overlap_frames < "
                              f"chunk_frames, got {chunk_frames} and {overlap_frames}")
         n_mels, stats = self.feature_config.n_mels, self.stats
 
-        @torch.no_grad()
-        def convert(x: torch.Tensor) -> torch.Tensor:
-            return generator(x[None])[0]
-
+        convert = batch_of_one(as_net(generator, self.device))
         return Chain([Map(lambda m: normalize(m, stats[source]).astype(np.float32), n_mels),
-                      (CrossfadeChunks(convert, n_mels, chunk_frames, overlap_frames, self.device)
-                       if chunker is None else chunker(convert, n_mels, self.device)),
+                      (CrossfadeChunks(convert, n_mels, chunk_frames, overlap_frames)
+                       if chunker is None else chunker(convert, n_mels)),
                       Map(lambda m: denormalize(m, stats[target]).astype(np.float32), n_mels)])
 
 
-def load_cyclegan_bundle(path: str | os.PathLike, *, device: str | torch.device = "cpu") -> CycleGANBundle:
+def load_cyclegan_bundle(path: str | os.PathLike, *, device: Any = "cpu", runtime: str = "torch") -> CycleGANBundle:
     """Load a ``cyclegan`` bundle (:mod:`voicegen.formats.cyclegan`); ArtifactError (one line, naming
-    the path) when it is unusable."""
+    the path) when it is unusable. ``runtime``: ``torch``, ``onnx`` (its graphs, torch-free) or
+    ``auto`` (:func:`voicegen.infer.onnx_runtime.choose_runtime`)."""
+    from voicegen.infer.onnx_runtime import choose_runtime, load_onnx_graphs
+
+    meta = read_cyclegan_meta(path)
+    name_a, name_b = meta.speakers
+    if choose_runtime(runtime, str(device), path, meta.artifact) == "onnx":
+        graphs = load_onnx_graphs(path, meta.artifact, "cyclegan")
+        return CycleGANBundle(
+            generators={(name_a, name_b): graphs.net("G_ab"), (name_b, name_a): graphs.net("G_ba")},
+            speakers=meta.speakers, stats=meta.stats, feature_config=meta.feature_config, generator_config=None,
+            device="cpu", path=Path(path), runtime="onnx")
+    from voicegen.formats.cyclegan import load_cyclegan_parts
+
+    device = torch_device(device)
     parts = load_cyclegan_parts(path, device=device)
-    name_a, name_b = parts.speakers
     return CycleGANBundle(
         generators={(name_a, name_b): parts.G_ab, (name_b, name_a): parts.G_ba}, speakers=parts.speakers,
         stats=parts.stats, feature_config=parts.feature_config, generator_config=parts.generator_config,
-        device=torch.device(device), path=parts.path,
+        device=device, path=parts.path,
     )

@@ -143,8 +143,8 @@ class LiveConverter:
         """:meth:`Converter.stages` with the live converter, F0 and vocoder stages."""
         s, vocoder = self.settings, self.converter.vocoder
 
-        def chunker(fn, channels, device):
-            return SlidingChunks(fn, channels, self.context_frames, s.lookahead_frames, s.crossfade_frames, device,
+        def chunker(fn, channels):
+            return SlidingChunks(fn, channels, self.context_frames, s.lookahead_frames, s.crossfade_frames,
                                  align=CONVERTER_ALIGN, pad_frames=CONVERTER_PAD_FRAMES)
 
         f0 = None

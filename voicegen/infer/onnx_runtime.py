@@ -1,46 +1,56 @@
-"""ONNX Runtime for vocoder generators: export next to the artifact, run as a drop-in generator.
+"""The torch-free runtime: an artifact's networks as ONNX graphs run by ONNX Runtime.
 
-    export_vocoder_onnx("models/voc")            # writes models/voc/generator.onnx + onnx.json
-    vocoder = load_vocoder("models/voc", runtime="onnx")   # or "auto" (see below)
+    voicegen export vocoder --artifact models/voc --onnx       # writes generator.onnx + onnx.json
+    voicegen export cyclegan --artifact models/sf1_tm1 --onnx  # writes G_ab.onnx, G_ba.onnx + onnx.json
+    vocoder = load_vocoder("models/voc", runtime="onnx")       # or "auto" (see below)
 
-The exported graph takes a log-mel ``(1, n_mels, frames)`` with any number of frames and returns
-``(1, 1, frames * hop_length)``, so the chunked ``Vocoder.wav_from_mel`` works unchanged on it.
-``onnx.json`` records the sha256 of the weights it was exported from (a re-exported artifact makes
-the graph stale and it is refused) and the largest difference from PyTorch measured at export.
+Layout (written by :mod:`voicegen.infer.onnx_export`): one ``<module>.onnx`` per network of the
+artifact (``generator`` for a vocoder, ``G_ab``/``G_ba`` for a CycleGAN) and ``onnx.json``:
 
-``runtime="auto"`` uses ONNX Runtime only where ``benchmarks/vocoder.py`` measured it faster than
-eager PyTorch on the CPU: HiFi-GAN generators (1.4-1.8x here), not the frame-rate iSTFT generator
-(whose inverse FFT is slower in ONNX Runtime than in PyTorch: 0.8x).
+* ``format``: 2; ``opset``; ``torch_version`` of the export; ``weights_sha256`` and
+  ``config_sha256``: the artifact's weights and model config (``config`` of ``artifact.json``,
+  canonical JSON) the graphs were exported from; another value of either makes every graph stale
+  (``onnx`` refuses it, ``auto`` falls back to PyTorch);
+* ``graphs``: per module, ``file`` and its ``sha256`` (checked when loaded), ``frame_multiple`` /
+  ``min_frames`` (the graph takes frame
+  counts that are multiples of it and at least that many: inputs are edge-padded to fit and the
+  output cropped back, as the PyTorch module pads itself), ``max_abs_diff`` from PyTorch measured
+  at export on ``checked_frames``.
+
+The graphs hold no weights of their own: each weight is an external tensor that points into the
+artifact's ``weights.safetensors`` (float16 there, cast to float32 by a ``Cast`` node that ONNX
+Runtime folds when the session starts), so the weights are stored once and a graph adds
+~0.2 MB. Format 1 (a self-contained ``generator.onnx`` of a vocoder) still loads.
+
+This module imports neither torch nor onnx (only onnxruntime, when a graph is loaded): a
+``--runtime onnx`` conversion starts in a fraction of the time ``import torch`` takes.
+``runtime="auto"``: ONNX Runtime on the CPU whenever the artifact has up-to-date graphs and
+onnxruntime imports, else PyTorch (see :func:`choose_runtime`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
+import hashlib
 import json
-import logging
 import os
-import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import torch
 
-from voicegen.artifact_meta import read_json_object
+from voicegen.artifact_meta import ARTIFACT_WEIGHTS, read_json_object
 from voicegen.errors import ArtifactError, ConfigError
-from voicegen.fileutil import atomic_path, atomic_write_text
 
 ONNX_FILE = "generator.onnx"
+"""A vocoder's graph (the ``generator`` module)."""
 ONNX_META = "onnx.json"
+ONNX_FORMAT = 2
 ONNX_OPSET = 18
 RUNTIMES: tuple[str, ...] = ("auto", "torch", "onnx")
-# Generator kinds that benchmarks/vocoder.py measured faster in ONNX Runtime than in eager PyTorch.
-ONNX_FASTER_KINDS: tuple[str, ...] = ("hifigan",)
-# Export check: frames of random log-mel compared between PyTorch and ONNX Runtime, and the
-# largest absolute waveform difference accepted (float32 reorderings give ~1e-6).
-CHECK_FRAMES: tuple[int, ...] = (7, 64, 250)
-EXPORT_TOLERANCE = 1e-4
-INSTALL_HINT = "pip install 'voicegen[onnx]' (onnxruntime, onnx, onnxscript)"
+INSTALL_HINT = "pip install onnxruntime (a voicegen dependency; exporting graphs also needs pip install 'voicegen[onnx]')"
+HASH_CHUNK_BYTES = 1 << 20
+_THREADS: list[int | None] = [None]
 
 
 def onnx_available() -> bool:
@@ -52,136 +62,169 @@ def onnx_available() -> bool:
     return True
 
 
-class OnnxGenerator:
-    """An ONNX Runtime session that behaves like a generator module: ``(1, n_mels, frames)`` tensor in,
-    ``(1, 1, frames * hop_length)`` float32 CPU tensor out. Threads default to torch's setting."""
+def set_threads(threads: int | None) -> None:
+    """Intra-op threads of the ONNX Runtime sessions made from now on (None: ``OMP_NUM_THREADS`` when
+    set, else ONNX Runtime's default, one per physical core)."""
+    _THREADS[0] = threads
 
-    def __init__(self, path: str | os.PathLike, threads: int | None = None) -> None:
+
+def _threads() -> int:
+    if _THREADS[0]:
+        return int(_THREADS[0])
+    limit = os.environ.get("OMP_NUM_THREADS", "")
+    return int(limit) if limit.isdigit() and int(limit) > 0 else 0
+
+
+class OnnxNet:
+    """An ONNX Runtime session as a network: float32 ``(B, C, frames)`` numpy in, the graph's single
+    output out. Frame counts the graph cannot take are edge-padded to ``frame_multiple`` (and to at
+    least ``min_frames``) and the output cropped back along its last axis, in proportion."""
+
+    def __init__(self, path: str | os.PathLike, *, frame_multiple: int = 1, min_frames: int = 1,
+                 threads: int | None = None) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or torch.get_num_threads()
+        options.intra_op_num_threads = threads if threads is not None else _threads()
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # errors only
         self.path = Path(path)
+        self.frame_multiple, self.min_frames = max(1, int(frame_multiple)), max(1, int(min_frames))
         try:
             self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         except Exception as err:  # onnxruntime raises its own exception types
             raise ArtifactError(f"{self.path}: ONNX Runtime cannot load it ({str(err).splitlines()[0]}); "
-                                "re-run `voicegen export vocoder --artifact <folder> --onnx`") from None
+                                f"re-run `voicegen export <kind> --artifact {self.path.parent} --onnx`") from None
         self.input_name = self.session.get_inputs()[0].name
 
-    def __call__(self, mel: torch.Tensor) -> torch.Tensor:
-        array = np.ascontiguousarray(mel.detach().cpu().float().numpy())
-        return torch.from_numpy(self.session.run(None, {self.input_name: array})[0])
+    def run_numpy(self, x: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        frames = x.shape[-1]
+        padded = max(-(-frames // self.frame_multiple) * self.frame_multiple, self.min_frames)
+        if padded != frames:
+            x = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, padded - frames)], mode="edge")
+        y = self.session.run(None, {self.input_name: x})[0]
+        if padded != frames:
+            y = y[..., :y.shape[-1] // padded * frames]
+        return y
 
-    def eval(self) -> OnnxGenerator:
+    __call__ = run_numpy
+
+    def eval(self) -> OnnxNet:
         return self
 
 
-def onnx_status(artifact_dir: Path, weights_sha256: str) -> str | None:
-    """None when ``artifact_dir`` holds an up-to-date ONNX export; else why not (one phrase)."""
-    graph, meta_path = artifact_dir / ONNX_FILE, artifact_dir / ONNX_META
-    if not graph.is_file() or not meta_path.is_file():
-        return f"no {ONNX_FILE} in {artifact_dir}"
+@dataclass(frozen=True)
+class OnnxGraphs:
+    """The checked ``onnx.json`` of an artifact folder: per module, its graph file and frame rules."""
+
+    folder: Path
+    weights_sha256: str
+    config_sha256: str | None
+    graphs: dict[str, dict[str, Any]]
+
+    def net(self, module: str, threads: int | None = None) -> OnnxNet:
+        entry = self.graphs.get(module)
+        if entry is None:
+            raise ArtifactError(f"{self.folder / ONNX_META}: no graph for {module!r}; re-run the export with --onnx")
+        graph = self.folder / entry["file"]
+        if "sha256" in entry and file_sha256(graph) != entry["sha256"]:
+            raise ArtifactError(f"{graph}: sha256 differs from {ONNX_META} (tampered or corrupted); re-run "
+                                f"`voicegen export <kind> --artifact {self.folder} --onnx --overwrite`")
+        return OnnxNet(graph, frame_multiple=entry.get("frame_multiple", 1),
+                       min_frames=entry.get("min_frames", 1), threads=threads)
+
+
+def read_onnx_graphs(folder: str | os.PathLike) -> OnnxGraphs:
+    """The ONNX export of an artifact folder (``onnx.json`` and the graph files it names; weights not
+    checked here); ArtifactError (one line) when absent or damaged."""
+    folder = Path(folder)
+    meta_path = folder / ONNX_META
+    if not meta_path.is_file():
+        raise ArtifactError(f"no {ONNX_META} in {folder}")
+    meta = read_json_object(meta_path)  # bounded: a FIFO or a crafted file is refused
+    sha = meta.get("weights_sha256")
+    graphs = meta.get("graphs")
+    if graphs is None and meta.get("format", 1) == 1:  # format 1: a vocoder's self-contained graph
+        graphs = {"generator": {"file": ONNX_FILE}}
+    if not isinstance(sha, str) or not isinstance(graphs, dict) or not graphs or not all(
+            isinstance(g, dict) and isinstance(g.get("file"), str) and "/" not in g["file"] and "\\" not in g["file"]
+            for g in graphs.values()):
+        raise ArtifactError(f"{meta_path} is damaged (no weights_sha256 or graphs)")
+    for module, entry in graphs.items():
+        if not (folder / entry["file"]).is_file():
+            raise ArtifactError(f"no {entry['file']} in {folder} (listed in {ONNX_META} for {module})")
+    config_sha = meta.get("config_sha256")
+    return OnnxGraphs(folder=folder, weights_sha256=sha, config_sha256=config_sha if isinstance(config_sha, str)
+                      else None, graphs=graphs)
+
+
+def config_sha256(config: Any) -> str:
+    """sha256 of a model config (``artifact.json``'s ``config``) as canonical JSON."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def onnx_status(artifact_dir: str | os.PathLike, artifact_meta: dict) -> str | None:
+    """None when ``artifact_dir`` (whose ``artifact.json`` is ``artifact_meta``) holds an up-to-date
+    ONNX export; else why not (one phrase)."""
     try:
-        meta = read_json_object(meta_path)  # bounded: a FIFO or a crafted file is "unreadable"
-    except ArtifactError:
-        return f"{meta_path} is unreadable"
-    if not isinstance(meta, dict) or meta.get("weights_sha256") != weights_sha256:
-        return f"{graph} was exported from other weights (stale)"
+        graphs = read_onnx_graphs(artifact_dir)
+    except ArtifactError as err:
+        return str(err)
+    if graphs.weights_sha256 != artifact_meta.get("weights_sha256"):
+        return f"the ONNX graphs in {artifact_dir} were exported from other weights (stale)"
+    if graphs.config_sha256 is not None and graphs.config_sha256 != config_sha256(artifact_meta.get("config")):
+        return f"the ONNX graphs in {artifact_dir} were exported from another model config (stale)"
     return None
 
 
-def load_onnx_generator(artifact_dir: Path, weights_sha256: str) -> OnnxGenerator:
-    """The ONNX generator of an artifact; ConfigError/ArtifactError (one line) when unavailable."""
+def load_onnx_graphs(artifact_dir: str | os.PathLike, artifact_meta: dict, kind: str) -> OnnxGraphs:
+    """The up-to-date ONNX export of an artifact (``artifact_meta``: its ``artifact.json``), after
+    checking the weights file against the recorded sha256 (graphs read their weights from it);
+    ConfigError/ArtifactError (one line) when unavailable."""
+    artifact_dir = Path(artifact_dir)
     if not onnx_available():
         raise ConfigError(f"runtime 'onnx' needs onnxruntime: {INSTALL_HINT}")
-    problem = onnx_status(artifact_dir, weights_sha256)
+    problem = onnx_status(artifact_dir, artifact_meta)
     if problem is not None:
-        raise ArtifactError(f"{problem}; run `voicegen export vocoder --artifact {artifact_dir} --onnx`")
-    return OnnxGenerator(artifact_dir / ONNX_FILE)
+        raise ArtifactError(f"{problem}; run `voicegen export {kind} --artifact {artifact_dir} --onnx`")
+    weights = artifact_dir / ARTIFACT_WEIGHTS
+    if not weights.is_file() or file_sha256(weights) != artifact_meta.get("weights_sha256"):
+        raise ArtifactError(f"{weights}: missing, or its sha256 differs from artifact.json (tampered or "
+                            "corrupted); re-export or re-copy the model")
+    return read_onnx_graphs(artifact_dir)
 
 
-def prefer_onnx(generator_kind: str, device: torch.device, artifact_dir: Path, weights_sha256: str) -> bool:
-    """``runtime="auto"``: ONNX Runtime on the CPU for the kinds it speeds up, when an up-to-date export exists."""
-    return (device.type == "cpu" and generator_kind in ONNX_FASTER_KINDS and onnx_available()
-            and onnx_status(artifact_dir, weights_sha256) is None)
+def choose_runtime(runtime: str, device: str, artifact_dir: str | os.PathLike, artifact_meta: dict) -> str:
+    """``torch`` or ``onnx`` for ``runtime`` (``auto`` | ``torch`` | ``onnx``) on ``device``.
+
+    ``auto`` is ``onnx`` when the device is the CPU (``cpu``, or ``auto`` on a machine without an
+    NVIDIA driver), onnxruntime imports and the artifact has an up-to-date export; else ``torch``.
+    ``onnx`` on a GPU device is a ConfigError."""
+    if runtime not in RUNTIMES:
+        raise ConfigError(f"runtime must be one of {', '.join(RUNTIMES)}; got {runtime!r}")
+    on_cpu = cpu_device(device)
+    if runtime == "onnx" and not on_cpu:
+        raise ConfigError(f"runtime 'onnx' runs on the CPU here; use --device cpu (got {device})")
+    if runtime == "auto":
+        usable = on_cpu and onnx_available() and onnx_status(artifact_dir, artifact_meta) is None
+        return "onnx" if usable else "torch"
+    return runtime
 
 
-def export_vocoder_onnx(artifact_dir: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Write ``generator.onnx`` and ``onnx.json`` into a ``vocoder`` artifact folder and return the graph path.
-
-    The graph (opset 18, dynamic frame count) is checked against PyTorch on random log-mels of
-    several lengths; a difference above ``EXPORT_TOLERANCE`` is an ArtifactError and nothing is kept.
-    """
-    from voicegen.formats.vocoder import load_vocoder_artifact, load_vocoder_generator
-
-    artifact_dir = Path(artifact_dir)
-    try:
-        import onnx  # noqa: F401
-        import onnxscript  # noqa: F401
-    except ImportError:
-        raise ConfigError(f"ONNX export needs onnx and onnxscript: {INSTALL_HINT}") from None
-    if not onnx_available():
-        raise ConfigError(f"ONNX export needs onnxruntime: {INSTALL_HINT}")
-    artifact, meta = load_vocoder_artifact(artifact_dir)
-    generator, n_mels = load_vocoder_generator(artifact, meta), meta.feature_config.n_mels  # float32, CPU
-    graph = artifact_dir / ONNX_FILE
-    if graph.exists() and not overwrite:
-        raise ArtifactError(f"{graph} exists; pass --overwrite to replace it")
-    rows = getattr(generator, "in_rows", n_mels)  # mel (+ lf0, vuv, phase for a source-filter generator)
-    example = example_input(rows, n_mels, CHECK_FRAMES[-1], torch.Generator().manual_seed(0))
-    frames = torch.export.Dim("frames", min=1, max=1_000_000)
-    with atomic_path(graph) as tmp:
-        buffer = io.BytesIO()
-        # The exporter narrates every pass on stdout and logs/warns about optional packages: keep quiet.
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), _quiet_logger("torch.onnx"):
-            warnings.simplefilter("ignore")
-            torch.onnx.export(generator, (example,), buffer, input_names=["mel"], output_names=["wav"],
-                              dynamic_shapes=({2: frames},), dynamo=True, opset_version=ONNX_OPSET)
-        Path(tmp).write_bytes(buffer.getvalue())
-        max_diff = _check_export(generator, OnnxGenerator(tmp), rows, n_mels, graph)
-    note = {"weights_sha256": artifact.weights_sha256, "opset": ONNX_OPSET,
-            "torch_version": torch.__version__, "max_abs_diff": max_diff,
-            "checked_frames": list(CHECK_FRAMES)}
-    atomic_write_text(artifact_dir / ONNX_META, json.dumps(note, indent=2) + "\n")
-    return graph
+def cpu_device(device: Any) -> bool:
+    """Whether ``device`` (a string or a ``torch.device``) means the CPU without importing torch:
+    ``cpu``, or ``auto`` where no NVIDIA driver is loaded (``auto`` picks CUDA only where torch
+    sees a GPU, which needs that driver)."""
+    text = str(getattr(device, "type", device)).strip().lower()
+    if text == "auto":
+        return not Path("/proc/driver/nvidia/version").exists()
+    return text == "cpu"
 
 
-@contextlib.contextmanager
-def _quiet_logger(name: str):
-    logger = logging.getLogger(name)
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-def example_input(rows: int, n_mels: int, frames: int, rng: torch.Generator) -> torch.Tensor:
-    """A random generator input ``(1, rows, frames)``: log-mel rows around -6, and for the extra rows of a
-    source-filter generator log-F0 of 80-400 Hz, 0/1 voicing and phases in [0, 2 pi)."""
-    mel = -6 + 2 * torch.randn(1, n_mels, frames, generator=rng)
-    if rows == n_mels:
-        return mel
-    lf0 = torch.log(80 + 320 * torch.rand(1, 1, frames, generator=rng))
-    vuv = (torch.rand(1, 1, frames, generator=rng) > 0.3).float()
-    phase = 2 * torch.pi * torch.rand(1, 1, frames, generator=rng)
-    return torch.cat([mel, lf0, vuv, phase], dim=1)
-
-
-def _check_export(generator: torch.nn.Module, onnx_generator: OnnxGenerator, rows: int, n_mels: int,
-                  graph: Path) -> float:
-    rng = torch.Generator().manual_seed(0)
-    worst = 0.0
-    for frames in CHECK_FRAMES:
-        mel = example_input(rows, n_mels, frames, rng)
-        with torch.no_grad():
-            reference = generator(mel)
-        worst = max(worst, float((onnx_generator(mel) - reference).abs().max()))
-    if not worst <= EXPORT_TOLERANCE:
-        raise ArtifactError(f"{graph}: ONNX output differs from PyTorch by {worst:.2e} "
-                            f"(> {EXPORT_TOLERANCE:g}); not written")
-    return worst
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()

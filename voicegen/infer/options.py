@@ -125,8 +125,9 @@ def parse_pitch(value: str | float) -> str | float:
 @dataclass(frozen=True)
 class ConvertOptions(FileOptions):
     """``voicegen convert``: ``source`` -> ``target`` speaker, ``pitch`` (auto, none or semitones;
-    see :mod:`voicegen.infer.convert`), ``f0_method`` (dio, harvest; None: the vocoder's) and
-    ``plot`` (a PNG per file; for a batch, the folder that mirrors the input; not identity)."""
+    see :mod:`voicegen.infer.convert`), ``f0_method`` (dio, harvest; None: the vocoder's),
+    ``plot`` (a PNG per file; for a batch, the folder that mirrors the input; not identity) and
+    ``runtime`` (auto, torch, onnx: what runs the networks; not identity)."""
 
     KIND: ClassVar[str] = "convert"
     source: str
@@ -134,6 +135,7 @@ class ConvertOptions(FileOptions):
     pitch: str | float = PITCH_AUTO
     f0_method: str | None = None
     plot: str | None = not_identity()
+    runtime: str = not_identity("auto")
 
     def __post_init__(self) -> None:
         self._check_text("source")
@@ -141,6 +143,7 @@ class ConvertOptions(FileOptions):
         self._set("pitch", parse_pitch(self.pitch))
         self._check_choice("f0_method", F0_METHODS)
         self._path_or_none("plot")
+        self._check_choice("runtime", RUNTIMES, optional=False)
 
 
 @dataclass(frozen=True)

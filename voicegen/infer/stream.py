@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 import numpy as np
-import torch
 
 from voicegen.audio.writer import AudioWriter
 
@@ -38,8 +37,12 @@ class Stage(Protocol):
     def finish(self) -> np.ndarray: ...
 
 
-Chunker = Callable[[Callable[[torch.Tensor], torch.Tensor], int, "torch.device | str"], Stage]
-"""How a converter's chunk function becomes a stage: ``chunker(fn, channels, device)`` (e.g. live
+Net = Callable[[np.ndarray], np.ndarray]
+"""A model as the chunkers call it: float32 numpy in, numpy out, wherever it runs (a PyTorch module on
+any device or an ONNX Runtime session; :mod:`voicegen.infer.nets`)."""
+
+Chunker = Callable[[Net, int], Stage]
+"""How a converter's chunk function becomes a stage: ``chunker(fn, channels)`` (e.g. live
 :class:`SlidingChunks` instead of the offline :class:`CrossfadeChunks`)."""
 
 
@@ -143,13 +146,13 @@ class Record:
         return y
 
 
-def run_whole(stage: Stage, x: np.ndarray | torch.Tensor) -> np.ndarray:
+def run_whole(stage: Stage, x: np.ndarray) -> np.ndarray:
     """``stage`` over one whole input: ``push(x)`` then ``finish()``, concatenated."""
     return np.concatenate([stage.push(x), stage.finish()], axis=-1)
 
 
 class CrossfadeChunks:
-    """Frames ``(C, n)`` -> frames ``(C, n)``: ``fn`` ((C, k) tensor -> (C, k)) on chunks of
+    """Frames ``(C, n)`` -> frames ``(C, n)``: ``fn`` ((C, k) array -> (C, k)) on chunks of
     ``chunk_frames`` that overlap by at least ``overlap_frames``, crossfaded linearly.
 
     Chunk starts are 0, hop, 2 hop, ... (hop = chunk - overlap) while a chunk ends before the last
@@ -157,24 +160,22 @@ class CrossfadeChunks:
     one chunk. A frame is returned once no later chunk can reach it.
     """
 
-    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], channels: int, chunk_frames: int,
-                 overlap_frames: int, device: torch.device | str = "cpu") -> None:
+    def __init__(self, fn: Net, channels: int, chunk_frames: int, overlap_frames: int) -> None:
         if not (chunk_frames >= 1 and 0 <= overlap_frames < chunk_frames):
             raise ValueError(f"need chunk_frames >= 1 and 0 <= overlap_frames < chunk_frames, got {chunk_frames} "
                              f"and {overlap_frames}")
         self.fn, self.chunk, self.overlap = fn, chunk_frames, overlap_frames
-        self.device = torch.device(device)
         self.frames = 0  # frames pushed so far
-        self._in = torch.zeros(channels, 0, device=self.device)
+        self._in = np.zeros((channels, 0), dtype=np.float32)
         self._in_start = 0  # frame index of _in[:, 0]
-        self._acc = torch.zeros(channels, 0, device=self.device)
-        self._weight = torch.zeros(0, device=self.device)
+        self._acc = np.zeros((channels, 0), dtype=np.float32)
+        self._weight = np.zeros(0, dtype=np.float32)
         self._acc_start = 0  # frame index of _acc[:, 0] (= frames returned so far)
         self._next = 0  # start of the next regular chunk
 
-    def push(self, x: np.ndarray | torch.Tensor) -> np.ndarray:
-        x = torch.as_tensor(x, dtype=torch.float32).to(self.device)
-        self._in = torch.cat([self._in, x], dim=1)
+    def push(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float32)
+        self._in = np.concatenate([self._in, x], axis=1)
         self.frames += x.shape[1]
         emit_to = self._acc_start
         while self._next + self.chunk < self.frames:  # a regular chunk: more frames follow it
@@ -193,12 +194,12 @@ class CrossfadeChunks:
 
     def _run(self, start: int, *, first: bool, last: bool) -> None:
         stop = min(start + self.chunk, self.frames)
-        y = self.fn(self._in[:, start - self._in_start:stop - self._in_start]).float()
-        weight = crossfade_weights(stop - start, self.overlap, first=first, last=last).to(self.device)
+        y = np.asarray(self.fn(self._in[:, start - self._in_start:stop - self._in_start]), dtype=np.float32)
+        weight = crossfade_weights(stop - start, self.overlap, first=first, last=last)
         if stop > self._acc_start + self._acc.shape[1]:  # grow the accumulators to cover the chunk
             grow = stop - self._acc_start - self._acc.shape[1]
-            self._acc = torch.cat([self._acc, self._acc.new_zeros(self._acc.shape[0], grow)], dim=1)
-            self._weight = torch.cat([self._weight, self._weight.new_zeros(grow)])
+            self._acc = np.concatenate([self._acc, np.zeros((self._acc.shape[0], grow), dtype=np.float32)], axis=1)
+            self._weight = np.concatenate([self._weight, np.zeros(grow, dtype=np.float32)])
         lo, hi = start - self._acc_start, stop - self._acc_start
         self._acc[:, lo:hi] += y * weight
         self._weight[lo:hi] += weight
@@ -208,7 +209,7 @@ class CrossfadeChunks:
         out = self._acc[:, :count] / self._weight[:count]
         self._acc, self._weight = self._acc[:, count:], self._weight[count:]
         self._acc_start += count
-        return out.cpu().numpy()
+        return out
 
     def _drop_input(self, keep_from: int) -> None:
         drop = max(0, keep_from - self._in_start)
@@ -217,38 +218,36 @@ class CrossfadeChunks:
             self._in_start += drop
 
 
-def crossfade_weights(length: int, overlap: int, *, first: bool, last: bool) -> torch.Tensor:
-    """``(length,)`` weights: linear ramps over ``overlap`` frames at inner edges, 1 elsewhere (> 0 everywhere)."""
-    weight = torch.ones(length)
+def crossfade_weights(length: int, overlap: int, *, first: bool, last: bool) -> np.ndarray:
+    """``(length,)`` float32 weights: linear ramps over ``overlap`` frames at inner edges, 1 elsewhere (> 0 everywhere)."""
+    weight = np.ones(length, dtype=np.float32)
     ramp_len = min(overlap, length)
     if ramp_len:
-        ramp = (torch.arange(ramp_len, dtype=torch.float32) + 0.5) / ramp_len
+        ramp = (np.arange(ramp_len, dtype=np.float32) + 0.5) / np.float32(ramp_len)
         if not first:
-            weight[:ramp_len] = torch.minimum(weight[:ramp_len], ramp)
+            weight[:ramp_len] = np.minimum(weight[:ramp_len], ramp)
         if not last:
-            weight[-ramp_len:] = torch.minimum(weight[-ramp_len:], ramp.flip(0))
+            weight[-ramp_len:] = np.minimum(weight[-ramp_len:], ramp[::-1])
     return weight
 
 
 class ContextChunks:
-    """Frames ``(C, n)`` -> samples ``(n * hop,)``: ``fn`` ((C, k) tensor -> (k * hop,) tensor) on
+    """Frames ``(C, n)`` -> samples ``(n * hop,)``: ``fn`` ((C, k) array -> (k * hop,) array) on
     chunks of ``chunk_frames`` with up to ``context_frames`` extra frames on each side, whose
     samples are dropped. A chunk runs as soon as its right context has arrived."""
 
-    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], channels: int, hop: int, chunk_frames: int,
-                 context_frames: int, device: torch.device | str = "cpu") -> None:
+    def __init__(self, fn: Net, channels: int, hop: int, chunk_frames: int, context_frames: int) -> None:
         if chunk_frames < 1 or context_frames < 0:
             raise ValueError(f"need chunk_frames >= 1 and context_frames >= 0, got {chunk_frames}, {context_frames}")
         self.fn, self.hop, self.chunk, self.context = fn, hop, chunk_frames, context_frames
-        self.device = torch.device(device)
         self.frames = 0
-        self._in = torch.zeros(channels, 0, device=self.device)
+        self._in = np.zeros((channels, 0), dtype=np.float32)
         self._in_start = 0
         self._next = 0  # first frame not vocoded yet
 
-    def push(self, x: np.ndarray | torch.Tensor) -> np.ndarray:
-        x = torch.as_tensor(x, dtype=torch.float32).to(self.device)
-        self._in = torch.cat([self._in, x], dim=1)
+    def push(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float32)
+        self._in = np.concatenate([self._in, x], axis=1)
         self.frames += x.shape[1]
         pieces = []
         while self._next + self.chunk + self.context <= self.frames:
@@ -261,24 +260,24 @@ class ContextChunks:
             pieces.append(self._run(self._next, min(self._next + self.chunk, self.frames)))
         return self._join(pieces)
 
-    def _run(self, start: int, stop: int) -> torch.Tensor:
+    def _run(self, start: int, stop: int) -> np.ndarray:
         lo, hi = max(0, start - self.context), min(self.frames, stop + self.context)
         wav = self.fn(self._in[:, lo - self._in_start:hi - self._in_start])
         self._next = stop
         keep_from = max(0, stop - self.context)
         self._in, self._in_start = self._in[:, keep_from - self._in_start:], keep_from
-        return wav[(start - lo) * self.hop:(stop - lo) * self.hop].float().cpu()
+        return np.asarray(wav[(start - lo) * self.hop:(stop - lo) * self.hop], dtype=np.float32)
 
     @staticmethod
-    def _join(pieces: list[torch.Tensor]) -> np.ndarray:
-        return torch.cat(pieces).numpy() if pieces else np.zeros(0, dtype=np.float32)
+    def _join(pieces: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
 
 
 class SlidingChunks:
     """Frames ``(C, n)`` -> frames ``(C, n)``, or samples ``(n * scale,)``, for live use.
 
     At each push, every frame whose ``lookahead_frames`` future frames have arrived goes through
-    ``fn`` at once ((C, k) tensor -> (C, k) frames, or (k * scale,) samples when ``scale`` > 1), with
+    ``fn`` at once ((C, k) array -> (C, k) frames, or (k * scale,) samples when ``scale`` > 1), with
     up to ``context_frames`` past frames before and the lookahead after; their part of the output is
     returned, its first ``crossfade_frames`` frames crossfaded linearly from what the previous run
     computed for them (its lookahead). So a stage adds only its lookahead to the latency, whatever
@@ -290,57 +289,55 @@ class SlidingChunks:
     dropped), so the newest frames are not made at the model's edge.
     """
 
-    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], channels: int, context_frames: int,
-                 lookahead_frames: int, crossfade_frames: int = 0, device: torch.device | str = "cpu", *,
-                 scale: int = 1, align: int = 1, pad_frames: int = 0) -> None:
+    def __init__(self, fn: Net, channels: int, context_frames: int, lookahead_frames: int,
+                 crossfade_frames: int = 0, *, scale: int = 1, align: int = 1, pad_frames: int = 0) -> None:
         if context_frames < 0 or not 0 <= crossfade_frames <= lookahead_frames:
             raise ValueError(f"need context_frames >= 0 and 0 <= crossfade_frames <= "
                              f"lookahead_frames, got {context_frames}, {crossfade_frames}, "
                              f"{lookahead_frames}")
         self.fn, self.context, self.lookahead, self.crossfade = fn, context_frames, lookahead_frames, crossfade_frames
         self.scale, self.align, self.pad = scale, align, pad_frames
-        self.device = torch.device(device)
         self.frames = 0
-        self._in = torch.zeros(channels, 0, device=self.device)
+        self._in = np.zeros((channels, 0), dtype=np.float32)
         self._in_start = 0
         self._next = 0  # first frame not returned yet
-        self._tail: torch.Tensor | None = None  # the previous run's output for frames _next.. (its lookahead)
+        self._tail: np.ndarray | None = None  # the previous run's output for frames _next.. (its lookahead)
 
-    def push(self, x: np.ndarray | torch.Tensor) -> np.ndarray:
-        x = torch.as_tensor(x, dtype=torch.float32).to(self.device)
-        self._in = torch.cat([self._in, x], dim=1)
+    def push(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float32)
+        self._in = np.concatenate([self._in, x], axis=1)
         self.frames += x.shape[1]
         if self.frames - self.lookahead <= self._next:
             return self._empty()
-        return self._run(self.frames - self.lookahead, self.frames).numpy()
+        return self._run(self.frames - self.lookahead, self.frames)
 
     def finish(self) -> np.ndarray:
         if self._next >= self.frames:
             return self._empty()
-        return self._run(self.frames, self.frames).numpy()
+        return self._run(self.frames, self.frames)
 
     def _empty(self) -> np.ndarray:
         return np.zeros(0 if self.scale > 1 else (self._in.shape[0], 0), dtype=np.float32)
 
-    def _run(self, stop: int, end: int) -> torch.Tensor:
+    def _run(self, stop: int, end: int) -> np.ndarray:
         start, k = self._next, self.scale
         lo = max(0, start - self.context)
         lo -= lo % self.align  # a model that downsamples by `align` sees its input on the same grid each run
         x = self._in[:, lo - self._in_start:end - self._in_start]
         if self.pad:  # hold the last frame: a model sees a steady future instead of its zero padding
-            x = torch.cat([x, x[:, -1:].expand(-1, self.pad)], dim=1)
-        y = self.fn(x).float()[..., :(end - lo) * k]
-        out = y[..., (start - lo) * k:(stop - lo) * k].clone()
+            x = np.concatenate([x, np.repeat(x[:, -1:], self.pad, axis=1)], axis=1)
+        y = np.asarray(self.fn(x), dtype=np.float32)[..., :(end - lo) * k]
+        out = y[..., (start - lo) * k:(stop - lo) * k].copy()
         if self._tail is not None and self.crossfade:
             n = min(self.crossfade * k, self._tail.shape[-1], out.shape[-1])
-            ramp = (torch.arange(n, dtype=torch.float32, device=out.device) + 0.5) / n
+            ramp = (np.arange(n, dtype=np.float32) + 0.5) / np.float32(n)
             out[..., :n] = self._tail[..., :n] * (1 - ramp) + out[..., :n] * ramp
         self._tail = y[..., (stop - lo) * k:(end - lo) * k]
         self._next = stop
         keep_from = max(0, stop - self.context)
         keep_from -= keep_from % self.align
         self._in, self._in_start = self._in[:, keep_from - self._in_start:], keep_from
-        return out.cpu()
+        return out
 
 
 def stream_to_file(blocks: Iterable[np.ndarray], stage: Stage, out: str | os.PathLike, sample_rate: int, *,

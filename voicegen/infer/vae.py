@@ -123,15 +123,14 @@ class VAEBundle:
 
     def mel_stream(self, source: str, target: str, *, chunker: Chunker | None = None) -> Stage:
         """:meth:`convert_mel` as a streaming stage (see :mod:`voicegen.infer.stream`);
-        ``chunker(fn, channels, device)`` replaces the crossfaded chunks (live conversion)."""
+        ``chunker(fn, channels)`` replaces the crossfaded chunks (live conversion)."""
         self.generator(source, target)
 
-        def convert(chunk: torch.Tensor) -> torch.Tensor:
-            mel = chunk.cpu().numpy()
-            return torch.from_numpy(self.decode(self.encode(mel).mean, target, mel.shape[1]))
+        def convert(mel: np.ndarray) -> np.ndarray:
+            return self.decode(self.encode(mel).mean, target, mel.shape[1])
 
         if chunker is not None:
-            return chunker(convert, self.feature_config.n_mels, "cpu")
+            return chunker(convert, self.feature_config.n_mels)
         return CrossfadeChunks(convert, self.feature_config.n_mels, CONVERT_CHUNK_FRAMES, CONVERT_OVERLAP_FRAMES)
 
     @torch.no_grad()

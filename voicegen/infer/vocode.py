@@ -25,23 +25,26 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import torch
-from torch import nn
 
+from voicegen.audio.contract import FeatureConfig
 from voicegen.audio.f0 import F0_ROWS, LF0_ROW, F0Config, F0Stream, shift_lf0
-from voicegen.audio.features import FeatureConfig, MelStream
+from voicegen.audio.logmel import MelStream
 from voicegen.audio.io import AudioReader
 from voicegen.audio.writer import guard_gain
 from voicegen.errors import AudioError, ConfigError
 from voicegen.formats.vocoder import KIND as VOCODER_KIND  # noqa: F401  (re-exported)
-from voicegen.formats.vocoder import load_vocoder_artifact, load_vocoder_generator
+from voicegen.artifact_meta import read_artifact_meta
+from voicegen.formats.vocoder import read_vocoder_meta
+from voicegen.infer.nets import as_net, torch_device
 from voicegen.infer.stream import (
     Chain,
     ContextChunks,
     Fork,
     Map,
+    Net,
     SlidingChunks,
     Stage,
     run_whole,
@@ -91,13 +94,14 @@ class PhaseRows:
 
 @dataclass
 class Vocoder:
-    """A loaded vocoder: ``generator`` (eval mode, float32, on ``device``), its mel contract and, for a
-    pitch-conditioned one, how its F0 rows are made (``f0_config``)."""
+    """A loaded vocoder: ``generator`` (a float32 PyTorch module in eval mode on ``device``, or an ONNX
+    Runtime graph on the CPU), its mel contract and, for a pitch-conditioned one, how its F0 rows
+    are made (``f0_config``)."""
 
-    generator: nn.Module
+    generator: Any
     feature_config: FeatureConfig
     generator_kind: str
-    device: torch.device
+    device: Any
     path: Path | None = None
     runtime: str = "torch"
     """``torch`` (eager PyTorch) or ``onnx`` (ONNX Runtime, CPU; see ``voicegen.infer.onnx_runtime``)."""
@@ -157,10 +161,9 @@ class Vocoder:
             raise ConfigError(f"mel contract mismatch with {where}: {parts} (required vs vocoder); "
                               "use a vocoder trained on the same features")
 
-    @torch.no_grad()
     def wav_from_mel(
         self,
-        mel: np.ndarray | torch.Tensor,
+        mel: Any,
         f0: np.ndarray | None = None,
         *,
         chunk_frames: int = DEFAULT_CHUNK_FRAMES,
@@ -172,7 +175,7 @@ class Vocoder:
         Chunks of ``chunk_frames`` frames are vocoded with ``context_frames`` extra frames on each
         side (where the input has them), whose samples are dropped.
         """
-        mel = np.asarray(mel.detach().cpu() if isinstance(mel, torch.Tensor) else mel, dtype=np.float32)
+        mel = np.asarray(mel.detach().cpu() if hasattr(mel, "detach") else mel, dtype=np.float32)  # numpy or torch
         n_mels = self.feature_config.n_mels
         if mel.ndim != 2 or mel.shape[0] != n_mels or mel.shape[1] < 1:
             raise ValueError(f"expected a log-mel shaped ({n_mels}, frames), got {tuple(mel.shape)}")
@@ -193,23 +196,21 @@ class Vocoder:
         """:meth:`wav_from_mel` as a streaming stage (:mod:`voicegen.infer.stream`): rows (log-mel,
         and F0 rows when pitch-conditioned) in blocks, samples out as soon as a chunk's right context
         has arrived; the same output."""
-        return self._rows_stage(lambda fn, rows: ContextChunks(fn, rows, self.hop_length, chunk_frames, context_frames,
-                                                               self.device))
+        return self._rows_stage(lambda fn, rows: ContextChunks(fn, rows, self.hop_length, chunk_frames, context_frames))
 
     def live_stream(self, *, context_frames: int, lookahead_frames: int) -> Stage:
         """:meth:`stream` for live use (:class:`voicegen.infer.stream.SlidingChunks`): at each push,
         every frame whose ``lookahead_frames`` have arrived is vocoded at once."""
         return self._rows_stage(lambda fn, rows: SlidingChunks(fn, rows, context_frames, lookahead_frames,
-                                                               device=self.device, scale=self.hop_length))
+                                                               scale=self.hop_length))
 
-    def _rows_stage(self, chunks: Callable[[Callable[[torch.Tensor], torch.Tensor], int], Stage]) -> Stage:
+    def _rows_stage(self, chunks: Callable[[Net, int], Stage]) -> Stage:
         """The generator as a stage over its input rows, cut by ``chunks(fn, rows)``; a pitch-conditioned
         vocoder's rows first get the excitation phase row (:class:`PhaseRows`)."""
-        generator = self.generator
+        net = as_net(self.generator, self.device)
 
-        @torch.no_grad()
-        def vocode(rows: torch.Tensor) -> torch.Tensor:
-            return generator(rows[None])[0, 0]
+        def vocode(rows: np.ndarray) -> np.ndarray:
+            return net(rows[None])[0, 0]
 
         n_mels = self.feature_config.n_mels
         if not self.needs_f0:
@@ -217,45 +218,29 @@ class Vocoder:
         return Chain([PhaseRows(n_mels, self.sample_rate, self.hop_length), chunks(vocode, self.in_rows + 1)])
 
 
-def load_vocoder(path: str | os.PathLike, device: str | torch.device = "cpu", runtime: str = "auto") -> Vocoder:
+def load_vocoder(path: str | os.PathLike, device: Any = "cpu", runtime: str = "auto") -> Vocoder:
     """Load a ``vocoder`` artifact folder onto ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``).
 
-    ``runtime``: ``torch``; ``onnx`` (the folder's ``generator.onnx`` from ``voicegen export vocoder
-    --onnx``, CPU only); ``auto`` = ONNX Runtime where it was measured faster and an up-to-date
-    export exists (see ``voicegen.infer.onnx_runtime.prefer_onnx``), else torch.
+    ``runtime``: ``torch``; ``onnx`` (the folder's ONNX graph from ``voicegen export vocoder
+    --artifact <folder> --onnx``, CPU only, torch-free); ``auto`` = ONNX Runtime on the CPU where the
+    folder has an up-to-date graph, else torch (:func:`voicegen.infer.onnx_runtime.choose_runtime`).
     """
     from voicegen.infer import onnx_runtime
 
-    if runtime not in onnx_runtime.RUNTIMES:
-        raise ConfigError(f"runtime must be one of {', '.join(onnx_runtime.RUNTIMES)}; got {runtime!r}")
+    meta = read_vocoder_meta(path)
+    artifact_meta = read_artifact_meta(path)
+    if onnx_runtime.choose_runtime(runtime, str(device), path, artifact_meta) == "onnx":
+        graphs = onnx_runtime.load_onnx_graphs(path, artifact_meta, "vocoder")
+        return Vocoder(generator=graphs.net("generator"), feature_config=meta.feature_config,
+                       generator_kind=meta.generator_kind, device="cpu", path=Path(path), runtime="onnx",
+                       f0_config=meta.f0)
+    target = torch_device(device)
+    from voicegen.formats.vocoder import load_vocoder_artifact, load_vocoder_generator
+
     artifact, meta = load_vocoder_artifact(path)
     generator = load_vocoder_generator(artifact, meta)
-    kind = meta.generator_kind
-    target = _device(device)
-    if runtime == "onnx" and target.type != "cpu":
-        raise ConfigError(f"runtime 'onnx' runs on the CPU here; use --device cpu (got {target})")
-    if runtime == "onnx" or (runtime == "auto" and onnx_runtime.prefer_onnx(
-            kind, target, artifact.path, artifact.weights_sha256)):
-        generator = onnx_runtime.load_onnx_generator(artifact.path, artifact.weights_sha256)
-        return Vocoder(generator=generator, feature_config=meta.feature_config, generator_kind=kind,
-                       device=target, path=artifact.path, runtime="onnx", f0_config=meta.f0)
-    return Vocoder(generator=generator.to(target), feature_config=meta.feature_config, generator_kind=kind,
-                   device=target, path=artifact.path, f0_config=meta.f0)
-
-
-def _device(spec: str | torch.device) -> torch.device:
-    """``auto`` -> CUDA when available else CPU; ``cuda`` without CUDA is a ConfigError."""
-    if isinstance(spec, torch.device):
-        return spec
-    text = str(spec).strip().lower()
-    if text == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if text.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device {spec!r} requested but CUDA is not available; use --device cpu or auto")
-    try:
-        return torch.device(text)
-    except RuntimeError:
-        raise ConfigError(f"device must be auto, cpu, cuda or cuda:<index>; got {spec!r}") from None
+    return Vocoder(generator=generator.to(target), feature_config=meta.feature_config,
+                   generator_kind=meta.generator_kind, device=target, path=artifact.path, f0_config=meta.f0)
 
 
 def clip_guard(wav: np.ndarray, where: str) -> np.ndarray:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path, PurePosixPath
@@ -32,8 +33,10 @@ from voicegen.infer.batch.workers import FileWorker, WorkerSpec, build_worker, r
 
 START_METHOD = "forkserver"
 # Imported once by the fork server, so each worker (and each replacement) starts without
-# importing torch again; nothing in them starts threads or touches a device at import time.
-PRELOAD = ["torch", "voicegen.infer.batch.workers"]
+# importing them again; nothing in them starts threads or touches a device at import time. Torch
+# joins them unless the options ask for the ONNX runtime (a missing module is skipped).
+PRELOAD = ["voicegen.infer.batch.workers"]
+TORCH_PRELOAD = ["torch"]
 # Seconds a worker gets to finish cleaning up after SIGTERM (or to exit after its last file).
 STOP_GRACE_SECONDS = 10.0
 READY, FATAL = "ready", "fatal"
@@ -88,7 +91,8 @@ class ProcessExecutor:
         self._threads = threads if threads is not None else worker_threads(jobs_n)
         self._context = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
-            self._context.set_forkserver_preload(PRELOAD)
+            runtime = getattr(spec.options, "runtime", "torch")
+            self._context.set_forkserver_preload((TORCH_PRELOAD if runtime != "onnx" else []) + PRELOAD)
         self._slots: list[_Slot] = []
         try:
             for _ in range(jobs_n):
@@ -205,11 +209,13 @@ def worker_main(spec: dict[str, Any], conn: Connection, threads: int, max_durati
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        import torch
+        from voicegen.infer import onnx_runtime
 
-        torch.set_num_threads(threads)
+        onnx_runtime.set_threads(threads)
         try:
             worker = build_worker(WorkerSpec.from_json(spec))
+            if "torch" in sys.modules:  # a model runs on PyTorch
+                sys.modules["torch"].set_num_threads(threads)
         except VoicegenError as err:
             conn.send((FATAL, str(err)))
             return

@@ -28,12 +28,15 @@ class FileActor:
     """A Ray actor body: one model load, then one file per call."""
 
     def __init__(self, spec: dict[str, Any], threads: int) -> None:
-        import torch
+        import sys
 
+        from voicegen.infer import onnx_runtime
         from voicegen.infer.batch.workers import WorkerSpec, build_worker
 
-        torch.set_num_threads(threads)
+        onnx_runtime.set_threads(threads)
         self._worker = build_worker(WorkerSpec.from_json(spec))
+        if "torch" in sys.modules:  # a model runs on PyTorch
+            sys.modules["torch"].set_num_threads(threads)
 
     def ready(self) -> bool:
         return True

@@ -105,7 +105,7 @@ def model_weights(spec: WorkerSpec) -> list[str]:
     reports the error)."""
     if spec.model is None:
         return []
-    from voicegen.checkpoint import read_artifact_meta
+    from voicegen.artifact_meta import read_artifact_meta
     from voicegen.errors import VoicegenError
     from voicegen.infer.bundles import vocoder_path
 
@@ -122,7 +122,8 @@ def build_worker(spec: WorkerSpec) -> FileWorker:
     if isinstance(options, ConvertOptions):
         from voicegen.infer.convert import Converter
 
-        return convert_worker(Converter(spec.model, spec.device, f0_method=options.f0_method), options)
+        return convert_worker(Converter(spec.model, spec.device, f0_method=options.f0_method,
+                                        runtime=options.runtime), options)
     if isinstance(options, VocodeOptions):
         from voicegen.infer.vocode import load_vocoder
 
