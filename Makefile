@@ -6,8 +6,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.voicegen-installed
 DEMO   := demo_out
+# The slim install (`pip install voicegen`: ONNX Runtime, no torch), installed from a built wheel so
+# that the package data (shipped models and their ONNX graphs) is what a user gets.
+SLIM       := .venv-slim
+SLIM_STAMP := $(SLIM)/.voicegen-installed
 
-.PHONY: install test test-fast demo clean-demo lint
+.PHONY: install test test-fast test-slim demo clean-demo lint
 
 # Re-install only when the dependency list changes (pyproject.toml is newer than the stamp).
 $(STAMP): pyproject.toml
@@ -19,6 +23,16 @@ install: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# convert / vocode / stream with only the slim install's dependencies (CI runs it after `make test`).
+$(SLIM_STAMP): pyproject.toml $(shell find voicegen -type f -not -name '*.pyc')
+	@test -x $(SLIM)/bin/python || $(PYTHON) -m venv $(SLIM)
+	$(SLIM)/bin/python -m pip install --disable-pip-version-check -q --force-reinstall --no-deps .
+	$(SLIM)/bin/python -m pip install --disable-pip-version-check -q . pytest
+	@touch $(SLIM_STAMP)
+
+test-slim: $(SLIM_STAMP)
+	cd tests/slim && ../../$(SLIM)/bin/python -m pytest -q -p no:cacheprovider .
 
 # Skip the slower end-to-end tests.
 test-fast: $(STAMP)
