@@ -24,14 +24,37 @@ from streaming import push_in_blocks
 PCM16_STEP = 1.0 / 32768
 
 
+def chunk_layout(frames: int, chunk: int, overlap: int) -> list[tuple[int, int]]:
+    """The documented layout computed directly: full chunks at 0, hop, ... while another full chunk
+    follows, then the rest as one chunk or two equal ones."""
+    hop, start, spans = chunk - overlap, 0, []
+    while start + chunk + hop <= frames:
+        spans.append((start, start + chunk))
+        start += hop
+    rest = frames - start
+    if rest <= chunk:
+        return spans + [(start, frames)]
+    length = -(-(rest + overlap) // 2)
+    return spans + [(start, start + length), (frames - length, frames)]
+
+
+def test_chunk_layout_bounds_sizes_and_overlaps() -> None:
+    for frames in [1, 63, 64, 65, 111, 112, 113, 200, 1000, 3750]:
+        spans = chunk_layout(frames, 64, 16)
+        assert spans[0][0] == 0 and spans[-1][1] == frames
+        assert all(stop - start <= 64 for start, stop in spans)
+        assert frames <= 64 or all(stop - start >= (64 + 16) // 2 for start, stop in spans)
+        assert all(b[0] <= a[1] - 16 for a, b in zip(spans, spans[1:]))  # neighbours overlap by >= 16
+        computed = sum(stop - start for start, stop in spans)
+        assert computed <= max(frames, 1.6 * frames - 16)  # vs up to 2x with a last full chunk
+
+
 def reference_crossfade(fn, x: np.ndarray, chunk: int, overlap: int) -> np.ndarray:
-    """The documented layout computed directly: chunks at 0, hop, ... then one ending at the end."""
     frames = x.shape[1]
-    starts = [0] if frames <= chunk else list(range(0, frames - chunk, chunk - overlap)) + [frames - chunk]
+    spans = chunk_layout(frames, chunk, overlap)
     out, total = np.zeros_like(x), np.zeros(frames, dtype=np.float32)
-    for start in starts:
-        stop = min(start + chunk, frames)
-        weight = crossfade_weights(stop - start, overlap, first=start == 0, last=stop == frames)
+    for index, (start, stop) in enumerate(spans):
+        weight = crossfade_weights(stop - start, overlap, first=index == 0, last=index == len(spans) - 1)
         out[:, start:stop] += fn(x[:, start:stop]) * weight
         total[start:stop] += weight
     return out / total
@@ -67,7 +90,7 @@ def test_crossfade_chunks_keep_at_most_two_chunks() -> None:
         np.testing.assert_allclose(out, 2.0, rtol=1e-6)
         returned += out.shape[1]
         held.append((stage._in.shape[1], stage._acc.shape[1]))
-    assert max(i for i, _ in held) <= 64 + 10 and max(a for _, a in held) <= 2 * 64
+    assert max(i for i, _ in held) <= 2 * 64 + 10 and max(a for _, a in held) <= 2 * 64
     assert returned + stage.finish().shape[1] == stage.frames == 2000
 
 

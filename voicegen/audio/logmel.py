@@ -31,13 +31,19 @@ def _analysis(config: FeatureConfig) -> tuple[np.ndarray, np.ndarray]:
     filterbank, both float64, cached per config."""
     key = tuple(sorted(config.to_dict().items(), key=lambda item: item[0]))
     if key not in _BASES:
-        n = np.arange(config.win_length, dtype=np.float64)
-        cosine = np.cos(2 * math.pi * n / config.win_length)
-        window = 0.5 - 0.5 * cosine if config.window == "hann" else 0.54 - 0.46 * cosine
-        left = (config.n_fft - config.win_length) // 2
-        window = np.pad(window, (left, config.n_fft - config.win_length - left))
+        window = padded_window(config.window, config.win_length, config.n_fft)
         _BASES[key] = (window, mel_filterbank(config).astype(np.float64))
     return _BASES[key]
+
+
+def padded_window(kind: str, win_length: int, n_fft: int) -> np.ndarray:
+    """Periodic ``hann`` or ``hamming`` window of ``win_length`` zero-padded, centred, to ``n_fft``
+    (float64; what ``torch.stft`` applies)."""
+    n = np.arange(win_length, dtype=np.float64)
+    cosine = np.cos(2 * math.pi * n / win_length)
+    window = 0.5 - 0.5 * cosine if kind == "hann" else 0.54 - 0.46 * cosine
+    left = (n_fft - win_length) // 2
+    return np.pad(window, (left, n_fft - win_length - left))
 
 
 def log_mel_from_padded(x: np.ndarray, config: FeatureConfig) -> np.ndarray:

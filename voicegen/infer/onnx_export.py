@@ -41,11 +41,12 @@ from voicegen.infer.onnx_runtime import (
     ONNX_FORMAT,
     ONNX_META,
     ONNX_OPSET,
-    OnnxNet,
     config_sha256,
     file_sha256,
+    graph_net,
     onnx_available,
 )
+from voicegen.infer.source_filter_head import HEAD
 
 # Export check: frames of random input compared between PyTorch and ONNX Runtime, and the largest
 # difference accepted, relative to the reference's peak where that exceeds 1 (an untrained vocoder
@@ -62,13 +63,28 @@ _SAFETENSORS_TYPES = {"F16": ("FLOAT16", True), "F32": ("FLOAT", False)}  # onnx
 @dataclass(frozen=True)
 class ExportedModule:
     """One network of an artifact to export: its name (the weights' prefix), the module (float32,
-    eval), its input maker ``example(frames, generator)`` and the graph's frame rules."""
+    eval), its input maker ``example(frames, generator)`` and the graph's frame rules. With a
+    ``head`` (a source-filter vocoder), the graph is ``module.filter_params`` and the runtime adds
+    the numpy head (:mod:`voicegen.infer.source_filter_head`) with ``head_config``."""
 
     name: str
     module: torch.nn.Module
     example: Callable[[int, torch.Generator], torch.Tensor]
     frame_multiple: int = 1
     min_frames: int = 1
+    head: str | None = None
+    head_config: dict | None = None
+
+
+class _FilterParams(torch.nn.Module):
+    """A source-filter generator's network part as a module of its own (what its graph holds)."""
+
+    def __init__(self, generator: torch.nn.Module) -> None:
+        super().__init__()
+        self.net = generator
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.filter_params(x)
 
 
 def export_onnx(artifact_dir: str | os.PathLike, *, overwrite: bool = False) -> list[Path]:
@@ -111,8 +127,14 @@ def _modules(artifact_dir: Path, kind: object) -> tuple[list[ExportedModule], st
         artifact, meta = load_vocoder_artifact(artifact_dir)
         generator = load_vocoder_generator(artifact, meta)
         rows, n_mels = getattr(generator, "in_rows", meta.feature_config.n_mels), meta.feature_config.n_mels
-        return [ExportedModule(GENERATOR_MODULE, generator,
-                               lambda frames, rng: example_input(rows, n_mels, frames, rng))], artifact.weights_sha256
+        head = head_config = None
+        if hasattr(generator, "filter_params"):
+            from dataclasses import asdict
+
+            head, head_config = HEAD, {key: value for key, value in asdict(generator.config).items()
+                                       if key in ("n_mels", "sample_rate", "n_fft", "hop_length", "win_length", "window")}
+        return [ExportedModule(GENERATOR_MODULE, generator, lambda frames, rng: example_input(rows, n_mels, frames, rng),
+                               head=head, head_config=head_config)], artifact.weights_sha256
     if kind == "cyclegan":
         from voicegen.formats.cyclegan import GENERATOR_MODULES, MIN_FRAMES, TIME_STRIDE, load_cyclegan_parts
 
@@ -147,23 +169,29 @@ def _export_module(spec: ExportedModule, artifact_dir: Path, graph: Path) -> tup
         step * torch.export.Dim("steps", min=max(1, spec.min_frames // step), max=MAX_FRAMES // step)
     example = spec.example(max(base, CHECK_FRAMES[1] // step * step), torch.Generator().manual_seed(0))
     buffer = io.BytesIO()
+    module = _FilterParams(spec.module) if spec.head else spec.module
+    strip = "net." if spec.head else ""  # the wrapper's attribute: its parameters are "net.<name>"
     # The exporter narrates every pass on stdout and logs/warns about optional packages: keep quiet.
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), _quiet_logger("torch.onnx"):
         warnings.simplefilter("ignore")
-        torch.onnx.export(spec.module, (example,), buffer, input_names=["x"], output_names=["y"],
+        torch.onnx.export(module, (example,), buffer, input_names=["x"], output_names=["y"],
                           dynamic_shapes=({2: frames},), dynamo=True, opset_version=ONNX_OPSET)
     model = onnx.load_from_string(buffer.getvalue())
-    shared = _point_weights_at_safetensors(model, artifact_dir / ARTIFACT_WEIGHTS, f"{spec.name}.")
+    shared = _point_weights_at_safetensors(model, artifact_dir / ARTIFACT_WEIGHTS,
+                                           lambda name: f"{spec.name}.{name.removeprefix(strip)}")
+    entry = {"file": graph.name, "frame_multiple": spec.frame_multiple, "min_frames": spec.min_frames}
+    if spec.head:
+        entry.update(head=spec.head, head_config=spec.head_config)
     with atomic_path(graph) as tmp:
         onnx.save(model, str(tmp))  # external tensors resolve beside the file: the same folder
-        max_diff = _check(spec, OnnxNet(tmp, frame_multiple=spec.frame_multiple, min_frames=spec.min_frames), graph)
-    return {"file": graph.name, "sha256": file_sha256(graph), "frame_multiple": spec.frame_multiple, "min_frames": spec.min_frames,
-            "max_abs_diff": max_diff, "checked_frames": list(CHECK_FRAMES), "shared_weights": shared}, graph
+        max_diff = _check(spec, graph_net(tmp, entry), graph)
+    return {**entry, "sha256": file_sha256(graph), "max_abs_diff": max_diff, "checked_frames": list(CHECK_FRAMES),
+            "shared_weights": shared}, graph
 
 
-def _point_weights_at_safetensors(model, weights_path: Path, prefix: str) -> int:
-    """Make each initializer that is the tensor ``prefix + name`` of ``weights_path`` an external
-    tensor at its bytes there (float16 ones through a Cast node). Returns how many were shared."""
+def _point_weights_at_safetensors(model, weights_path: Path, key: Callable[[str], str]) -> int:
+    """Make each initializer ``name`` that is the tensor ``key(name)`` of ``weights_path`` (same shape)
+    an external tensor at its bytes there (float16 ones through a Cast node). Returns how many."""
     from onnx import TensorProto, helper
 
     with open(weights_path, "rb") as handle:
@@ -172,7 +200,7 @@ def _point_weights_at_safetensors(model, weights_path: Path, prefix: str) -> int
     data_start = 8 + size
     casts, shared = [], 0
     for init in model.graph.initializer:
-        entry = header.get(prefix + init.name)
+        entry = header.get(key(init.name))
         if not isinstance(entry, dict) or entry.get("dtype") not in _SAFETENSORS_TYPES \
                 or list(entry.get("shape", ())) != list(init.dims):
             continue
@@ -189,24 +217,24 @@ def _point_weights_at_safetensors(model, weights_path: Path, prefix: str) -> int
         init.ClearField("float_data")
         init.data_location = TensorProto.EXTERNAL
         del init.external_data[:]
-        for key, value in (("location", ARTIFACT_WEIGHTS), ("offset", str(data_start + begin)),
-                           ("length", str(end - begin))):
+        for field, value in (("location", ARTIFACT_WEIGHTS), ("offset", str(data_start + begin)),
+                             ("length", str(end - begin))):
             item = init.external_data.add()
-            item.key, item.value = key, value
+            item.key, item.value = field, value
         shared += 1
     for node in reversed(casts):
         model.graph.node.insert(0, node)
     return shared
 
 
-def _check(spec: ExportedModule, net: OnnxNet, graph: Path) -> float:
+def _check(spec: ExportedModule, net, graph: Path) -> float:
     rng = torch.Generator().manual_seed(0)
     worst = scale = 0.0
     for frames in CHECK_FRAMES:
         x = spec.example(frames, rng)
         with torch.no_grad():
             reference = spec.module(x).numpy()
-        got = net.run_numpy(x.numpy())
+        got = net(x.numpy())
         if got.shape != reference.shape:
             raise ArtifactError(f"{graph}: ONNX output shape {got.shape} differs from PyTorch's {reference.shape} "
                                 f"at {frames} frames; not written")

@@ -131,8 +131,25 @@ class OnnxGraphs:
         if "sha256" in entry and file_sha256(graph) != entry["sha256"]:
             raise ArtifactError(f"{graph}: sha256 differs from {ONNX_META} (tampered or corrupted); re-run "
                                 f"`voicegen export <kind> --artifact {self.folder} --onnx --overwrite`")
-        return OnnxNet(graph, frame_multiple=entry.get("frame_multiple", 1),
-                       min_frames=entry.get("min_frames", 1), threads=threads)
+        return graph_net(graph, entry, threads)
+
+
+def graph_net(graph: Path, entry: dict[str, Any], threads: int | None = None) -> Any:
+    """The network of one ``graphs`` entry of onnx.json: the ONNX graph, followed by its numpy
+    ``head`` when it has one (a source-filter vocoder's signal processing)."""
+    net = OnnxNet(graph, frame_multiple=entry.get("frame_multiple", 1), min_frames=entry.get("min_frames", 1),
+                  threads=threads)
+    head = entry.get("head")
+    if head is None:
+        return net
+    from voicegen.infer.source_filter_head import HEAD, HeadedNet, SourceFilterHead
+
+    if head != HEAD or not isinstance(entry.get("head_config"), dict):
+        raise ArtifactError(f"{graph}: unknown head {head!r} in {ONNX_META}; upgrade voicegen or re-export")
+    try:
+        return HeadedNet(net, SourceFilterHead(entry["head_config"]))
+    except (KeyError, TypeError, ValueError) as err:
+        raise ArtifactError(f"{graph}: invalid head_config in {ONNX_META} ({err}); re-export") from None
 
 
 def read_onnx_graphs(folder: str | os.PathLike) -> OnnxGraphs:

@@ -152,12 +152,16 @@ def run_whole(stage: Stage, x: np.ndarray) -> np.ndarray:
 
 
 class CrossfadeChunks:
-    """Frames ``(C, n)`` -> frames ``(C, n)``: ``fn`` ((C, k) array -> (C, k)) on chunks of
+    """Frames ``(C, n)`` -> frames ``(C, n)``: ``fn`` ((C, k) array -> (C, k)) on chunks of at most
     ``chunk_frames`` that overlap by at least ``overlap_frames``, crossfaded linearly.
 
-    Chunk starts are 0, hop, 2 hop, ... (hop = chunk - overlap) while a chunk ends before the last
-    frame, then one chunk ending at the last frame; an input of at most ``chunk_frames`` frames is
-    one chunk. A frame is returned once no later chunk can reach it.
+    Layout: full chunks start at 0, hop, 2 hop, ... (hop = chunk - overlap) as long as another full
+    chunk follows; the rest (between one and two chunks' worth) becomes one chunk, or two of equal
+    length (at least ``(chunk + overlap) / 2`` frames each) that overlap by at least ``overlap``. An
+    input of at most ``chunk_frames`` frames is one chunk. So every frame is computed at most
+    ~1.15 times (not up to twice, as a last chunk of full length ending at the last frame would), and
+    the layout depends only on the input's length, not on the blocks pushed. A frame is returned
+    once no later chunk can reach it.
     """
 
     def __init__(self, fn: Net, channels: int, chunk_frames: int, overlap_frames: int) -> None:
@@ -171,29 +175,34 @@ class CrossfadeChunks:
         self._acc = np.zeros((channels, 0), dtype=np.float32)
         self._weight = np.zeros(0, dtype=np.float32)
         self._acc_start = 0  # frame index of _acc[:, 0] (= frames returned so far)
-        self._next = 0  # start of the next regular chunk
+        self._next = 0  # start of the next full chunk
 
     def push(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32)
         self._in = np.concatenate([self._in, x], axis=1)
         self.frames += x.shape[1]
         emit_to = self._acc_start
-        while self._next + self.chunk < self.frames:  # a regular chunk: more frames follow it
-            self._run(self._next, first=self._next == 0, last=False)
-            emit_to = self._next
-            self._next += self.chunk - self.overlap
-        self._drop_input(min(self._next, self.frames - self.chunk))
+        hop = self.chunk - self.overlap
+        while self._next + self.chunk + hop <= self.frames:  # another full chunk follows this one
+            self._run(self._next, self._next + self.chunk, first=self._next == 0, last=False)
+            self._next += hop
+            emit_to = self._next  # later chunks start here or after
+        self._drop_input(self._next)
         return self._emit(emit_to)
 
     def finish(self) -> np.ndarray:
         if self.frames == 0:
             return self._emit(0)
-        start = max(0, self.frames - self.chunk)
-        self._run(start, first=start == 0, last=True)
+        rest = self.frames - self._next
+        if rest <= self.chunk:
+            self._run(self._next, self.frames, first=self._next == 0, last=True)
+        else:  # two chunks of equal length, overlapping by at least `overlap`
+            length = -(-(rest + self.overlap) // 2)
+            self._run(self._next, self._next + length, first=self._next == 0, last=False)
+            self._run(self.frames - length, self.frames, first=False, last=True)
         return self._emit(self.frames)
 
-    def _run(self, start: int, *, first: bool, last: bool) -> None:
-        stop = min(start + self.chunk, self.frames)
+    def _run(self, start: int, stop: int, *, first: bool, last: bool) -> None:
         y = np.asarray(self.fn(self._in[:, start - self._in_start:stop - self._in_start]), dtype=np.float32)
         weight = crossfade_weights(stop - start, self.overlap, first=first, last=last)
         if stop > self._acc_start + self._acc.shape[1]:  # grow the accumulators to cover the chunk

@@ -58,7 +58,12 @@ OUTPUT_SUFFIX = ".wav"
 # Chunking of long mels: frames vocoded per chunk, and frames of context on each side. Measured
 # on the shipped generators (istft defaults, HiFi-GAN v1, v3, v1_istft): 16 frames of context
 # already give the whole-input output to float rounding (~1e-7); 32 (0.5 s at 16 kHz) is margin.
+# Generators that run at the frame rate (iSTFT, source-filter) take chunks of 1000 frames (the
+# context then costs 6 % instead of 32 %: 60 s vocode 17 % faster with ONNX Runtime, measured);
+# HiFi-GAN's activations at the sample rate keep its chunks at 200 frames.
 DEFAULT_CHUNK_FRAMES = 200
+FRAME_RATE_CHUNK_FRAMES = 1000
+FRAME_RATE_KINDS: tuple[str, ...] = ("istft", "source_filter")
 # The pitch knob moves F0 by at most two octaves either way.
 MAX_SEMITONES = 24.0
 DEFAULT_CONTEXT_FRAMES = 32
@@ -166,14 +171,14 @@ class Vocoder:
         mel: Any,
         f0: np.ndarray | None = None,
         *,
-        chunk_frames: int = DEFAULT_CHUNK_FRAMES,
+        chunk_frames: int | None = None,
         context_frames: int = DEFAULT_CONTEXT_FRAMES,
     ) -> np.ndarray:
         """Log-mel ``(n_mels, frames)`` (+ F0 rows ``(2, frames)`` for a pitch-conditioned vocoder)
         -> waveform ``(frames * hop_length,)`` float32 (not clipped).
 
-        Chunks of ``chunk_frames`` frames are vocoded with ``context_frames`` extra frames on each
-        side (where the input has them), whose samples are dropped.
+        Chunks of ``chunk_frames`` frames (None: :attr:`chunk_frames`) are vocoded with
+        ``context_frames`` extra frames on each side (where the input has them), whose samples are dropped.
         """
         mel = np.asarray(mel.detach().cpu() if hasattr(mel, "detach") else mel, dtype=np.float32)  # numpy or torch
         n_mels = self.feature_config.n_mels
@@ -191,11 +196,17 @@ class Vocoder:
             raise ValueError("this vocoder takes no F0 (a mel-only generator)")
         return run_whole(self.stream(chunk_frames=chunk_frames, context_frames=context_frames), mel)
 
-    def stream(self, *, chunk_frames: int = DEFAULT_CHUNK_FRAMES,
+    @property
+    def chunk_frames(self) -> int:
+        """Frames per chunk of the offline stages: 1000 for frame-rate generators, 200 for HiFi-GAN."""
+        return FRAME_RATE_CHUNK_FRAMES if self.generator_kind in FRAME_RATE_KINDS else DEFAULT_CHUNK_FRAMES
+
+    def stream(self, *, chunk_frames: int | None = None,
                context_frames: int = DEFAULT_CONTEXT_FRAMES) -> Stage:
         """:meth:`wav_from_mel` as a streaming stage (:mod:`voicegen.infer.stream`): rows (log-mel,
         and F0 rows when pitch-conditioned) in blocks, samples out as soon as a chunk's right context
         has arrived; the same output."""
+        chunk_frames = chunk_frames or self.chunk_frames
         return self._rows_stage(lambda fn, rows: ContextChunks(fn, rows, self.hop_length, chunk_frames, context_frames))
 
     def live_stream(self, *, context_frames: int, lookahead_frames: int) -> Stage:

@@ -186,19 +186,29 @@ class SourceFilterGenerator(nn.Module):
         """No-op kept for interface parity (this model has no weight norm)."""
         return remove_weight_norm(self)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, n_mels + 3, frames) -> (B, 1, frames * hop_length)``."""
+    def filter_params(self, x: torch.Tensor) -> torch.Tensor:
+        """The network part: ``(B, n_mels + 3, frames) -> (B, 3 * bins, frames)`` float32 rows, the
+        filter's log-gain, the residual's log-magnitude and its phase (before any clamp). The rest of
+        :meth:`forward` is signal processing without weights (the torch-free runtime runs this part as
+        an ONNX graph and the rest in numpy: :mod:`voicegen.infer.source_filter_head`)."""
         cfg = self.config
         check_mel(x, self.in_rows, "SourceFilterGenerator (n_mels + lf0, vuv, phase rows)")
         mel, extra = x[:, :cfg.n_mels], x[:, cfg.n_mels:]
-        lf0, vuv, phase = extra[:, LF0_ROW], extra[:, VUV_ROW], extra[:, PHASE_ROW]
+        lf0, vuv = extra[:, LF0_ROW], extra[:, VUV_ROW]
         octaves = (lf0 - math.log(LF0_REFERENCE_HZ)) / math.log(2.0)
         h = self.norm_in(self.embed(torch.cat([mel, octaves[:, None], vuv[:, None]], dim=1)))
         for block in self.blocks:
             h = block(h)
         h = self.norm_out(h)
         with torch.autocast(device_type=x.device.type, enabled=False):
-            out = self.proj(h.to(self.proj.weight.dtype)).float()
+            return self.proj(h.to(self.proj.weight.dtype)).float()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, n_mels + 3, frames) -> (B, 1, frames * hop_length)``."""
+        cfg = self.config
+        out = self.filter_params(x)
+        lf0, phase = x[:, cfg.n_mels + LF0_ROW], x[:, cfg.n_mels + PHASE_ROW]
+        with torch.autocast(device_type=x.device.type, enabled=False):
             log_gain, log_res, res_phase = out.split(self.n_bins, dim=1)
             log_gain = log_gain.clamp(max=LOG_MAGNITUDE_MAX)
             src_re, src_im = self._source_spectrum(lf0.float(), phase.float())
