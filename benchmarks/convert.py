@@ -1,6 +1,6 @@
 """End-to-end speed and memory of `voicegen convert` with the shipped default bundle.
 
-    python benchmarks/convert.py [--threads 1] [--repeats 3] [--long-minutes 10 60]
+    python benchmarks/convert.py [--threads 1] [--repeats 3] [--long-minutes 10 60] [--runtime torch|onnx]
 
 Measured in one run:
 1. end-to-end RTF (compute seconds / audio seconds) of ``Converter.convert_file`` — load the file,
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -45,16 +46,16 @@ def speech(seconds: float, path: Path) -> Path:
     return path
 
 
-def converter():
+def converter(runtime: str = "torch"):
     from voicegen.infer.bundles import PACKAGE_MODELS_DIR
     from voicegen.infer.convert import Converter
 
-    return Converter(PACKAGE_MODELS_DIR / BUNDLE, "cpu")
+    return Converter(PACKAGE_MODELS_DIR / BUNDLE, "cpu", runtime=runtime)
 
 
-def memory_run(src: Path, out: Path) -> dict:
+def memory_run(src: Path, out: Path, runtime: str) -> dict:
     """In a fresh process: convert ``src`` once; peak RSS and the model-loaded RSS (MB)."""
-    conv = converter()
+    conv = converter(runtime)
     with open("/proc/self/statm") as f:
         loaded = int(f.read().split()[1]) * resource.getpagesize() / 2**20
     result = conv.convert_file(src, out, "SF1", "TM1", overwrite=True)
@@ -67,19 +68,22 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--long-minutes", type=float, nargs="+", default=[10.0, 60.0])
+    parser.add_argument("--runtime", choices=["torch", "onnx"], default="torch",
+                        help="What runs the networks (the torch-free path: benchmarks/cold_start.py).")
     parser.add_argument("--memory", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)  # ONNX Runtime's sessions read it
     import torch
 
     torch.set_num_threads(args.threads)
     if args.memory:
-        print(json.dumps(memory_run(*args.memory)))
+        print(json.dumps(memory_run(*args.memory, args.runtime)))
         return
     from voicegen.audio.features import compute_mel
     from voicegen.audio.io import load_audio
     from voicegen.models.cyclegan import build_generator
 
-    conv = converter()
+    conv = converter(args.runtime)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -112,16 +116,18 @@ def main() -> None:
             src = tmp / f"sf1_{seconds:.0f}s.wav"
             if not src.exists():
                 speech(seconds, src)
-            done = subprocess.run([sys.executable, __file__, "--threads", str(args.threads), "--memory",
-                                   str(src), str(tmp / "mem_out.wav")], capture_output=True, text=True, check=True)
+            done = subprocess.run([sys.executable, __file__, "--threads", str(args.threads), "--runtime", args.runtime,
+                                   "--memory", str(src), str(tmp / "mem_out.wav")], capture_output=True, text=True,
+                                  check=True)
             memory[seconds] = json.loads(done.stdout.strip().splitlines()[-1])
-    print(f"SF1 -> TM1 with the shipped bundle, {args.threads} thread(s), best of {args.repeats} "
+    print(f"SF1 -> TM1 with the shipped bundle on {args.runtime}, {args.threads} thread(s), best of {args.repeats} "
           "(RTF = compute s / audio s)")
     for name, rtf in rows:
         print(f"  {name:34s} RTF {rtf:8.4f}")
+    shipped_params = converter().bundle.generator("SF1", "TM1").parameters()
     print(f"  generator: paper size / shipped = {paper_rtf / shipped:.1f}x "
           f"(parameters {sum(p.numel() for p in paper.parameters()) / 1e6:.1f}M vs "
-          f"{sum(p.numel() for p in conv.bundle.generator('SF1', 'TM1').parameters()) / 1e6:.1f}M)")
+          f"{sum(p.numel() for p in shipped_params) / 1e6:.1f}M)")
     for seconds, m in memory.items():
         print(f"  peak memory, {seconds / 60:5.1f} min file: {m['peak_mb']:6.0f} MB "
               f"(model loaded: {m['loaded_mb']:.0f} MB; that run's RTF {m['rtf']:.4f})")

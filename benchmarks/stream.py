@@ -1,6 +1,6 @@
 """Live conversion (`voicegen stream`) with the shipped default bundle: latency and cost per block.
 
-    python benchmarks/stream.py [--threads 1] [--seconds 20] [--blocks 64 80 96 160] [--context-ms 1024]
+    python benchmarks/stream.py [--threads 1] [--seconds 20] [--blocks 64 80 96 160] [--context-ms 1024] [--runtime torch|onnx]
 
 For each block size (ms), with the default lookahead and context: the algorithmic latency (measured
 on silence, :meth:`LiveConverter.probe_latency`), and the compute time of every block of
@@ -40,11 +40,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--blocks", type=float, nargs="+", default=[64.0, 80.0, 96.0, 160.0])
     parser.add_argument("--context-ms", type=float, default=LiveSettings.context_ms)
+    parser.add_argument("--runtime", choices=["torch", "onnx"], default="onnx",
+                        help="What runs the networks [default: onnx, what `voicegen stream` picks on a CPU].")
     args = parser.parse_args()
-    import torch
+    from voicegen.infer import onnx_runtime
 
-    torch.set_num_threads(args.threads)
-    converter = Converter(PACKAGE_MODELS_DIR / "vcc2016_sf1_tm1", "cpu")
+    onnx_runtime.set_threads(args.threads)
+    converter = Converter(PACKAGE_MODELS_DIR / "vcc2016_sf1_tm1", "cpu", runtime=args.runtime)
+    if args.runtime == "torch":
+        import torch
+
+        torch.set_num_threads(args.threads)
     rate = converter.sample_rate
     wav = np.resize(np.concatenate([load_audio(c, rate) for c in CLIPS]), int(args.seconds * rate))
 
@@ -54,7 +60,7 @@ def main() -> None:
     start, cpu = time.perf_counter(), time.thread_time()
     run_whole(chain, wav)
     offline_wall, offline_cpu = time.perf_counter() - start, time.thread_time() - cpu
-    print(f"{args.seconds:g} s of speech, {args.threads} thread(s), converter context {args.context_ms:g} ms; offline convert: {offline_wall:.2f} s wall "
+    print(f"{args.seconds:g} s of speech, {args.runtime}, {args.threads} thread(s), converter context {args.context_ms:g} ms; offline convert: {offline_wall:.2f} s wall "
           f"(RTF {offline_wall / args.seconds:.3f}), {offline_cpu:.2f} s CPU")
     print(f"{'block ms':>8} {'latency ms':>10} {'mean ms':>8} {'p95 ms':>7} {'max ms':>7} {'p95/block':>9} "
           f"{'late':>6} {'CPU ms/block':>12} {'cost ratio':>10}")

@@ -206,8 +206,8 @@ def train_vae_command(config_path: Path, overrides: tuple[str, ...], run_dir: Pa
               help="Artifact folder to write [default: RUN_DIR/export_step<the step in 8 digits>, e.g. "
                    "RUN_DIR/export_step00000393 for step 393].")
 @click.option("--onnx", "with_onnx", is_flag=True,
-              help="Vocoders and CycleGAN converters: also write ONNX graphs (they read their weights from the "
-                   "artifact's safetensors) for the torch-free runtime (needs voicegen[onnx]).")
+              help="Also write ONNX graphs (they read their weights from the artifact's safetensors) for the "
+                   "torch-free runtime (needs voicegen[onnx]).")
 @click.option("--artifact", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
               help="With --onnx: add ONNX graphs to this existing artifact or bundle folder instead of exporting "
                    "a run.")
@@ -217,7 +217,7 @@ def export(kind: str, run_dir: Path | None, step: int | None, out: Path | None, 
     """Export the inference artifact (fp16 safetensors + JSON) of a training run's checkpoint.
 
     Works while the run is still training, e.g. to listen to an intermediate step. With --onnx a
-    vocoder or CycleGAN also gets ONNX graphs, checked against PyTorch, which `voicegen convert`,
+    vocoder, CycleGAN or VAE also gets ONNX graphs, checked against PyTorch, which `voicegen convert`,
     `vocode` and `stream` run on the CPU without importing torch (--runtime auto or onnx): a
     clip then converts in about a second from the shell instead of five.
 
@@ -229,8 +229,6 @@ def export(kind: str, run_dir: Path | None, step: int | None, out: Path | None, 
       voicegen vocode samples/audio/SF1_200001.wav voc20.wav --model models/voc20
       voicegen export vocoder --artifact models/voc20 --onnx
     """
-    if with_onnx and kind not in ("vocoder", "cyclegan"):
-        raise click.UsageError("--onnx exports vocoders and cyclegan converters only")
     if (run_dir is None) == (artifact is None):
         raise click.UsageError("pass --run-dir (export a run) or --artifact with --onnx (add ONNX to an artifact)")
     if artifact is not None and not with_onnx:

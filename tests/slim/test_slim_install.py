@@ -55,6 +55,11 @@ def test_convert_vocode_and_stream_run_without_torch(tmp_path) -> None:
     converted = read(tmp_path / "tm1.wav")
     assert converted.shape == source.shape and np.abs(converted).max() > 0.05
     assert np.abs(converted - source).mean() > 0.01  # not the input
+    done = voicegen("convert", "--src", str(SAMPLES / "78-368-0000.flac"), "--target", "SF1", "--source", "LS78",
+                    "--model", "vae16k", "--out", "vae.wav", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "vae16k" in done.stdout and "on ONNX Runtime, cpu" in done.stdout
+    assert read(tmp_path / "vae.wav").shape[0] == sf.info(str(SAMPLES / "78-368-0000.flac")).frames
     done = voicegen("vocode", str(SF1), "copy.wav", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     copy = read(tmp_path / "copy.wav")

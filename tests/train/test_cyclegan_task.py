@@ -196,17 +196,22 @@ def test_export_then_load_gives_the_same_conversions(tmp_path: Path) -> None:
 
 
 def chunk_bounds(frames: int, chunk_frames: int, overlap_frames: int) -> list[tuple[int, int]]:
-    """The documented chunk layout: starts 0, hop, 2 hop... while a chunk ends before the last frame, then
-    one chunk ending at the last frame (one chunk for short inputs)."""
-    if frames <= chunk_frames:
-        return [(0, frames)]
-    starts = list(range(0, frames - chunk_frames, chunk_frames - overlap_frames)) + [frames - chunk_frames]
-    return [(start, start + chunk_frames) for start in starts]
+    """The documented chunk layout (voicegen.infer.stream.CrossfadeChunks): full chunks at 0, hop, 2 hop...
+    while another full chunk follows, then the rest as one chunk or two of equal length."""
+    hop, start, spans = chunk_frames - overlap_frames, 0, []
+    while start + chunk_frames + hop <= frames:
+        spans.append((start, start + chunk_frames))
+        start += hop
+    rest = frames - start
+    if rest <= chunk_frames:
+        return spans + [(start, frames)]
+    length = -(-(rest + overlap_frames) // 2)
+    return spans + [(start, start + length), (frames - length, frames)]
 
 
 def test_chunks_cover_the_input_and_crossfade_seamlessly() -> None:
     assert chunk_bounds(100, 128, 32) == [(0, 100)]
-    assert chunk_bounds(300, 128, 32) == [(0, 128), (96, 224), (172, 300)]
+    assert chunk_bounds(300, 128, 32) == [(0, 128), (96, 214), (182, 300)]
     bundle, _, _ = tiny_bundle()
     # A local stand-in generator (receptive field +-2 frames): chunked must equal whole away from seams.
     torch.manual_seed(0)

@@ -55,6 +55,45 @@ class VAEParts:
     path: Path
 
 
+@dataclass(frozen=True)
+class VAEMeta:
+    """What ``artifact.json`` says about a spectrogram VAE (checked; no weights read, no torch)."""
+
+    speakers: tuple[str, ...]
+    stats: dict[str, SpeakerStats]
+    normalization: SpeakerStats
+    feature_config: FeatureConfig
+    model: dict
+    """``config.model`` as stored."""
+    artifact: dict
+    """The whole ``artifact.json``."""
+
+
+def read_vae_meta(path: str | os.PathLike) -> VAEMeta:
+    """The checked metadata of the ``vae`` artifact at ``path`` (JSON only; torch-free)."""
+    from voicegen.artifact_meta import read_artifact_meta
+    from voicegen.audio.contract import FeatureConfig
+    from voicegen.audio.stats import SpeakerStats
+
+    root = Path(path)
+    meta = read_artifact_meta(root)
+    if meta.get("kind") != KIND:
+        raise ArtifactError(f"{root}: is a {meta.get('kind')!r} artifact, expected {KIND!r}; pass the right model folder")
+    speakers = meta.get("speakers") or []
+    model = (meta.get("config") or {}).get("model") if isinstance(meta.get("config"), dict) else None
+    try:
+        feature_config = FeatureConfig.from_dict(meta.get("mel") or {})
+        stats = {name: SpeakerStats.from_dict((meta.get("stats") or {})[name]) for name in speakers}
+        normalization = SpeakerStats.from_dict((meta.get("extra") or {})["normalization"])
+    except KeyError as err:
+        raise ArtifactError(f"{root}: missing {err} in the VAE metadata; re-export the model") from None
+    except (ConfigError, TypeError, ValueError) as err:
+        raise ArtifactError(f"{root}: invalid VAE metadata ({err}); re-export the model") from None
+    if not isinstance(model, dict):
+        raise ArtifactError(f"{root}: missing config.model in the VAE metadata; re-export the model")
+    return VAEMeta(tuple(speakers), stats, normalization, feature_config, model, meta)
+
+
 def save_vae(model: SpectrogramVAE, feature_config: FeatureConfig, stats: dict[str, SpeakerStats],
              normalization: SpeakerStats, path: str | os.PathLike, *, dtype: torch.dtype | None | str = "float16",
              overwrite: bool = False) -> Path:

@@ -325,11 +325,16 @@ def load_converter(path: str | os.PathLike, *, device: str | object = "cpu", run
     ``runtime`` (auto, torch, onnx): what runs a CycleGAN's generators; a VAE runs on torch."""
     kind = _read_meta(Path(path)).get("kind")
     if kind == VAE_KIND:
-        if runtime == "onnx":
-            raise ConfigError(f"{path}: the VAE converter runs on PyTorch only (no ONNX export yet); "
-                              "use --runtime torch or auto")
-        from voicegen.infer.vae import load_vae_bundle
+        from voicegen.formats.vae import read_vae_meta
+        from voicegen.infer.onnx_runtime import choose_runtime, load_onnx_graphs
+
+        meta = read_vae_meta(path)
+        if choose_runtime(runtime, str(device), path, meta.artifact) == "onnx":
+            from voicegen.infer.vae_onnx import load_onnx_vae
+
+            return load_onnx_vae(path, meta, load_onnx_graphs(path, meta.artifact, "vae"))
         from voicegen.infer.nets import torch_device
+        from voicegen.infer.vae import load_vae_bundle
 
         return load_vae_bundle(path, device=torch_device(device))
     from voicegen.infer.cyclegan import load_cyclegan_bundle

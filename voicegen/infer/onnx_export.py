@@ -2,6 +2,7 @@
 
     export_onnx("models/voc")        # a vocoder: generator.onnx + onnx.json
     export_onnx("models/sf1_tm1")    # a CycleGAN: G_ab.onnx, G_ba.onnx + onnx.json
+    export_onnx("models/vae")        # a speaker-conditioned VAE: vae_to_<i>.onnx per speaker + onnx.json
 
 Each module is exported with torch's dynamo exporter (opset 18, a dynamic frame count), then its
 weights are taken out of the graph: every initializer that is a tensor of ``weights.safetensors``
@@ -74,6 +75,10 @@ class ExportedModule:
     min_frames: int = 1
     head: str | None = None
     head_config: dict | None = None
+    prefix: str | None = None
+    """The weights' module in weights.safetensors (None: ``name``)."""
+    extra: dict | None = None
+    """More fields of the graph's onnx.json entry."""
 
 
 class _FilterParams(torch.nn.Module):
@@ -88,8 +93,9 @@ class _FilterParams(torch.nn.Module):
 
 
 def export_onnx(artifact_dir: str | os.PathLike, *, overwrite: bool = False) -> list[Path]:
-    """Write one graph per network and ``onnx.json`` into a ``vocoder`` or ``cyclegan`` artifact
-    folder; returns the graph paths. Existing graphs are refused without ``overwrite``."""
+    """Write one graph per network and ``onnx.json`` into a ``vocoder``, ``cyclegan`` or ``vae`` artifact
+    folder (a VAE: one conversion graph per speaker, encoder and decoder with that speaker's
+    embedding); returns the graph paths. Existing graphs are refused without ``overwrite``."""
     artifact_dir = Path(artifact_dir)
     try:
         import onnx  # noqa: F401
@@ -145,7 +151,40 @@ def _modules(artifact_dir: Path, kind: object) -> tuple[list[ExportedModule], st
                                lambda frames, rng: -6 + 2 * torch.randn(1, n_mels, frames, generator=rng),
                                frame_multiple=TIME_STRIDE, min_frames=MIN_FRAMES)
                 for name in GENERATOR_MODULES], sha
-    raise ConfigError(f"{artifact_dir}: ONNX export covers vocoder and cyclegan artifacts, not {kind!r}")
+    if kind == "vae":
+        return _vae_modules(artifact_dir)
+    raise ConfigError(f"{artifact_dir}: ONNX export covers vocoder, cyclegan and vae artifacts, not {kind!r}")
+
+
+class _VAEConvert(torch.nn.Module):
+    """A spectrogram VAE's conversion into one speaker: normalised mel ``(1, n_mels, F)`` -> posterior
+    mean -> decoded with that speaker's embedding ``(1, n_mels, F)`` (F a multiple of the stride)."""
+
+    def __init__(self, vae: torch.nn.Module, speaker: int) -> None:
+        super().__init__()
+        self.net = vae
+        with torch.no_grad():  # the speaker's biases become constants of the graph
+            self.biases = [bias.detach().clone() for bias in vae.speaker_biases(speaker)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.decode_with_biases(self.net.encode(x[:, None]).mean, self.biases, x.shape[-1])[:, 0]
+
+
+def _vae_modules(artifact_dir: Path) -> tuple[list[ExportedModule], str]:
+    from voicegen.formats.vae import MODULE, load_vae_parts
+
+    parts = load_vae_parts(artifact_dir)
+    config = parts.model.config
+    if not config.n_speakers:
+        raise ConfigError(f"{artifact_dir}: this VAE is not speaker-conditioned, so it converts to no one; "
+                          "nothing to export")
+    n_mels = parts.feature_config.n_mels
+    sha = read_artifact_meta(artifact_dir)["weights_sha256"]
+    return [ExportedModule(f"vae_to_{index}", _VAEConvert(parts.model, index),
+                           lambda frames, rng: torch.randn(1, n_mels, frames, generator=rng),
+                           frame_multiple=config.stride, min_frames=config.stride, prefix=MODULE,
+                           extra={"speaker": name})
+            for index, name in enumerate(parts.speakers)], sha
 
 
 def example_input(rows: int, n_mels: int, frames: int, rng: torch.Generator) -> torch.Tensor:
@@ -170,16 +209,21 @@ def _export_module(spec: ExportedModule, artifact_dir: Path, graph: Path) -> tup
     example = spec.example(max(base, CHECK_FRAMES[1] // step * step), torch.Generator().manual_seed(0))
     buffer = io.BytesIO()
     module = _FilterParams(spec.module) if spec.head else spec.module
-    strip = "net." if spec.head else ""  # the wrapper's attribute: its parameters are "net.<name>"
+    wrapped = spec.head is not None or isinstance(module, _VAEConvert)
+    strip = "net." if wrapped else ""  # a wrapper's attribute: its parameters are "net.<name>"
+    prefix = spec.prefix or spec.name
     # The exporter narrates every pass on stdout and logs/warns about optional packages: keep quiet.
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), _quiet_logger("torch.onnx"):
         warnings.simplefilter("ignore")
         torch.onnx.export(module, (example,), buffer, input_names=["x"], output_names=["y"],
                           dynamic_shapes=({2: frames},), dynamo=True, opset_version=ONNX_OPSET)
     model = onnx.load_from_string(buffer.getvalue())
+    for node in model.graph.node:  # the exporter's per-node notes (source stack traces): 3/4 of the bytes
+        del node.metadata_props[:]
     shared = _point_weights_at_safetensors(model, artifact_dir / ARTIFACT_WEIGHTS,
-                                           lambda name: f"{spec.name}.{name.removeprefix(strip)}")
-    entry = {"file": graph.name, "frame_multiple": spec.frame_multiple, "min_frames": spec.min_frames}
+                                           lambda name: f"{prefix}.{name.removeprefix(strip)}")
+    entry = {"file": graph.name, "frame_multiple": spec.frame_multiple, "min_frames": spec.min_frames,
+             **(spec.extra or {})}
     if spec.head:
         entry.update(head=spec.head, head_config=spec.head_config)
     with atomic_path(graph) as tmp:

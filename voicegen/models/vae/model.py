@@ -144,7 +144,13 @@ class SpectrogramVAE(nn.Module):
         if not 1 <= frames <= full:
             raise ValueError(f"SpectrogramVAE.decode: frames must be in [1, {full}] for {steps} latent "
                              f"frames, got {frames}")
-        biases = self._speaker_biases(speaker, z.shape[0])
+        return self.decode_with_biases(z, self._speaker_biases(speaker, z.shape[0]), frames)
+
+    def decode_with_biases(self, z: torch.Tensor, biases: Optional[list[torch.Tensor]], frames: int) -> torch.Tensor:
+        """:meth:`decode` with the speaker's per-level biases given (``speaker_biases``) and nothing
+        checked: the fixed-speaker graph of the ONNX export is this."""
+        c = self.config
+        steps = self.steps if self.global_latent else z.shape[-1]
         h = self.from_latent(z)
         h = h.reshape(z.shape[0], c.channels[-1], self.bands, steps)
         for index, level in enumerate(self.decoder):
@@ -162,6 +168,10 @@ class SpectrogramVAE(nn.Module):
             sample = self.training
         z = posterior.sample(generator) if sample else posterior.mode()
         return VAEOutput(self.decode(z, speaker, mel.shape[-1]), posterior.mean, posterior.logvar)
+
+    def speaker_biases(self, speaker: int) -> list[torch.Tensor]:
+        """The decoder's per-level biases ``(1, channels)`` for speaker id ``speaker`` (checked)."""
+        return self._speaker_biases(torch.tensor([speaker]), 1)
 
     def _speaker_biases(self, speaker: Optional[torch.Tensor], batch: int) -> Optional[list[torch.Tensor]]:
         n = self.config.n_speakers
