@@ -52,9 +52,14 @@ class SourceFilterHead:
         log_gain = np.minimum(log_gain, np.float32(LOG_MAGNITUDE_MAX))
         source = self.source_spectrum(lf0, phase)
         min_phase = np.fft.rfft(np.fft.irfft(log_gain, n=self.n_fft, axis=1) * self.fold[:, None], axis=1).imag
-        spec = np.exp(log_gain) * np.exp(1j * min_phase) * source + \
-            np.exp(np.minimum(log_res, np.float32(LOG_MAGNITUDE_MAX))) * np.exp(1j * res_phase)
-        return self.overlap_add(spec.astype(np.complex64))
+        # X = exp(a) e^{i minphase} S + exp(b) e^{i psi}, in real arithmetic (complex exp is slow)
+        gain = np.exp(log_gain)
+        g_re, g_im = gain * np.cos(min_phase), gain * np.sin(min_phase)
+        res = np.exp(np.minimum(log_res, np.float32(LOG_MAGNITUDE_MAX)))
+        spec = np.empty(source.shape, dtype=np.complex64)
+        spec.real = g_re * source.real - g_im * source.imag + res * np.cos(res_phase)
+        spec.imag = g_re * source.imag + g_im * source.real + res * np.sin(res_phase)
+        return self.overlap_add(spec)
 
     def source_spectrum(self, lf0: np.ndarray, phase: np.ndarray) -> np.ndarray:
         """The excitation's STFT ``(B, bins, frames)`` (complex64), frames as the mel's."""
