@@ -73,12 +73,16 @@ def main() -> None:
     parser.add_argument("--memory", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = str(args.threads)  # ONNX Runtime's sessions read it
+    if args.memory:  # a fresh process: on the onnx runtime torch is never imported
+        if args.runtime == "torch":
+            import torch
+
+            torch.set_num_threads(args.threads)
+        print(json.dumps(memory_run(*args.memory, args.runtime)))
+        return
     import torch
 
     torch.set_num_threads(args.threads)
-    if args.memory:
-        print(json.dumps(memory_run(*args.memory, args.runtime)))
-        return
     from voicegen.audio.features import compute_mel
     from voicegen.audio.io import load_audio
     from voicegen.models.cyclegan import build_generator
