@@ -204,7 +204,7 @@ def stats(folder: Path, out: Path, preset: str, overwrite: bool, no_progress: bo
     """
     require_folder(folder)
     refuse_existing(out, overwrite)
-    from voicegen.audio.features import get_preset
+    from voicegen.audio.contract import get_preset
     from voicegen.audio.stats import compute_stats, list_audio_files
 
     # --out may not be one of the clips it summarises (an existing file is the only one that can be).

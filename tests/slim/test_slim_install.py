@@ -89,3 +89,22 @@ def test_what_needs_torch_says_how_to_get_it(tmp_path) -> None:
         "Error: this needs matplotlib, which the slim install leaves out: pip install 'voicegen[torch]' "
         "(convert, vocode and stream run without it on models that carry ONNX graphs, such as the shipped ones)")
     assert not (tmp_path / "p.wav").exists() and not (tmp_path / "p.png").exists()
+
+
+def test_help_models_info_features_and_stats_run_without_torch(tmp_path) -> None:
+    for args in (["--help"], ["convert", "--help"], ["train", "cyclegan", "--help"]):
+        done = voicegen(*args, cwd=tmp_path)
+        assert done.returncode == 0 and "Usage:" in done.stdout, done.stderr
+    done = voicegen("models", cwd=tmp_path)
+    assert done.returncode == 0 and "vcc2016_sf1_tm1" in done.stdout and "vocoder16k" in done.stdout
+    done = voicegen("info", str(SF1), cwd=tmp_path)
+    assert done.returncode == 0 and "16000 Hz" in done.stdout
+    done = voicegen("features", str(SF1), "--out", "mel.npy", "--f0", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert np.load(tmp_path / "mel.npy").shape == (82, 62201 // 256)
+    folder = tmp_path / "voice"
+    folder.mkdir()
+    (folder / SF1.name).write_bytes(SF1.read_bytes())
+    done = voicegen("stats", str(folder), "--out", "stats.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "stats.json").is_file()

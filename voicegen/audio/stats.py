@@ -37,7 +37,7 @@ F0_MAX_HZ = 500.0
 STATS_F0 = F0Config()
 
 ArrayOrTensor = TypeVar("ArrayOrTensor")
-"""A numpy array or a torch tensor (this module imports torch only to compute statistics)."""
+"""A numpy array or a torch tensor (this module never imports torch itself)."""
 
 
 @dataclass
@@ -151,12 +151,9 @@ def compute_stats(
     A file that cannot be used raises its AudioError (naming the file); a clip shorter than one
     frame (``n_fft``) is an error too. Sums are kept in float64.
     """
-    import torch
-
-    from voicegen.audio.features import MelSpectrogram
+    from voicegen.audio.logmel import log_mel
 
     files = list_audio_files(source)
-    mel_module = MelSpectrogram(config)
     mel_sum = np.zeros(config.n_mels, dtype=np.float64)
     mel_sq_sum = np.zeros(config.n_mels, dtype=np.float64)
     num_frames = 0
@@ -165,8 +162,7 @@ def compute_stats(
     total_samples = 0
     for path in progress_bar(files, desc="speaker stats", unit="file", enabled=progress):
         wav = load_audio(path, config.sample_rate, min_samples=config.n_fft)
-        with torch.no_grad():
-            mel = mel_module(torch.from_numpy(wav)).numpy().astype(np.float64)
+        mel = log_mel(wav, config).astype(np.float64)
         mel_sum += mel.sum(axis=1)
         mel_sq_sum += np.square(mel).sum(axis=1)
         num_frames += mel.shape[1]

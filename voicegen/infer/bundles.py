@@ -269,7 +269,7 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
     ``extra.name`` or folder name) so that several bundles share one installed vocoder bundle.
     """
     # Imported here: the rest of this module stays free of torch.
-    from voicegen.audio.features import FeatureConfig
+    from voicegen.audio.contract import FeatureConfig
     from voicegen.infer.vocode import load_vocoder
 
     converter, vocoder, out = Path(cyclegan_dir), Path(vocoder_dir), Path(out_dir)

@@ -105,7 +105,7 @@ def run_features(src: str | os.PathLike, out: str | os.PathLike, options: Featur
     """Log-mel ``.npy`` of ``src`` (a file, folder, glob or list file) at ``out`` (a ``.npy``, or a
     folder for many inputs). Returns a :class:`FeaturesResult` (a file), a ``BatchSummary`` (many)
     or None (a dry run)."""
-    from voicegen.audio.features import get_preset
+    from voicegen.audio.contract import get_preset
     from voicegen.infer.batch.inputs import is_batch_input
     from voicegen.infer.batch.workers import WorkerSpec, features_worker
 
@@ -119,7 +119,7 @@ def run_features(src: str | os.PathLike, out: str | os.PathLike, options: Featur
     import numpy as np
 
     from voicegen.audio.f0 import F0_ROWS, F0Config
-    from voicegen.audio.features import file_mel
+    from voicegen.audio.logmel import file_mel
     from voicegen.fileutil import atomic_path
 
     src, out = Path(src), Path(out)

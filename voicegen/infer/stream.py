@@ -2,7 +2,7 @@
 
 A *stage* turns a stream of arrays into another stream along the last axis:
 ``push(x) -> y`` returns what is complete so far (possibly nothing), ``finish() -> y`` the rest.
-Samples -> log-mel frames is :class:`voicegen.audio.features.MelStream`; the two model stages are
+Samples -> log-mel frames is :class:`voicegen.audio.logmel.MelStream`; the two model stages are
 
 * :class:`CrossfadeChunks` (frames -> frames): a model applied to overlapping chunks of a fixed
   size, joined with linear crossfades (the CycleGAN and VAE converters, whose outputs depend on
