@@ -25,18 +25,19 @@ PACKAGE = Path(__file__).resolve().parent.parent / "voicegen"
 # (``audio``), ``cli`` (every ``voicegen/cli*.py``) or ``core`` (the other top-level modules:
 # config, checkpoint, errors, fileutil, ...).
 FORBIDDEN = {
-    "core": {"nn", "losses", "models", "formats", "audio", "image", "recipe", "train", "infer", "eval", "cli"},
-    "nn": {"losses", "models", "formats", "audio", "image", "recipe", "train", "infer", "eval", "cli"},
-    "losses": {"models", "formats", "audio", "image", "recipe", "train", "infer", "eval", "cli"},
-    "models": {"formats", "audio", "image", "recipe", "train", "infer", "eval", "cli"},
-    "audio": {"models", "formats", "image", "recipe", "train", "infer", "eval", "cli"},
-    "image": {"models", "formats", "audio", "recipe", "train", "infer", "eval", "cli"},
-    "formats": {"recipe", "train", "infer", "eval", "cli"},
-    "recipe": {"nn", "losses", "models", "formats", "train", "infer", "eval", "cli"},
-    "train": {"infer", "recipe", "cli"},
-    "infer": {"train", "eval", "recipe", "cli"},
-    "eval": {"train", "recipe", "cli"},
+    "core": {"nn", "losses", "models", "formats", "audio", "image", "recipe", "train", "infer", "eval", "cli", "web"},
+    "nn": {"losses", "models", "formats", "audio", "image", "recipe", "train", "infer", "eval", "cli", "web"},
+    "losses": {"models", "formats", "audio", "image", "recipe", "train", "infer", "eval", "cli", "web"},
+    "models": {"formats", "audio", "image", "recipe", "train", "infer", "eval", "cli", "web"},
+    "audio": {"models", "formats", "image", "recipe", "train", "infer", "eval", "cli", "web"},
+    "image": {"models", "formats", "audio", "recipe", "train", "infer", "eval", "cli", "web"},
+    "formats": {"recipe", "train", "infer", "eval", "cli", "web"},
+    "recipe": {"nn", "losses", "models", "formats", "train", "infer", "eval", "cli", "web"},
+    "train": {"infer", "recipe", "cli", "web"},
+    "infer": {"train", "eval", "recipe", "cli", "web"},
+    "eval": {"train", "recipe", "cli", "web"},
     "cli": {"nn", "losses", "models"},  # commands call train/infer/eval, never model code
+    "web": {"nn", "losses", "models", "train", "recipe", "cli"},  # the web app: infer and eval, like the commands
 }
 # What a cli module may import at its top level (everything else inside the commands, so that
 # `voicegen --help` and argument errors answer without importing torch).

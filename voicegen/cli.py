@@ -236,6 +236,10 @@ from voicegen.cli_stream import stream  # noqa: E402
 
 cli.add_command(stream)
 
+from voicegen.cli_serve import serve  # noqa: E402
+
+cli.add_command(serve)
+
 from voicegen.cli_eval import eval_command  # noqa: E402
 
 cli.add_command(eval_command)

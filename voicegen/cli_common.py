@@ -8,7 +8,6 @@ torch or loads a model, so that a wrong path or an existing output is reported a
 
 from __future__ import annotations
 
-import re
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,9 +16,7 @@ import click
 
 DEVICES = ("auto", "cpu", "cuda")
 """--device choices; ``auto`` is CUDA when torch sees one, else the CPU."""
-API_OVERWRITE_HINT = " (overwrite=True)"
-"""The Python-API half of library messages such as "pass --overwrite (overwrite=True)"; the CLI drops it."""
-_SPACES = re.compile(r"\s+")
+from voicegen.errors import API_OVERWRITE_HINT, user_message  # noqa: E402, F401  (API_OVERWRITE_HINT re-exported)
 
 
 class Terminated(KeyboardInterrupt):
@@ -50,7 +47,7 @@ def resolve_device(spec: str):
 
 def cli_message(message: str) -> str:
     """A library error message as the command line shows it: one line, without the Python-API hint."""
-    return _SPACES.sub(" ", message.replace(API_OVERWRITE_HINT, "")).strip()
+    return user_message(message)
 
 
 def refuse_existing(path: Path | None, overwrite: bool) -> None:

@@ -31,3 +31,13 @@ class TrainingError(VoicegenError):
 
 class TrainingInterrupted(TrainingError):
     """Training was stopped by a signal (Ctrl-C, SIGTERM) after saving a checkpoint; rerun to resume."""
+
+
+API_OVERWRITE_HINT = " (overwrite=True)"
+"""The Python-API half of library messages such as "pass --overwrite (overwrite=True)"; the CLI drops it."""
+
+
+def user_message(message: str) -> str:
+    """A library error message as a user sees it (the command line, the web app): one line, without
+    the Python-API hint."""
+    return " ".join(message.replace(API_OVERWRITE_HINT, "").split())

@@ -108,3 +108,25 @@ def test_help_models_info_features_and_stats_run_without_torch(tmp_path) -> None
     done = voicegen("stats", str(folder), "--out", "stats.json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "stats.json").is_file()
+
+
+SERVE = """
+import io, sys
+for name in {blocked!r}:
+    sys.modules[name] = None
+from voicegen.web.app import WebSettings, create_app
+app = create_app(WebSettings())
+client = app.test_client()
+data = {{"audio": (open({clip!r}, "rb"), "clip.wav"), "model": "vcc2016_sf1_tm1", "source": "SF1", "target": "TM1"}}
+answer = client.post("/api/convert", data=data, content_type="multipart/form-data").get_json()
+assert answer["plot"] is None and answer["runtime"] == "onnx", answer
+print(len(client.get(answer["audio"]).data))
+app.close()
+"""
+
+
+def test_the_web_app_converts_without_torch(tmp_path) -> None:
+    done = subprocess.run([sys.executable, "-c", SERVE.format(blocked=BLOCKED, clip=str(SF1))], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.split()[-1]) == 44 + 2 * sf.info(str(SF1)).frames  # a 16-bit wav, the input's length

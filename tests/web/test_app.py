@@ -1,0 +1,136 @@
+"""`voicegen serve`'s app through Flask's test client: convert, vocode and score real clips, one-line
+errors for bad uploads, queued concurrent requests, and a temporary folder that goes away."""
+
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+pytest.importorskip("flask", reason="flask not installed (a voicegen dependency: pip install -e .)")
+
+from voicegen.web.app import WebSettings, create_app  # noqa: E402
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "audio"
+SF1, TM1 = SAMPLES / "SF1_200001.wav", SAMPLES / "TM1_200001.wav"
+
+
+@pytest.fixture(scope="module")
+def app():
+    app = create_app(WebSettings(max_duration=20.0, max_bytes=4 << 20, device="cpu"))
+    yield app
+    app.close()
+
+
+def upload(path: Path, name: str | None = None) -> tuple[io.BytesIO, str]:
+    return io.BytesIO(path.read_bytes()), name or path.name
+
+
+def convert(client, audio, **fields):
+    data = {"audio": audio, "model": "vcc2016_sf1_tm1", "source": "SF1", "target": "TM1", "pitch": "auto", **fields}
+    return client.post("/api/convert", data=data, content_type="multipart/form-data")
+
+
+def fetch_wav(client, url: str) -> np.ndarray:
+    response = client.get(url)
+    assert response.status_code == 200
+    wav, rate = sf.read(io.BytesIO(response.data), dtype="float32")
+    assert rate == 16000
+    return wav
+
+
+def test_page_and_models(app) -> None:
+    client = app.test_client()
+    page = client.get("/")
+    assert page.status_code == 200 and b'id="convert"' in page.data and b"/api/convert" in page.data
+    models = client.get("/api/models").get_json()
+    assert {"name": "vcc2016_sf1_tm1", "kind": "cyclegan", "speakers": ["SF1", "TM1"]} in models["converters"]
+    assert {"name": "vocoder16k"} in models["vocoders"]
+
+
+def test_convert_returns_audio_of_the_input_length_and_a_plot(app) -> None:
+    client = app.test_client()
+    response = convert(client, upload(SF1))
+    assert response.status_code == 200, response.get_json()
+    data = response.get_json()
+    assert data["runtime"] == "onnx" and data["pitch"].startswith("F0 transformed SF1 -> TM1")
+    source = sf.read(str(SF1), dtype="float32")[0]
+    converted = fetch_wav(client, data["audio"])
+    assert converted.shape == source.shape and np.abs(converted - source).mean() > 0.01
+    assert client.get(data["plot"]).data[:8] == b"\x89PNG\r\n\x1a\n"
+    download = client.get(data["audio"] + "?download=1")
+    assert "attachment" in download.headers["Content-Disposition"]
+    none = convert(client, upload(TM1), source="TM1", target="SF1", pitch="none").get_json()
+    assert none["pitch"] == "source F0 kept (--pitch none)"
+
+
+def test_bad_uploads_get_one_line_errors(app, tmp_path) -> None:
+    client = app.test_client()
+    corrupt = tmp_path / "broken.wav"
+    corrupt.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt nonsense")
+    cases = [
+        (convert(client, upload(corrupt)), 400, "broken.wav: "),
+        (convert(client, (io.BytesIO(b"hello"), "notes.txt")), 400,
+         "notes.txt: not an audio file name (.wav, .flac, .ogg, .mp3, .aiff, .aif, .m4a, .webm); upload a recording"),
+        (convert(client, upload(SF1), target="XX"), 400, "speaker 'XX' is not in this converter"),
+        (convert(client, upload(SF1), model=""), 400, "missing model; choose one in the page"),
+        (client.post("/api/convert", data={"model": "vcc2016_sf1_tm1"}, content_type="multipart/form-data"), 400,
+         "no input file; upload or record audio first"),
+        (convert(client, (io.BytesIO(b"\0" * (5 << 20)), "big.wav")), 413,
+         "upload larger than 4 MB; send a shorter clip"),
+    ]
+    for response, status, message in cases:
+        assert response.status_code == status
+        error = response.get_json()["error"]
+        assert error.startswith(message) and "\n" not in error, error
+    long = tmp_path / "long.wav"
+    sf.write(str(long), np.zeros(16000 * 25, dtype=np.float32), 16000)
+    error = convert(client, upload(long)).get_json()["error"]
+    assert error == ("long.wav: 25.0 s is longer than this server's limit of 20 s (--max-duration); "
+                     "upload a shorter clip")
+    assert client.get("/files/../../etc/passwd").status_code == 404
+
+
+def test_concurrent_requests_are_queued_not_lost(app) -> None:
+    results = []
+
+    def one() -> None:
+        results.append(convert(app.test_client(), upload(SF1)).status_code)
+
+    threads = [threading.Thread(target=one) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [200, 200, 200]
+
+
+def test_vocode_and_eval_tabs(app) -> None:
+    client = app.test_client()
+    response = client.post("/api/vocode", data={"audio": upload(SF1), "model": "vocoder16k", "pitch": "2"},
+                           content_type="multipart/form-data")
+    assert response.status_code == 200, response.get_json()
+    assert fetch_wav(client, response.get_json()["audio"]).shape == sf.read(str(SF1))[0].shape
+    bad = client.post("/api/vocode", data={"audio": upload(SF1), "model": "vocoder16k", "pitch": "up"},
+                      content_type="multipart/form-data")
+    assert bad.get_json()["error"] == "pitch must be a number of semitones, got 'up'"
+    scored = client.post("/api/eval", data={"converted": upload(SF1), "reference": upload(TM1)},
+                         content_type="multipart/form-data")
+    assert scored.status_code == 200, scored.get_json()
+    metrics = scored.get_json()["metrics"]
+    assert 5 < metrics["mcd_db"] < 15 and metrics["f0_rmse_cents"] > 300  # a woman against a man
+
+
+def test_the_temporary_folder_is_removed_on_close() -> None:
+    app = create_app(WebSettings(keep_jobs=1))
+    client = app.test_client()
+    root = app.workspace.root
+    assert convert(client, upload(SF1)).status_code == 200
+    assert convert(client, upload(SF1)).status_code == 200
+    assert len(list(root.iterdir())) == 1  # the oldest job went when the second came
+    app.close()
+    assert not root.exists()
