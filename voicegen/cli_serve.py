@@ -29,8 +29,8 @@ def serve(host: str, port: int, max_duration: float, max_mb: float, device: str,
 
     \b
     Examples:
-      voicegen serve                      # then open http://127.0.0.1:7860
-      voicegen serve --port 8080 --max-duration 60
+      voicegen serve                      # placeholder: runs until Ctrl-C; open http://127.0.0.1:7860
+      voicegen serve --port 8080 --max-duration 60  # placeholder: runs until Ctrl-C
     """
     import socket
 

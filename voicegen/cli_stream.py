@@ -15,19 +15,22 @@ import click
 from voicegen.cli_common import device_option, refuse_existing, runtime_option
 
 STDIO = "-"
+MIC, SPEAKERS = "mic", "speakers"
 RAW_FORMATS = {"s16le": ("<i2", 32768.0), "f32le": ("<f4", 1.0)}
 
 
 @click.command()
-@click.option("--src", "src", required=True, metavar="FILE|-",
-              help="Audio file (wav, flac, ogg, mp3...), or - for raw mono PCM on standard input "
-                   "(--raw-format, at --rate).")
+@click.option("--src", "src", required=True, metavar="FILE|-|mic",
+              help="Audio file (wav, flac, ogg, mp3...); - for standard input (a WAV stream, or raw mono PCM: "
+                   "--raw-format at --rate); mic for the microphone (voicegen[live]; ./mic for a file named mic).")
 @click.option("--target", required=True, help="Speaker to convert into (see `voicegen models`).")
 @click.option("--source", default=None, help="Speaker of --src [default: the target's partner in the model].")
 @click.option("--model", default=None, help="Converter bundle folder, or an installed bundle's name.")
-@click.option("--out", "out", required=True, metavar="FILE|-",
-              help="Output audio file (written atomically), or - for raw mono PCM on standard output "
-                   "(--raw-format, at the model's rate).")
+@click.option("--out", "out", required=True, metavar="FILE|-|speakers",
+              help="Output audio file (written atomically); - for raw mono PCM on standard output (--raw-format, "
+                   "at the model's rate); speakers for the default output device (voicegen[live]).")
+@click.option("--seconds", type=click.FloatRange(min=0.1), default=None,
+              help="With --src mic: stop after this long [default: at Ctrl-C].")
 @click.option("--pitch", default="auto", show_default=True, metavar="auto|none|SEMITONES",
               help="As in `voicegen convert`: the target's F0 statistics, the source's F0, or auto plus N "
                    "semitones.")
@@ -55,10 +58,10 @@ RAW_FORMATS = {"s16le": ("<i2", 32768.0), "f32le": ("<f4", 1.0)}
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @device_option("the models")
 @runtime_option()
-def stream(src: str, target: str, source: str | None, model: str | None, out: str, pitch: str,
-           f0_method: str | None, block_ms: float | None, context_ms: float | None, lookahead_frames: int | None,
-           crossfade_frames: int | None, realtime: bool, raw_format: str, rate: int | None, threads: int,
-           overwrite: bool, device: str, runtime: str) -> None:
+def stream(src: str, target: str, source: str | None, model: str | None, out: str, seconds: float | None,
+           pitch: str, f0_method: str | None, block_ms: float | None, context_ms: float | None,
+           lookahead_frames: int | None, crossfade_frames: int | None, realtime: bool, raw_format: str,
+           rate: int | None, threads: int, overwrite: bool, device: str, runtime: str) -> None:
     """Convert SRC live, block by block, into the TARGET speaker's voice.
 
     Prints the algorithmic latency (the block plus the lookahead the models wait for, measured
@@ -72,19 +75,27 @@ def stream(src: str, target: str, source: str | None, model: str | None, out: st
       voicegen stream --src samples/audio/SF1_200001.wav --target TM1 --out live_rt.wav --realtime --block-ms 160
       sox in.wav -t raw -r 16000 -e signed -b 16 -c 1 - | voicegen stream --src - --target TM1 --out - | \\
           aplay -f S16_LE -r 16000 -c 1  # placeholder: sox and aplay
+      voicegen stream --src mic --target TM1 --out speakers  # placeholder: a microphone and speakers
     """
     from voicegen.infer.bundles import resolve
 
-    if src != STDIO:
+    devices = src == MIC or out == SPEAKERS
+    if src not in (STDIO, MIC):
         from voicegen.pathcheck import require_regular_file
 
-        require_regular_file(Path(src), click.ClickException, "not found; pass an audio file, or - for raw PCM on "
-                             "standard input")
-    if out != STDIO:
+        require_regular_file(Path(src), click.ClickException, "not found; pass an audio file, - for standard "
+                             "input or mic for the microphone")
+    if seconds is not None and src != MIC:
+        raise click.UsageError("--seconds applies to --src mic only")
+    if out not in (STDIO, SPEAKERS):
         refuse_existing(Path(out), overwrite)
         from voicegen.cli_batch import check_writable_outputs
 
-        check_writable_outputs([Path(out)], inputs=[] if src == STDIO else [Path(src)])
+        check_writable_outputs([Path(out)], inputs=[] if src in (STDIO, MIC) else [Path(src)])
+    if devices:
+        from voicegen.audio.devices import _sounddevice
+
+        _sounddevice()  # a missing sounddevice is said before the models load
     bundle, source, target = resolve(target, source, model)
     from voicegen.infer.options import ConvertOptions
 
@@ -107,20 +118,41 @@ def stream(src: str, target: str, source: str | None, model: str | None, out: st
     rate_out = live.sample_rate
     click.echo(f"{source} -> {target} live: blocks of {1000 * live.block_samples / rate_out:.0f} ms, algorithmic "
                f"latency {1000 * latency / rate_out:.0f} ms", err=True)
-    blocks = _blocks(src, live.block_samples, rate_out, raw_format, rate)
-    if out == STDIO:
-        timer = live.run(blocks, _raw_writer(raw_format), realtime=realtime)
-    else:
-        from voicegen.audio.writer import AudioWriter
+    if src == MIC:
+        from voicegen.audio.devices import microphone_blocks
 
-        with AudioWriter(out, rate_out, overwrite=overwrite, guard=None if src == STDIO else src) as writer:
-            timer = live.run(blocks, writer.write, realtime=realtime)
+        blocks = microphone_blocks(rate_out, live.block_samples, seconds=seconds)
+        realtime = True  # the microphone paces the blocks: count the late ones
+        click.echo("listening (Ctrl-C to stop)" if seconds is None else f"listening for {seconds:g} s", err=True)
+    else:
+        blocks = _blocks(src, live.block_samples, rate_out, raw_format, rate)
+    # A microphone's blocks arrive paced: LiveConverter.run must not wait for them a second time.
+    paced = realtime and src != MIC
+    try:
+        if out == STDIO:
+            timer = live.run(blocks, _raw_writer(raw_format), realtime=paced)
+        elif out == SPEAKERS:
+            from voicegen.audio.devices import Speakers
+
+            with Speakers(rate_out) as play:
+                timer = live.run(blocks, play, realtime=paced)
+        else:
+            from voicegen.audio.writer import AudioWriter
+
+            with AudioWriter(out, rate_out, overwrite=overwrite,
+                             guard=None if src in (STDIO, MIC) else src) as writer:
+                timer = live.run(blocks, writer.write, realtime=paced)
+    except KeyboardInterrupt:
+        if src != MIC:
+            raise
+        click.echo("stopped", err=True)  # Ctrl-C ends a microphone session (a file output is discarded)
+        return
     s = timer.summary()
     if s["blocks"]:
         click.echo(f"compute per block: mean {s['mean_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms, max {s['max_ms']:.1f} "
                    f"ms of {s['block_ms']:.0f} ms (p95 {100 * s['p95_fraction']:.0f} % of a block); late blocks: "
                    f"{s['late']} of {s['blocks']}" + ("" if realtime else " (not paced; see --realtime)"), err=True)
-    if out != STDIO:
+    if out not in (STDIO, SPEAKERS):
         click.echo(f"wrote {out}", err=True)
 
 
@@ -140,11 +172,11 @@ def _settings(block_ms, context_ms, lookahead_frames, crossfade_frames):
 
 
 def _blocks(src: str, block: int, rate_out: int, raw_format: str, rate: int | None):
-    """Blocks of ``block`` samples at ``rate_out`` from a file or raw standard input (the last may be shorter)."""
+    """Blocks of ``block`` samples at ``rate_out`` from a file or standard input (the last may be shorter)."""
     import numpy as np
 
     if src == STDIO:
-        source = _raw_reader(raw_format, rate or rate_out, rate_out)
+        source = _stdin_reader(raw_format, rate, rate_out)
     else:
         from voicegen.audio.io import AudioReader
 
@@ -159,18 +191,65 @@ def _blocks(src: str, block: int, rate_out: int, raw_format: str, rate: int | No
         yield pending
 
 
-def _raw_reader(raw_format: str, rate: int, rate_out: int):
-    """Mono PCM from standard input in pieces, resampled to ``rate_out`` when ``rate`` differs."""
+def _stdin_reader(raw_format: str, rate: int | None, rate_out: int):
+    """Mono samples from standard input in pieces: a WAV stream (its header gives the format, rate
+    and channels, which are mixed down; its data size is not trusted: pipes write a placeholder)
+    or raw PCM (``raw_format`` at ``rate``); resampled to ``rate_out`` where the rate differs."""
+    stdin = sys.stdin.buffer
+    head = _read_exactly(stdin, 12)
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        dtype, scale, channels, wav_rate = _wav_header(stdin)
+        return _pcm_reader(stdin, b"", dtype, scale, channels, rate or wav_rate, rate_out)
+    dtype, scale = RAW_FORMATS[raw_format]
+    return _pcm_reader(stdin, head, dtype, scale, 1, rate or rate_out, rate_out)
+
+
+def _read_exactly(stream, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        more = stream.read(size - len(data))
+        if not more:
+            break
+        data += more
+    return data
+
+
+def _wav_header(stdin):
+    """``(dtype, scale, channels, rate)`` of a WAV stream whose first 12 bytes were read; stops at the data chunk."""
+    import struct
+
+    fmt = None
+    while True:
+        chunk = _read_exactly(stdin, 8)
+        if len(chunk) < 8:
+            raise click.ClickException("standard input: a WAV header without a data chunk; send a complete WAV stream")
+        kind, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+        if kind == b"data":
+            break
+        body = _read_exactly(stdin, size + size % 2)
+        if kind == b"fmt " and len(body) >= 16:
+            tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", body[:16])
+            if tag == 0xFFFE and len(body) >= 26:  # WAVE_FORMAT_EXTENSIBLE: the subformat's tag
+                tag = struct.unpack("<H", body[24:26])[0]
+            fmt = (tag, channels, rate, bits)
+    formats = {(1, 16): ("<i2", 32768.0), (3, 32): ("<f4", 1.0)}
+    if fmt is None or (fmt[0], fmt[3]) not in formats or fmt[1] < 1:
+        raise click.ClickException("standard input: only 16-bit PCM or 32-bit float WAV streams are read; convert "
+                                   "with sox (-e signed -b 16) or send raw PCM")
+    dtype, scale = formats[(fmt[0], fmt[3])]
+    return dtype, scale, fmt[1], fmt[2]
+
+
+def _pcm_reader(stdin, leftover: bytes, dtype: str, scale: float, channels: int, rate: int, rate_out: int):
+    """Interleaved PCM from ``stdin`` (after ``leftover`` bytes) as mono float32 pieces at ``rate_out``."""
     import numpy as np
 
-    dtype, scale = RAW_FORMATS[raw_format]
-    width = np.dtype(dtype).itemsize
+    width = np.dtype(dtype).itemsize * channels
     resampler = None
     if rate != rate_out:
         import soxr
 
         resampler = soxr.ResampleStream(rate, rate_out, 1, dtype="float32")
-    stdin, leftover = sys.stdin.buffer, b""
     while True:
         data = stdin.read1(8192) if hasattr(stdin, "read1") else stdin.read(8192)
         last = not data
@@ -178,6 +257,8 @@ def _raw_reader(raw_format: str, rate: int, rate_out: int):
         usable = len(data) - len(data) % width
         data, leftover = data[:usable], data[usable:]
         x = np.frombuffer(data, dtype=dtype).astype(np.float32) / scale
+        if channels > 1:
+            x = x.reshape(-1, channels).mean(axis=1)
         if resampler is not None:
             x = resampler.resample_chunk(x, last=last)
         if x.shape[0]:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import math
 import os
+import struct
+import sys
+import threading
+import types
 
 import numpy as np
 import pytest
@@ -172,7 +176,8 @@ def test_stream_command_errors(tmp_path) -> None:
     missing = tmp_path / "missing.wav"
     result = run("stream", "--src", missing, "--target", "TM1", "--out", tmp_path / "o.wav")
     assert result.exit_code == 1
-    assert result.stderr == f"Error: {missing}: not found; pass an audio file, or - for raw PCM on standard input\n"
+    assert result.stderr == (f"Error: {missing}: not found; pass an audio file, - for standard input or mic for the "
+                             "microphone\n")
     fifo = tmp_path / "pipe.wav"
     os.mkfifo(fifo)
     piped = run("stream", "--src", fifo, "--target", "TM1", "--out", tmp_path / "o.wav")
@@ -188,3 +193,91 @@ def test_stream_command_with_the_vae_converter(sf1_clip, tmp_path) -> None:
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[0] == "SF1 -> TM1 live: blocks of 80 ms, algorithmic latency 192 ms"
     assert abs(sf.info(str(out)).frames - sf.info(str(sf1_clip)).frames) < HOP
+
+
+def test_stream_command_reads_a_wav_stream_on_stdin(sf1_clip) -> None:
+    """A WAV stream (here stereo 16-bit at 22.05 kHz, with a pipe's placeholder data size) is parsed,
+    mixed down and resampled."""
+    wav = load_audio(sf1_clip, 22050)[:22050]
+    stereo = (np.stack([wav, 0.5 * wav], axis=1) * 32767).astype("<i2")
+    header = (b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVE" + b"fmt " + struct.pack("<IHHIIHH", 16, 1, 2, 22050,
+              22050 * 4, 4, 16) + b"data" + struct.pack("<I", 0xFFFFFFFF))
+    result = CliRunner().invoke(cli, ["stream", "--src", "-", "--target", "TM1", "--out", "-"],
+                                input=header + stereo.tobytes())
+    assert result.exit_code == 0, result.stderr
+    samples = np.frombuffer(result.stdout_bytes, dtype="<i2")
+    assert abs(samples.shape[0] - RATE) < 2 * HOP and np.abs(samples).max() > 1000
+    bad = header.replace(struct.pack("<HHIIHH", 1, 2, 22050, 22050 * 4, 4, 16),
+                         struct.pack("<HHIIHH", 1, 2, 22050, 22050 * 6, 6, 24))
+    result = CliRunner().invoke(cli, ["stream", "--src", "-", "--target", "TM1", "--out", "-"], input=bad + b"\0" * 600)
+    assert result.exit_code == 1 and result.stderr.endswith(
+        "Error: standard input: only 16-bit PCM or 32-bit float WAV streams are read; convert with sox (-e signed -b "
+        "16) or send raw PCM\n")
+
+
+class FakeSoundDevice(types.ModuleType):
+    """sounddevice without hardware: the microphone plays ``recording`` in blocks from another thread,
+    the speakers keep what they are given."""
+
+    def __init__(self, recording: np.ndarray) -> None:
+        super().__init__("sounddevice")
+        self.recording, self.played, self.opened = recording, [], []
+        fake = self
+
+        class InputStream:
+            def __init__(self, samplerate, channels, dtype, blocksize, callback, device=None) -> None:
+                fake.opened.append(("in", samplerate, channels, dtype, blocksize))
+                self.callback, self.block = callback, blocksize
+                self.thread = threading.Thread(target=self.run, daemon=True)
+
+            def run(self) -> None:
+                for start in range(0, len(fake.recording), self.block):
+                    self.callback(fake.recording[start:start + self.block, None], self.block, None, None)
+
+            def __enter__(self):
+                self.thread.start()
+                return self
+
+            def __exit__(self, *exc) -> None:
+                pass
+
+        class OutputStream:
+            def __init__(self, samplerate, channels, dtype, device=None) -> None:
+                fake.opened.append(("out", samplerate, channels, dtype))
+
+            def start(self) -> None:
+                pass
+
+            def write(self, samples) -> None:
+                fake.played.append(np.array(samples[:, 0]))
+
+            def stop(self) -> None:
+                pass
+
+            def close(self) -> None:
+                pass
+
+        self.InputStream, self.OutputStream = InputStream, OutputStream
+
+
+def test_stream_command_from_the_microphone_to_the_speakers(sf1_clip, monkeypatch) -> None:
+    fake = FakeSoundDevice(load_audio(sf1_clip, RATE)[:2 * RATE])
+    monkeypatch.setitem(sys.modules, "sounddevice", fake)
+    result = run("stream", "--src", "mic", "--seconds", "1.5", "--target", "TM1", "--out", "speakers")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[1] == "listening for 1.5 s"
+    assert "late blocks: " in result.stderr and "(not paced" not in result.stderr
+    assert sorted(fake.opened) == [("in", RATE, 1, "float32", 1280), ("out", RATE, 1, "float32")]
+    played = np.concatenate(fake.played)
+    assert abs(played.shape[0] - 1.5 * RATE) <= 1280 and np.abs(played).max() > 0.05
+
+
+def test_stream_command_without_sounddevice_says_how_to_get_it(monkeypatch, tmp_path) -> None:
+    monkeypatch.setitem(sys.modules, "sounddevice", None)
+    result = run("stream", "--src", "mic", "--target", "TM1", "--out", tmp_path / "o.wav")
+    assert result.exit_code == 1 and result.stderr == (
+        "Error: the microphone and speakers need sounddevice (not installed): pip install 'voicegen[live]' "
+        "(sounddevice; on Linux also apt install libportaudio2)\n")
+    assert not (tmp_path / "o.wav").exists()
+    result = run("stream", "--src", "-", "--seconds", "2", "--target", "TM1", "--out", "-")
+    assert result.exit_code == 2 and "--seconds applies to --src mic only" in result.stderr
