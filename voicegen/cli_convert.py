@@ -186,8 +186,11 @@ def _image_labels(path: Path) -> str:
               help="Bundle folder to write, e.g. ~/.local/share/voicegen/models/sf1_tm1.")
 @click.option("--name", default=None, help="Bundle name shown by `voicegen models` [default: the --out folder name].")
 @click.option("--overwrite", is_flag=True, help="Replace an existing bundle folder.")
+@click.option("--onnx", "with_onnx", is_flag=True,
+              help="Also export ONNX graphs of the converter and of a copied vocoder (checked against PyTorch), "
+                   "so that `voicegen convert` runs the bundle without torch (needs voicegen[onnx]).")
 def bundle(converter: str, vocoder: str | None, link_vocoder: str | None, out: Path, name: str | None,
-           overwrite: bool) -> None:
+           overwrite: bool, with_onnx: bool) -> None:
     """Package a converter and a vocoder into one bundle folder for `voicegen convert`.
 
     The mel settings of both must match; both are loaded from the copy to verify it before
@@ -198,6 +201,7 @@ def bundle(converter: str, vocoder: str | None, link_vocoder: str | None, out: P
       voicegen bundle --converter vcc2016_sf1_tm1 --link-vocoder vocoder16k --out models/sf1_tm1
       voicegen convert --src samples/audio/SF1_200001.wav --target TM1 --model models/sf1_tm1 --out linked.wav
       voicegen bundle --converter vcc2016_sf1_tm1 --vocoder vocoder16k --out models/sf1_tm1_copy
+      voicegen bundle --converter vcc2016_sf1_tm1 --vocoder vocoder16k --out models/sf1_tm1_onnx --onnx
 
     A trained pair: `voicegen bundle --converter runs/cyclegan-tiny/export --vocoder
     runs/vocoder-tiny/export --out DIR` (the run folders of the `voicegen train --help` examples).
@@ -220,3 +224,10 @@ def bundle(converter: str, vocoder: str | None, link_vocoder: str | None, out: P
     info = read_bundle_info(path)
     how = f"using the installed vocoder {info.vocoder!r}" if link_vocoder else "with its vocoder"
     click.echo(f"wrote bundle {info.name} at {path}: {' <-> '.join(info.speakers)} {how}")
+    if with_onnx:
+        from voicegen.infer.bundles import VOCODER_SUBDIR
+        from voicegen.infer.onnx_export import export_onnx
+
+        for folder in [path] + ([] if link_vocoder else [path / VOCODER_SUBDIR]):
+            graphs = export_onnx(folder, overwrite=True)
+            click.echo(f"wrote {len(graphs)} ONNX graph{'s' if len(graphs) > 1 else ''} in {folder}")

@@ -43,7 +43,8 @@ if stage_on 3; then
 fi
 if stage_on 4; then
   echo "stage 4: bundle, convert the held-out $src speech, baselines"
-  $voicegen bundle --converter "$exp_dir/$converter/export" --vocoder "$voc_dir" --out "$exp_dir/bundle" --overwrite
+  $voicegen bundle --converter "$exp_dir/$converter/export" --vocoder "$voc_dir" --out "$exp_dir/bundle" --overwrite \
+    --onnx  # + ONNX graphs: the conversions below run without torch
   for pitch in none auto; do
     $voicegen convert --src "$data/dev/$src" --target "$trg" --source "$src" --model "$exp_dir/bundle" \
       --out "$exp_dir/converted_pitch_$pitch" --pitch $pitch --overwrite
