@@ -13,6 +13,7 @@ memory blow-up.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -105,3 +106,23 @@ def json_too_deep(text: str, limit: int) -> bool:
         if depth > limit:
             return True
     return False
+
+
+def read_kind_meta(path: str | os.PathLike, kind: str) -> dict:
+    """:func:`read_artifact_meta` of an artifact that must be of ``kind`` (ArtifactError naming both otherwise)."""
+    meta = read_artifact_meta(path)
+    if meta.get("kind") != kind:
+        raise ArtifactError(f"{path}: is a {meta.get('kind')!r} artifact, expected {kind!r}; pass the right model folder")
+    return meta
+
+
+HASH_CHUNK_BYTES = 1 << 20
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, read in 1 MB chunks (the ``weights_sha256`` of artifacts)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import hashlib
 import json
 import math
 import os
@@ -42,6 +41,7 @@ from voicegen.artifact_meta import (  # noqa: F401
     ARTIFACT_META,
     ARTIFACT_WEIGHTS,
     FORMAT_VERSION,
+    file_sha256,
     parse_json,
     read_artifact_meta,
 )
@@ -52,7 +52,6 @@ from voicegen.state_io import decode_state, encode_state, storable_tensor
 
 TRAINING_CHECKPOINT_KIND = "training_checkpoint"
 CHECKPOINT_DIR = "checkpoints"
-HASH_CHUNK_BYTES = 1 << 20
 class CheckpointWarning(UserWarning):
     """A training checkpoint is unreadable (e.g. cut short by a kill) and an earlier one is used."""
 
@@ -373,11 +372,7 @@ def _json_ready(value: Any, where: str) -> Any:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(HASH_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_sha256(path)
 
 
 def _fsync(path: Path) -> None:

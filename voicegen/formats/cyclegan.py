@@ -64,12 +64,10 @@ class CycleGANMeta:
 
 def read_cyclegan_meta(path: str | os.PathLike) -> CycleGANMeta:
     """The checked metadata of the ``cyclegan`` artifact at ``path`` (JSON only; torch-free)."""
-    from voicegen.artifact_meta import read_artifact_meta
+    from voicegen.artifact_meta import read_kind_meta
 
     root = Path(path)
-    meta = read_artifact_meta(root)
-    if meta.get("kind") != KIND:
-        raise ArtifactError(f"{root}: is a {meta.get('kind')!r} artifact, expected {KIND!r}; pass the right model folder")
+    meta = read_kind_meta(root, KIND)
     parsed = parse_cyclegan_meta(meta.get("speakers"), meta.get("mel"), meta.get("stats"), meta.get("config"), root)
     return CycleGANMeta(parsed.speakers, parsed.stats, parsed.feature_config, meta)
 

@@ -71,14 +71,12 @@ class VAEMeta:
 
 def read_vae_meta(path: str | os.PathLike) -> VAEMeta:
     """The checked metadata of the ``vae`` artifact at ``path`` (JSON only; torch-free)."""
-    from voicegen.artifact_meta import read_artifact_meta
+    from voicegen.artifact_meta import read_kind_meta
     from voicegen.audio.contract import FeatureConfig
     from voicegen.audio.stats import SpeakerStats
 
     root = Path(path)
-    meta = read_artifact_meta(root)
-    if meta.get("kind") != KIND:
-        raise ArtifactError(f"{root}: is a {meta.get('kind')!r} artifact, expected {KIND!r}; pass the right model folder")
+    meta = read_kind_meta(root, KIND)
     speakers = meta.get("speakers") or []
     model = (meta.get("config") or {}).get("model") if isinstance(meta.get("config"), dict) else None
     try:

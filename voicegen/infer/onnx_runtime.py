@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from voicegen.artifact_meta import ARTIFACT_WEIGHTS, read_json_object
+from voicegen.artifact_meta import ARTIFACT_WEIGHTS, file_sha256, read_json_object  # noqa: F401 (re-exported)
 from voicegen.errors import ArtifactError, ConfigError
 
 ONNX_FILE = "generator.onnx"
@@ -49,7 +49,6 @@ ONNX_FORMAT = 2
 ONNX_OPSET = 18
 RUNTIMES: tuple[str, ...] = ("auto", "torch", "onnx")
 INSTALL_HINT = "pip install onnxruntime (a voicegen dependency; exporting graphs also needs pip install 'voicegen[onnx]')"
-HASH_CHUNK_BYTES = 1 << 20
 _THREADS: list[int | None] = [None]
 
 
@@ -238,10 +237,3 @@ def cpu_device(device: Any) -> bool:
         return not Path("/proc/driver/nvidia/version").exists()
     return text == "cpu"
 
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(HASH_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
