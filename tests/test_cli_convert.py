@@ -123,9 +123,9 @@ def test_models_lists_bundles_or_explains_how_to_install(tiny, search) -> None:
     listing = run("models")
     assert listing.exit_code == 0, listing.output
     assert listing.output.splitlines() == [
-        "name     speakers  kind                   origin   path",
-        f"sf1_tm1  SF1, TM1  cyclegan               user     {search.user / 'sf1_tm1'}",
-        f"bare     SF1, TM1  cyclegan (no vocoder)  package  {search.package / 'bare'}",
+        "name     speakers  kind                   runtime  origin   path",
+        f"sf1_tm1  SF1, TM1  cyclegan               torch    user     {search.user / 'sf1_tm1'}",
+        f"bare     SF1, TM1  cyclegan (no vocoder)  torch    package  {search.package / 'bare'}",
     ]
 
 
@@ -134,7 +134,13 @@ def test_bundle_command_packages_and_checks_the_contract(tiny, search, tmp_path)
     result = run("bundle", "--converter", tiny.converter, "--vocoder", tiny.vocoder, "--out", out, "--name", "sf-tm")
     assert result.exit_code == 0, result.output
     assert result.output == f"wrote bundle sf-tm at {out}: SF1 <-> TM1 with its vocoder\n"
-    assert run("models").output.splitlines()[1] == f"sf-tm  SF1, TM1  cyclegan  user    {out}"
+    assert run("models").output.splitlines()[1] == f"sf-tm  SF1, TM1  cyclegan  torch    user    {out}"
+    fast = search.user / "mine_onnx"
+    result = run("bundle", "--converter", tiny.converter, "--vocoder", tiny.vocoder, "--out", fast, "--onnx")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1:] == [f"wrote 2 ONNX graphs in {fast}", f"wrote 1 ONNX graph in {fast / 'vocoder'}"]
+    assert [row.split()[:5] for row in run("models").output.splitlines()[1:]] == [
+        ["sf-tm", "SF1,", "TM1", "cyclegan", "torch"], ["mine_onnx", "SF1,", "TM1", "cyclegan", "onnx"]]
     again = run("bundle", "--converter", tiny.converter, "--vocoder", tiny.vocoder, "--out", out)
     assert again.output == f"Error: {out}: already exists; pass --overwrite to replace it\n"
     vocoder = tmp_path / "voc"
@@ -163,9 +169,9 @@ def test_models_lists_image_models_and_model_paths(tiny, search, tmp_path) -> No
     listing = run("models", "--model", tmp_path / "mine")
     assert listing.exit_code == 0, listing.output
     rows = [line.split() for line in listing.output.splitlines()]
-    assert rows[0] == ["name", "speakers", "kind", "origin", "path"]
-    assert rows[1] == ["sf1_tm1", "SF1,", "TM1", "cyclegan", "--model", str(tmp_path / "mine" / "sf1_tm1")]
-    assert rows[2] == ["digits_cyclegan", "mnist", "<->", "uci", "image_cyclegan", "package",
+    assert rows[0] == ["name", "speakers", "kind", "runtime", "origin", "path"]
+    assert rows[1] == ["sf1_tm1", "SF1,", "TM1", "cyclegan", "torch", "--model", str(tmp_path / "mine" / "sf1_tm1")]
+    assert rows[2] == ["digits_cyclegan", "mnist", "<->", "uci", "image_cyclegan", "torch", "package",
                        str(search.package / "image" / "digits_cyclegan")]
     assert rows[3][:4] == ["mnist_cgan", "classes", "0-9", "image_gan"]
     assert rows[4][:3] == ["mnist_vae", "-", "image_vae"]

@@ -22,7 +22,7 @@ from voicegen.cli_batch import (
 from voicegen.cli_common import device_option, input_kind, refuse_existing, runtime_option
 
 DEFAULT_OUT_TEMPLATE = "{stem}_to_{target}"
-TABLE_COLUMNS = ("name", "speakers", "kind", "origin", "path")
+TABLE_COLUMNS = ("name", "speakers", "kind", "runtime", "origin", "path")
 TABLE_GAP = "  "
 
 
@@ -122,7 +122,7 @@ def convert(src: Path, target: str, source: str | None, model: str | None, out: 
               help="Also list this bundle folder, or the bundles in this folder, first (as `voicegen convert "
                    "--model PATH` would find them); repeatable.")
 def models(models_paths: tuple[Path, ...]) -> None:
-    """List the installed voice models (name, speakers, kind, origin, path), then the image models.
+    """List the installed voice models (name, speakers, kind, runtime, origin, path), then the image models.
 
     Voice bundles are searched in order: --model PATH, $VOICEGEN_MODELS (folders separated by
     ':'), the user folder ($XDG_DATA_HOME/voicegen/models or ~/.local/share/voicegen/models),
@@ -150,14 +150,30 @@ def models(models_paths: tuple[Path, ...]) -> None:
     rows = [TABLE_COLUMNS]
     for info in found:
         kind = info.kind if info.kind != CONVERTER_KIND or info.vocoder else f"{info.kind} (no vocoder)"
-        rows.append((info.name, ", ".join(info.speakers) or "-", kind, info.origin, str(info.path)))
+        rows.append((info.name, ", ".join(info.speakers) or "-", kind, _runtime(info), info.origin, str(info.path)))
     for info in images:
-        rows.append((info.name, _image_labels(info.path), info.kind, info.origin, str(info.path)))
+        rows.append((info.name, _image_labels(info.path), info.kind, "torch", info.origin, str(info.path)))
     if len(rows) == 1:
         return
     widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_COLUMNS) - 1)]
     for row in rows:
         click.echo(TABLE_GAP.join([cell.ljust(width) for cell, width in zip(row, widths)] + [row[-1]]))
+
+
+def _runtime(info) -> str:
+    """``onnx`` when the bundle (and its vocoder) carries up-to-date ONNX graphs, so that `--runtime auto`
+    runs it without torch on a CPU; else ``torch`` (from the JSON files only: quick)."""
+    from voicegen.artifact_meta import read_artifact_meta
+    from voicegen.errors import VoicegenError
+    from voicegen.infer.bundles import VOCODER_KIND, vocoder_path
+    from voicegen.infer.onnx_runtime import onnx_status
+
+    try:
+        folders = [info.path] + ([vocoder_path(info.path)] if info.kind != VOCODER_KIND and info.vocoder else [])
+        ready = all(onnx_status(folder, read_artifact_meta(folder)) is None for folder in folders)
+    except VoicegenError:
+        ready = False
+    return "onnx" if ready else "torch"
 
 
 def _image_labels(path: Path) -> str:
