@@ -38,15 +38,19 @@ def serve(host: str, port: int, max_duration: float, max_mb: float, device: str,
 
     from voicegen.web.app import WebSettings, create_app
 
+    try:  # werkzeug would print two lines and exit: say it in one, before anything is loaded
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.bind((host, port))
+    except OSError as err:
+        raise click.ClickException(f"cannot listen on {host}:{port} ({err.strerror or err}); pick another "
+                                   "--port or --host") from None
     app = create_app(WebSettings(max_duration=max_duration, max_bytes=int(max_mb * 2**20), device=device,
                                  runtime=runtime))
     try:
-        try:
-            server = make_server(host, port, app, threaded=True)
-        except (OSError, socket.gaierror) as err:
-            raise click.ClickException(f"cannot listen on {host}:{port} ({err.strerror or err}); pick another "
-                                       "--port or --host") from None
+        server = make_server(host, port, app, threaded=True)
         click.echo(f"voicegen serve: http://{host}:{server.server_port} (Ctrl-C to stop)", err=True)
-        server.serve_forever()
+        server.serve_forever()  # returns on Ctrl-C or SIGTERM
+        click.echo("voicegen serve: stopped; its temporary folder is removed", err=True)
     finally:
         app.close()

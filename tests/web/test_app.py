@@ -134,3 +134,33 @@ def test_the_temporary_folder_is_removed_on_close() -> None:
     assert len(list(root.iterdir())) == 1  # the oldest job went when the second came
     app.close()
     assert not root.exists()
+
+
+def test_serve_command_stops_cleanly_on_sigterm_and_refuses_a_busy_port(tmp_path) -> None:
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # the server's temporary folder goes here
+    process = subprocess.Popen([sys.executable, "-m", "voicegen", "serve", "--port", "0"], env=env,
+                               stderr=subprocess.PIPE, text=True)
+    first = process.stderr.readline()
+    assert first.startswith("voicegen serve: http://127.0.0.1:") and first.rstrip().endswith("(Ctrl-C to stop)")
+    assert len(list(tmp_path.glob("voicegen-serve-*"))) == 1
+    with urllib.request.urlopen(first.split()[2] + "/api/models") as answer:  # serving
+        assert answer.status == 200
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    assert process.stderr.read().splitlines()[-1] == "voicegen serve: stopped; its temporary folder is removed"
+    assert not list(tmp_path.glob("voicegen-serve-*"))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "voicegen", "serve", "--port", str(port)], env=env,
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr == f"Error: cannot listen on 127.0.0.1:{port} (Address already in use); pick another --port or --host\n"
