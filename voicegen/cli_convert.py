@@ -150,7 +150,8 @@ def models(models_paths: tuple[Path, ...]) -> None:
     rows = [TABLE_COLUMNS]
     for info in found:
         kind = info.kind if info.kind != CONVERTER_KIND or info.vocoder else f"{info.kind} (no vocoder)"
-        rows.append((info.name, ", ".join(info.speakers) or "-", kind, _runtime(info), info.origin, str(info.path)))
+        rows.append((info.name, ", ".join(info.speakers) or "-", kind, _runtime(info, found), info.origin,
+                     str(info.path)))
     for info in images:
         rows.append((info.name, _image_labels(info.path), info.kind, "torch", info.origin, str(info.path)))
     if len(rows) == 1:
@@ -160,16 +161,23 @@ def models(models_paths: tuple[Path, ...]) -> None:
         click.echo(TABLE_GAP.join([cell.ljust(width) for cell, width in zip(row, widths)] + [row[-1]]))
 
 
-def _runtime(info) -> str:
-    """``onnx`` when the bundle (and its vocoder) carries up-to-date ONNX graphs, so that `--runtime auto`
-    runs it without torch on a CPU; else ``torch`` (from the JSON files only: quick)."""
+def _runtime(info, listed) -> str:
+    """``onnx`` when the bundle (and its vocoder: embedded, or a linked bundle among ``listed``) carries
+    up-to-date ONNX graphs, so that `--runtime auto` runs it without torch on a CPU; else ``torch``
+    (from the JSON files only: quick)."""
     from voicegen.artifact_meta import read_artifact_meta
     from voicegen.errors import VoicegenError
-    from voicegen.infer.bundles import VOCODER_KIND, vocoder_path
+    from voicegen.infer.bundles import VOCODER_KIND, VOCODER_SUBDIR
     from voicegen.infer.onnx_runtime import onnx_status
 
+    folders = [info.path]
+    if info.kind != VOCODER_KIND and info.vocoder is not None:
+        linked = {other.name: other.path for other in listed}
+        vocoder = info.path / VOCODER_SUBDIR if info.vocoder.rstrip("/") == VOCODER_SUBDIR else linked.get(info.vocoder)
+        if vocoder is None:
+            return "torch"
+        folders.append(vocoder)
     try:
-        folders = [info.path] + ([vocoder_path(info.path)] if info.kind != VOCODER_KIND and info.vocoder else [])
         ready = all(onnx_status(folder, read_artifact_meta(folder)) is None for folder in folders)
     except VoicegenError:
         ready = False
