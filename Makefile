@@ -34,6 +34,10 @@ $(SLIM_STAMP): pyproject.toml $(shell find voicegen -type f -not -name '*.pyc')
 test-slim: $(SLIM_STAMP)
 	cd tests/slim && ../../$(SLIM)/bin/python -m pytest -q -p no:cacheprovider .
 
+# Unused or undefined names, syntax errors and import order (rules in pyproject.toml, [tool.ruff]).
+lint: $(STAMP)
+	$(BIN)/python -m ruff check voicegen tests recipes benchmarks
+
 # Skip the slower end-to-end tests.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"

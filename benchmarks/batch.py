@@ -35,8 +35,8 @@ from voicegen.infer.batch.engine import run_batch
 from voicegen.infer.batch.inputs import expand_inputs
 from voicegen.infer.batch.manifest import MANIFEST_NAME, read_records
 from voicegen.infer.batch.workers import CONVERT, FEATURES, VOCODE, WorkerSpec, build_worker
-from voicegen.infer.options import ConvertOptions, FeaturesOptions, VocodeOptions
 from voicegen.infer.bundles import PACKAGE_MODELS_DIR, vocoder_path
+from voicegen.infer.options import ConvertOptions, FeaturesOptions, VocodeOptions
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = REPO.parent / "shared" / "data" / "vcc2016" / "SF1"

@@ -26,11 +26,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from timing import best_time  # noqa: E402  (benchmarks/timing.py)
+
 from voicegen.audio.mel_datasets import frame_mask  # noqa: E402
 from voicegen.models.cyclegan import build_discriminator, build_generator  # noqa: E402
 from voicegen.train.cyclegan import DEFAULT_LOSS_WEIGHTS, DEFAULT_OPTIMIZERS  # noqa: E402
 from voicegen.train.cyclegan_task import CycleGANTask  # noqa: E402
-from timing import best_time  # noqa: E402  (benchmarks/timing.py)
 
 N_MELS = 80
 SEGMENT_FRAMES = 64  # MaskCycleGAN-VC's training crop

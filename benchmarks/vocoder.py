@@ -50,10 +50,10 @@ def build(model: str, workdir: Path):
     import torch
 
     from voicegen.audio.features import get_preset
+    from voicegen.formats.vocoder import save_vocoder
     from voicegen.infer.bundles import PACKAGE_MODELS_DIR, vocoder_path
     from voicegen.infer.vocode import load_vocoder
     from voicegen.models.vocoder import build_generator
-    from voicegen.formats.vocoder import save_vocoder
     from voicegen.train.vocoder import fill_generator_contract
 
     out = workdir / model.replace(" ", "_")

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from timing import best_time  # benchmarks/timing.py
 
 from voicegen.audio.features import compute_mel
 from voicegen.audio.io import load_audio
 from voicegen.infer.bundles import PACKAGE_MODELS_DIR, vocoder_path
 from voicegen.infer.vocode import load_vocoder
 from voicegen.models.vocoder import GENERATOR_PRESETS, HiFiGANGenerator
-from timing import best_time  # benchmarks/timing.py
 
 REPO = Path(__file__).resolve().parent.parent
 CLIP = REPO / "samples" / "audio" / "78-368-0000.flac"

@@ -15,10 +15,10 @@ from voicegen.audio.features import (
     FeatureConfig,
     MelSpectrogram,
     compute_mel,
-    log_mel,
     get_preset,
     hz_to_mel,
     log_floor_value,
+    log_mel,
     mel_filterbank,
     mel_to_hz,
 )

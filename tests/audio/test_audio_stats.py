@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 import torch
 
+from voicegen.audio.f0 import F0Config, track_f0
 from voicegen.audio.features import compute_mel, get_preset, log_mel
 from voicegen.audio.io import load_audio
-from voicegen.audio.f0 import F0Config, track_f0
 from voicegen.audio.stats import (
+    MIN_STD,
     SpeakerStats,
     compute_stats,
     denormalize,
-    MIN_STD,
     list_audio_files,
     normalize,
 )

@@ -9,8 +9,8 @@ import pytest
 
 from voicegen.audio.features import compute_mel, get_preset
 from voicegen.audio.io import load_audio
-from voicegen.audio.writer import save_audio
 from voicegen.audio.stats import SpeakerStats
+from voicegen.audio.writer import save_audio
 from voicegen.errors import ConfigError
 from voicegen.eval.baselines import mel_stats_transfer, mel_stats_transfer_folder, transfer_mel_stats
 

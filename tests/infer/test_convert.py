@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voicegen.audio.logmel import log_mel as compute_mel  # the inference front end (numpy)
-from voicegen.audio.io import load_audio
 from voicegen.audio.f0 import f0_rows
+from voicegen.audio.io import load_audio
+from voicegen.audio.logmel import log_mel as compute_mel  # the inference front end (numpy)
 from voicegen.audio.pitch import log_f0
 from voicegen.errors import AudioError, ConfigError
 from voicegen.infer.batch.manifest import MANIFEST_NAME

@@ -14,6 +14,7 @@ import pytest
 import soundfile as sf
 import torch
 from click.testing import CliRunner
+from streaming import push_in_blocks
 
 from voicegen.audio.f0 import F0Config, F0Stream, f0_rows
 from voicegen.audio.features import compute_mel
@@ -25,7 +26,6 @@ from voicegen.infer.convert import Converter
 from voicegen.infer.live import STAGE_LOOKAHEAD_FRAMES, LiveConverter, LiveSettings
 from voicegen.infer.options import ConvertOptions
 from voicegen.infer.stream import SlidingChunks
-from streaming import push_in_blocks
 
 RATE, HOP = 16000, 256
 

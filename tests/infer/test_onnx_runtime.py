@@ -9,16 +9,14 @@ import shutil
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from safetensors import safe_open
+from test_vocode import VC16K, random_mel, tiny_generator  # same folder (pytest puts it on sys.path)
 
 from voicegen.errors import ArtifactError, ConfigError
+from voicegen.formats.vocoder import save_vocoder
 from voicegen.infer.onnx_export import EXPORT_TOLERANCE, export_vocoder_onnx
 from voicegen.infer.onnx_runtime import ONNX_FILE, ONNX_META
 from voicegen.infer.vocode import load_vocoder
-from voicegen.formats.vocoder import save_vocoder
-
-from test_vocode import VC16K, random_mel, tiny_generator  # same folder (pytest puts it on sys.path)
 
 pytest.importorskip("onnxruntime", reason="onnxruntime not installed (pip install 'voicegen[onnx]')")
 pytest.importorskip("onnxscript", reason="onnxscript not installed (pip install 'voicegen[onnx]')")

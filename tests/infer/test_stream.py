@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from streaming import push_in_blocks
 from torch import nn
 
 from voicegen.audio.features import MelStream, compute_mel, get_preset, log_mel
@@ -19,7 +20,6 @@ from voicegen.errors import AudioError
 from voicegen.infer.convert import Converter
 from voicegen.infer.stream import Chain, ContextChunks, CrossfadeChunks, crossfade_weights, run_whole, stream_to_file
 from voicegen.infer.vocode import clip_guard
-from streaming import push_in_blocks
 
 PCM16_STEP = 1.0 / 32768
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
+from conftest import REPO_ROOT, SAMPLES, isolate_search  # tests/infer/conftest.py (pytest puts it on sys.path)
 
 from voicegen.audio.features import compute_mel
 from voicegen.audio.io import load_audio
@@ -18,8 +19,6 @@ from voicegen.infer.bundles import package_bundle, resolve
 from voicegen.infer.convert import Converter
 from voicegen.infer.vae import load_vae_bundle
 from voicegen.infer.vae_tools import AUDIT_CSV, AUDIT_PNG, KL_RANK_PNG, TRAVERSE_PNG, audit, traverse_file
-
-from conftest import REPO_ROOT, SAMPLES, isolate_search  # tests/infer/conftest.py (pytest puts it on sys.path)
 
 VAE_TINY = REPO_ROOT / "recipes" / "vae16k" / "conf" / "tiny.yaml"
 

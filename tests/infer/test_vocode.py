@@ -14,6 +14,7 @@ from voicegen.audio.io import AudioWarning, load_audio
 from voicegen.audio.writer import GUARD_PEAK, save_audio
 from voicegen.checkpoint import save_artifact
 from voicegen.errors import ArtifactError, AudioError, ConfigError
+from voicegen.formats.vocoder import save_vocoder
 from voicegen.infer.commands import run_vocode
 from voicegen.infer.options import BatchOptions
 from voicegen.infer.vocode import (
@@ -23,7 +24,6 @@ from voicegen.infer.vocode import (
     vocode_to,
 )
 from voicegen.models.vocoder import build_generator
-from voicegen.formats.vocoder import save_vocoder
 from voicegen.train.vocoder import fill_generator_contract
 
 VC16K = get_preset("vc16k")

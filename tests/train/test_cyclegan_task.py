@@ -21,8 +21,8 @@ from voicegen.config import from_dict
 from voicegen.errors import ArtifactError, ConfigError
 from voicegen.infer.cyclegan import CycleGANBundle, load_cyclegan_bundle
 from voicegen.models.cyclegan import build_discriminator, build_generator, build_resnet_generator, generator_config
-from voicegen.train.cyclegan import DEFAULT_LOSS_WEIGHTS, CycleGANTrainConfig, export_cyclegan, train_cyclegan
 from voicegen.train.config import TrainerConfig
+from voicegen.train.cyclegan import DEFAULT_LOSS_WEIGHTS, CycleGANTrainConfig, export_cyclegan, train_cyclegan
 from voicegen.train.cyclegan_task import CycleGANTask
 
 TINY_G = {"base_channels": 8, "down_channels": 8, "bottleneck_channels": 16, "residual_channels": 16,

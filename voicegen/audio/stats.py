@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from voicegen.artifact_meta import parse_json
-from voicegen.audio.f0 import F0Config, track_f0
 from voicegen.audio.contract import FeatureConfig
+from voicegen.audio.f0 import F0Config, track_f0
 from voicegen.audio.io import AUDIO_EXTENSIONS, is_audio_file, load_audio
 from voicegen.audio.writer import atomic_output
 from voicegen.errors import ArtifactError, AudioError, ConfigError

@@ -41,6 +41,7 @@ from voicegen.audio.logmel import MelStream
 from voicegen.audio.logmel import log_mel as compute_mel
 from voicegen.errors import AudioError
 from voicegen.infer.bundles import load_converter, vocoder_path
+from voicegen.infer.options import PITCH_AUTO, PITCH_NONE, parse_pitch  # noqa: F401 (parse_pitch: re-exported)
 from voicegen.infer.stream import (
     Chain,
     Fork,
@@ -51,7 +52,6 @@ from voicegen.infer.stream import (
     run_whole,
     stream_to_file,
 )
-from voicegen.infer.options import PITCH_AUTO, PITCH_NONE, parse_pitch  # noqa: F401 (parse_pitch: re-exported)
 from voicegen.infer.vocode import load_vocoder
 
 SEMITONES_PER_OCTAVE = 12

@@ -29,14 +29,14 @@ from typing import Any
 
 import numpy as np
 
+from voicegen.artifact_meta import read_artifact_meta
 from voicegen.audio.contract import FeatureConfig
 from voicegen.audio.f0 import F0_ROWS, LF0_ROW, F0Config, F0Stream, shift_lf0
-from voicegen.audio.logmel import MelStream
 from voicegen.audio.io import AudioReader
+from voicegen.audio.logmel import MelStream
 from voicegen.audio.writer import guard_gain
 from voicegen.errors import AudioError, ConfigError
 from voicegen.formats.vocoder import KIND as VOCODER_KIND  # noqa: F401  (re-exported)
-from voicegen.artifact_meta import read_artifact_meta
 from voicegen.formats.vocoder import read_vocoder_meta
 from voicegen.infer.nets import as_net, torch_device
 from voicegen.infer.stream import (

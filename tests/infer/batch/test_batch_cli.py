@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+
 import numpy as np
 import soundfile as sf
 from click.testing import CliRunner

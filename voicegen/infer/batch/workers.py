@@ -171,8 +171,8 @@ def features_worker(options: FeaturesOptions) -> FileWorker:
     """Per-file log-mel ``(n_mels, frames)`` float32 ``.npy`` under ``options.preset``, with
     ``options.f0`` also the F0 rows (default :class:`~voicegen.audio.f0.F0Config`); with
     ``options.plot`` (a folder), also a PNG of the mel there."""
-    from voicegen.audio.f0 import F0Config
     from voicegen.audio.contract import get_preset
+    from voicegen.audio.f0 import F0Config
     from voicegen.audio.logmel import file_mel
     from voicegen.fileutil import atomic_path
 
