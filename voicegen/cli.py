@@ -28,8 +28,8 @@ from voicegen.cli_batch import (
     finish_batch,
     print_line,
 )
-from voicegen.cli_common import Terminated, cli_message, input_kind, one_line_warnings, refuse_existing, require_folder
-from voicegen.errors import TrainingInterrupted, VoicegenError
+from voicegen.cli_common import Terminated, input_kind, one_line_warnings, refuse_existing, require_folder
+from voicegen.errors import TrainingInterrupted, VoicegenError, user_message
 
 PRESET_HELP = "Mel preset (the mel contract): vc16k (16 kHz) or hifigan22k (22.05 kHz)."
 
@@ -54,10 +54,10 @@ class _Group(click.Group):
             try:
                 return super().invoke(ctx)
             except TrainingInterrupted as err:  # a checkpoint was saved: say so, exit like an interrupt
-                click.echo(f"Stopped: {cli_message(str(err))}", err=True)
+                click.echo(f"Stopped: {user_message(str(err))}", err=True)
                 ctx.exit(INTERRUPTED_EXIT_CODE)
             except VoicegenError as err:
-                raise click.ClickException(cli_message(str(err))) from None
+                raise click.ClickException(user_message(str(err))) from None
             except ModuleNotFoundError as err:  # the slim install (no torch, librosa, matplotlib...)
                 if (err.name or "").split(".")[0] not in FULL_INSTALL_MODULES:
                     raise

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import click
 
+from voicegen.errors import user_message
+
 DEVICES = ("auto", "cpu", "cuda")
 """--device choices; ``auto`` is CUDA when torch sees one, else the CPU."""
-from voicegen.errors import API_OVERWRITE_HINT, user_message  # noqa: E402, F401  (API_OVERWRITE_HINT re-exported)
 
 
 class Terminated(KeyboardInterrupt):
@@ -45,10 +46,6 @@ def resolve_device(spec: str):
     return resolve(spec)
 
 
-def cli_message(message: str) -> str:
-    """A library error message as the command line shows it: one line, without the Python-API hint."""
-    return user_message(message)
-
 
 def refuse_existing(path: Path | None, overwrite: bool) -> None:
     """An ``Error:`` when the output ``path`` exists and --overwrite was not given."""
@@ -65,7 +62,7 @@ def input_kind(spec: Path) -> str:
     try:
         return kind(spec)
     except VoicegenError as err:
-        raise click.ClickException(cli_message(str(err))) from None
+        raise click.ClickException(user_message(str(err))) from None
 
 
 def require_folder(path: Path, what: str = "audio files") -> None:
@@ -147,7 +144,7 @@ def already_finished(run_dir: Path, max_steps: int, resume: bool | str) -> bool:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """``warnings.showwarning`` for the CLI: one ``Warning: ...`` line on stderr (no source line)."""
-    click.echo(f"Warning: {cli_message(str(message))}", err=True)
+    click.echo(f"Warning: {user_message(str(message))}", err=True)
 
 
 @contextmanager

@@ -93,9 +93,9 @@ def stream(src: str, target: str, source: str | None, model: str | None, out: st
 
         check_writable_outputs([Path(out)], inputs=[] if src in (STDIO, MIC) else [Path(src)])
     if devices:
-        from voicegen.audio.devices import _sounddevice
+        from voicegen.audio.devices import require_sounddevice
 
-        _sounddevice()  # a missing sounddevice is said before the models load
+        require_sounddevice()  # a missing sounddevice is said before the models load
     bundle, source, target = resolve(target, source, model)
     from voicegen.infer.options import ConvertOptions
 

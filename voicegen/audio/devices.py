@@ -22,7 +22,8 @@ INSTALL_HINT = "pip install 'voicegen[live]' (sounddevice; on Linux also apt ins
 MAX_QUEUED_BLOCKS = 50
 
 
-def _sounddevice() -> Any:
+def require_sounddevice() -> Any:
+    """The sounddevice module, or a ConfigError (one line) saying how to install it."""
     try:
         import sounddevice
     except (ImportError, OSError) as err:  # OSError: the PortAudio library is missing
@@ -35,7 +36,7 @@ def microphone_blocks(rate: int, block: int, *, seconds: float | None = None,
                       device: int | str | None = None) -> Iterator[np.ndarray]:
     """Mono float32 blocks of ``block`` samples at ``rate`` from the default (or the named) input
     device, as they arrive; for ``seconds`` (None: until the caller stops, e.g. Ctrl-C)."""
-    sd = _sounddevice()
+    sd = require_sounddevice()
     arrived: queue.Queue[np.ndarray] = queue.Queue(maxsize=MAX_QUEUED_BLOCKS)
 
     def callback(indata, frames, time, status) -> None:  # PortAudio's thread
@@ -65,7 +66,7 @@ class Speakers:
     (blocking writes: the caller is paced by the device)."""
 
     def __init__(self, rate: int, device: int | str | None = None) -> None:
-        sd = _sounddevice()
+        sd = require_sounddevice()
         try:
             self.stream = sd.OutputStream(samplerate=rate, channels=1, dtype="float32", device=device)
         except Exception as err:

@@ -88,7 +88,11 @@ def parse_vocoder_meta(config: Any, mel: Any, where: str | os.PathLike) -> Vocod
 
 def read_vocoder_meta(path: str | os.PathLike) -> VocoderMeta:
     """The checked metadata of the vocoder artifact at ``path`` (JSON only)."""
-    meta = read_artifact_meta(path)
+    return vocoder_meta(read_artifact_meta(path), path)
+
+
+def vocoder_meta(meta: dict, path: str | os.PathLike) -> VocoderMeta:
+    """The checked :class:`VocoderMeta` of ``meta``, the ``artifact.json`` read from ``path``."""
     if meta.get("kind") != KIND:
         raise ArtifactError(f"{path}: is a {meta.get('kind')!r} artifact, expected {KIND!r}; pass a vocoder folder")
     return parse_vocoder_meta(meta.get("config"), meta.get("mel"), path)

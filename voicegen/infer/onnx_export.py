@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from voicegen.artifact_meta import ARTIFACT_WEIGHTS, read_artifact_meta
+from voicegen.artifact_meta import ARTIFACT_WEIGHTS, file_sha256, read_artifact_meta
 from voicegen.errors import ArtifactError, ConfigError
 from voicegen.fileutil import atomic_path, atomic_write_text
 from voicegen.infer.onnx_runtime import (
@@ -43,7 +43,6 @@ from voicegen.infer.onnx_runtime import (
     ONNX_META,
     ONNX_OPSET,
     config_sha256,
-    file_sha256,
     graph_net,
     onnx_available,
 )

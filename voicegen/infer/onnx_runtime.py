@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from voicegen.artifact_meta import ARTIFACT_WEIGHTS, file_sha256, read_json_object  # noqa: F401 (re-exported)
+from voicegen.artifact_meta import ARTIFACT_WEIGHTS, file_sha256, read_json_object
 from voicegen.errors import ArtifactError, ConfigError
 
 ONNX_FILE = "generator.onnx"
@@ -108,9 +108,6 @@ class OnnxNet:
         return y
 
     __call__ = run_numpy
-
-    def eval(self) -> OnnxNet:
-        return self
 
 
 @dataclass(frozen=True)
@@ -184,13 +181,16 @@ def onnx_status(artifact_dir: str | os.PathLike, artifact_meta: dict) -> str | N
     """None when ``artifact_dir`` (whose ``artifact.json`` is ``artifact_meta``) holds an up-to-date
     ONNX export; else why not (one phrase)."""
     try:
-        graphs = read_onnx_graphs(artifact_dir)
+        return _stale(read_onnx_graphs(artifact_dir), artifact_meta)
     except ArtifactError as err:
         return str(err)
+
+
+def _stale(graphs: OnnxGraphs, artifact_meta: dict) -> str | None:
     if graphs.weights_sha256 != artifact_meta.get("weights_sha256"):
-        return f"the ONNX graphs in {artifact_dir} were exported from other weights (stale)"
+        return f"the ONNX graphs in {graphs.folder} were exported from other weights (stale)"
     if graphs.config_sha256 is not None and graphs.config_sha256 != config_sha256(artifact_meta.get("config")):
-        return f"the ONNX graphs in {artifact_dir} were exported from another model config (stale)"
+        return f"the ONNX graphs in {graphs.folder} were exported from another model config (stale)"
     return None
 
 
@@ -201,14 +201,18 @@ def load_onnx_graphs(artifact_dir: str | os.PathLike, artifact_meta: dict, kind:
     artifact_dir = Path(artifact_dir)
     if not onnx_available():
         raise ConfigError(f"runtime 'onnx' needs onnxruntime: {INSTALL_HINT}")
-    problem = onnx_status(artifact_dir, artifact_meta)
+    try:
+        graphs = read_onnx_graphs(artifact_dir)
+        problem = _stale(graphs, artifact_meta)
+    except ArtifactError as err:
+        problem = str(err)
     if problem is not None:
         raise ArtifactError(f"{problem}; run `voicegen export {kind} --artifact {artifact_dir} --onnx`")
     weights = artifact_dir / ARTIFACT_WEIGHTS
     if not weights.is_file() or file_sha256(weights) != artifact_meta.get("weights_sha256"):
         raise ArtifactError(f"{weights}: missing, or its sha256 differs from artifact.json (tampered or "
                             "corrupted); re-export or re-copy the model")
-    return read_onnx_graphs(artifact_dir)
+    return graphs
 
 
 def choose_runtime(runtime: str, device: str, artifact_dir: str | os.PathLike, artifact_meta: dict) -> str:

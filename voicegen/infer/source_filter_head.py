@@ -134,6 +134,3 @@ class HeadedNet:
         return self.head(x, self.net(x))
 
     __call__ = run_numpy
-
-    def eval(self) -> HeadedNet:
-        return self

@@ -34,12 +34,9 @@ from voicegen.formats.vae import KIND as VAE_KIND  # noqa: F401  (re-exported)
 from voicegen.formats.vae import MODULE as VAE_MODULE  # noqa: F401  (re-exported)
 from voicegen.formats.vae import load_vae_parts
 from voicegen.infer.stream import Chunker, CrossfadeChunks, Stage, run_whole
+from voicegen.infer.vae_onnx import CONVERT_CHUNK_FRAMES, CONVERT_OVERLAP_FRAMES  # one definition, torch-free
 from voicegen.models.vae import SpectrogramVAE
 from voicegen.nn import DiagonalGaussian
-
-# convert_mel: chunks (16 s at 16 kHz / hop 256) and their crossfaded overlap, as for the CycleGAN.
-CONVERT_CHUNK_FRAMES = 1024
-CONVERT_OVERLAP_FRAMES = 128
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from voicegen.errors import ArtifactError, ConfigError
 from voicegen.infer.nets import batch_of_one
 from voicegen.infer.stream import Chunker, CrossfadeChunks, Stage, run_whole
 
-# As voicegen.infer.vae (which imports torch): chunks of 16 s at 16 kHz / hop 256, crossfaded.
+# convert_mel (also voicegen.infer.vae's): chunks of 16 s at 16 kHz / hop 256 and their crossfaded
+# overlap, as for the CycleGAN.
 CONVERT_CHUNK_FRAMES = 1024
 CONVERT_OVERLAP_FRAMES = 128
 

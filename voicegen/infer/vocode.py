@@ -37,7 +37,7 @@ from voicegen.audio.logmel import MelStream
 from voicegen.audio.writer import guard_gain
 from voicegen.errors import AudioError, ConfigError
 from voicegen.formats.vocoder import KIND as VOCODER_KIND  # noqa: F401  (re-exported)
-from voicegen.formats.vocoder import read_vocoder_meta
+from voicegen.formats.vocoder import vocoder_meta
 from voicegen.infer.nets import as_net, torch_device
 from voicegen.infer.stream import (
     Chain,
@@ -238,8 +238,8 @@ def load_vocoder(path: str | os.PathLike, device: Any = "cpu", runtime: str = "a
     """
     from voicegen.infer import onnx_runtime
 
-    meta = read_vocoder_meta(path)
     artifact_meta = read_artifact_meta(path)
+    meta = vocoder_meta(artifact_meta, path)
     if onnx_runtime.choose_runtime(runtime, str(device), path, artifact_meta) == "onnx":
         graphs = onnx_runtime.load_onnx_graphs(path, artifact_meta, "vocoder")
         return Vocoder(generator=graphs.net("generator"), feature_config=meta.feature_config,

@@ -81,7 +81,7 @@ class Models:
         self._loaded: dict[tuple[str, str], Any] = {}
 
     def catalogue(self) -> dict[str, list[dict[str, Any]]]:
-        from voicegen.infer.bundles import CONVERTER_KINDS, VOCODER_KIND, list_bundles  # noqa: F401
+        from voicegen.infer.bundles import CONVERTER_KINDS, VOCODER_KIND, list_bundles
 
         bundles = list_bundles(on_problem=lambda message: None)
         return {"converters": [{"name": b.name, "kind": b.kind, "speakers": list(b.speakers)}
@@ -129,8 +129,7 @@ def create_app(settings: WebSettings = WebSettings()):
     def too_large(_error):
         return jsonify(error=f"upload larger than {settings.max_bytes / 2**20:.0f} MB; send a shorter clip"), 413
 
-    @app.errorhandler(RequestError)
-    @app.errorhandler(VoicegenError)
+    @app.errorhandler(VoicegenError)  # RequestError too
     def refused(error):
         return jsonify(error=user_message(str(error))), 400
 
