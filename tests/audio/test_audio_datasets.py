@@ -46,3 +46,32 @@ def test_split_is_deterministic_and_disjoint(tmp_path) -> None:
 def test_empty_folder_is_an_error(tmp_path) -> None:
     with pytest.raises(AudioError, match=str(tmp_path)):
         AudioSegmentDataset(tmp_path, 16000, 1024)
+
+
+def test_speed_factors_add_faster_copies_whose_f0_follows(sf1_clip) -> None:
+    from voicegen.audio.f0 import F0Config
+
+    f0 = F0Config(method="dio", f0_min=50.0, f0_max=800.0)
+    ds = AudioSegmentDataset([sf1_clip], 16000, 8192, f0=f0, hop_length=256, speed_factors=[1.0, 1.25])
+    assert len(ds) == 2 and len(ds.f0_rows) == 2
+    assert np.array_equal(ds.clips[0], load_audio(sf1_clip, 16000))
+    assert len(ds.clips[1]) == pytest.approx(len(ds.clips[0]) / 1.25, abs=2)
+    medians = [np.median(rows[0][rows[1] > 0.5]) for rows in ds.f0_rows]  # log-F0 over voiced frames
+    cents = 1200 * (medians[1] - medians[0]) / np.log(2)
+    assert cents == pytest.approx(1200 * np.log2(1.25), abs=30)  # +386 cents
+    item = ds[(1, 3)]
+    assert item["wav"].shape == (8192,) and item["f0"].shape == (2, 32)
+
+
+@pytest.mark.parametrize("factors, message", [
+    ([], "data.speed_factors is empty; use [1.0] for the recordings as they are"),
+    ([1.0, 3.0], "data.speed_factors: 3.0 is outside [0.5, 2.0]"),
+    ([1.0, 1.0], "data.speed_factors repeats a factor: [1.0, 1.0]"),
+])
+def test_bad_speed_factors_are_one_config_error(factors, message) -> None:
+    from voicegen.errors import ConfigError
+    from voicegen.train.vocoder import VocoderDataConfig
+
+    with pytest.raises(ConfigError) as err:
+        VocoderDataConfig(train=["x"], speed_factors=factors)
+    assert str(err.value) == message

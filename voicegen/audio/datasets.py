@@ -61,6 +61,11 @@ class AudioSegmentDataset(Dataset):
     are computed once at load, crops start on frame boundaries (a multiple of ``hop_length``;
     ``segment_samples`` must be one too), and items are ``{"wav": (segment_samples,),
     "f0": (2, segment_samples // hop_length)}``: the crop's mel frames and F0 frames line up.
+
+    ``speed_factors`` adds, for each factor f other than 1, a copy of every clip played f times
+    faster (resampled, so pitch and formants scale by f and the duration by 1/f): the same
+    speakers heard as higher or lower voices (speed perturbation). The copies' F0 is tracked on
+    the copies themselves. Factors below 1 leave the top of the band empty (above ``rate * f / 2``).
     """
 
     takes_seed = True
@@ -76,6 +81,7 @@ class AudioSegmentDataset(Dataset):
         progress: bool = False,
         f0: F0Config | None = None,
         hop_length: int | None = None,
+        speed_factors: Sequence[float] = (1.0,),
     ) -> None:
         if segment_samples <= 0:
             raise ValueError(f"segment_samples must be positive, got {segment_samples}")
@@ -97,6 +103,8 @@ class AudioSegmentDataset(Dataset):
             load_audio(path, sample_rate, min_samples=min_samples)
             for path in progress_bar(self.files, desc="loading audio", unit="file", enabled=progress)
         ]
+        self.clips = [speed_change(clip, sample_rate, factor) if factor != 1 else clip
+                      for factor in check_speed_factors(speed_factors) for clip in self.clips]
         self.hop_length = hop_length
         self.f0_rows: list[np.ndarray] | None = None
         if f0 is not None:
@@ -123,6 +131,30 @@ class AudioSegmentDataset(Dataset):
         wav, rows = random_frame_segment(clip, self.f0_rows[index % len(self.clips)], self.segment_samples,
                                          self.hop_length, rng)
         return {"wav": torch.from_numpy(wav), "f0": torch.from_numpy(rows)}
+
+
+MAX_SPEED_FACTOR = 2.0
+
+
+def check_speed_factors(factors: Sequence[float]) -> list[float]:
+    """``factors`` as floats, or a ConfigError naming the bad one (each in [1/2, 2], no repeats)."""
+    factors = [float(f) for f in factors]
+    if not factors:
+        raise ConfigError("data.speed_factors is empty; use [1.0] for the recordings as they are")
+    for f in factors:
+        if not 1 / MAX_SPEED_FACTOR <= f <= MAX_SPEED_FACTOR:
+            raise ConfigError(f"data.speed_factors: {f} is outside [{1 / MAX_SPEED_FACTOR}, {MAX_SPEED_FACTOR}]")
+    if len(set(factors)) != len(factors):
+        raise ConfigError(f"data.speed_factors repeats a factor: {factors}")
+    return factors
+
+
+def speed_change(wav: np.ndarray, sample_rate: int, factor: float) -> np.ndarray:
+    """``wav`` played ``factor`` times faster at the same rate: pitch and formants x factor."""
+    import soxr
+
+    out = soxr.resample(wav.astype(np.float32), sample_rate * factor, sample_rate, quality="VHQ")
+    return np.clip(out, -1.0, 1.0).astype(np.float32)
 
 
 def random_segment(wav: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:

@@ -23,7 +23,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 from torch.utils.data import Dataset
 
-from voicegen.audio.datasets import AudioSegmentDataset, split_files
+from voicegen.audio.datasets import AudioSegmentDataset, check_speed_factors, split_files
 from voicegen.audio.f0 import F0Config, f0_rows
 from voicegen.audio.features import FeatureConfig, get_preset
 from voicegen.audio.io import is_audio_file, load_audio
@@ -68,6 +68,9 @@ class VocoderDataConfig:
         0.51 s at 16 kHz = 32 frames of hop 256).
     repeats: times each training clip is visited per epoch.
     val_seconds: validation clips are cut to their first ``val_seconds`` seconds.
+    speed_factors: the training clips are also used played this many times faster (resampled:
+        pitch and formants scale together, like a smaller or larger speaker), e.g. [1.0, 1.15, 1.3]
+        adds two higher voices per speaker; validation clips are never changed. [1.0] = as recorded.
     """
 
     train: list[str] = field(default_factory=list)
@@ -75,8 +78,10 @@ class VocoderDataConfig:
     segment_samples: int = 8192
     repeats: int = 1
     val_seconds: float = 4.0
+    speed_factors: list[float] = field(default_factory=lambda: [1.0])
 
     def __post_init__(self) -> None:
+        self.speed_factors = check_speed_factors(self.speed_factors)
         if self.val_count < 0:
             raise ConfigError(f"data.val_count must be >= 0, got {self.val_count}")
         for name in ("segment_samples", "repeats"):
@@ -270,6 +275,11 @@ def init_generator_from(generator: nn.Module, config: VocoderTrainConfig, path: 
                           f"unexpected {result.unexpected_keys[:3]}); re-export the vocoder")
 
 
+def speeds_note(factors: list[float]) -> str:
+    """`` with speeds 1, 1.15`` for the run summary, or nothing for the recordings as they are."""
+    return "" if factors == [1.0] else " with speeds " + ", ".join(f"{f:g}" for f in factors)
+
+
 def train_vocoder(
     config: VocoderTrainConfig,
     run_dir: str | os.PathLike,
@@ -300,7 +310,8 @@ def train_vocoder(
     f0 = config.f0_config
     dataset = AudioSegmentDataset(train_files, contract.sample_rate, config.data.segment_samples,
                                   repeats=config.data.repeats, min_samples=contract.min_samples,
-                                  progress=progress, f0=f0, hop_length=contract.hop_length)
+                                  progress=progress, f0=f0, hop_length=contract.hop_length,
+                                  speed_factors=config.data.speed_factors)
     val_dataset = None
     if val_files:
         max_samples = int(config.data.val_seconds * contract.sample_rate)
@@ -308,7 +319,8 @@ def train_vocoder(
                                       contract.min_samples, f0=f0)
     trainer = run_trainer(task, dataset, config, run_dir, resume=resume, val_dataset=val_dataset,
                           command="voicegen train vocoder",
-                          summary=f"vocoder: {len(train_files)} training files ({dataset.total_seconds:.1f} s), "
+                          summary=f"vocoder: {len(train_files)} training files ({dataset.total_seconds:.1f} s"
+                                  f"{speeds_note(config.data.speed_factors)}), "
                                   f"{len(val_files)} validation files, generator {config.generator_kind} "
                                   f"({parameter_count(generator):.2f}M parameters)")
     if not trainer.dist.is_main:
