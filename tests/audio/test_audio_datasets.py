@@ -61,6 +61,19 @@ def test_speed_factors_add_faster_copies_whose_f0_follows(sf1_clip) -> None:
     assert cents == pytest.approx(1200 * np.log2(1.25), abs=30)  # +386 cents
     item = ds[(1, 3)]
     assert item["wav"].shape == (8192,) and item["f0"].shape == (2, 32)
+    assert ds.f0_rows[1].shape == (2, len(ds.clips[1]) // 256)
+
+
+def test_speed_rows_scale_f0_and_resample_time() -> None:
+    from voicegen.audio.datasets import speed_rows
+
+    lf0 = np.log(100.0 + np.arange(8, dtype=np.float32))  # frame i: 100 + i Hz
+    rows = np.stack([lf0, np.array([0, 1, 1, 1, 1, 1, 1, 0], dtype=np.float32)])
+    assert np.array_equal(speed_rows(rows, 1.0, 8), rows)
+    fast = speed_rows(rows, 2.0, 4)  # copy frame j sits at original frame 2j + 0.5
+    expected_hz = 2.0 * np.exp(np.interp([0.5, 2.5, 4.5, 6.5], np.arange(8), lf0))
+    assert np.allclose(np.exp(fast[0]), expected_hz, rtol=1e-5)
+    assert fast[1].tolist() == [0, 1, 1, 1]  # nearest original frame: 0, 2, 4, 6 (halves round to even)
 
 
 @pytest.mark.parametrize("factors, message", [

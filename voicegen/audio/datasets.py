@@ -64,8 +64,10 @@ class AudioSegmentDataset(Dataset):
 
     ``speed_factors`` adds, for each factor f other than 1, a copy of every clip played f times
     faster (resampled, so pitch and formants scale by f and the duration by 1/f): the same
-    speakers heard as higher or lower voices (speed perturbation). The copies' F0 is tracked on
-    the copies themselves. Factors below 1 leave the top of the band empty (above ``rate * f / 2``).
+    speakers heard as higher or lower voices (speed perturbation). A copy's F0 rows are the
+    original's scaled by f and resampled in time (exact, where tracking the copy would add the
+    tracker's own new errors). Factors below 1 leave the top of the band empty (above
+    ``rate * f / 2``).
     """
 
     takes_seed = True
@@ -90,6 +92,7 @@ class AudioSegmentDataset(Dataset):
                               f"{MAX_SEGMENT_SAMPLES} (voicegen.audio.datasets.MAX_SEGMENT_SAMPLES); lower "
                               "data.segment_seconds")
         check_repeats(repeats)
+        factors = check_speed_factors(speed_factors)
         if isinstance(sources, (str, Path)):
             self.files = list_audio_files(sources)
         else:
@@ -103,8 +106,6 @@ class AudioSegmentDataset(Dataset):
             load_audio(path, sample_rate, min_samples=min_samples)
             for path in progress_bar(self.files, desc="loading audio", unit="file", enabled=progress)
         ]
-        self.clips = [speed_change(clip, sample_rate, factor) if factor != 1 else clip
-                      for factor in check_speed_factors(speed_factors) for clip in self.clips]
         self.hop_length = hop_length
         self.f0_rows: list[np.ndarray] | None = None
         if f0 is not None:
@@ -113,6 +114,11 @@ class AudioSegmentDataset(Dataset):
                                  f"{hop_length}")
             self.f0_rows = [f0_rows(clip, sample_rate, hop_length, f0)
                             for clip in progress_bar(self.clips, desc="tracking F0", unit="file", enabled=progress)]
+        originals, original_rows = self.clips, self.f0_rows
+        self.clips = [speed_change(clip, sample_rate, f) if f != 1 else clip for f in factors for clip in originals]
+        if original_rows is not None:
+            self.f0_rows = [speed_rows(original_rows[i % len(originals)], factors[i // len(originals)],
+                                       len(clip) // hop_length) for i, clip in enumerate(self.clips)]
 
     @property
     def total_seconds(self) -> float:
@@ -155,6 +161,22 @@ def speed_change(wav: np.ndarray, sample_rate: int, factor: float) -> np.ndarray
 
     out = soxr.resample(wav.astype(np.float32), sample_rate * factor, sample_rate, quality="VHQ")
     return np.clip(out, -1.0, 1.0).astype(np.float32)
+
+
+def speed_rows(rows: np.ndarray, factor: float, frames: int) -> np.ndarray:
+    """F0 rows ``(2, n)`` of a clip -> the ``(2, frames)`` rows of that clip played ``factor`` times
+    faster: frame j of the copy is centred at ``(j + 1/2) * hop * factor`` samples of the original,
+    log-F0 interpolated there plus ``log(factor)``, voicing from the nearest original frame."""
+    rows = np.asarray(rows, dtype=np.float32)
+    if factor == 1 and rows.shape[1] == frames:
+        return rows
+    n = rows.shape[1]
+    position = (np.arange(frames) + 0.5) * factor - 0.5  # in original frames
+    out = np.empty((rows.shape[0], frames), dtype=np.float32)
+    out[LF0_ROW] = np.interp(position, np.arange(n), rows[LF0_ROW]) + np.log(factor)
+    nearest = np.clip(np.rint(position).astype(np.int64), 0, n - 1)
+    out[LF0_ROW + 1:] = rows[LF0_ROW + 1:, nearest]
+    return out
 
 
 def random_segment(wav: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
