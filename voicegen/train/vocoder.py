@@ -71,6 +71,9 @@ class VocoderDataConfig:
     speed_factors: the training clips are also used played this many times faster (resampled:
         pitch and formants scale together, like a smaller or larger speaker), e.g. [1.0, 1.15, 1.3]
         adds two higher voices per speaker; validation clips are never changed. [1.0] = as recorded.
+    mel_smoothing: share of training examples whose input mel is blurred in time (a random blend
+        with a 5-frame binomial average) while the target stays the recording, so the generator
+        also renders the smoother mels a converter or a VAE outputs; 0 = never.
     """
 
     train: list[str] = field(default_factory=list)
@@ -79,9 +82,12 @@ class VocoderDataConfig:
     repeats: int = 1
     val_seconds: float = 4.0
     speed_factors: list[float] = field(default_factory=lambda: [1.0])
+    mel_smoothing: float = 0.0
 
     def __post_init__(self) -> None:
         self.speed_factors = check_speed_factors(self.speed_factors)
+        if not 0.0 <= self.mel_smoothing <= 1.0:
+            raise ConfigError(f"data.mel_smoothing must be in [0, 1], got {self.mel_smoothing}")
         if self.val_count < 0:
             raise ConfigError(f"data.val_count must be >= 0, got {self.val_count}")
         for name in ("segment_samples", "repeats"):
@@ -300,7 +306,8 @@ def train_vocoder(
     if init_from is not None:
         init_generator_from(generator, config, init_from)
     task = VocoderTask(generator, discriminator, contract, adversarial_loss=config.adversarial_loss,
-                       adversarial_start=config.adversarial_start, stft_loss=config.stft_loss)
+                       adversarial_start=config.adversarial_start, stft_loss=config.stft_loss,
+                       mel_smoothing=config.data.mel_smoothing)
     files = audio_files(config.data.train)
     if config.data.val_count:
         train_files, val_files = split_files(files, config.data.val_count)

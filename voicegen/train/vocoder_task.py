@@ -68,6 +68,8 @@ class VocoderTask:
         adversarial_start: steps ``1..adversarial_start`` train the generator on spectral losses
             only; the discriminator trains from step ``adversarial_start + 1`` (0: from the start).
         stft_loss: also return the multi-resolution STFT loss ``stft`` from the ``gen`` phase.
+        mel_smoothing: share of training examples whose input mel is blurred in time
+            (:func:`smooth_mel`, a random strength per example); the loss target is unchanged.
 
     Training batches are waveforms ``(B, T)`` in [-1, 1]; validation batches are
     ``{"wav": (1, T), "index": (1,)}`` (see ``voicegen.train.vocoder.ValidationClips``).
@@ -82,6 +84,7 @@ class VocoderTask:
         adversarial_loss: AdversarialKind = "lsgan",
         adversarial_start: int = 0,
         stft_loss: bool = False,
+        mel_smoothing: float = 0.0,
     ) -> None:
         if adversarial_start < 0:
             raise ValueError(f"adversarial_start must be >= 0, got {adversarial_start}")
@@ -92,6 +95,7 @@ class VocoderTask:
         self.adversarial_start = adversarial_start
         self.mel = MelSpectrogram(feature_config)
         self.stft = MultiResolutionSTFTLoss() if stft_loss else None
+        self.mel_smoothing = mel_smoothing
         self._cache: tuple[int, Tensor, Tensor] | None = None  # (step, wav, wav_hat) of this step
 
     # ------------------------------------------------------------------ TrainTask
@@ -190,12 +194,32 @@ class VocoderTask:
             raise ValueError(f"VocoderTask: expected a waveform batch (B, T), got shape {tuple(wav.shape)}")
         with torch.no_grad():
             mel = self._mel_fn(wav)(wav)
+            if self.mel_smoothing > 0:
+                mel = smooth_mel(mel, self.mel_smoothing)
             start = torch.rand(wav.shape[0], device=wav.device) * (2 * math.pi) if self.needs_f0 else None
             inputs = self._inputs(mel, f0, start) if self.needs_f0 else mel
         wav_hat = self.generator(inputs)[:, 0]
         wav, wav_hat = _trimmed(wav, wav_hat)
         self._cache = (step, wav, wav_hat)
         return wav, wav_hat
+
+
+SMOOTHING_KERNEL = (1.0, 4.0, 6.0, 4.0, 1.0)
+"""Binomial weights (sum 16) of the time blur in :func:`smooth_mel`."""
+
+
+def smooth_mel(mel: Tensor, share: float) -> Tensor:
+    """``mel`` (B, n_mels, frames) with a random ``share`` of its examples blurred in time: each chosen
+    one becomes ``mel + a * (blur(mel) - mel)`` with ``a ~ U(0, 1)``, where ``blur`` is the 5-frame
+    binomial average (edges repeated). The others come back unchanged."""
+    kernel = torch.tensor(SMOOTHING_KERNEL, dtype=mel.dtype, device=mel.device) / sum(SMOOTHING_KERNEL)
+    pad = len(SMOOTHING_KERNEL) // 2
+    b, n, t = mel.shape
+    padded = torch.nn.functional.pad(mel.reshape(b * n, 1, t), (pad, pad), mode="replicate")
+    blurred = torch.nn.functional.conv1d(padded, kernel.view(1, 1, -1)).reshape(b, n, t)
+    chosen = (torch.rand(b, device=mel.device) < share).to(mel.dtype)
+    strength = chosen * torch.rand(b, device=mel.device, dtype=mel.dtype)
+    return mel + strength.view(b, 1, 1) * (blurred - mel)
 
 
 def _pitch_metrics(wav_hat: Tensor, f0: Tensor, feature_config: FeatureConfig) -> dict[str, float]:
