@@ -21,9 +21,11 @@ CPU_YAML = REPO_ROOT / "recipes" / "vocoder16k" / "conf" / "cpu.yaml"
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, sf1_clip, tm1_clip):
-    """A run of the tiny recipe on two bundled clips (the recipe's 20 steps)."""
+    """A run of the tiny recipe on two bundled clips (the recipe's 20 steps), with the training
+    augmentations on: a faster copy of each clip and blurred input mels."""
     run = tmp_path_factory.mktemp("cli") / "run"
     args = ["train", "vocoder", "--config", str(TINY_YAML), "--set", f"data.train=[{sf1_clip}, {tm1_clip}]",
+            "--set", "data.speed_factors=[1.0, 1.2]", "--set", "data.mel_smoothing=0.5",
             "--run-dir", str(run), "--no-resume", "--device", "cpu"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
@@ -40,6 +42,7 @@ def test_recipe_configs_load() -> None:
 def test_train_then_vocode_round_trip(trained, sf1_clip, tmp_path) -> None:
     run, output = trained
     assert f"exported vocoder to {run / 'export'}" in output
+    assert "with speeds 1, 1.2)" in output  # the run summary counts the faster copies
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows if "gen/mel" in r] == [5, 10, 15, 20]
     assert [("disc/adv_d" in r) for r in rows if "gen/mel" in r] == [False, False, True, True]

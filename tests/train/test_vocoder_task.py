@@ -173,3 +173,27 @@ def test_stft_weight_enables_the_stft_loss() -> None:
     assert config.stft_loss and config.trainer.loss_weights["stft"] == 2.5
     assert tiny_config("istft", trainer={"loss_weights": {"gen/stft": 1}}).stft_loss
     assert not tiny_config("istft", trainer={"loss_weights": {"stft": 0}}).stft_loss
+
+
+def test_smooth_mel_blurs_a_share_of_examples_in_time() -> None:
+    from voicegen.train.vocoder_task import smooth_mel
+
+    torch.manual_seed(0)
+    mel = torch.randn(64, 8, 40)
+    assert torch.equal(smooth_mel(mel, 0.0), mel)
+    out = smooth_mel(mel, 0.5)
+    changed = (out - mel).abs().amax(dim=(1, 2)) > 0
+    assert 16 <= int(changed.sum()) <= 48  # about half of the 64 examples
+    roughness = lambda x: (x[..., 1:] - x[..., :-1]).abs().mean(dim=(1, 2))  # noqa: E731
+    assert torch.all(roughness(out[changed]) < roughness(mel[changed]))
+    # a constant mel is a fixed point of the blur (edges repeated), whatever the strength
+    flat = torch.full((4, 8, 40), -3.0)
+    assert torch.allclose(smooth_mel(flat, 1.0), flat)
+
+
+def test_mel_smoothing_outside_0_1_is_a_config_error() -> None:
+    from voicegen.errors import ConfigError
+    from voicegen.train.vocoder import VocoderDataConfig
+
+    with pytest.raises(ConfigError, match=r"^data.mel_smoothing must be in \[0, 1\], got 1.5$"):
+        VocoderDataConfig(train=["x"], mel_smoothing=1.5)
