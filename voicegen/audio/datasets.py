@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import soxr
 import torch
 from torch.utils.data import Dataset
 
-from voicegen.audio.f0 import LF0_ROW, F0Config, f0_rows
-from voicegen.audio.io import load_audio
+from voicegen.audio.f0 import F0_ROWS, LF0_ROW, VUV_ROW, F0Config, f0_rows
+from voicegen.audio.io import RESAMPLE_QUALITY, load_audio
 from voicegen.audio.stats import list_audio_files
 from voicegen.errors import AudioError, ConfigError
 from voicegen.progress import progress_bar
@@ -114,11 +115,11 @@ class AudioSegmentDataset(Dataset):
                                  f"{hop_length}")
             self.f0_rows = [f0_rows(clip, sample_rate, hop_length, f0)
                             for clip in progress_bar(self.clips, desc="tracking F0", unit="file", enabled=progress)]
-        originals, original_rows = self.clips, self.f0_rows
-        self.clips = [speed_change(clip, sample_rate, f) if f != 1 else clip for f in factors for clip in originals]
-        if original_rows is not None:
-            self.f0_rows = [speed_rows(original_rows[i % len(originals)], factors[i // len(originals)],
-                                       len(clip) // hop_length) for i, clip in enumerate(self.clips)]
+        copies = [(f, k, clip if f == 1 else speed_change(clip, sample_rate, f))
+                  for f in factors for k, clip in enumerate(self.clips)]
+        if self.f0_rows is not None:
+            self.f0_rows = [speed_rows(self.f0_rows[k], f, len(copy) // hop_length) for f, k, copy in copies]
+        self.clips = [copy for _, _, copy in copies]
 
     @property
     def total_seconds(self) -> float:
@@ -157,9 +158,7 @@ def check_speed_factors(factors: Sequence[float]) -> list[float]:
 
 def speed_change(wav: np.ndarray, sample_rate: int, factor: float) -> np.ndarray:
     """``wav`` played ``factor`` times faster at the same rate: pitch and formants x factor."""
-    import soxr
-
-    out = soxr.resample(wav.astype(np.float32), sample_rate * factor, sample_rate, quality="VHQ")
+    out = soxr.resample(wav.astype(np.float32), sample_rate * factor, sample_rate, quality=RESAMPLE_QUALITY)
     return np.clip(out, -1.0, 1.0).astype(np.float32)
 
 
@@ -172,10 +171,9 @@ def speed_rows(rows: np.ndarray, factor: float, frames: int) -> np.ndarray:
         return rows
     n = rows.shape[1]
     position = (np.arange(frames) + 0.5) * factor - 0.5  # in original frames
-    out = np.empty((rows.shape[0], frames), dtype=np.float32)
+    out = np.empty((F0_ROWS, frames), dtype=np.float32)
     out[LF0_ROW] = np.interp(position, np.arange(n), rows[LF0_ROW]) + np.log(factor)
-    nearest = np.clip(np.rint(position).astype(np.int64), 0, n - 1)
-    out[LF0_ROW + 1:] = rows[LF0_ROW + 1:, nearest]
+    out[VUV_ROW] = rows[VUV_ROW, np.clip(np.rint(position).astype(np.int64), 0, n - 1)]
     return out
 
 
