@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from chunking import crossfade_spans
 from streaming import push_in_blocks
 from torch import nn
 
@@ -24,23 +25,9 @@ from voicegen.infer.vocode import clip_guard
 PCM16_STEP = 1.0 / 32768
 
 
-def chunk_layout(frames: int, chunk: int, overlap: int) -> list[tuple[int, int]]:
-    """The documented layout computed directly: full chunks at 0, hop, ... while another full chunk
-    follows, then the rest as one chunk or two equal ones."""
-    hop, start, spans = chunk - overlap, 0, []
-    while start + chunk + hop <= frames:
-        spans.append((start, start + chunk))
-        start += hop
-    rest = frames - start
-    if rest <= chunk:
-        return spans + [(start, frames)]
-    length = -(-(rest + overlap) // 2)
-    return spans + [(start, start + length), (frames - length, frames)]
-
-
 def test_chunk_layout_bounds_sizes_and_overlaps() -> None:
     for frames in [1, 63, 64, 65, 111, 112, 113, 200, 1000, 3750]:
-        spans = chunk_layout(frames, 64, 16)
+        spans = crossfade_spans(frames, 64, 16)
         assert spans[0][0] == 0 and spans[-1][1] == frames
         assert all(stop - start <= 64 for start, stop in spans)
         assert frames <= 64 or all(stop - start >= (64 + 16) // 2 for start, stop in spans)
@@ -51,7 +38,7 @@ def test_chunk_layout_bounds_sizes_and_overlaps() -> None:
 
 def reference_crossfade(fn, x: np.ndarray, chunk: int, overlap: int) -> np.ndarray:
     frames = x.shape[1]
-    spans = chunk_layout(frames, chunk, overlap)
+    spans = crossfade_spans(frames, chunk, overlap)
     out, total = np.zeros_like(x), np.zeros(frames, dtype=np.float32)
     for index, (start, stop) in enumerate(spans):
         weight = crossfade_weights(stop - start, overlap, first=index == 0, last=index == len(spans) - 1)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from chunking import crossfade_spans
 from torch import nn
 
 from voicegen.audio.features import get_preset
@@ -195,23 +196,9 @@ def test_export_then_load_gives_the_same_conversions(tmp_path: Path) -> None:
         load_cyclegan_bundle(exact)
 
 
-def chunk_bounds(frames: int, chunk_frames: int, overlap_frames: int) -> list[tuple[int, int]]:
-    """The documented chunk layout (voicegen.infer.stream.CrossfadeChunks): full chunks at 0, hop, 2 hop...
-    while another full chunk follows, then the rest as one chunk or two of equal length."""
-    hop, start, spans = chunk_frames - overlap_frames, 0, []
-    while start + chunk_frames + hop <= frames:
-        spans.append((start, start + chunk_frames))
-        start += hop
-    rest = frames - start
-    if rest <= chunk_frames:
-        return spans + [(start, frames)]
-    length = -(-(rest + overlap_frames) // 2)
-    return spans + [(start, start + length), (frames - length, frames)]
-
-
 def test_chunks_cover_the_input_and_crossfade_seamlessly() -> None:
-    assert chunk_bounds(100, 128, 32) == [(0, 100)]
-    assert chunk_bounds(300, 128, 32) == [(0, 128), (96, 214), (182, 300)]
+    assert crossfade_spans(100, 128, 32) == [(0, 100)]
+    assert crossfade_spans(300, 128, 32) == [(0, 128), (96, 214), (182, 300)]
     bundle, _, _ = tiny_bundle()
     # A local stand-in generator (receptive field +-2 frames): chunked must equal whole away from seams.
     torch.manual_seed(0)
@@ -222,13 +209,13 @@ def test_chunks_cover_the_input_and_crossfade_seamlessly() -> None:
     bundle.convert_mel(mel, "A", "B", chunk_frames=128, overlap_frames=32)
     normalised = torch.from_numpy(normalize(mel, bundle.stats["A"]))
     assert len(calls) == 3
-    for got, (start, stop) in zip(calls, chunk_bounds(300, 128, 32)):
+    for got, (start, stop) in zip(calls, crossfade_spans(300, 128, 32)):
         assert torch.equal(got, normalised[:, start:stop])
     bundle.generators[("A", "B")] = local
     whole = bundle.convert_mel(mel, "A", "B", chunk_frames=400)
     chunked = bundle.convert_mel(mel, "A", "B", chunk_frames=128, overlap_frames=32)
     near_edges = np.zeros(300, dtype=bool)
-    for start, stop in chunk_bounds(300, 128, 32):
+    for start, stop in crossfade_spans(300, 128, 32):
         near_edges[max(start - 3, 0):start + 3] = True
         near_edges[max(stop - 3, 0):stop + 3] = True
     np.testing.assert_allclose(chunked[:, ~near_edges], whole[:, ~near_edges], rtol=1e-5, atol=1e-4)
