@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +23,48 @@ CPU_YAML = REPO_ROOT / "recipes" / "vocoder16k" / "conf" / "cpu.yaml"
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, sf1_clip, tm1_clip):
+def converter_mels(tmp_path_factory, sf1_clip):
+    """The shipped converter's round trip (SF1 -> TM1 -> SF1) of one bundled SF1 clip, made by the
+    recipe script that makes a vocoder's `data.input_mels`: ``(audio folder, mel folder, mel)``."""
+    base = tmp_path_factory.mktemp("mels")
+    audio, mels = base / "SF1", base / "mels"
+    audio.mkdir()
+    shutil.copy(sf1_clip, audio / "x.wav")
+    command = [sys.executable, str(REPO_ROOT / "recipes" / "vocoder16k" / "local" / "converter_mels.py"),
+               "--model", "vcc2016_sf1_tm1", "--speaker", "SF1", "--src", str(audio), "--out", str(mels)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"1 mels in {mels}"
+    again = subprocess.run(command, capture_output=True, text=True)
+    assert again.returncode == 1
+    assert again.stderr.strip() == f"error: {mels / 'x.npy'}: already exists (1 of 1); pass --overwrite to replace them"
+    return audio, mels, np.load(mels / "x.npy")
+
+
+def test_converter_mels_are_the_bundles_round_trip(converter_mels) -> None:
+    from voicegen.audio.io import load_audio
+    from voicegen.audio.logmel import log_mel
+    from voicegen.infer.bundles import find_bundle, load_converter
+
+    audio, _, mel = converter_mels
+    bundle = load_converter(find_bundle("vcc2016_sf1_tm1"))
+    real = log_mel(load_audio(audio / "x.wav", 16000), bundle.feature_config)
+    expected = bundle.convert_mel(bundle.convert_mel(real, "SF1", "TM1"), "TM1", "SF1")
+    assert mel.shape == real.shape == (80, 62201 // 256) and mel.dtype == np.float32
+    assert np.allclose(mel, expected, atol=1e-5)
+    assert np.abs(mel - real).mean() > 0.1  # a model's output, not the recording's mel
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, sf1_clip, tm1_clip, converter_mels):
     """A run of the tiny recipe on two bundled clips (the recipe's 20 steps), with the training
-    augmentations on: a faster copy of each clip and blurred input mels."""
+    augmentations on: a faster copy of each clip, blurred input mels, and the converter's round
+    trip as the input mel of the SF1 clip."""
     run = tmp_path_factory.mktemp("cli") / "run"
-    args = ["train", "vocoder", "--config", str(TINY_YAML), "--set", f"data.train=[{sf1_clip}, {tm1_clip}]",
+    audio, mels, _ = converter_mels
+    args = ["train", "vocoder", "--config", str(TINY_YAML), "--set", f"data.train=[{audio / 'x.wav'}, {tm1_clip}]",
             "--set", "data.speed_factors=[1.0, 1.2]", "--set", "data.mel_smoothing=0.5",
+            "--set", f"data.input_mels={{{audio}: [{mels}]}}",
             "--run-dir", str(run), "--no-resume", "--device", "cpu"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
@@ -42,7 +81,7 @@ def test_recipe_configs_load() -> None:
 def test_train_then_vocode_round_trip(trained, sf1_clip, tmp_path) -> None:
     run, output = trained
     assert f"exported vocoder to {run / 'export'}" in output
-    assert "with speeds 1, 1.2)" in output  # the run summary counts the faster copies
+    assert "with speeds 1, 1.2, 1 with input mels)" in output  # the run summary counts the copies and mels
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows if "gen/mel" in r] == [5, 10, 15, 20]
     assert [("disc/adv_d" in r) for r in rows if "gen/mel" in r] == [False, False, True, True]

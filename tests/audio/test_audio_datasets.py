@@ -88,3 +88,59 @@ def test_bad_speed_factors_are_one_config_error(factors, message) -> None:
     with pytest.raises(ConfigError) as err:
         VocoderDataConfig(train=["x"], speed_factors=factors)
     assert str(err.value) == message
+
+
+def test_input_mels_are_cropped_with_the_audio_and_used_for_a_share(sf1_clip, tm1_clip) -> None:
+    from voicegen.audio.f0 import F0Config
+
+    f0 = F0Config(method="dio", f0_min=50.0, f0_max=800.0)
+    frames = len(load_audio(sf1_clip, 16000)) // 256
+    marked = np.tile(np.arange(frames, dtype=np.float32), (4, 1))  # column j holds j: shows where a crop starts
+    make = lambda share: AudioSegmentDataset([sf1_clip, tm1_clip], 16000, 8192, f0=f0, hop_length=256,  # noqa: E731
+                                             input_mels=[[marked, marked + 1000], []], input_mel_share=share)
+    always, never = make(1.0), make(0.0)
+    clip = always.clips[0]
+    for seed in range(5):
+        item = always[(0, seed)]
+        start = int(item["mel"][0, 0]) % 1000
+        assert item["use_mel"].item() == 1.0
+        assert np.array_equal(item["mel"].numpy() % 1000, marked[:, start:start + 32])
+        assert np.array_equal(item["wav"].numpy(), clip[start * 256:start * 256 + 8192])
+        assert np.array_equal(item["f0"].numpy(), always.f0_rows[0][:, start:start + 32])
+        other = always[(1, seed)]  # the clip without an input mel: a zero placeholder, not used
+        assert other["use_mel"].item() == 0.0 and not other["mel"].any() and other["mel"].shape == (4, 32)
+        assert never[(0, seed)]["use_mel"].item() == 0.0
+        assert np.array_equal(never[(0, seed)]["wav"].numpy(), item["wav"].numpy())  # same crop either way
+    half = make(0.5)
+    used = [half[(0, seed)]["use_mel"].item() for seed in range(200)]
+    assert 70 < sum(used) < 130
+    second = [always[(0, seed)]["mel"][0, 0].item() >= 1000 for seed in range(200)]  # which of the two mels
+    assert 70 < sum(second) < 130
+
+
+def test_input_mel_files_mirror_the_audio_folders(tmp_path) -> None:
+    from voicegen.audio.datasets import input_mel_files
+
+    files = [tmp_path / "a" / "x.wav", tmp_path / "a" / "sub" / "y.flac", tmp_path / "b" / "x.wav"]
+    got = input_mel_files(files, {tmp_path / "a": [tmp_path / "m1", tmp_path / "m2"]})
+    assert got == [[tmp_path / "m1" / "x.npy", tmp_path / "m2" / "x.npy"],
+                   [tmp_path / "m1" / "sub" / "y.npy", tmp_path / "m2" / "sub" / "y.npy"], []]
+
+
+def test_bad_input_mels_are_one_line_errors(tmp_path, sf1_clip) -> None:
+    from voicegen.audio.datasets import load_input_mels
+    from voicegen.audio.f0 import F0Config
+
+    missing = tmp_path / "gone.npy"
+    with pytest.raises(AudioError, match=rf"^{missing}: input mel not found; make one .npy per training file"):
+        load_input_mels([[missing]], 80)
+    np.save(tmp_path / "wide.npy", np.zeros((3, 5), np.float32))
+    with pytest.raises(AudioError, match=r"wide.npy: expected a finite log-mel shaped \(80, frames\), got float32 \(3, 5\)$"):
+        load_input_mels([[tmp_path / "wide.npy"]], 80)
+    assert load_input_mels([[]], 80) == [[]]
+    f0 = F0Config(method="dio", f0_min=50.0, f0_max=800.0)
+    frames = len(load_audio(sf1_clip, 16000)) // 256
+    with pytest.raises(AudioError, match=rf"^{sf1_clip}: its input mel has {frames - 1} frames but the recording "
+                                         rf"has {frames}; make the input mels from these recordings again$"):
+        AudioSegmentDataset([sf1_clip], 16000, 8192, f0=f0, hop_length=256,
+                            input_mels=[[np.zeros((80, frames - 1), np.float32)]])

@@ -197,3 +197,26 @@ def test_mel_smoothing_outside_0_1_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match=r"^data.mel_smoothing must be in \[0, 1\], got 1.5$"):
         VocoderDataConfig(train=["x"], mel_smoothing=1.5)
+
+
+def test_input_mels_replace_the_computed_mel_where_used() -> None:
+    task = make_task("source_filter")
+    seen = []
+    task.generator.register_forward_hook(lambda module, args, out: seen.append(args[0][:, :80].clone()))
+    wav = 0.1 * torch.randn(2, 4096, generator=torch.Generator().manual_seed(0))
+    f0 = torch.stack([torch.full((2, 16), math.log(150.0)), torch.ones(2, 16)], dim=1)
+    given = torch.full((2, 80, 16), -3.0)
+    task.losses("gen", {"wav": wav, "f0": f0, "mel": given, "use_mel": torch.tensor([1.0, 0.0])}, 1)
+    computed = task.mel(wav)
+    assert torch.equal(seen[0][0], given[0])
+    assert torch.allclose(seen[0][1], computed[1])
+
+
+def test_input_mel_share_and_generator_kind_are_checked() -> None:
+    from voicegen.train.vocoder import VocoderDataConfig
+
+    with pytest.raises(ConfigError, match=r"^data.input_mel_share must be in \[0, 1\], got -0.1$"):
+        VocoderDataConfig(train=["x"], input_mel_share=-0.1)
+    with pytest.raises(ConfigError, match="^data.input_mels needs a source_filter generator .* not 'istft'$"):
+        tiny_config("istft", data={"input_mels": {"a": ["b"]}})
+    assert tiny_config("source_filter", data={"input_mels": {"a": ["b"]}}).data.input_mel_share == 0.5

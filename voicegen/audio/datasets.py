@@ -9,7 +9,7 @@ toolkit trains on in CPU-hours are minutes to a few hours of speech (an hour at 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ from voicegen.audio.f0 import F0_ROWS, LF0_ROW, VUV_ROW, F0Config, f0_rows
 from voicegen.audio.io import RESAMPLE_QUALITY, load_audio
 from voicegen.audio.stats import list_audio_files
 from voicegen.errors import AudioError, ConfigError
+from voicegen.npyio import load_npy
 from voicegen.progress import progress_bar
 
 MAX_SEGMENT_SAMPLES = 1 << 24
@@ -63,6 +64,14 @@ class AudioSegmentDataset(Dataset):
     ``segment_samples`` must be one too), and items are ``{"wav": (segment_samples,),
     "f0": (2, segment_samples // hop_length)}``: the crop's mel frames and F0 frames line up.
 
+    ``input_mels`` (one list per file of model-made log-mels ``(n_mels, frames)``, e.g. what two
+    converters output for that recording, :func:`load_input_mels`; needs F0 and ``hop_length``)
+    makes items also carry ``"mel"`` (the matching crop of one of the file's mels, drawn from the
+    item seed, ``(n_mels, frames)``) and ``"use_mel"``: 1.0 for a share ``input_mel_share`` of the
+    crops of clips that have any; 0.0 otherwise, when ``"mel"`` is a zero placeholder and the
+    trainer computes the mel from the crop. Only the recordings as they are use them, never the
+    speed copies.
+
     ``speed_factors`` adds, for each factor f other than 1, a copy of every clip played f times
     faster (resampled, so pitch and formants scale by f and the duration by 1/f): the same
     speakers heard as higher or lower voices (speed perturbation). A copy's F0 rows are the
@@ -85,6 +94,8 @@ class AudioSegmentDataset(Dataset):
         f0: F0Config | None = None,
         hop_length: int | None = None,
         speed_factors: Sequence[float] = (1.0,),
+        input_mels: Sequence[Sequence[np.ndarray]] | None = None,
+        input_mel_share: float = 0.5,
     ) -> None:
         if segment_samples <= 0:
             raise ValueError(f"segment_samples must be positive, got {segment_samples}")
@@ -120,6 +131,19 @@ class AudioSegmentDataset(Dataset):
         if self.f0_rows is not None:
             self.f0_rows = [speed_rows(self.f0_rows[k], f, len(copy) // hop_length) for f, k, copy in copies]
         self.clips = [copy for _, _, copy in copies]
+        self.input_mels: list[np.ndarray | None] | None = None  # per clip: its mels stacked, (k * n_mels, frames)
+        self.input_mel_share = input_mel_share
+        if input_mels is not None and any(input_mels):
+            if self.f0_rows is None or len(input_mels) != len(self.files):
+                raise ValueError("input_mels need F0 settings and one list (maybe empty) per file")
+            for path, clip, mels in zip(self.files, self.clips, input_mels):
+                for mel in mels:
+                    if mel.shape[1] != len(clip) // hop_length:
+                        raise AudioError(f"{path}: its input mel has {mel.shape[1]} frames but the recording has "
+                                         f"{len(clip) // hop_length}; make the input mels from these recordings again")
+            self.n_mels = next(mels[0].shape[0] for mels in input_mels if mels)
+            self.input_mels = [np.concatenate(input_mels[k]) if f == 1 and input_mels[k] else None
+                               for f, k, _ in copies]
 
     @property
     def total_seconds(self) -> float:
@@ -135,9 +159,56 @@ class AudioSegmentDataset(Dataset):
         rng = np.random.default_rng(seed)
         if self.f0_rows is None:
             return torch.from_numpy(random_segment(clip, self.segment_samples, rng))
-        wav, rows = random_frame_segment(clip, self.f0_rows[index % len(self.clips)], self.segment_samples,
+        rows = self.f0_rows[index % len(self.clips)]
+        if self.input_mels is None:
+            wav, rows = random_frame_segment(clip, rows, self.segment_samples, self.hop_length, rng)
+            return {"wav": torch.from_numpy(wav), "f0": torch.from_numpy(rows)}
+        mels = self.input_mels[index % len(self.clips)]
+        frames = self.segment_samples // self.hop_length
+        if mels is None:  # cropped with the F0 rows below all the same, so that the random draws match
+            mels = np.zeros((self.n_mels, rows.shape[1]), dtype=np.float32)
+        wav, both = random_frame_segment(clip, np.concatenate([rows, mels]), self.segment_samples,
                                          self.hop_length, rng)
-        return {"wav": torch.from_numpy(wav), "f0": torch.from_numpy(rows)}
+        mel = np.zeros((self.n_mels, frames), np.float32)
+        use = (self.input_mels[index % len(self.clips)] is not None and len(clip) >= self.segment_samples
+               and rng.random() < self.input_mel_share)
+        if use:
+            which = int(rng.integers(0, len(mels) // self.n_mels))
+            mel = both[F0_ROWS + which * self.n_mels:F0_ROWS + (which + 1) * self.n_mels]
+        return {"wav": torch.from_numpy(wav), "f0": torch.from_numpy(both[:F0_ROWS]),
+                "mel": torch.from_numpy(np.ascontiguousarray(mel)), "use_mel": torch.tensor(float(use))}
+
+
+def input_mel_files(files: Sequence[Path], folders: Mapping[str | Path, Sequence[str | Path]],
+                    suffix: str = ".npy") -> list[list[Path]]:
+    """For each audio file, its input mel files: ``folders`` maps audio folders to lists of mel
+    folders, and a file ``AUDIO/sub/x.wav`` under a mapped folder has ``MELS/sub/x.npy`` in each of
+    its mel folders; an empty list for other files."""
+    pairs = [(Path(audio).expanduser().resolve(), [Path(m).expanduser() for m in mels])
+             for audio, mels in folders.items()]
+    out: list[list[Path]] = []
+    for path in files:
+        full = Path(path).resolve()
+        out.append([(mels / full.relative_to(audio)).with_suffix(suffix)
+                    for audio, folders_of in pairs if full.is_relative_to(audio) for mels in folders_of])
+    return out
+
+
+def load_input_mels(paths: Sequence[Sequence[Path]], n_mels: int) -> list[list[np.ndarray]]:
+    """The ``.npy`` log-mels ``(n_mels, frames)`` at ``paths`` (lists per file) as float32; AudioError
+    (one line, naming the file) for a missing or malformed one."""
+    return [[_input_mel(path, n_mels) for path in group] for group in paths]
+
+
+def _input_mel(path: Path, n_mels: int) -> np.ndarray:
+    if not path.is_file():
+        raise AudioError(f"{path}: input mel not found; make one .npy per training file "
+                         "(recipes/vocoder16k/local/converter_mels.py) or remove its folder from data.input_mels")
+    mel = load_npy(path)
+    if mel.ndim != 2 or mel.shape[0] != n_mels or not np.issubdtype(mel.dtype, np.floating) \
+            or not np.isfinite(mel).all():
+        raise AudioError(f"{path}: expected a finite log-mel shaped ({n_mels}, frames), got {mel.dtype} {mel.shape}")
+    return np.ascontiguousarray(mel, dtype=np.float32)
 
 
 MAX_SPEED_FACTOR = 2.0

@@ -23,7 +23,13 @@ from torch import nn
 from torch.nn.utils import parametrize
 from torch.utils.data import Dataset
 
-from voicegen.audio.datasets import AudioSegmentDataset, check_speed_factors, split_files
+from voicegen.audio.datasets import (
+    AudioSegmentDataset,
+    check_speed_factors,
+    input_mel_files,
+    load_input_mels,
+    split_files,
+)
 from voicegen.audio.f0 import F0Config, f0_rows
 from voicegen.audio.features import FeatureConfig, get_preset
 from voicegen.audio.io import is_audio_file, load_audio
@@ -74,6 +80,13 @@ class VocoderDataConfig:
     mel_smoothing: share of training examples whose input mel is blurred in time (a random blend
         with a 5-frame binomial average) while the target stays the recording, so the generator
         also renders the smoother mels a converter or a VAE outputs; 0 = never.
+    input_mels: audio folder -> list of folders of model-made input mels (``.npy`` log-mels, one per
+        recording under the audio folder, same relative path): e.g. what converters output for their
+        own training recordings (``recipes/vocoder16k/local/converter_mels.py``), so that the
+        generator learns to render those converters' outputs as the real recording (fine-tuning on
+        model outputs); needs a pitch-conditioned generator. {} = none.
+    input_mel_share: share of the crops of those recordings whose input is a model-made mel (one
+        of theirs at random; the other crops use the recording's own mel).
     """
 
     train: list[str] = field(default_factory=list)
@@ -83,9 +96,13 @@ class VocoderDataConfig:
     val_seconds: float = 4.0
     speed_factors: list[float] = field(default_factory=lambda: [1.0])
     mel_smoothing: float = 0.0
+    input_mels: dict[str, list[str]] = field(default_factory=dict)
+    input_mel_share: float = 0.5
 
     def __post_init__(self) -> None:
         self.speed_factors = check_speed_factors(self.speed_factors)
+        if not 0.0 <= self.input_mel_share <= 1.0:
+            raise ConfigError(f"data.input_mel_share must be in [0, 1], got {self.input_mel_share}")
         if not 0.0 <= self.mel_smoothing <= 1.0:
             raise ConfigError(f"data.mel_smoothing must be in [0, 1], got {self.mel_smoothing}")
         if self.val_count < 0:
@@ -143,6 +160,9 @@ class VocoderTrainConfig:
             raise ConfigError(f"f0 settings are for a {' or '.join(F0_KINDS)} generator, not {self.generator_kind!r}; "
                               "remove the f0 section")
         F0Config.from_dict(self.f0)  # unknown keys, ranges
+        if self.data.input_mels and self.generator_kind not in F0_KINDS:
+            raise ConfigError(f"data.input_mels needs a {' or '.join(F0_KINDS)} generator (it crops the mels "
+                              f"with the F0 rows), not {self.generator_kind!r}")
         self.trainer.loss_weights = {**DEFAULT_LOSS_WEIGHTS, **self.trainer.loss_weights}
         check_clip_validation(self.trainer, self.data.val_count, "vocoder")
         if self.data.segment_samples % contract.hop_length or self.data.segment_samples < contract.n_fft:
@@ -286,6 +306,11 @@ def speeds_note(factors: list[float]) -> str:
     return "" if factors == [1.0] else " with speeds " + ", ".join(f"{f:g}" for f in factors)
 
 
+def input_mels_note(mels: list[list[np.ndarray]] | None) -> str:
+    """``, 40 with input mels`` (files that have any) for the run summary, or nothing."""
+    return "" if mels is None else f", {sum(bool(group) for group in mels)} with input mels"
+
+
 def train_vocoder(
     config: VocoderTrainConfig,
     run_dir: str | os.PathLike,
@@ -315,10 +340,14 @@ def train_vocoder(
         train_files, val_files = files, []
     progress = config.trainer.progress
     f0 = config.f0_config
+    input_mels = None
+    if config.data.input_mels:
+        input_mels = load_input_mels(input_mel_files(train_files, config.data.input_mels), contract.n_mels)
     dataset = AudioSegmentDataset(train_files, contract.sample_rate, config.data.segment_samples,
                                   repeats=config.data.repeats, min_samples=contract.min_samples,
                                   progress=progress, f0=f0, hop_length=contract.hop_length,
-                                  speed_factors=config.data.speed_factors)
+                                  speed_factors=config.data.speed_factors, input_mels=input_mels,
+                                  input_mel_share=config.data.input_mel_share)
     val_dataset = None
     if val_files:
         max_samples = int(config.data.val_seconds * contract.sample_rate)
@@ -327,7 +356,7 @@ def train_vocoder(
     trainer = run_trainer(task, dataset, config, run_dir, resume=resume, val_dataset=val_dataset,
                           command="voicegen train vocoder",
                           summary=f"vocoder: {len(train_files)} training files ({dataset.total_seconds:.1f} s"
-                                  f"{speeds_note(config.data.speed_factors)}), "
+                                  f"{speeds_note(config.data.speed_factors)}{input_mels_note(input_mels)}), "
                                   f"{len(val_files)} validation files, generator {config.generator_kind} "
                                   f"({parameter_count(generator):.2f}M parameters)")
     if not trainer.dist.is_main:

@@ -13,6 +13,9 @@ One step (``trainer.optimizers``: ``disc`` then ``gen``):
 A pitch-conditioned generator (``needs_f0``) gets batches ``{"wav": (B, T), "f0": (B, 2, frames)}``
 and its input rows are the log-mel, the F0 rows and the excitation phase at each frame centre,
 integrated from a random start phase (the generator must not depend on where a crop starts).
+Batches may also carry ``"mel"`` (B, n_mels, frames) and ``"use_mel"`` (B,): where ``use_mel`` is
+positive that mel (made by another model, e.g. a converter) replaces the one computed from the
+audio as the generator's input; the loss target stays the audio.
 
 Validation runs on whole (cropped) held-out clips at batch size 1 and reports ``mel_l1`` and
 ``lsd`` (log-spectral distance in dB), for pitch-conditioned generators also the F0 the output
@@ -194,6 +197,9 @@ class VocoderTask:
             raise ValueError(f"VocoderTask: expected a waveform batch (B, T), got shape {tuple(wav.shape)}")
         with torch.no_grad():
             mel = self._mel_fn(wav)(wav)
+            if isinstance(batch, dict) and "mel" in batch:  # model-made input mels for some examples
+                given = batch["mel"].to(mel.dtype)[..., :mel.shape[-1]]
+                mel = torch.where(batch["use_mel"].view(-1, 1, 1) > 0, given, mel)
             if self.mel_smoothing > 0:
                 mel = smooth_mel(mel, self.mel_smoothing)
             start = torch.rand(wav.shape[0], device=wav.device) * (2 * math.pi) if self.needs_f0 else None
