@@ -36,7 +36,7 @@ def test_default_vae_is_small_fp16_speaker_conditioned_and_uses_the_shipped_voco
     meta = read_artifact_meta(DEFAULT_VAE)
     assert meta["kind"] == "vae" and meta["speakers"] == ["SF1", "TM1", "LS78"]
     assert (DEFAULT_VAE / "weights.safetensors").stat().st_size < 2_000_000
-    assert vocoder_path(DEFAULT_VAE) == PACKAGE_MODELS_DIR / "vocoder16k"
+    assert vocoder_path(DEFAULT_VAE) == PACKAGE_MODELS_DIR / "vocoder16k_vc"
     vae = load_vae_bundle(DEFAULT_VAE)
     assert vae.model.config.n_speakers == 3
 

@@ -23,7 +23,7 @@ from voicegen.infer.onnx_runtime import ONNX_META, onnx_status, read_onnx_graphs
 pytest.importorskip("onnxruntime", reason="onnxruntime not installed (pip install 'voicegen[onnx]')")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SHIPPED_WITH_GRAPHS = ("vocoder16k", "vcc2016_sf1_tm1", "vae16k")
+SHIPPED_WITH_GRAPHS = ("vocoder16k", "vocoder16k_vc", "vcc2016_sf1_tm1", "vae16k")
 PCM16_STEP = 1.0 / 32768
 # What the blocked modules cost: the inference path must not import them.
 BLOCKED = ("torch", "torchaudio", "librosa", "matplotlib", "onnx", "numba")
