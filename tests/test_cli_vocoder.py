@@ -30,7 +30,7 @@ def converter_mels(tmp_path_factory, sf1_clip):
     audio, mels = base / "SF1", base / "mels"
     audio.mkdir()
     shutil.copy(sf1_clip, audio / "x.wav")
-    command = [sys.executable, str(REPO_ROOT / "recipes" / "vocoder16k" / "local" / "converter_mels.py"),
+    command = [sys.executable, str(REPO_ROOT / "recipes" / "utils" / "converter_mels.py"),
                "--model", "vcc2016_sf1_tm1", "--speaker", "SF1", "--src", str(audio), "--out", str(mels)]
     done = subprocess.run(command, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

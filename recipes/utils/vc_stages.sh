@@ -6,12 +6,16 @@
 # and set: stage_on (parse_options.sh), exp_dir, src, trg, preset (mel contract of the confs),
 # vocoder (an exported vocoder, or "" to train one on $vocoder_train: "dir1, dir2"), vocoder_conf,
 # the array vocoder_items (extra --set items), parallel_dev, voicegen, python, optionally the array
-# converter_flags (extra `voicegen train` options such as --init-from, --minutes), and the converter:
+# converter_flags (extra `voicegen train` options such as --init-from, --minutes), optionally
+# tune_vocoder (steps; 0 or unset = off) and tune_vocoder_conf, and the converter:
 #   converter=cyclegan (default): cyclegan_conf and the array cyclegan_items; the data come from
 #     train/$src and train/$trg;
 #   converter=vae: converter_conf and the arrays converter_sets (the data.speakers item) and
 #     converter_items.
-# Stages: 2 speaker statistics, 3 train the vocoder (unless $vocoder) and the converter, 4 bundle,
+# Stages: 2 speaker statistics, 3 train the vocoder (unless $vocoder) and the converter, then with
+# tune_vocoder > 0 fine-tune that vocoder for that many steps on the converter's own outputs for
+# the training speech (round trips; a VAE's reconstructions), which the bundle then speaks through
+# (recipes/vocoder16k/README.md, "Fine-tuned on the converters' outputs"), 4 bundle,
 # convert the held-out source speech (pitch auto and none), the baselines (mel statistics through
 # the vocoder; WORLD with no training at all) and the vocoder's copy-synthesis, 5 `voicegen eval`
 # of every system and a summary table (MCD, F0 RMSE, gross pitch error, speaker similarity, DNSMOS).
@@ -22,7 +26,11 @@ if [ "$converter" = cyclegan ]; then
                   --set "speaker_a=$src" --set "speaker_b=$trg")
   converter_items=(${cyclegan_items[@]+"${cyclegan_items[@]}"})
 fi
-voc_dir=${vocoder:-$exp_dir/vocoder/export}
+voc_dir=${vocoder:-$exp_dir/vocoder/export}  # renders real mels: copy-synthesis
+tune_vocoder=${tune_vocoder:-0}
+[[ $tune_vocoder =~ ^[0-9]+$ ]] || { echo "$0: --tune-vocoder takes a number of steps, got '$tune_vocoder'" >&2; exit 2; }
+bundle_voc=$voc_dir  # what the bundle speaks through
+[ "$tune_vocoder" -gt 0 ] && bundle_voc=$exp_dir/vocoder_tuned/export
 if stage_on 2; then
   echo "stage 2: speaker statistics (log-mel per bin, log-F0) of the training speech"
   for spk in "$src" "$trg"; do
@@ -40,10 +48,24 @@ if stage_on 3; then
   echo "stage 3: train the $converter converter ($src -> $trg)"
   $voicegen train "$converter" --config "$converter_conf" --run-dir "$exp_dir/$converter" \
     "${converter_sets[@]}" ${converter_items[@]+"${converter_items[@]}"} ${converter_flags[@]+"${converter_flags[@]}"}
+  if [ "$tune_vocoder" -gt 0 ]; then
+    echo "stage 3: fine-tune the vocoder $tune_vocoder steps on the converter's outputs for the training speech"
+    how=(); [ "$converter" = vae ] && how=(--reconstruct)
+    for spk in "$src" "$trg"; do
+      $python recipes/utils/converter_mels.py --model "$exp_dir/$converter/export" --speaker "$spk" \
+        ${how[@]+"${how[@]}"} --src "$data/train/$spk" --out "$exp_dir/converter_mels/$spk" --overwrite
+    done
+    # the config of the vocoder being tuned: the given one is a pitch-true vocoder16k unless said otherwise
+    conf=${tune_vocoder_conf:-$([ -n "$vocoder" ] && echo recipes/vocoder16k/conf/source_filter.yaml || echo "$vocoder_conf")}
+    $voicegen train vocoder --config "$conf" --run-dir "$exp_dir/vocoder_tuned" --init-from "$voc_dir" \
+      --set "data.train=[$data/train/$src, $data/train/$trg]" --set data.val_count=0 --set trainer.val_every=0 \
+      --set "data.input_mels={$data/train/$src: [$exp_dir/converter_mels/$src], $data/train/$trg: [$exp_dir/converter_mels/$trg]}" \
+      --set data.input_mel_share=1.0 --set "trainer.max_steps=$tune_vocoder" --set trainer.optimizers.gen.lr=0.0002
+  fi
 fi
 if stage_on 4; then
   echo "stage 4: bundle, convert the held-out $src speech, baselines"
-  $voicegen bundle --converter "$exp_dir/$converter/export" --vocoder "$voc_dir" --out "$exp_dir/bundle" --overwrite \
+  $voicegen bundle --converter "$exp_dir/$converter/export" --vocoder "$bundle_voc" --out "$exp_dir/bundle" --overwrite \
     --onnx  # + ONNX graphs: the conversions below run without torch
   for pitch in none auto; do
     $voicegen convert --src "$data/dev/$src" --target "$trg" --source "$src" --model "$exp_dir/bundle" \
@@ -53,7 +75,7 @@ if stage_on 4; then
     "$exp_dir/baseline_mel_stats"
   $python recipes/utils/world_baseline.py "$data/train/$src" "$data/train/$trg" "$data/dev/$src" \
     "$exp_dir/baseline_world"
-  $voicegen vocode "$data/dev/$trg" "$exp_dir/copy_synthesis" --model "$exp_dir/bundle/vocoder" --overwrite
+  $voicegen vocode "$data/dev/$trg" "$exp_dir/copy_synthesis" --model "$voc_dir" --overwrite
 fi
 if stage_on 5; then
   ref=$data/dev/$trg

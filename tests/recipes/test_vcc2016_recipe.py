@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from voicegen.config import load_yaml
 from voicegen.eval.naturalness import dnsmos_available
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,7 +57,7 @@ def test_tiny_vcc2016_recipe_runs_all_stages(samples_dir, tmp_path, file_server)
            "VOICEGEN": str(bin_dir / "voicegen"), "PYTHON": sys.executable, "OMP_NUM_THREADS": "1"}
     cmd = ["bash", str(RUN_SH), "--download-dir", str(tmp_path / "downloads"), "--manifest", str(manifest),
            "--exp-dir", str(exp), "--vocoder-conf", "recipes/vocoder16k/conf/tiny.yaml",
-           "--cyclegan-conf", "recipes/vcc2016/conf/tiny.yaml"]
+           "--cyclegan-conf", "recipes/vcc2016/conf/tiny.yaml", "--tune-vocoder", "4"]
     out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     for stage in range(0, 6):
@@ -71,7 +72,17 @@ def test_tiny_vcc2016_recipe_runs_all_stages(samples_dir, tmp_path, file_server)
         assert sorted(p.name for p in (exp / "data" / "train" / speaker).glob("*.wav")) == names
         assert [p.name for p in (exp / "data" / "dev" / speaker).glob("*.wav")] == ["200001.wav"]
     assert json.loads((exp / "stats" / "SF1.json").read_text())["num_files"] == 2
-    assert (exp / "bundle" / "vocoder" / "artifact.json").is_file()
+    # Stage 3 with --tune-vocoder: the vocoder fine-tuned on the CycleGAN's round trips of the four
+    # training clips is what the bundle speaks through; copy-synthesis keeps the vocoder as trained.
+    assert "fine-tune the vocoder 4 steps on the converter's outputs" in out.stdout
+    assert sorted(p.name for p in (exp / "converter_mels" / "SF1").iterdir()) == ["100001.npy", "100002.npy"]
+    sha = lambda folder: json.loads((folder / "artifact.json").read_text())["weights_sha256"]  # noqa: E731
+    assert sha(exp / "bundle" / "vocoder") == sha(exp / "vocoder_tuned" / "export") != sha(exp / "vocoder" / "export")
+    tuned = load_yaml(exp / "vocoder_tuned" / "config.yaml")
+    assert tuned["data"]["input_mels"] == {str(exp / "data" / "train" / spk): [str(exp / "converter_mels" / spk)]
+                                           for spk in ("SF1", "TM1")}
+    assert tuned["data"]["input_mel_share"] == 1.0 and tuned["trainer"]["max_steps"] == 4
+    assert json.loads((exp / "vocoder_tuned" / "metrics.jsonl").read_text().splitlines()[-1])["step"] == 4
     for system in ("converted_pitch_none", "converted_pitch_auto", "baseline_mel_stats", "baseline_world",
                    "no_conversion", "copy_synthesis"):
         summary = json.loads((exp / "eval" / system / "summary.json").read_text())

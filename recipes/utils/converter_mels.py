@@ -1,6 +1,6 @@
 """Input mels for fine-tuning a vocoder on what a converter outputs (`data.input_mels`).
 
-    python recipes/vocoder16k/local/converter_mels.py --model vcc2016_sf1_tm1 --speaker TM1 \
+    python recipes/utils/converter_mels.py --model vcc2016_sf1_tm1 --speaker TM1 \
         --src ../shared/data/vcc2016/TM1 --out runs/converter_mels/TM1
 
 For every audio file under --src (a recording of --speaker), converts its log-mel to the bundle's
