@@ -203,7 +203,7 @@ def load_input_mels(paths: Sequence[Sequence[Path]], n_mels: int) -> list[list[n
 def _input_mel(path: Path, n_mels: int) -> np.ndarray:
     if not path.is_file():
         raise AudioError(f"{path}: input mel not found; make one .npy per training file "
-                         "(recipes/vocoder16k/local/converter_mels.py) or remove its folder from data.input_mels")
+                         "(recipes/utils/converter_mels.py) or remove its folder from data.input_mels")
     mel = load_npy(path)
     if mel.ndim != 2 or mel.shape[0] != n_mels or not np.issubdtype(mel.dtype, np.floating) \
             or not np.isfinite(mel).all():

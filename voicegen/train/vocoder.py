@@ -82,7 +82,7 @@ class VocoderDataConfig:
         also renders the smoother mels a converter or a VAE outputs; 0 = never.
     input_mels: audio folder -> list of folders of model-made input mels (``.npy`` log-mels, one per
         recording under the audio folder, same relative path): e.g. what converters output for their
-        own training recordings (``recipes/vocoder16k/local/converter_mels.py``), so that the
+        own training recordings (``recipes/utils/converter_mels.py``), so that the
         generator learns to render those converters' outputs as the real recording (fine-tuning on
         model outputs); needs a pitch-conditioned generator. {} = none.
     input_mel_share: share of the crops of those recordings whose input is a model-made mel (one
