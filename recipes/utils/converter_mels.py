@@ -22,8 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voicegen.audio.io import load_audio
-from voicegen.audio.logmel import log_mel
+from voicegen.audio.logmel import file_mel
 from voicegen.audio.stats import list_audio_files
 from voicegen.errors import VoicegenError
 from voicegen.fileutil import atomic_path
@@ -73,7 +72,7 @@ def main() -> None:
         contract = bundle.feature_config
         how = f"{args.speaker} reconstructed" if args.reconstruct else f"{args.speaker} -> {via} -> {args.speaker}"
         for path, target in progress_bar(list(zip(files, targets)), desc=how, unit="file"):
-            mel = log_mel(load_audio(path, contract.sample_rate, min_samples=contract.min_samples), contract)
+            mel, _ = file_mel(path, contract)
             out_mel = (reconstruction(bundle, mel, args.speaker) if args.reconstruct
                        else round_trip(bundle, mel, args.speaker, via))
             with atomic_path(target) as tmp, open(tmp, "wb") as handle:

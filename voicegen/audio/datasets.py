@@ -155,23 +155,23 @@ class AudioSegmentDataset(Dataset):
 
     def __getitem__(self, key: tuple[int, int]) -> torch.Tensor:
         index, seed = key
-        clip = self.clips[index % len(self.clips)]
+        k = index % len(self.clips)
+        clip = self.clips[k]
         rng = np.random.default_rng(seed)
         if self.f0_rows is None:
             return torch.from_numpy(random_segment(clip, self.segment_samples, rng))
-        rows = self.f0_rows[index % len(self.clips)]
+        rows = self.f0_rows[k]
         if self.input_mels is None:
             wav, rows = random_frame_segment(clip, rows, self.segment_samples, self.hop_length, rng)
             return {"wav": torch.from_numpy(wav), "f0": torch.from_numpy(rows)}
-        mels = self.input_mels[index % len(self.clips)]
-        frames = self.segment_samples // self.hop_length
+        mels = self.input_mels[k]
+        has_mels = mels is not None
         if mels is None:  # cropped with the F0 rows below all the same, so that the random draws match
             mels = np.zeros((self.n_mels, rows.shape[1]), dtype=np.float32)
         wav, both = random_frame_segment(clip, np.concatenate([rows, mels]), self.segment_samples,
                                          self.hop_length, rng)
-        mel = np.zeros((self.n_mels, frames), np.float32)
-        use = (self.input_mels[index % len(self.clips)] is not None and len(clip) >= self.segment_samples
-               and rng.random() < self.input_mel_share)
+        mel = np.zeros((self.n_mels, self.segment_samples // self.hop_length), np.float32)
+        use = has_mels and len(clip) >= self.segment_samples and rng.random() < self.input_mel_share
         if use:
             which = int(rng.integers(0, len(mels) // self.n_mels))
             mel = both[F0_ROWS + which * self.n_mels:F0_ROWS + (which + 1) * self.n_mels]

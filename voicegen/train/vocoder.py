@@ -101,10 +101,9 @@ class VocoderDataConfig:
 
     def __post_init__(self) -> None:
         self.speed_factors = check_speed_factors(self.speed_factors)
-        if not 0.0 <= self.input_mel_share <= 1.0:
-            raise ConfigError(f"data.input_mel_share must be in [0, 1], got {self.input_mel_share}")
-        if not 0.0 <= self.mel_smoothing <= 1.0:
-            raise ConfigError(f"data.mel_smoothing must be in [0, 1], got {self.mel_smoothing}")
+        for name in ("input_mel_share", "mel_smoothing"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"data.{name} must be in [0, 1], got {getattr(self, name)}")
         if self.val_count < 0:
             raise ConfigError(f"data.val_count must be >= 0, got {self.val_count}")
         for name in ("segment_samples", "repeats"):
