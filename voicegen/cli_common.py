@@ -39,6 +39,13 @@ def runtime_option(what: str = "the models"):
                              "has graphs, else torch.")
 
 
+def postfilter_option():
+    """``--no-postfilter``: skip the bundle's post-filter (``extra.postfilter``)."""
+    return click.option("--no-postfilter", "no_postfilter", is_flag=True,
+                        help="Skip the bundle's post-filter, if it names one (a VAE that re-projects each converted "
+                             "mel onto the target speaker; `voicegen models` shows it): the converter's own output.")
+
+
 def resolve_device(spec: str):
     """The ``torch.device`` for a --device value (imports torch; ConfigError for CUDA without CUDA)."""
     from voicegen.train.device import resolve_device as resolve

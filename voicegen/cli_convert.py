@@ -19,7 +19,7 @@ from voicegen.cli_batch import (
     finish_batch,
     print_line,
 )
-from voicegen.cli_common import device_option, input_kind, refuse_existing, runtime_option
+from voicegen.cli_common import device_option, input_kind, postfilter_option, refuse_existing, runtime_option
 
 DEFAULT_OUT_TEMPLATE = "{stem}_to_{target}"
 TABLE_COLUMNS = ("name", "speakers", "kind", "runtime", "origin", "path")
@@ -49,13 +49,14 @@ TABLE_GAP = "  "
 @click.option("--plot", type=click.Path(path_type=Path), default=None,
               help="Also save the source and converted spectrograms side by side to this PNG "
                    "(a folder for a folder --src).")
+@postfilter_option()
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @device_option("the models")
 @runtime_option()
 @batch_options
 def convert(src: Path, target: str, source: str | None, model: str | None, out: Path | None, pitch: str,
-            f0_method: str | None, plot: Path | None, overwrite: bool, device: str, runtime: str,
-            batch: BatchOptions) -> None:
+            f0_method: str | None, plot: Path | None, no_postfilter: bool, overwrite: bool, device: str,
+            runtime: str, batch: BatchOptions) -> None:
     """Convert speech in SRC into the TARGET speaker's voice.
 
     The model is found from the speaker names: the bundle that holds --target (with
@@ -84,7 +85,7 @@ def convert(src: Path, target: str, source: str | None, model: str | None, out: 
         check_batch_flags(batch)
     bundle, source, target = resolve(target, source, model)
     options = ConvertOptions(source=source, target=target, pitch=pitch, f0_method=f0_method, plot=plot,
-                             runtime=runtime)
+                             runtime=runtime, no_postfilter=no_postfilter)
     if out is None:
         out = Path(DEFAULT_OUT_TEMPLATE.format(stem=input_stem(src), target=target) + ("" if many else ".wav"))
     if not many and not batch.dry_run:
@@ -106,6 +107,10 @@ def convert(src: Path, target: str, source: str | None, model: str | None, out: 
         where = "ONNX Runtime, cpu" if converter.runtime == "onnx" else converter.vocoder.device
         click.echo(f"model: {info.name} ({bundle}), {source} -> {target}, on {where}")
         click.echo(f"pitch: {plan}")
+        postfilter = converter.postfilter
+        if postfilter is not None and postfilter.for_target(target) is not None:
+            click.echo(f"post-filter: {postfilter.name} (decodes as {postfilter.speakers[target]}; "
+                       "--no-postfilter skips it)")
 
     with batch_signals(many):
         outcome = run_convert(src, out, options, bundle=bundle, device=device, batch=batch, overwrite=overwrite,
@@ -123,6 +128,8 @@ def convert(src: Path, target: str, source: str | None, model: str | None, out: 
                    "--model PATH` would find them); repeatable.")
 def models(models_paths: tuple[Path, ...]) -> None:
     """List the installed voice models (name, speakers, kind, runtime, origin, path), then the image models.
+
+    A converter's kind also names its post-filter, if any ("cyclegan + vae16k post-filter").
 
     Voice bundles are searched in order: --model PATH, $VOICEGEN_MODELS (folders separated by
     ':'), the user folder ($XDG_DATA_HOME/voicegen/models or ~/.local/share/voicegen/models),
@@ -150,6 +157,8 @@ def models(models_paths: tuple[Path, ...]) -> None:
     rows = [TABLE_COLUMNS]
     for info in found:
         kind = info.kind if info.kind != CONVERTER_KIND or info.vocoder else f"{info.kind} (no vocoder)"
+        if info.postfilter:
+            kind += f" + {info.postfilter} post-filter"
         rows.append((info.name, ", ".join(info.speakers) or "-", kind, _runtime(info, found), info.origin,
                      str(info.path)))
     for info in images:
@@ -162,9 +171,9 @@ def models(models_paths: tuple[Path, ...]) -> None:
 
 
 def _runtime(info, listed) -> str:
-    """``onnx`` when the bundle (and its vocoder: embedded, or a linked bundle among ``listed``) carries
-    up-to-date ONNX graphs, so that `--runtime auto` runs it without torch on a CPU; else ``torch``
-    (from the JSON files only: quick)."""
+    """``onnx`` when the bundle, its vocoder (embedded, or a linked bundle among ``listed``) and its
+    post-filter carry up-to-date ONNX graphs, so that `--runtime auto` runs it without torch on a
+    CPU; else ``torch`` (from the JSON files only: quick)."""
     from voicegen.artifact_meta import read_artifact_meta
     from voicegen.errors import VoicegenError
     from voicegen.infer.bundles import VOCODER_KIND, VOCODER_SUBDIR
@@ -177,6 +186,11 @@ def _runtime(info, listed) -> str:
         if vocoder is None:
             return "torch"
         folders.append(vocoder)
+    if info.postfilter:
+        postfilter = next((other.path for other in listed if other.name == info.postfilter), None)
+        if postfilter is None:
+            return "torch"
+        folders.append(postfilter)
     try:
         ready = all(onnx_status(folder, read_artifact_meta(folder)) is None for folder in folders)
     except VoicegenError:
@@ -206,6 +220,12 @@ def _image_labels(path: Path) -> str:
 @click.option("--link-vocoder", default=None, metavar="NAME",
               help="Instead of --vocoder: refer to the installed vocoder bundle NAME (see `voicegen models`, e.g. "
                    "vocoder16k) without copying it; it must stay installed where `voicegen models` finds it.")
+@click.option("--postfilter", default=None, metavar="NAME|none",
+              help="Record the installed VAE bundle NAME (e.g. vae16k) as the converter's post-filter: each "
+                   "converted mel is encoded and decoded as the target speaker of the same name in that VAE; "
+                   "none drops it [default: keep the converter's].")
+@click.option("--postfilter-speaker", "postfilter_speakers", multiple=True, metavar="TARGET=VAE_SPEAKER",
+              help="With --postfilter: decode TARGET as this VAE speaker (when the names differ); repeatable.")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path),
               help="Bundle folder to write, e.g. ~/.local/share/voicegen/models/sf1_tm1.")
 @click.option("--name", default=None, help="Bundle name shown by `voicegen models` [default: the --out folder name].")
@@ -213,8 +233,8 @@ def _image_labels(path: Path) -> str:
 @click.option("--onnx", "with_onnx", is_flag=True,
               help="Also export ONNX graphs of the converter and of a copied vocoder (checked against PyTorch), "
                    "so that `voicegen convert` runs the bundle without torch (needs voicegen[onnx]).")
-def bundle(converter: str, vocoder: str | None, link_vocoder: str | None, out: Path, name: str | None,
-           overwrite: bool, with_onnx: bool) -> None:
+def bundle(converter: str, vocoder: str | None, link_vocoder: str | None, postfilter: str | None,
+           postfilter_speakers: tuple[str, ...], out: Path, name: str | None, overwrite: bool, with_onnx: bool) -> None:
     """Package a converter and a vocoder into one bundle folder for `voicegen convert`.
 
     The mel settings of both must match; both are loaded from the copy to verify it before
@@ -226,6 +246,7 @@ def bundle(converter: str, vocoder: str | None, link_vocoder: str | None, out: P
       voicegen convert --src samples/audio/SF1_200001.wav --target TM1 --model models/sf1_tm1 --out linked.wav
       voicegen bundle --converter vcc2016_sf1_tm1 --vocoder vocoder16k --out models/sf1_tm1_copy
       voicegen bundle --converter vcc2016_sf1_tm1 --vocoder vocoder16k --out models/sf1_tm1_onnx --onnx
+      voicegen bundle --converter vcc2016_sf1_tm1 --link-vocoder vocoder16k_vc --postfilter none --out models/raw
 
     A trained pair: `voicegen bundle --converter runs/cyclegan-tiny/export --vocoder
     runs/vocoder-tiny/export --out DIR` (the run folders of the `voicegen train --help` examples).
@@ -233,6 +254,14 @@ def bundle(converter: str, vocoder: str | None, link_vocoder: str | None, out: P
     if (vocoder is None) == (link_vocoder is None):
         raise click.UsageError("pass --vocoder FOLDER (copied into the bundle) or --link-vocoder NAME (an installed "
                                "vocoder bundle)")
+    mapping = {}
+    for item in postfilter_speakers:
+        target_name, sep, vae_speaker = item.partition("=")
+        if not sep or not target_name or not vae_speaker:
+            raise click.UsageError(f"--postfilter-speaker {item!r}: expected TARGET=VAE_SPEAKER")
+        mapping[target_name] = vae_speaker
+    if mapping and postfilter in (None, "none"):
+        raise click.UsageError("--postfilter-speaker needs --postfilter NAME")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         refuse_existing(out, overwrite)
     check_writable_outputs([out], what="bundle folder")
@@ -244,9 +273,11 @@ def bundle(converter: str, vocoder: str | None, link_vocoder: str | None, out: P
         raise click.ClickException(f"--link-vocoder {link_vocoder}: {vocoder_path} is not a vocoder bundle; see "
                                    "`voicegen models` (kind vocoder)")
     path = package_bundle(converter_path, vocoder_path, out, name=name, overwrite=overwrite,
-                          link_vocoder=link_vocoder is not None)
+                          link_vocoder=link_vocoder is not None, postfilter=postfilter, postfilter_speakers=mapping)
     info = read_bundle_info(path)
     how = f"using the installed vocoder {info.vocoder!r}" if link_vocoder else "with its vocoder"
+    if info.postfilter:
+        how += f", post-filter {info.postfilter!r}"
     click.echo(f"wrote bundle {info.name} at {path}: {' <-> '.join(info.speakers)} {how}")
     if with_onnx:
         from voicegen.infer.bundles import VOCODER_SUBDIR

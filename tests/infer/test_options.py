@@ -22,7 +22,8 @@ def test_options_round_trip_through_json_text() -> None:
         again = type(options).from_json(json.loads(text))
         assert again == options and hash(again) == hash(options)
     assert ConvertOptions(source="SF1", target="TM1", pitch=" AUTO ", plot=Path("p")).to_json() == {
-        "source": "SF1", "target": "TM1", "pitch": "auto", "f0_method": None, "plot": "p", "runtime": "auto"}
+        "source": "SF1", "target": "TM1", "pitch": "auto", "f0_method": None, "plot": "p", "runtime": "auto",
+        "no_postfilter": False}
     assert VocodeOptions(pitch=3).pitch == 3.0 and isinstance(VocodeOptions(pitch=3).pitch, float)
     with pytest.raises(FrozenInstanceError):
         VocodeOptions().pitch = 1.0  # type: ignore[misc]
@@ -31,7 +32,7 @@ def test_options_round_trip_through_json_text() -> None:
 def test_unknown_missing_and_bad_values_are_one_line_errors() -> None:
     cases = [
         (lambda: ConvertOptions.from_json({"source": "SF1", "target": "TM1", "speed": 2}),
-         "unknown convert option speed; expected source, target, pitch, f0_method, plot, runtime"),
+         "unknown convert option speed; expected source, target, pitch, f0_method, plot, runtime, no_postfilter"),
         (lambda: VocodeOptions.from_json({"semitones": 1, "device": "cpu"}),
          "unknown vocode options device, semitones; expected pitch, f0_method, runtime"),
         (lambda: ConvertOptions.from_json({"target": "TM1"}), "convert options: missing source"),
@@ -44,6 +45,8 @@ def test_unknown_missing_and_bad_values_are_one_line_errors() -> None:
         (lambda: VocodeOptions(runtime=None), "vocode option runtime must be one of auto, torch, onnx, got None"),
         (lambda: VocodeOptions(pitch="2"), "vocode option pitch must be a number of semitones, got '2'"),
         (lambda: FeaturesOptions(f0="yes"), "features option f0 must be true or false, got 'yes'"),
+        (lambda: ConvertOptions(source="SF1", target="TM1", no_postfilter=1),
+         "convert option no_postfilter must be true or false, got 1"),
     ]
     for make, message in cases:
         with pytest.raises(ConfigError) as err:
@@ -57,6 +60,9 @@ def test_identity_leaves_out_plots_runtime_and_neutral_defaults() -> None:
     assert replace(convert, pitch="none", f0_method="dio").identity() == {
         "source": "SF1", "target": "TM1", "pitch": "none", "f0_method": "dio"}
     assert replace(convert, pitch=0).identity()["pitch"] == 0.0  # not the default "auto": kept
+    # skipping the post-filter changes the outputs; the default keeps folders made before the option valid
+    assert replace(convert, no_postfilter=True).identity() == {
+        "source": "SF1", "target": "TM1", "pitch": "auto", "no_postfilter": True}
     assert VocodeOptions(runtime="onnx").identity() == {}
     assert VocodeOptions(pitch=2, f0_method="harvest").identity() == {"pitch": 2.0, "f0_method": "harvest"}
     assert FeaturesOptions(plot="x").identity() == {"preset": "vc16k"}
@@ -68,7 +74,7 @@ def test_a_worker_spec_travels_as_json_and_by_pickle() -> None:
     data = json.loads(json.dumps(spec.to_json()))
     assert data == {"kind": "convert", "model": "/m", "device": "auto",
                     "options": {"source": "SF1", "target": "TM1", "pitch": 2.0, "f0_method": None, "plot": "/p",
-                                "runtime": "auto"}}
+                                "runtime": "auto", "no_postfilter": False}}
     assert WorkerSpec.from_json(data) == spec == pickle.loads(pickle.dumps(spec))
     assert WorkerSpec(FeaturesOptions()).identity() == {"kind": "features", "model": None,
                                                         "options": {"preset": "vc16k"}, "weights": []}

@@ -18,7 +18,10 @@ Folder layout (written by :func:`save_cyclegan`, read by :func:`load_cyclegan_pa
       computed with the same mel contract.
     * ``extra``: null from training; a bundle adds ``name`` and may add ``vocoder`` (the name of an
       installed vocoder bundle used instead of a ``vocoder/`` subfolder; see
-      :mod:`voicegen.infer.bundles`).
+      :mod:`voicegen.infer.bundles`) and ``postfilter`` (:class:`PostFilterSpec`): ``{"model": NAME,
+      "speakers": {TARGET: VAE_SPEAKER}}``, an installed ``vae`` bundle that re-projects each
+      converted mel of a listed target speaker (encoded, decoded as that VAE speaker; see
+      :mod:`voicegen.infer.postfilter`).
 
 Version history: format 1 throughout; from voicegen 0.2.0 the log-F0 statistics are tracked with
 WORLD DIO (the pitch-conditioned vocoders' tracker) rather than YIN.
@@ -49,6 +52,37 @@ TIME_STRIDE = 4
 (replicate padding) and crop back; their ONNX graphs take only such frame counts."""
 MIN_FRAMES = 2 * TIME_STRIDE
 """Frames the generators pad short inputs to (instance norm needs two positions per channel)."""
+
+
+@dataclass(frozen=True)
+class PostFilterSpec:
+    """``extra.postfilter`` of a converter bundle: the installed VAE bundle ``model`` and, per target
+    speaker of the converter, the VAE speaker its converted mels are decoded as."""
+
+    model: str
+    speakers: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "speakers": dict(self.speakers)}
+
+
+def parse_postfilter(extra: Any, speakers: tuple[str, ...], root: Path) -> PostFilterSpec | None:
+    """The checked ``extra.postfilter`` of a converter with ``speakers`` (None when absent); one-line
+    ArtifactError naming ``root`` when it is malformed."""
+    value = extra.get("postfilter") if isinstance(extra, dict) else None
+    if value is None:
+        return None
+    model = value.get("model") if isinstance(value, dict) else None
+    mapping = value.get("speakers") if isinstance(value, dict) else None
+    if (not isinstance(model, str) or not model or not isinstance(mapping, dict) or not mapping
+            or not all(isinstance(k, str) and isinstance(v, str) and v for k, v in mapping.items())):
+        raise ArtifactError(f"{root}: extra.postfilter must be {{\"model\": NAME, \"speakers\": {{TARGET: "
+                            f"VAE_SPEAKER}}}}, got {value!r}; re-bundle with `voicegen bundle --postfilter`")
+    unknown = sorted(name for name in mapping if name not in speakers)
+    if unknown:
+        raise ArtifactError(f"{root}: extra.postfilter names target(s) {', '.join(unknown)} that this converter "
+                            f"does not have (speakers: {', '.join(speakers)}); re-bundle with `voicegen bundle`")
+    return PostFilterSpec(model=model, speakers=dict(mapping))
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,8 @@ CONVERTER_KIND = CYCLEGAN_KIND
 # decodes any of its speakers. Resolution by speaker names prefers CycleGANs (trained for the pair).
 CONVERTER_KINDS: tuple[str, ...] = (CONVERTER_KIND, VAE_KIND)
 VOCODER_SUBDIR = "vocoder"
+POSTFILTER_NONE = "none"
+"""``voicegen bundle --postfilter none``: drop the converter's post-filter."""
 ENV_MODELS = "VOICEGEN_MODELS"
 ENV_XDG_DATA_HOME = "XDG_DATA_HOME"
 USER_MODELS_SUBDIR = Path("voicegen") / "models"
@@ -71,6 +73,8 @@ class BundleInfo:
     speakers: tuple[str, ...]
     origin: str
     vocoder: str | None = None
+    postfilter: str | None = None
+    """A CycleGAN bundle's post-filter (the VAE bundle ``extra.postfilter`` names), or None."""
 
 
 def user_models_dir() -> Path:
@@ -105,7 +109,10 @@ def read_bundle_info(path: str | os.PathLike, origin: str = ORIGIN_MODEL) -> Bun
             vocoder = f"{VOCODER_SUBDIR}/"
         elif isinstance(extra.get("vocoder"), str) and extra["vocoder"]:
             vocoder = extra["vocoder"]
-    return BundleInfo(name=name, path=path, kind=kind, speakers=tuple(speakers), origin=origin, vocoder=vocoder)
+    postfilter = extra.get("postfilter") if kind == CONVERTER_KIND else None
+    postfilter = postfilter.get("model") if isinstance(postfilter, dict) else None
+    return BundleInfo(name=name, path=path, kind=kind, speakers=tuple(speakers), origin=origin, vocoder=vocoder,
+                      postfilter=postfilter if isinstance(postfilter, str) and postfilter else None)
 
 
 def list_bundles(*, on_problem: Callable[[str], None] | None = None,
@@ -257,7 +264,8 @@ def default_vocoder() -> Path:
 
 
 def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLike, out_dir: str | os.PathLike,
-                   *, name: str | None = None, overwrite: bool = False, link_vocoder: bool = False) -> Path:
+                   *, name: str | None = None, overwrite: bool = False, link_vocoder: bool = False,
+                   postfilter: str | None = None, postfilter_speakers: dict[str, str] | None = None) -> Path:
     """Copy a ``cyclegan`` export and a ``vocoder`` export into one bundle at ``out_dir``; return it.
 
     The mel contracts must match (ConfigError naming the differing fields). ``name`` (default:
@@ -267,6 +275,11 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
 
     ``link_vocoder``: instead of copying the vocoder, record its bundle name (``extra.vocoder``; its
     ``extra.name`` or folder name) so that several bundles share one installed vocoder bundle.
+
+    ``postfilter``: the name of an installed ``vae`` bundle to record as the CycleGAN's post-filter
+    (``extra.postfilter``, :mod:`voicegen.infer.postfilter`), decoding each target as the VAE speaker
+    of the same name, or as ``postfilter_speakers[target]``; ``"none"`` drops the converter's
+    post-filter; None keeps what the converter has.
     """
     # Imported here: the rest of this module stays free of torch.
     from voicegen.audio.contract import FeatureConfig
@@ -309,6 +322,11 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
         shutil.copytree(converter, tmp, ignore=shutil.ignore_patterns(".*", VOCODER_SUBDIR))
         extra = {k: v for k, v in (converter_meta.get("extra") or {}).items() if k != "vocoder"}
         converter_meta["extra"] = {**extra, "name": name}
+        if postfilter is not None:
+            converter_meta["extra"].pop("postfilter", None)
+            if postfilter != POSTFILTER_NONE:
+                converter_meta["extra"]["postfilter"] = _postfilter_spec(
+                    converter, converter_meta, postfilter, postfilter_speakers or {})
         if link_vocoder:
             converter_meta["extra"]["vocoder"] = read_bundle_info(vocoder).name
         else:
@@ -319,10 +337,36 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
     return out
 
 
-def load_converter(path: str | os.PathLike, *, device: str | object = "cpu", runtime: str = "torch"):
+def _postfilter_spec(converter: Path, meta: dict, postfilter: str, speakers: dict[str, str]) -> dict:
+    """``extra.postfilter`` for ``voicegen bundle --postfilter NAME``: the converter's targets mapped to
+    the installed VAE's speakers (same names unless ``speakers`` says otherwise); ConfigError (one line)
+    when NAME is not an installed VAE or no target maps to one of its speakers."""
+    from voicegen.formats.cyclegan import PostFilterSpec
+
+    if meta.get("kind") != CONVERTER_KIND:
+        raise ConfigError(f"{converter}: --postfilter applies to a CycleGAN converter, this is a {meta.get('kind')!r}")
+    vaes = [b for b in list_bundles() if b.name == postfilter and b.kind == VAE_KIND]
+    if not vaes:
+        raise ConfigError(f"--postfilter {postfilter}: not an installed VAE bundle (see `voicegen models`, kind vae)")
+    targets, known = meta.get("speakers") or [], vaes[0].speakers
+    unknown = sorted(set(speakers) - set(targets))
+    if unknown:
+        raise ConfigError(f"--postfilter-speaker {unknown[0]}=...: {unknown[0]!r} is not a speaker of {converter} "
+                          f"({', '.join(targets)})")
+    mapping = {target: speakers.get(target, target) for target in targets if speakers.get(target, target) in known}
+    missing = sorted(v for v in speakers.values() if v not in known)
+    if missing or not mapping:
+        raise ConfigError(f"--postfilter {postfilter}: has no speaker {', '.join(missing or targets)} (speakers: "
+                          f"{', '.join(known)}); map a target with --postfilter-speaker TARGET=VAE_SPEAKER")
+    return PostFilterSpec(model=postfilter, speakers=mapping).to_dict()
+
+
+def load_converter(path: str | os.PathLike, *, device: str | object = "cpu", runtime: str = "torch",
+                   postfilter: bool = True):
     """The converter model of a bundle by its kind: a ``CycleGANBundle`` or a ``VAEBundle`` (both offer
     ``speakers``, ``stats``, ``feature_config``, ``generator(source, target)`` and ``convert_mel``).
-    ``runtime`` (auto, torch, onnx): what runs a CycleGAN's generators; a VAE runs on torch."""
+    ``runtime`` (auto, torch, onnx): what runs the networks. ``postfilter``: a CycleGAN bundle's
+    post-filter (``extra.postfilter``) is loaded and applied unless False."""
     kind = _read_meta(Path(path)).get("kind")
     if kind == VAE_KIND:
         from voicegen.formats.vae import read_vae_meta
@@ -339,7 +383,7 @@ def load_converter(path: str | os.PathLike, *, device: str | object = "cpu", run
         return load_vae_bundle(path, device=torch_device(device))
     from voicegen.infer.cyclegan import load_cyclegan_bundle
 
-    return load_cyclegan_bundle(path, device=device, runtime=runtime)
+    return load_cyclegan_bundle(path, device=device, runtime=runtime, postfilter=postfilter)
 
 
 def _read_meta(path: Path) -> dict:

@@ -61,7 +61,8 @@ def run_convert(src: str | os.PathLike, out: str | os.PathLike, options: Convert
     from voicegen.infer.batch.workers import WorkerSpec, convert_worker
     from voicegen.infer.convert import Converter
 
-    converter = Converter(bundle, device, f0_method=options.f0_method, runtime=options.runtime)
+    converter = Converter(bundle, device, f0_method=options.f0_method, runtime=options.runtime,
+                          postfilter=not options.no_postfilter)
     converter.pitch_plan(options.source, options.target, options.pitch)  # bad speakers fail before any file
     if on_loaded is not None:
         on_loaded(converter)

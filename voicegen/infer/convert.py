@@ -8,7 +8,7 @@ takes :class:`~voicegen.infer.options.ConvertOptions` and any input.
 
 Per file, streamed block by block: load (any format, mono, the bundle's rate) -> log-mel and F0
 rows -> the converter maps the mel (source stats in, target stats out; chunked beyond 1024
-frames) while the F0 is converted explicitly -> the pitch-conditioned vocoder (chunked) ->
+frames; then the bundle's post-filter, if any) while the F0 is converted explicitly -> the pitch-conditioned vocoder (chunked) ->
 trim/pad to the input length -> clip guard -> atomic save -> optional PNG.
 
 Pitch (``--pitch``), with a pitch-conditioned vocoder (the shipped default):
@@ -85,17 +85,18 @@ class Converter:
     """A converter bundle loaded once (a CycleGAN pair or a speaker-conditioned VAE) and its vocoder, on ``device``.
 
     ``device``: ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``; ``f0_method``: the F0
-    tracker of a pitch-conditioned vocoder (None: its own; see ``Vocoder.with_f0_method``). Raises ArtifactError
+    tracker of a pitch-conditioned vocoder (None: its own; see ``Vocoder.with_f0_method``);
+    ``postfilter``: apply the bundle's post-filter, if it names one (:mod:`voicegen.infer.postfilter`). Raises ArtifactError
     for an unusable bundle and ConfigError when the vocoder's mel contract differs from the
     converter's (naming the fields).
     """
 
     def __init__(self, bundle_path: str | os.PathLike, device: str = "cpu", *, f0_method: str | None = None,
-                 runtime: str = "auto") -> None:
+                 runtime: str = "auto", postfilter: bool = True) -> None:
         self.path = Path(bundle_path)
         self.vocoder = load_vocoder(vocoder_path(self.path), device, runtime).with_f0_method(f0_method)
         self.bundle = load_converter(self.path, device=self.vocoder.device if self.vocoder.runtime == "torch" else device,
-                                     runtime=runtime)
+                                     runtime=runtime, postfilter=postfilter)
         self.vocoder.check_contract(self.bundle.feature_config)
         self.feature_config = self.bundle.feature_config
 
@@ -104,7 +105,14 @@ class Converter:
         """``onnx`` when ONNX Runtime runs both networks (torch-free), ``torch`` when PyTorch runs both,
         ``mixed`` otherwise (only one model carries up-to-date graphs)."""
         runtimes = {self.vocoder.runtime, getattr(self.bundle, "runtime", "torch")}
+        if self.postfilter is not None:
+            runtimes.add(self.postfilter.runtime)
         return runtimes.pop() if len(runtimes) == 1 else "mixed"
+
+    @property
+    def postfilter(self):
+        """The bundle's loaded post-filter (:class:`voicegen.infer.postfilter.PostFilter`), or None."""
+        return getattr(self.bundle, "postfilter", None)
 
     @property
     def speakers(self) -> tuple[str, str]:

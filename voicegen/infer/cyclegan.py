@@ -4,7 +4,9 @@
     mel_tm1 = bundle.convert_mel(mel_sf1, "SF1", "TM1")      # (n_mels, F) -> (n_mels, F)
 
 ``convert_mel`` normalises with the source speaker's statistics, runs the source -> target
-generator with an all-ones mask (nothing to fill in), and de-normalises with the target's.
+generator with an all-ones mask (nothing to fill in), and de-normalises with the target's. A
+bundle with a post-filter (``extra.postfilter``, :mod:`voicegen.infer.postfilter`) runs it on each
+chunk right after the generator, for the targets it lists.
 
 Chunking: the generators use instance norm, whose statistics span the whole input, so a chunk's
 output depends on the whole chunk, not only on nearby frames; measured on a 14 s clip, 256- to
@@ -19,7 +21,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,10 +29,13 @@ from voicegen.audio.contract import FeatureConfig
 from voicegen.audio.logmel import check_log_mel
 from voicegen.audio.stats import SpeakerStats, denormalize, normalize
 from voicegen.errors import ConfigError
-from voicegen.formats.cyclegan import GENERATOR_MODULES, MIN_FRAMES, read_cyclegan_meta  # noqa: F401  (re-exported)
+from voicegen.formats.cyclegan import GENERATOR_MODULES, MIN_FRAMES, parse_postfilter, read_cyclegan_meta  # noqa: F401  (re-exported)
 from voicegen.formats.cyclegan import KIND as CYCLEGAN_KIND  # noqa: F401  (re-exported)
 from voicegen.infer.nets import as_net, batch_of_one, torch_device
 from voicegen.infer.stream import Chain, Chunker, CrossfadeChunks, Map, run_whole
+
+if TYPE_CHECKING:
+    from voicegen.infer.postfilter import PostFilter
 
 # Chunking of long mels (see the module docstring): frames converted at once (16 s at 16 kHz /
 # hop 256; ~180 MB of peak memory for the "paper" generator on a CPU) and frames shared by
@@ -56,6 +61,9 @@ class CycleGANBundle:
     device: Any
     path: Path | None = None
     runtime: str = "torch"
+    postfilter: PostFilter | None = None
+    """The bundle's post-filter (``extra.postfilter``; :mod:`voicegen.infer.postfilter`), run on every
+    converted chunk of the targets it lists; None when the bundle has none or it was turned off."""
 
     def generator(self, source: str, target: str) -> Any:
         """The ``source -> target`` generator; ConfigError naming the bundle's speakers otherwise."""
@@ -86,10 +94,12 @@ class CycleGANBundle:
                                          overlap_frames=overlap_frames), mel)
 
     def mel_stream(self, source: str, target: str, *, chunk_frames: int = DEFAULT_CHUNK_FRAMES,
-                   overlap_frames: int = DEFAULT_OVERLAP_FRAMES, chunker: Chunker | None = None) -> Chain:
+                   overlap_frames: int = DEFAULT_OVERLAP_FRAMES, chunker: Chunker | None = None,
+                   postfilter: bool = True) -> Chain:
         """:meth:`convert_mel` as a streaming stage (:mod:`voicegen.infer.stream`): log-mel frames in
         blocks, converted frames out as soon as no later chunk reaches them; the same output.
-        ``chunker(fn, channels)`` replaces the crossfaded chunks (live conversion)."""
+        ``chunker(fn, channels)`` replaces the crossfaded chunks (live conversion); ``postfilter``
+        False leaves the bundle's post-filter out of this stage."""
         generator = self.generator(source, target)
         if not (chunk_frames >= MIN_FRAMES and 0 <= overlap_frames < chunk_frames):
             raise ValueError(f"convert_mel: need chunk_frames >= {MIN_FRAMES} and 0 <= overlap_frames < "
@@ -97,32 +107,48 @@ class CycleGANBundle:
         n_mels, stats = self.feature_config.n_mels, self.stats
 
         convert = batch_of_one(as_net(generator, self.device))
+        project = self.postfilter.for_target(target) if postfilter and self.postfilter is not None else None
+        if project is not None:
+            generate = convert
+
+            def convert(x: np.ndarray) -> np.ndarray:  # generator, then the post-filter on the same chunk
+                y = denormalize(generate(x), stats[target])
+                return normalize(project(y.astype(np.float32)), stats[target]).astype(np.float32)
         return Chain([Map(lambda m: normalize(m, stats[source]).astype(np.float32), n_mels),
                       (CrossfadeChunks(convert, n_mels, chunk_frames, overlap_frames)
                        if chunker is None else chunker(convert, n_mels)),
                       Map(lambda m: denormalize(m, stats[target]).astype(np.float32), n_mels)])
 
 
-def load_cyclegan_bundle(path: str | os.PathLike, *, device: Any = "cpu", runtime: str = "torch") -> CycleGANBundle:
+def load_cyclegan_bundle(path: str | os.PathLike, *, device: Any = "cpu", runtime: str = "torch",
+                         postfilter: bool = True) -> CycleGANBundle:
     """Load a ``cyclegan`` bundle (:mod:`voicegen.formats.cyclegan`); ArtifactError (one line, naming
     the path) when it is unusable. ``runtime``: ``torch``, ``onnx`` (its graphs, torch-free) or
-    ``auto`` (:func:`voicegen.infer.onnx_runtime.choose_runtime`)."""
+    ``auto`` (:func:`voicegen.infer.onnx_runtime.choose_runtime`). ``postfilter``: also load the
+    post-filter the bundle names (``extra.postfilter``, same device and runtime); False ignores it."""
     from voicegen.infer.onnx_runtime import choose_runtime, load_onnx_graphs
 
     meta = read_cyclegan_meta(path)
     name_a, name_b = meta.speakers
+    spec = parse_postfilter(meta.artifact.get("extra"), meta.speakers, Path(path)) if postfilter else None
     if choose_runtime(runtime, str(device), path, meta.artifact) == "onnx":
         graphs = load_onnx_graphs(path, meta.artifact, "cyclegan")
-        return CycleGANBundle(
+        bundle = CycleGANBundle(
             generators={(name_a, name_b): graphs.net("G_ab"), (name_b, name_a): graphs.net("G_ba")},
             speakers=meta.speakers, stats=meta.stats, feature_config=meta.feature_config, generator_config=None,
             device="cpu", path=Path(path), runtime="onnx")
-    from voicegen.formats.cyclegan import load_cyclegan_parts
+    else:
+        from voicegen.formats.cyclegan import load_cyclegan_parts
 
-    device = torch_device(device)
-    parts = load_cyclegan_parts(path, device=device)
-    return CycleGANBundle(
-        generators={(name_a, name_b): parts.G_ab, (name_b, name_a): parts.G_ba}, speakers=parts.speakers,
-        stats=parts.stats, feature_config=parts.feature_config, generator_config=parts.generator_config,
-        device=device, path=parts.path,
-    )
+        device = torch_device(device)
+        parts = load_cyclegan_parts(path, device=device)
+        bundle = CycleGANBundle(
+            generators={(name_a, name_b): parts.G_ab, (name_b, name_a): parts.G_ba}, speakers=parts.speakers,
+            stats=parts.stats, feature_config=parts.feature_config, generator_config=parts.generator_config,
+            device=device, path=parts.path,
+        )
+    if spec is not None:
+        from voicegen.infer.postfilter import load_postfilter
+
+        bundle.postfilter = load_postfilter(spec, path, bundle.feature_config, device=bundle.device, runtime=runtime)
+    return bundle

@@ -118,7 +118,8 @@ class LiveConverter:
     :attr:`block_samples` is the size the settings name.
 
     A pitch other than ``none`` needs a pitch-conditioned vocoder (with a mel-only one, ``convert``
-    pre-shifts the whole waveform, which a live input does not have).
+    pre-shifts the whole waveform, which a live input does not have). A bundle's post-filter
+    (:mod:`voicegen.infer.postfilter`) is not run live.
     """
 
     def __init__(self, converter: Converter, options: ConvertOptions, settings: LiveSettings = LiveSettings()) -> None:
@@ -153,9 +154,14 @@ class LiveConverter:
             live_f0 = dataclasses.replace(vocoder, f0_config=dataclasses.replace(vocoder.f0_config, fill_frames=0))
             f0 = live_f0.f0_stream(block_frames=None, context_frames=F0_CONTEXT_FRAMES,
                                    lookahead_frames=STAGE_LOOKAHEAD_FRAMES)
+        # A bundle's post-filter is left out live: run on blocks that end at the newest frame, its
+        # encoder and decoder changed the joins audibly (a click on a steady tone), which the
+        # generator alone does not.
+        bundle = self.converter.bundle
+        offline_only = {"postfilter": False} if getattr(bundle, "postfilter", None) is not None else {}
         chain, _, _ = self.converter.stages(
             self.source, self.target, pitch=self.pitch, f0=f0,
-            mel_hat=self.converter.bundle.mel_stream(self.source, self.target, chunker=chunker),
+            mel_hat=bundle.mel_stream(self.source, self.target, chunker=chunker, **offline_only),
             voice=vocoder.live_stream(context_frames=VOCODER_CONTEXT_FRAMES, lookahead_frames=STAGE_LOOKAHEAD_FRAMES))
         return chain
 

@@ -126,8 +126,9 @@ def parse_pitch(value: str | float) -> str | float:
 class ConvertOptions(FileOptions):
     """``voicegen convert``: ``source`` -> ``target`` speaker, ``pitch`` (auto, none or semitones;
     see :mod:`voicegen.infer.convert`), ``f0_method`` (dio, harvest; None: the vocoder's),
-    ``plot`` (a PNG per file; for a batch, the folder that mirrors the input; not identity) and
-    ``runtime`` (auto, torch, onnx: what runs the networks; not identity)."""
+    ``plot`` (a PNG per file; for a batch, the folder that mirrors the input; not identity),
+    ``runtime`` (auto, torch, onnx: what runs the networks; not identity) and ``no_postfilter``
+    (skip the bundle's post-filter, :mod:`voicegen.infer.postfilter`)."""
 
     KIND: ClassVar[str] = "convert"
     source: str
@@ -136,6 +137,7 @@ class ConvertOptions(FileOptions):
     f0_method: str | None = None
     plot: str | None = not_identity()
     runtime: str = not_identity("auto")
+    no_postfilter: bool = False
 
     def __post_init__(self) -> None:
         self._check_text("source")
@@ -144,6 +146,8 @@ class ConvertOptions(FileOptions):
         self._check_choice("f0_method", F0_METHODS)
         self._path_or_none("plot")
         self._check_choice("runtime", RUNTIMES, optional=False)
+        if not isinstance(self.no_postfilter, bool):
+            raise ConfigError(f"convert option no_postfilter must be true or false, got {self.no_postfilter!r}")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ that explains it best (the smallest value), so an unknown speaker is not penalis
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,6 +112,16 @@ class VAEBundle:
         mel = self.model.decode(z[None], self._speaker_tensor(speaker), frames)[0, 0]
         return denormalize(mel.float().cpu().numpy(), self.normalization).astype(np.float32)
 
+    def projector(self, speaker: str) -> Callable[[np.ndarray], np.ndarray]:
+        """A log-mel ``(n_mels, F)`` of anyone -> ``speaker``'s voice: encoded (posterior mean), decoded
+        with ``speaker``'s embedding (what a conversion does, and a converter bundle's post-filter)."""
+        self.speaker_id(speaker)
+
+        def project(mel: np.ndarray) -> np.ndarray:
+            return self.decode(self.encode(mel).mean, speaker, mel.shape[1])
+
+        return project
+
     def convert_mel(self, mel: np.ndarray, source: str, target: str) -> np.ndarray:
         """``source``'s log-mel ``(n_mels, F)`` -> ``target``'s voice (posterior mean, target embedding).
 
@@ -122,10 +133,7 @@ class VAEBundle:
         """:meth:`convert_mel` as a streaming stage (see :mod:`voicegen.infer.stream`);
         ``chunker(fn, channels)`` replaces the crossfaded chunks (live conversion)."""
         self.generator(source, target)
-
-        def convert(mel: np.ndarray) -> np.ndarray:
-            return self.decode(self.encode(mel).mean, target, mel.shape[1])
-
+        convert = self.projector(target)
         if chunker is not None:
             return chunker(convert, self.feature_config.n_mels)
         return CrossfadeChunks(convert, self.feature_config.n_mels, CONVERT_CHUNK_FRAMES, CONVERT_OVERLAP_FRAMES)

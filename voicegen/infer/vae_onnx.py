@@ -10,6 +10,7 @@ the VAE's other tools (latents, traversal, scores) need PyTorch (:mod:`voicegen.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,14 +53,23 @@ class OnnxVAEConverter:
                               f"({', '.join(self.speakers)})")
         return self.nets[target]
 
-    def mel_stream(self, source: str, target: str, *, chunker: Chunker | None = None) -> Stage:
-        """Log-mel frames of ``source`` in blocks -> ``target``'s voice (crossfaded chunks as offline)."""
-        net = batch_of_one(self.generator(source, target))
+    def projector(self, speaker: str) -> Callable[[np.ndarray], np.ndarray]:
+        """A log-mel ``(n_mels, F)`` of anyone -> ``speaker``'s voice through that speaker's graph (as
+        :meth:`voicegen.infer.vae.VAEBundle.projector`)."""
+        if speaker not in self.speakers:
+            raise ConfigError(f"speaker {speaker!r} is not in this VAE (speakers: {', '.join(self.speakers)})")
+        net = batch_of_one(self.nets[speaker])
         norm = self.normalization
 
-        def convert(mel: np.ndarray) -> np.ndarray:
+        def project(mel: np.ndarray) -> np.ndarray:
             return denormalize(net(normalize(mel, norm).astype(np.float32)), norm).astype(np.float32)
 
+        return project
+
+    def mel_stream(self, source: str, target: str, *, chunker: Chunker | None = None) -> Stage:
+        """Log-mel frames of ``source`` in blocks -> ``target``'s voice (crossfaded chunks as offline)."""
+        self.generator(source, target)
+        convert = self.projector(target)
         n_mels = self.feature_config.n_mels
         if chunker is not None:
             return chunker(convert, n_mels)

@@ -100,17 +100,21 @@ class FileWorker:
 
 
 def model_weights(spec: WorkerSpec) -> list[str]:
-    """The ``weights_sha256`` of ``spec``'s model artifact (and, for convert, of its vocoder), from
-    their ``artifact.json``; empty for features. Unreadable models give no hash here (loading them
-    reports the error)."""
+    """The ``weights_sha256`` of ``spec``'s model artifact (and, for convert, of its vocoder and of the
+    post-filter it runs), from their ``artifact.json``; empty for features. Unreadable models give no
+    hash here (loading them reports the error)."""
     if spec.model is None:
         return []
     from voicegen.artifact_meta import read_artifact_meta
     from voicegen.errors import VoicegenError
-    from voicegen.infer.bundles import vocoder_path
+    from voicegen.infer.bundles import read_bundle_info, vocoder_path
+    from voicegen.infer.postfilter import postfilter_path
 
     try:
         paths = [Path(spec.model)] + ([vocoder_path(spec.model)] if spec.kind == CONVERT else [])
+        postfilter = read_bundle_info(spec.model).postfilter if spec.kind == CONVERT else None
+        if postfilter is not None and not spec.options.no_postfilter:
+            paths.append(postfilter_path(postfilter, spec.model))
         return [str(read_artifact_meta(path)["weights_sha256"]) for path in paths]
     except (VoicegenError, KeyError):
         return []
@@ -123,7 +127,7 @@ def build_worker(spec: WorkerSpec) -> FileWorker:
         from voicegen.infer.convert import Converter
 
         return convert_worker(Converter(spec.model, spec.device, f0_method=options.f0_method,
-                                        runtime=options.runtime), options)
+                                        runtime=options.runtime, postfilter=not options.no_postfilter), options)
     if isinstance(options, VocodeOptions):
         from voicegen.infer.vocode import load_vocoder
 

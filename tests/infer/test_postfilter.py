@@ -1,0 +1,186 @@
+"""A converter bundle's post-filter (``extra.postfilter``): the shipped SF1 <-> TM1 CycleGAN re-projects
+its output through the shipped VAE, and the bundle, convert and models commands handle it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from voicegen.audio.logmel import file_mel
+from voicegen.cli import cli
+from voicegen.errors import ArtifactError
+from voicegen.infer.bundles import PACKAGE_MODELS_DIR, load_converter, package_bundle, read_bundle_info
+from voicegen.infer.convert import Converter
+
+SHIPPED = PACKAGE_MODELS_DIR / "vcc2016_sf1_tm1"
+VAE = PACKAGE_MODELS_DIR / "vae16k"
+
+
+@pytest.fixture(autouse=True)
+def only_package_models(monkeypatch, tmp_path):
+    """Nothing from the developer's own model folders: only the package's defaults are installed."""
+    monkeypatch.setenv("VOICEGEN_MODELS", str(tmp_path / "no_env_models"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def with_extra(tmp_path, **extra):
+    """A copy of the shipped bundle whose artifact.json extra has ``extra`` merged in (None deletes)."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(SHIPPED, bundle)
+    meta = json.loads((bundle / "artifact.json").read_text())
+    meta["extra"].update(extra)
+    meta["extra"] = {k: v for k, v in meta["extra"].items() if v is not None}
+    (bundle / "artifact.json").write_text(json.dumps(meta))
+    return bundle
+
+
+def test_the_shipped_converter_names_the_shipped_vae_as_its_postfilter() -> None:
+    assert read_bundle_info(SHIPPED).postfilter == "vae16k"
+    meta = json.loads((SHIPPED / "artifact.json").read_text())
+    assert meta["extra"]["postfilter"] == {"model": "vae16k", "speakers": {"SF1": "SF1", "TM1": "TM1"}}
+
+
+@pytest.mark.parametrize("runtime", ["torch", "onnx"])
+def test_the_postfilter_is_the_vae_projection_of_the_generator_output(runtime, sf1_clip) -> None:
+    filtered = load_converter(SHIPPED, runtime=runtime)
+    plain = load_converter(SHIPPED, runtime=runtime, postfilter=False)
+    assert filtered.postfilter is not None and filtered.postfilter.runtime == runtime and plain.postfilter is None
+    vae = load_converter(VAE, runtime="torch")
+    mel, _ = file_mel(sf1_clip, filtered.feature_config)
+    for source, target in (("SF1", "TM1"), ("TM1", "SF1")):
+        raw = plain.convert_mel(mel, source, target)
+        got = filtered.convert_mel(mel, source, target)
+        expected = vae.projector(target)(raw)  # encoded, decoded as the target (the VAE's own speaker)
+        np.testing.assert_allclose(got, expected, atol=2e-3)
+        assert np.abs(got - raw).mean() > 0.1  # it does change the mel (measured ~0.2 nats per bin)
+
+
+def test_the_postfilter_brings_the_conversion_closer_to_the_target_recording(sf1_clip, tm1_clip, tmp_path) -> None:
+    """MCD of the bundled SF1 clip converted to TM1 against TM1's recording of the same sentence (a
+    validation pair of the converter): 6.49 dB without the post-filter, 6.20 with it when shipped."""
+    from voicegen.eval.evaluate import evaluate_folders
+
+    mcd = {}
+    for name, postfilter in (("filtered", True), ("plain", False)):
+        Converter(SHIPPED, "cpu", runtime="torch", postfilter=postfilter).convert_file(
+            sf1_clip, tmp_path / name / "x.wav", "SF1", "TM1")
+        shutil.copy(tm1_clip, tmp_path / f"ref_{name}.wav")
+        report = evaluate_folders(tmp_path / name / "x.wav", tmp_path / f"ref_{name}.wav", None,
+                                  speaker_similarity=False, naturalness=False, progress=False)
+        mcd[name] = report.rows[0]["mcd_db"]
+    assert mcd["filtered"] < mcd["plain"] - 0.15, mcd
+
+
+def test_convert_runs_the_postfilter_unless_told_not_to(sf1_clip, tmp_path) -> None:
+    result = run("convert", "--src", sf1_clip, "--target", "TM1", "--out", tmp_path / "f.wav", "--runtime", "torch")
+    assert result.exit_code == 0, result.output
+    assert "post-filter: vae16k (decodes as TM1; --no-postfilter skips it)" in result.output
+    result = run("convert", "--src", sf1_clip, "--target", "TM1", "--out", tmp_path / "p.wav", "--runtime", "torch",
+                 "--no-postfilter")
+    assert result.exit_code == 0, result.output
+    assert "post-filter" not in result.output
+    Converter(SHIPPED, "cpu", runtime="torch", postfilter=False).convert_file(sf1_clip, tmp_path / "api.wav", "SF1",
+                                                                              "TM1")
+    filtered, plain, api = (sf.read(str(tmp_path / f"{n}.wav"), dtype="float32")[0] for n in ("f", "p", "api"))
+    np.testing.assert_array_equal(plain, api)
+    assert np.abs(filtered - plain).max() > 0.05
+
+
+def test_a_batch_manifest_counts_the_postfilter_weights(tmp_path) -> None:
+    from voicegen.artifact_meta import read_artifact_meta
+    from voicegen.infer.batch.workers import WorkerSpec, model_weights
+    from voicegen.infer.options import ConvertOptions
+
+    options = ConvertOptions(source="SF1", target="TM1")
+    vae_sha = read_artifact_meta(VAE)["weights_sha256"]
+    assert model_weights(WorkerSpec(options, model=str(SHIPPED)))[-1] == vae_sha
+    skipped = ConvertOptions(source="SF1", target="TM1", no_postfilter=True)
+    assert vae_sha not in model_weights(WorkerSpec(skipped, model=str(SHIPPED)))
+
+
+@pytest.mark.parametrize("postfilter, message", [
+    ({"model": "nope", "speakers": {"TM1": "TM1"}},
+     "{b}: its post-filter 'nope' (extra.postfilter) is not an installed VAE bundle; see `voicegen models`, or "
+     "convert with --no-postfilter"),
+    ({"model": "vocoder16k", "speakers": {"TM1": "TM1"}},
+     "{b}: its post-filter 'vocoder16k' (extra.postfilter) is not an installed VAE bundle; see `voicegen models`, "
+     "or convert with --no-postfilter"),
+    ({"model": "vae16k", "speakers": {"TM1": "Bob"}},
+     "{b}: its post-filter vae16k has no speaker Bob (speakers: SF1, TM1, LS78); re-bundle with `voicegen bundle "
+     "--postfilter`"),
+    ({"model": "vae16k", "speakers": {"Bob": "TM1"}},
+     "{b}: extra.postfilter names target(s) Bob that this converter does not have (speakers: SF1, TM1); re-bundle "
+     "with `voicegen bundle`"),
+    ("vae16k",
+     "{b}: extra.postfilter must be {{\"model\": NAME, \"speakers\": {{TARGET: VAE_SPEAKER}}}}, got 'vae16k'; "
+     "re-bundle with `voicegen bundle --postfilter`"),
+])
+def test_a_bad_postfilter_is_one_line_naming_the_bundle(postfilter, message, tmp_path) -> None:
+    bundle = with_extra(tmp_path, postfilter=postfilter)
+    with pytest.raises(ArtifactError) as err:
+        load_converter(bundle)
+    assert str(err.value) == message.format(b=bundle)
+    load_converter(bundle, postfilter=False)  # --no-postfilter still converts
+
+
+def test_bundle_records_replaces_and_drops_the_postfilter(tmp_path) -> None:
+    out = tmp_path / "models"
+    result = run("bundle", "--converter", "vcc2016_sf1_tm1", "--link-vocoder", "vocoder16k_vc", "--postfilter", "none",
+                 "--out", out / "raw")
+    assert result.exit_code == 0, result.output
+    assert read_bundle_info(out / "raw").postfilter is None
+    assert load_converter(out / "raw").postfilter is None
+    result = run("bundle", "--converter", out / "raw", "--link-vocoder", "vocoder16k_vc", "--postfilter", "vae16k",
+                 "--postfilter-speaker", "TM1=LS78", "--out", out / "ls78")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith("using the installed vocoder 'vocoder16k_vc', post-filter 'vae16k'")
+    meta = json.loads((out / "ls78" / "artifact.json").read_text())
+    assert meta["extra"]["postfilter"] == {"model": "vae16k", "speakers": {"SF1": "SF1", "TM1": "LS78"}}
+    # no --postfilter: the converter's own is kept
+    package_bundle(out / "ls78", PACKAGE_MODELS_DIR / "vocoder16k_vc", out / "kept", link_vocoder=True)
+    assert load_converter(out / "kept").postfilter.speakers == {"SF1": "SF1", "TM1": "LS78"}
+    listing = run("models", "--model", out / "kept").output
+    assert any(line.split()[0] == "kept" and "cyclegan + vae16k post-filter" in line for line in listing.splitlines())
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--postfilter", "vocoder16k"], "--postfilter vocoder16k: not an installed VAE bundle (see `voicegen models`, "
+                                     "kind vae)"),
+    (["--postfilter", "vae16k", "--postfilter-speaker", "TM1=Bob"],
+     "--postfilter vae16k: has no speaker Bob (speakers: SF1, TM1, LS78); map a target with --postfilter-speaker "
+     "TARGET=VAE_SPEAKER"),
+    (["--postfilter", "vae16k", "--postfilter-speaker", "Bob=TM1"], "--postfilter-speaker Bob=...: 'Bob' is not a "
+                                                                   "speaker of {c} (SF1, TM1)"),
+    (["--postfilter-speaker", "TM1=TM1"], "--postfilter-speaker needs --postfilter NAME"),
+    (["--postfilter", "vae16k", "--postfilter-speaker", "TM1"], "--postfilter-speaker 'TM1': expected "
+                                                                "TARGET=VAE_SPEAKER"),
+])
+def test_bundle_refuses_a_bad_postfilter_in_one_line(args, message, tmp_path) -> None:
+    result = run("bundle", "--converter", "vcc2016_sf1_tm1", "--link-vocoder", "vocoder16k_vc", *args,
+                 "--out", tmp_path / "b")
+    assert result.exit_code != 0
+    assert message.format(c=SHIPPED) in result.output, result.output
+    assert not (tmp_path / "b").exists()
+
+
+def test_live_conversion_leaves_the_postfilter_out(sf1_clip) -> None:
+    from voicegen.audio.io import load_audio
+    from voicegen.infer.live import LiveConverter
+    from voicegen.infer.options import ConvertOptions
+
+    wav = load_audio(sf1_clip, 16000)[:16000]
+    options = ConvertOptions(source="SF1", target="TM1")
+    outputs = []
+    for postfilter in (True, False):
+        live = LiveConverter(Converter(SHIPPED, "cpu", runtime="torch", postfilter=postfilter), options)
+        outputs.append(np.concatenate([live.push(wav), live.finish()]))
+    np.testing.assert_array_equal(outputs[0], outputs[1])
