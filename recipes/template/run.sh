@@ -3,7 +3,7 @@
 #   bash recipes/template/run.sh --src-dir DIR --trg-dir DIR [--src-name A] [--trg-name B]
 #        [--stage N] [--stop-stage M] [--exp-dir DIR] [--dev-count 5]
 #        [--parallel-src DIR --parallel-trg DIR] [--vocoder DIR] [--cyclegan-conf F] [--cyclegan-set "K=V ..."]
-#        [--init-from BUNDLE] [--minutes N] [--tune-vocoder STEPS]
+#        [--init-from BUNDLE] [--minutes N] [--tune-vocoder STEPS] [--postfilter VAE]
 # Stages: 0 check the folders (nothing to download), 1 prepare: hold out --dev-count clips of
 # each speaker (a stable hash of the file names) and keep the rest for training, 2 speaker
 # statistics, 3 train the CycleGAN (and a vocoder on both folders when --vocoder is ''),
@@ -15,6 +15,8 @@
 # sizes its training to N minutes of this machine (use conf/finetune.yaml): a new pair in half an hour.
 # --tune-vocoder STEPS (e.g. 2000, ~10 min on 2 cores) then fine-tunes the vocoder on the trained
 # converter's outputs for your training clips, and the bundle speaks through that one (stage 3).
+# --postfilter VAE: the bundle runs the installed VAE bundle VAE (e.g. vae16k) after the CycleGAN,
+# decoding each target as its VAE speaker of the same name (only where the VAE knows your target).
 # Audio: any format soundfile reads, any rate (resampled on loading), mono or stereo; a few
 # minutes per speaker at least (VCC 2016 gives ~5 min each). Copy this folder to start your own
 # recipe; see README.md for a walk-through.
@@ -26,7 +28,7 @@ dev_count=5; parallel_src=""; parallel_trg=""
 vocoder=voicegen/assets/models/vocoder16k
 vocoder_conf=recipes/vocoder16k/conf/cpu.yaml; vocoder_set=""
 cyclegan_conf=recipes/template/conf/cpu.yaml; cyclegan_set=""; init_from=""; minutes=""
-tune_vocoder=0; tune_vocoder_conf=""
+tune_vocoder=0; tune_vocoder_conf=""; postfilter=""
 . "$(dirname "$0")/../utils/corpus.sh"
 
 [ -n "$src_dir" ] && [ -n "$trg_dir" ] || { echo "$0: pass --src-dir and --trg-dir (see --help)" >&2; exit 2; }

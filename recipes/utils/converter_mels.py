@@ -10,8 +10,10 @@ converter's own output, so a vocoder trained to turn these mels into the recordi
 (``data.input_mels: {SRC: [OUT]}``) learns to render that converter's outputs as real speech, the
 way TTS vocoders are fine-tuned on their acoustic model's outputs. ``--reconstruct`` (a VAE
 bundle) writes its reconstruction instead: encoded, then decoded as --speaker, one pass through
-the decoder as in a conversion. Existing files are refused unless --overwrite; each file is
-written whole or not at all.
+the decoder as in a conversion. A CycleGAN bundle's post-filter (``extra.postfilter``) runs after
+each conversion as it does in `voicegen convert`; ``--postfilter NAME`` gives an export without
+one the installed VAE NAME as its post-filter (as `voicegen bundle --postfilter NAME` will).
+Existing files are refused unless --overwrite; each file is written whole or not at all.
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
+from voicegen.artifact_meta import read_artifact_meta
 from voicegen.audio.logmel import file_mel
 from voicegen.audio.stats import list_audio_files
 from voicegen.errors import VoicegenError
 from voicegen.fileutil import atomic_path
-from voicegen.infer.bundles import find_bundle, load_converter
+from voicegen.formats.cyclegan import parse_postfilter
+from voicegen.infer.bundles import find_bundle, load_converter, postfilter_spec
+from voicegen.infer.postfilter import load_postfilter
 from voicegen.progress import progress_bar
 
 
@@ -49,10 +54,19 @@ def main() -> None:
     parser.add_argument("--via", help="speaker to go through (default: the bundle's other speaker)")
     parser.add_argument("--reconstruct", action="store_true",
                         help="a VAE's reconstruction as --speaker instead of a round trip")
+    parser.add_argument("--postfilter", metavar="NAME",
+                        help="run the installed VAE NAME after each conversion, as the bundle's post-filter")
     parser.add_argument("--overwrite", action="store_true", help="replace existing .npy files")
     args = parser.parse_args()
     try:
-        bundle = load_converter(find_bundle(args.model))
+        path = find_bundle(args.model)
+        bundle = load_converter(path)
+        if args.postfilter:
+            if args.reconstruct:
+                raise SystemExit("error: --postfilter applies to a CycleGAN's round trips, not to --reconstruct")
+            spec = parse_postfilter({"postfilter": postfilter_spec(path, read_artifact_meta(path), args.postfilter, {})},
+                                    bundle.speakers, path)
+            bundle.postfilter = load_postfilter(spec, path, bundle.feature_config)
         if args.speaker not in bundle.speakers:
             raise SystemExit(f"error: {args.model} has no speaker {args.speaker!r} "
                              f"(speakers: {', '.join(bundle.speakers)})")

@@ -7,7 +7,9 @@
 # vocoder (an exported vocoder, or "" to train one on $vocoder_train: "dir1, dir2"), vocoder_conf,
 # the array vocoder_items (extra --set items), parallel_dev, voicegen, python, optionally the array
 # converter_flags (extra `voicegen train` options such as --init-from, --minutes), optionally
-# tune_vocoder (steps; 0 or unset = off) and tune_vocoder_conf, and the converter:
+# tune_vocoder (steps; 0 or unset = off) and tune_vocoder_conf, optionally postfilter (an installed
+# VAE bundle's name, e.g. vae16k, that the bundle runs after the CycleGAN: `voicegen bundle
+# --postfilter`; the round trips for tune_vocoder then go through it too), and the converter:
 #   converter=cyclegan (default): cyclegan_conf and the array cyclegan_items; the data come from
 #     train/$src and train/$trg;
 #   converter=vae: converter_conf and the arrays converter_sets (the data.speakers item) and
@@ -28,6 +30,10 @@ if [ "$converter" = cyclegan ]; then
 fi
 voc_dir=${vocoder:-$exp_dir/vocoder/export}  # renders real mels: copy-synthesis
 tune_vocoder=${tune_vocoder:-0}
+postfilter=${postfilter:-}
+if [ -n "$postfilter" ] && [ "$converter" != cyclegan ]; then
+  echo "$0: --postfilter applies to a CycleGAN converter (this recipe trains a $converter)" >&2; exit 2
+fi
 [[ $tune_vocoder =~ ^[0-9]+$ ]] || { echo "$0: --tune-vocoder takes a number of steps, got '$tune_vocoder'" >&2; exit 2; }
 bundle_voc=$voc_dir  # what the bundle speaks through
 [ "$tune_vocoder" -gt 0 ] && bundle_voc=$exp_dir/vocoder_tuned/export
@@ -53,7 +59,8 @@ if stage_on 3; then
     how=(); [ "$converter" = vae ] && how=(--reconstruct)
     for spk in "$src" "$trg"; do
       $python recipes/utils/converter_mels.py --model "$exp_dir/$converter/export" --speaker "$spk" \
-        ${how[@]+"${how[@]}"} --src "$data/train/$spk" --out "$exp_dir/converter_mels/$spk" --overwrite
+        ${how[@]+"${how[@]}"} ${postfilter:+--postfilter "$postfilter"} --src "$data/train/$spk" \
+        --out "$exp_dir/converter_mels/$spk" --overwrite
     done
     # the config of the vocoder being tuned: the given one is a pitch-true vocoder16k unless said otherwise
     conf=${tune_vocoder_conf:-$([ -n "$vocoder" ] && echo recipes/vocoder16k/conf/source_filter.yaml || echo "$vocoder_conf")}
@@ -66,7 +73,7 @@ fi
 if stage_on 4; then
   echo "stage 4: bundle, convert the held-out $src speech, baselines"
   $voicegen bundle --converter "$exp_dir/$converter/export" --vocoder "$bundle_voc" --out "$exp_dir/bundle" --overwrite \
-    --onnx  # + ONNX graphs: the conversions below run without torch
+    ${postfilter:+--postfilter "$postfilter"} --onnx  # + ONNX graphs: the conversions below run without torch
   for pitch in none auto; do
     $voicegen convert --src "$data/dev/$src" --target "$trg" --source "$src" --model "$exp_dir/bundle" \
       --out "$exp_dir/converted_pitch_$pitch" --pitch $pitch --overwrite

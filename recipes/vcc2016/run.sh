@@ -3,7 +3,7 @@
 #   bash recipes/vcc2016/run.sh [--stage N] [--stop-stage M] [--data-dir DIR | --download-dir DIR]
 #        [--exp-dir DIR] [--src-spk SF1] [--trg-spk TM1] [--dev-count N] [--val-pairs N] [--vocoder DIR]
 #        [--vocoder-conf F] [--cyclegan-conf F] [--vocoder-set "K=V ..."] [--cyclegan-set "K=V ..."]
-#        [--tune-vocoder STEPS]
+#        [--tune-vocoder STEPS] [--postfilter VAE]
 # Stages: 0 download the official distribution (skipped with --data-dir), 1 prepare the
 # non-parallel training halves (source 100001-100081, target 100082-100162, as in CycleGAN-VC)
 # and the parallel evaluation pairs, 2 speaker statistics, 3 train the vocoder (skipped with
@@ -22,6 +22,9 @@
 # --tune-vocoder STEPS: after the CycleGAN, fine-tune the vocoder that many steps on the CycleGAN's
 #   round trips of the training sentences; the bundle speaks through it (how the shipped
 #   vocoder16k_vc was made: recipes/vocoder16k/README.md) [default: 0, off].
+# --postfilter VAE: the bundle runs the installed VAE bundle VAE (e.g. vae16k) after the CycleGAN,
+#   decoding each target as its VAE speaker of the same name (how the shipped vcc2016_sf1_tm1 runs);
+#   with --tune-vocoder the round trips go through it too [default: none].
 # --manifest FILE: stage 0 takes its downloads from FILE (a mirror; the tests' local server).
 # --vocoder-set / --cyclegan-set: extra `--set` items for the training commands (space-separated).
 set -euo pipefail
@@ -32,7 +35,7 @@ src_spk=SF1; trg_spk=TM1; dev_count=""; val_pairs=0
 vocoder=""
 vocoder_conf=recipes/vocoder16k/conf/source_filter.yaml; vocoder_set=""
 cyclegan_conf=recipes/vcc2016/conf/cpu.yaml; cyclegan_set=""
-tune_vocoder=0; tune_vocoder_conf=""
+tune_vocoder=0; tune_vocoder_conf=""; postfilter=""
 . "$(dirname "$0")/../utils/corpus.sh"
 
 src=$src_spk; trg=$trg_spk

@@ -184,3 +184,34 @@ def test_live_conversion_leaves_the_postfilter_out(sf1_clip) -> None:
         live = LiveConverter(Converter(SHIPPED, "cpu", runtime="torch", postfilter=postfilter), options)
         outputs.append(np.concatenate([live.push(wav), live.finish()]))
     np.testing.assert_array_equal(outputs[0], outputs[1])
+
+
+def test_converter_mels_runs_a_named_postfilter_on_an_export_without_one(sf1_clip, tmp_path) -> None:
+    """recipes/utils/converter_mels.py --postfilter NAME (the recipes' --postfilter with --tune-vocoder):
+    the round trip of a bundle without a post-filter, run through NAME, is the shipped bundle's."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from voicegen.audio.io import load_audio
+    from voicegen.audio.logmel import log_mel
+
+    raw = package_bundle(SHIPPED, PACKAGE_MODELS_DIR / "vocoder16k_vc", tmp_path / "raw", link_vocoder=True,
+                         postfilter="none")
+    (tmp_path / "audio").mkdir()
+    shutil.copy(sf1_clip, tmp_path / "audio" / "x.wav")
+    script = Path(__file__).resolve().parents[2] / "recipes" / "utils" / "converter_mels.py"
+    done = subprocess.run([sys.executable, str(script), "--model", str(raw), "--speaker", "SF1", "--postfilter",
+                           "vae16k", "--src", str(tmp_path / "audio"), "--out", str(tmp_path / "mels")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    shipped = load_converter(SHIPPED)
+    real = log_mel(load_audio(sf1_clip, 16000), shipped.feature_config)
+    expected = shipped.convert_mel(shipped.convert_mel(real, "SF1", "TM1"), "TM1", "SF1")
+    np.testing.assert_allclose(np.load(tmp_path / "mels" / "x.npy"), expected, atol=1e-4)
+    done = subprocess.run([sys.executable, str(script), "--model", str(raw), "--speaker", "SF1", "--postfilter",
+                           "vocoder16k", "--src", str(tmp_path / "audio"), "--out", str(tmp_path / "m2")],
+                          capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr.strip() == ("error: --postfilter vocoder16k: not an installed VAE bundle (see `voicegen "
+                                   "models`, kind vae)")

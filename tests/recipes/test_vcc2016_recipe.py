@@ -57,7 +57,7 @@ def test_tiny_vcc2016_recipe_runs_all_stages(samples_dir, tmp_path, file_server)
            "VOICEGEN": str(bin_dir / "voicegen"), "PYTHON": sys.executable, "OMP_NUM_THREADS": "1"}
     cmd = ["bash", str(RUN_SH), "--download-dir", str(tmp_path / "downloads"), "--manifest", str(manifest),
            "--exp-dir", str(exp), "--vocoder-conf", "recipes/vocoder16k/conf/tiny.yaml",
-           "--cyclegan-conf", "recipes/vcc2016/conf/tiny.yaml", "--tune-vocoder", "4"]
+           "--cyclegan-conf", "recipes/vcc2016/conf/tiny.yaml", "--tune-vocoder", "4", "--postfilter", "vae16k"]
     out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     for stage in range(0, 6):
@@ -78,6 +78,9 @@ def test_tiny_vcc2016_recipe_runs_all_stages(samples_dir, tmp_path, file_server)
     assert sorted(p.name for p in (exp / "converter_mels" / "SF1").iterdir()) == ["100001.npy", "100002.npy"]
     sha = lambda folder: json.loads((folder / "artifact.json").read_text())["weights_sha256"]  # noqa: E731
     assert sha(exp / "bundle" / "vocoder") == sha(exp / "vocoder_tuned" / "export") != sha(exp / "vocoder" / "export")
+    # --postfilter: the bundle runs the shipped VAE after the CycleGAN
+    assert json.loads((exp / "bundle" / "artifact.json").read_text())["extra"]["postfilter"] == {
+        "model": "vae16k", "speakers": {"SF1": "SF1", "TM1": "TM1"}}
     tuned = load_yaml(exp / "vocoder_tuned" / "config.yaml")
     assert tuned["data"]["input_mels"] == {str(exp / "data" / "train" / spk): [str(exp / "converter_mels" / spk)]
                                            for spk in ("SF1", "TM1")}

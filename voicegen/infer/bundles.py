@@ -325,7 +325,7 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
         if postfilter is not None:
             converter_meta["extra"].pop("postfilter", None)
             if postfilter != POSTFILTER_NONE:
-                converter_meta["extra"]["postfilter"] = _postfilter_spec(
+                converter_meta["extra"]["postfilter"] = postfilter_spec(
                     converter, converter_meta, postfilter, postfilter_speakers or {})
         if link_vocoder:
             converter_meta["extra"]["vocoder"] = read_bundle_info(vocoder).name
@@ -337,8 +337,9 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
     return out
 
 
-def _postfilter_spec(converter: Path, meta: dict, postfilter: str, speakers: dict[str, str]) -> dict:
-    """``extra.postfilter`` for ``voicegen bundle --postfilter NAME``: the converter's targets mapped to
+def postfilter_spec(converter: Path, meta: dict, postfilter: str, speakers: dict[str, str]) -> dict:
+    """``extra.postfilter`` (a dict) for ``voicegen bundle --postfilter NAME`` on the converter at
+    ``converter`` (``meta``: its artifact.json): the converter's targets mapped to
     the installed VAE's speakers (same names unless ``speakers`` says otherwise); ConfigError (one line)
     when NAME is not an installed VAE or no target maps to one of its speakers."""
     from voicegen.formats.cyclegan import PostFilterSpec
