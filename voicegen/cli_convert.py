@@ -143,7 +143,7 @@ def models(models_paths: tuple[Path, ...]) -> None:
       voicegen bundle --converter vcc2016_sf1_tm1 --link-vocoder vocoder16k --out models/sf1_tm1
       voicegen models --model models/
     """
-    from voicegen.infer.bundles import CONVERTER_KIND, list_bundles, list_image_models, search_roots
+    from voicegen.infer.bundles import CONVERTER_KIND, VAE_KIND, list_bundles, list_image_models, search_roots
 
     problems: list[str] = []
     found = list_bundles(on_problem=problems.append, extra=models_paths)
@@ -158,7 +158,8 @@ def models(models_paths: tuple[Path, ...]) -> None:
     for info in found:
         kind = info.kind if info.kind != CONVERTER_KIND or info.vocoder else f"{info.kind} (no vocoder)"
         if info.postfilter:
-            kind += f" + {info.postfilter} post-filter"
+            installed = any(other.name == info.postfilter and other.kind == VAE_KIND for other in found)
+            kind += f" + {info.postfilter} post-filter" + ("" if installed else " (not installed)")
         rows.append((info.name, ", ".join(info.speakers) or "-", kind, _runtime(info, found), info.origin,
                      str(info.path)))
     for info in images:

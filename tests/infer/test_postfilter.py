@@ -149,7 +149,11 @@ def test_bundle_records_replaces_and_drops_the_postfilter(tmp_path) -> None:
     package_bundle(out / "ls78", PACKAGE_MODELS_DIR / "vocoder16k_vc", out / "kept", link_vocoder=True)
     assert load_converter(out / "kept").postfilter.speakers == {"SF1": "SF1", "TM1": "LS78"}
     listing = run("models", "--model", out / "kept").output
-    assert any(line.split()[0] == "kept" and "cyclegan + vae16k post-filter" in line for line in listing.splitlines())
+    assert any(line.split()[0] == "kept" and "cyclegan + vae16k post-filter  " in line for line in listing.splitlines())
+    missing = with_extra(tmp_path, postfilter={"model": "gone", "speakers": {"TM1": "TM1"}}, name="missing")
+    listing = run("models", "--model", missing).output
+    assert any(line.split()[0] == "missing" and "cyclegan + gone post-filter (not installed)" in line
+               for line in listing.splitlines())
 
 
 @pytest.mark.parametrize("args, message", [

@@ -31,6 +31,7 @@ from voicegen.artifact_meta import ARTIFACT_META, read_json_object
 from voicegen.errors import ArtifactError, ConfigError, VoicegenError
 from voicegen.fileutil import atomic_dir, atomic_write_text
 from voicegen.formats.cyclegan import KIND as CYCLEGAN_KIND
+from voicegen.formats.cyclegan import parse_postfilter
 from voicegen.formats.vae import KIND as VAE_KIND
 from voicegen.formats.vocoder import KIND as VOCODER_KIND
 
@@ -384,7 +385,25 @@ def load_converter(path: str | os.PathLike, *, device: str | object = "cpu", run
         return load_vae_bundle(path, device=torch_device(device))
     from voicegen.infer.cyclegan import load_cyclegan_bundle
 
-    return load_cyclegan_bundle(path, device=device, runtime=runtime, postfilter=postfilter)
+    bundle = load_cyclegan_bundle(path, device=device, runtime=runtime)
+    spec = parse_postfilter(_read_meta(Path(path)).get("extra"), bundle.speakers, Path(path)) if postfilter else None
+    if spec is not None:
+        from voicegen.infer.postfilter import make_postfilter
+
+        vae_path = postfilter_path(spec.model, path)
+        vae = load_converter(vae_path, device=bundle.device, runtime=runtime)
+        bundle.postfilter = make_postfilter(spec, path, bundle.feature_config, vae, vae_path)
+    return bundle
+
+
+def postfilter_path(name: str, bundle: str | os.PathLike) -> Path:
+    """The installed ``vae`` bundle called ``name`` (search order as `voicegen models`): the post-filter
+    of the converter ``bundle``; one-line ArtifactError naming ``bundle`` when there is none."""
+    for info in list_bundles():
+        if info.name == name and info.kind == VAE_KIND:
+            return info.path
+    raise ArtifactError(f"{bundle}: its post-filter {name!r} (extra.postfilter) is not an installed VAE bundle; "
+                        "see `voicegen models`, or convert with --no-postfilter")
 
 
 def _read_meta(path: Path) -> dict:

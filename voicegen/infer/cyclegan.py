@@ -120,17 +120,15 @@ class CycleGANBundle:
                       Map(lambda m: denormalize(m, stats[target]).astype(np.float32), n_mels)])
 
 
-def load_cyclegan_bundle(path: str | os.PathLike, *, device: Any = "cpu", runtime: str = "torch",
-                         postfilter: bool = True) -> CycleGANBundle:
+def load_cyclegan_bundle(path: str | os.PathLike, *, device: Any = "cpu", runtime: str = "torch") -> CycleGANBundle:
     """Load a ``cyclegan`` bundle (:mod:`voicegen.formats.cyclegan`); ArtifactError (one line, naming
     the path) when it is unusable. ``runtime``: ``torch``, ``onnx`` (its graphs, torch-free) or
-    ``auto`` (:func:`voicegen.infer.onnx_runtime.choose_runtime`). ``postfilter``: also load the
-    post-filter the bundle names (``extra.postfilter``, same device and runtime); False ignores it."""
+    ``auto`` (:func:`voicegen.infer.onnx_runtime.choose_runtime`). Its post-filter, if it names one,
+    is not loaded here: :func:`voicegen.infer.bundles.load_converter` attaches it."""
     from voicegen.infer.onnx_runtime import choose_runtime, load_onnx_graphs
 
     meta = read_cyclegan_meta(path)
     name_a, name_b = meta.speakers
-    spec = parse_postfilter(meta.artifact.get("extra"), meta.speakers, Path(path)) if postfilter else None
     if choose_runtime(runtime, str(device), path, meta.artifact) == "onnx":
         graphs = load_onnx_graphs(path, meta.artifact, "cyclegan")
         bundle = CycleGANBundle(
@@ -147,8 +145,4 @@ def load_cyclegan_bundle(path: str | os.PathLike, *, device: Any = "cpu", runtim
             stats=parts.stats, feature_config=parts.feature_config, generator_config=parts.generator_config,
             device=device, path=parts.path,
         )
-    if spec is not None:
-        from voicegen.infer.postfilter import load_postfilter
-
-        bundle.postfilter = load_postfilter(spec, path, bundle.feature_config, device=bundle.device, runtime=runtime)
     return bundle

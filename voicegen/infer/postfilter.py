@@ -8,8 +8,9 @@ MCD and raised DNSMOS at the same speaker similarity (``recipes/vcc2016/README.m
 
 A bundle names its post-filter in ``extra.postfilter`` (:class:`voicegen.formats.cyclegan.PostFilterSpec`):
 an installed ``vae`` bundle and, per target speaker, the VAE speaker to decode as; targets it does
-not list are left as the converter made them. :func:`load_postfilter` finds and loads the VAE (its
-ONNX graphs where the runtime allows, torch-free) and checks its mel contract and speakers;
+not list are left as the converter made them. :func:`voicegen.infer.bundles.load_converter` finds
+and loads the VAE (its ONNX graphs where the runtime allows, torch-free) and :func:`make_postfilter`
+checks its mel contract and speakers;
 :meth:`voicegen.infer.cyclegan.CycleGANBundle.mel_stream` runs it on every chunk right after the
 generator, so offline, streamed and live conversion all get it.
 """
@@ -46,35 +47,21 @@ class PostFilter:
         return self.projectors.get(target)
 
 
-def postfilter_path(name: str, bundle: str | os.PathLike) -> Path:
-    """The installed ``vae`` bundle called ``name`` (search order as `voicegen models`); one-line
-    ArtifactError naming the converter ``bundle`` when there is none."""
-    from voicegen.infer.bundles import VAE_KIND, list_bundles
-
-    for info in list_bundles():
-        if info.name == name and info.kind == VAE_KIND:
-            return info.path
-    raise ArtifactError(f"{bundle}: its post-filter {name!r} (extra.postfilter) is not an installed VAE bundle; "
-                        "see `voicegen models`, or convert with --no-postfilter")
-
-
-def load_postfilter(spec: Any, bundle: str | os.PathLike, feature_config: Any, *, device: Any = "cpu",
-                    runtime: str = "torch") -> PostFilter:
-    """Load the VAE that ``spec`` (:class:`voicegen.formats.cyclegan.PostFilterSpec`) names for the
-    converter at ``bundle`` (mel contract ``feature_config``). ArtifactError (one line) when the VAE
-    is not installed, speaks other mel settings or lacks a speaker the spec names."""
-    from voicegen.infer.bundles import load_converter
-
-    path = postfilter_path(spec.model, bundle)
-    vae = load_converter(path, device=device, runtime=runtime)
+def make_postfilter(spec: Any, bundle: str | os.PathLike, feature_config: Any, vae: Any, vae_path: str | os.PathLike,
+                    ) -> PostFilter:
+    """The post-filter that ``spec`` (:class:`voicegen.formats.cyclegan.PostFilterSpec`) describes for the
+    converter at ``bundle`` (mel contract ``feature_config``), from its loaded VAE ``vae`` (a VAE bundle
+    or its ONNX converter, found at ``vae_path``; :func:`voicegen.infer.bundles.load_converter` finds
+    and loads it). ArtifactError (one line) when the VAE speaks other mel settings or lacks a speaker
+    the spec names."""
     differ = vae.feature_config.diff(feature_config)
     if differ:
-        raise ArtifactError(f"{bundle}: its post-filter {spec.model} ({path}) uses other mel settings "
+        raise ArtifactError(f"{bundle}: its post-filter {spec.model} ({vae_path}) uses other mel settings "
                             f"({', '.join(differ)}); re-bundle with a VAE of this contract or --postfilter none")
     missing = sorted(name for name in spec.speakers.values() if name not in vae.speakers)
     if missing:
         raise ArtifactError(f"{bundle}: its post-filter {spec.model} has no speaker {', '.join(missing)} "
                             f"(speakers: {', '.join(vae.speakers)}); re-bundle with `voicegen bundle --postfilter`")
-    return PostFilter(name=spec.model, path=Path(path), speakers=dict(spec.speakers),
+    return PostFilter(name=spec.model, path=Path(vae_path), speakers=dict(spec.speakers),
                       projectors={target: vae.projector(name) for target, name in spec.speakers.items()},
                       runtime=getattr(vae, "runtime", "torch"))

@@ -107,8 +107,7 @@ def model_weights(spec: WorkerSpec) -> list[str]:
         return []
     from voicegen.artifact_meta import read_artifact_meta
     from voicegen.errors import VoicegenError
-    from voicegen.infer.bundles import read_bundle_info, vocoder_path
-    from voicegen.infer.postfilter import postfilter_path
+    from voicegen.infer.bundles import postfilter_path, read_bundle_info, vocoder_path
 
     try:
         paths = [Path(spec.model)] + ([vocoder_path(spec.model)] if spec.kind == CONVERT else [])
