@@ -10,9 +10,10 @@ A bundle names its post-filter in ``extra.postfilter`` (:class:`voicegen.formats
 an installed ``vae`` bundle and, per target speaker, the VAE speaker to decode as; targets it does
 not list are left as the converter made them. :func:`voicegen.infer.bundles.load_converter` finds
 and loads the VAE (its ONNX graphs where the runtime allows, torch-free) and :func:`make_postfilter`
-checks its mel contract and speakers;
-:meth:`voicegen.infer.cyclegan.CycleGANBundle.mel_stream` runs it on every chunk right after the
-generator, so offline, streamed and live conversion all get it.
+checks its mel contract and speakers; :meth:`voicegen.infer.cyclegan.CycleGANBundle.mel_stream` runs
+it on every chunk right after the generator, so files (one, or a batch; whole or streamed block by
+block) get it. Live conversion (:mod:`voicegen.infer.live`) leaves it out: on blocks that end at the
+newest frame it made the joins audible.
 """
 
 from __future__ import annotations
