@@ -48,7 +48,9 @@ def test_page_and_models(app) -> None:
     page = client.get("/")
     assert page.status_code == 200 and b'id="convert"' in page.data and b"/api/convert" in page.data
     models = client.get("/api/models").get_json()
-    assert {"name": "vcc2016_sf1_tm1", "kind": "cyclegan", "speakers": ["SF1", "TM1"]} in models["converters"]
+    assert {"name": "vcc2016_sf1_tm1", "kind": "cyclegan", "speakers": ["SF1", "TM1"], "postfilter": "vae16k"} \
+        in models["converters"]
+    assert {"name": "vae16k", "kind": "vae", "speakers": ["SF1", "TM1", "LS78"], "postfilter": None} in models["converters"]
     assert {"name": "vocoder16k"} in models["vocoders"]
 
 

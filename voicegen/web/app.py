@@ -9,7 +9,7 @@ convert, play, download, spectrograms side by side; tabs to vocode and to score 
 the whole app adds a few MB to the slim install, and it starts in well under a second on ONNX
 Runtime. JSON API (what the page calls):
 
-* ``GET /api/models``: the converter bundles (name, kind, speakers) and vocoders of `voicegen models`;
+* ``GET /api/models``: the converter bundles (name, kind, speakers, post-filter) and vocoders of `voicegen models`;
 * ``POST /api/convert`` (multipart: ``audio``, ``model``, ``source``, ``target``, ``pitch``),
   ``POST /api/vocode`` (``audio``, ``model``, ``pitch``), ``POST /api/eval`` (``converted``,
   ``reference``): ``{"audio": url, "plot": url, ...}`` or ``{"metrics": {...}}``; a bad request
@@ -84,7 +84,7 @@ class Models:
         from voicegen.infer.bundles import CONVERTER_KINDS, VOCODER_KIND, list_bundles
 
         bundles = list_bundles(on_problem=lambda message: None)
-        return {"converters": [{"name": b.name, "kind": b.kind, "speakers": list(b.speakers)}
+        return {"converters": [{"name": b.name, "kind": b.kind, "speakers": list(b.speakers), "postfilter": b.postfilter}
                                for b in bundles if b.kind in CONVERTER_KINDS],
                 "vocoders": [{"name": b.name} for b in bundles if b.kind == VOCODER_KIND]}
 
