@@ -261,7 +261,9 @@ def bundle(converter: str, vocoder: str | None, link_vocoder: str | None, postfi
         if not sep or not target_name or not vae_speaker:
             raise click.UsageError(f"--postfilter-speaker {item!r}: expected TARGET=VAE_SPEAKER")
         mapping[target_name] = vae_speaker
-    if mapping and postfilter in (None, "none"):
+    from voicegen.infer.bundles import POSTFILTER_NONE
+
+    if mapping and postfilter in (None, POSTFILTER_NONE):
         raise click.UsageError("--postfilter-speaker needs --postfilter NAME")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         refuse_existing(out, overwrite)

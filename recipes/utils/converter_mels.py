@@ -29,9 +29,7 @@ from voicegen.audio.logmel import file_mel
 from voicegen.audio.stats import list_audio_files
 from voicegen.errors import VoicegenError
 from voicegen.fileutil import atomic_path
-from voicegen.formats.cyclegan import parse_postfilter
-from voicegen.infer.bundles import find_bundle, load_converter, postfilter_path, postfilter_spec
-from voicegen.infer.postfilter import make_postfilter
+from voicegen.infer.bundles import attach_postfilter, find_bundle, load_converter, postfilter_spec
 from voicegen.progress import progress_bar
 
 
@@ -64,10 +62,7 @@ def main() -> None:
         if args.postfilter:
             if args.reconstruct:
                 raise SystemExit("error: --postfilter applies to a CycleGAN's round trips, not to --reconstruct")
-            spec = parse_postfilter({"postfilter": postfilter_spec(path, read_artifact_meta(path), args.postfilter, {})},
-                                    bundle.speakers, path)
-            vae_path = postfilter_path(spec.model, path)
-            bundle.postfilter = make_postfilter(spec, path, bundle.feature_config, load_converter(vae_path), vae_path)
+            attach_postfilter(bundle, postfilter_spec(path, read_artifact_meta(path), args.postfilter, {}), path)
         if args.speaker not in bundle.speakers:
             raise SystemExit(f"error: {args.model} has no speaker {args.speaker!r} "
                              f"(speakers: {', '.join(bundle.speakers)})")

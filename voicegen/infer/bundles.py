@@ -327,7 +327,7 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
             converter_meta["extra"].pop("postfilter", None)
             if postfilter != POSTFILTER_NONE:
                 converter_meta["extra"]["postfilter"] = postfilter_spec(
-                    converter, converter_meta, postfilter, postfilter_speakers or {})
+                    converter, converter_meta, postfilter, postfilter_speakers or {}).to_dict()
         if link_vocoder:
             converter_meta["extra"]["vocoder"] = read_bundle_info(vocoder).name
         else:
@@ -338,8 +338,8 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
     return out
 
 
-def postfilter_spec(converter: Path, meta: dict, postfilter: str, speakers: dict[str, str]) -> dict:
-    """``extra.postfilter`` (a dict) for ``voicegen bundle --postfilter NAME`` on the converter at
+def postfilter_spec(converter: Path, meta: dict, postfilter: str, speakers: dict[str, str]):
+    """The :class:`voicegen.formats.cyclegan.PostFilterSpec` of ``voicegen bundle --postfilter NAME`` on the converter at
     ``converter`` (``meta``: its artifact.json): the converter's targets mapped to
     the installed VAE's speakers (same names unless ``speakers`` says otherwise); ConfigError (one line)
     when NAME is not an installed VAE or no target maps to one of its speakers."""
@@ -360,7 +360,7 @@ def postfilter_spec(converter: Path, meta: dict, postfilter: str, speakers: dict
     if missing or not mapping:
         raise ConfigError(f"--postfilter {postfilter}: has no speaker {', '.join(missing or targets)} (speakers: "
                           f"{', '.join(known)}); map a target with --postfilter-speaker TARGET=VAE_SPEAKER")
-    return PostFilterSpec(model=postfilter, speakers=mapping).to_dict()
+    return PostFilterSpec(model=postfilter, speakers=mapping)
 
 
 def load_converter(path: str | os.PathLike, *, device: str | object = "cpu", runtime: str = "torch",
@@ -388,12 +388,19 @@ def load_converter(path: str | os.PathLike, *, device: str | object = "cpu", run
     bundle = load_cyclegan_bundle(path, device=device, runtime=runtime)
     spec = parse_postfilter(_read_meta(Path(path)).get("extra"), bundle.speakers, Path(path)) if postfilter else None
     if spec is not None:
-        from voicegen.infer.postfilter import make_postfilter
-
-        vae_path = postfilter_path(spec.model, path)
-        vae = load_converter(vae_path, device=bundle.device, runtime=runtime)
-        bundle.postfilter = make_postfilter(spec, path, bundle.feature_config, vae, vae_path)
+        attach_postfilter(bundle, spec, path, runtime=runtime)
     return bundle
+
+
+def attach_postfilter(bundle, spec, path: str | os.PathLike, *, runtime: str = "torch") -> None:
+    """Load the VAE that ``spec`` (:class:`voicegen.formats.cyclegan.PostFilterSpec`) names and set it
+    as the post-filter of the loaded CycleGAN ``bundle`` found at ``path`` (same device; ``runtime``
+    as for the converter). One-line ArtifactError when the VAE is missing or does not fit."""
+    from voicegen.infer.postfilter import make_postfilter
+
+    vae_path = postfilter_path(spec.model, path)
+    vae = load_converter(vae_path, device=bundle.device, runtime=runtime)
+    bundle.postfilter = make_postfilter(spec, path, bundle.feature_config, vae, vae_path)
 
 
 def postfilter_path(name: str, bundle: str | os.PathLike) -> Path:

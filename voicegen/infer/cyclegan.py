@@ -29,7 +29,7 @@ from voicegen.audio.contract import FeatureConfig
 from voicegen.audio.logmel import check_log_mel
 from voicegen.audio.stats import SpeakerStats, denormalize, normalize
 from voicegen.errors import ConfigError
-from voicegen.formats.cyclegan import GENERATOR_MODULES, MIN_FRAMES, parse_postfilter, read_cyclegan_meta  # noqa: F401  (re-exported)
+from voicegen.formats.cyclegan import GENERATOR_MODULES, MIN_FRAMES, read_cyclegan_meta  # noqa: F401  (re-exported)
 from voicegen.formats.cyclegan import KIND as CYCLEGAN_KIND  # noqa: F401  (re-exported)
 from voicegen.infer.nets import as_net, batch_of_one, torch_device
 from voicegen.infer.stream import Chain, Chunker, CrossfadeChunks, Map, run_whole
@@ -131,18 +131,16 @@ def load_cyclegan_bundle(path: str | os.PathLike, *, device: Any = "cpu", runtim
     name_a, name_b = meta.speakers
     if choose_runtime(runtime, str(device), path, meta.artifact) == "onnx":
         graphs = load_onnx_graphs(path, meta.artifact, "cyclegan")
-        bundle = CycleGANBundle(
+        return CycleGANBundle(
             generators={(name_a, name_b): graphs.net("G_ab"), (name_b, name_a): graphs.net("G_ba")},
             speakers=meta.speakers, stats=meta.stats, feature_config=meta.feature_config, generator_config=None,
             device="cpu", path=Path(path), runtime="onnx")
-    else:
-        from voicegen.formats.cyclegan import load_cyclegan_parts
+    from voicegen.formats.cyclegan import load_cyclegan_parts
 
-        device = torch_device(device)
-        parts = load_cyclegan_parts(path, device=device)
-        bundle = CycleGANBundle(
-            generators={(name_a, name_b): parts.G_ab, (name_b, name_a): parts.G_ba}, speakers=parts.speakers,
-            stats=parts.stats, feature_config=parts.feature_config, generator_config=parts.generator_config,
-            device=device, path=parts.path,
-        )
-    return bundle
+    device = torch_device(device)
+    parts = load_cyclegan_parts(path, device=device)
+    return CycleGANBundle(
+        generators={(name_a, name_b): parts.G_ab, (name_b, name_a): parts.G_ba}, speakers=parts.speakers,
+        stats=parts.stats, feature_config=parts.feature_config, generator_config=parts.generator_config,
+        device=device, path=parts.path,
+    )
