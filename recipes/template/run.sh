@@ -4,6 +4,9 @@
 #        [--stage N] [--stop-stage M] [--exp-dir DIR] [--dev-count 5]
 #        [--parallel-src DIR --parallel-trg DIR] [--vocoder DIR] [--cyclegan-conf F] [--cyclegan-set "K=V ..."]
 #        [--init-from BUNDLE] [--minutes N] [--tune-vocoder STEPS] [--postfilter VAE]
+# --vocoder DIR: the exported 16 kHz vocoder the bundle speaks through [default: the shipped
+# vocoder16k_vc, tuned on converters' outputs: it renders converted mels better than vocoder16k]; ''
+# trains one on both folders.
 # Stages: 0 check the folders (nothing to download), 1 prepare: hold out --dev-count clips of
 # each speaker (a stable hash of the file names) and keep the rest for training, 2 speaker
 # statistics, 3 train the CycleGAN (and a vocoder on both folders when --vocoder is ''),
@@ -25,7 +28,7 @@ stage=0; stop_stage=5
 src_dir=""; trg_dir=""; src_name=""; trg_name=""
 exp_dir=runs/template
 dev_count=5; parallel_src=""; parallel_trg=""
-vocoder=voicegen/assets/models/vocoder16k
+vocoder=voicegen/assets/models/vocoder16k_vc
 vocoder_conf=recipes/vocoder16k/conf/cpu.yaml; vocoder_set=""
 cyclegan_conf=recipes/template/conf/cpu.yaml; cyclegan_set=""; init_from=""; minutes=""
 tune_vocoder=0; tune_vocoder_conf=""; postfilter=""

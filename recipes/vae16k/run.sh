@@ -10,7 +10,7 @@
 # when --vocoder is ''), 4 bundle the VAE with the vocoder, convert the source's evaluation
 # sentences into the target voice, baselines, 5 `voicegen eval`, a table and the VAE's last
 # validation figures (stages 2-5: recipes/utils/vc_stages.sh).
-# --vocoder: the exported 16 kHz vocoder [default: the shipped one, trained on the same data].
+# --vocoder: the exported 16 kHz vocoder [default: the shipped vocoder16k_vc, which the shipped vae16k speaks through].
 # --data-dir: as for recipes/vcc2016 (official zips' layout, ../shared/data with librispeech/, or a
 #   folder per speaker holding its 1000xx and 2000xx sentences).
 set -euo pipefail
@@ -18,7 +18,7 @@ stage=0; stop_stage=5
 data_dir=""; download_dir=downloads/vae16k; manifest=""; with_librispeech=false
 exp_dir=runs/vae16k
 src_spk=SF1; trg_spk=TM1; libri_speakers="78"
-vocoder=voicegen/assets/models/vocoder16k
+vocoder=voicegen/assets/models/vocoder16k_vc
 vocoder_conf=recipes/vocoder16k/conf/cpu.yaml; vocoder_set=""
 vae_conf=recipes/vae16k/conf/cpu.yaml; vae_set=""
 . "$(dirname "$0")/../utils/corpus.sh"
