@@ -140,7 +140,7 @@ def models(models_paths: tuple[Path, ...]) -> None:
     \b
     Examples:
       voicegen models
-      voicegen bundle --converter vcc2016_sf1_tm1 --link-vocoder vocoder16k --out models/sf1_tm1
+      voicegen bundle --converter vcc2016_sf1_tm1 --link-vocoder vocoder16k_vc --out models/sf1_tm1
       voicegen models --model models/
     """
     from voicegen.infer.bundles import CONVERTER_KIND, VAE_KIND, list_bundles, list_image_models, search_roots
@@ -220,7 +220,8 @@ def _image_labels(path: Path) -> str:
                    "installed vocoder's name; copied into the bundle.")
 @click.option("--link-vocoder", default=None, metavar="NAME",
               help="Instead of --vocoder: refer to the installed vocoder bundle NAME (see `voicegen models`, e.g. "
-                   "vocoder16k) without copying it; it must stay installed where `voicegen models` finds it.")
+                   "vocoder16k_vc, the one tuned on converters' outputs) without copying it; it must stay installed where "
+                   "`voicegen models` finds it.")
 @click.option("--postfilter", default=None, metavar="NAME|none",
               help="Record the installed VAE bundle NAME (e.g. vae16k) as the converter's post-filter: each "
                    "converted mel is encoded and decoded as the target speaker of the same name in that VAE; "
@@ -243,10 +244,10 @@ def bundle(converter: str, vocoder: str | None, link_vocoder: str | None, postfi
 
     \b
     Examples:
-      voicegen bundle --converter vcc2016_sf1_tm1 --link-vocoder vocoder16k --out models/sf1_tm1
+      voicegen bundle --converter vcc2016_sf1_tm1 --link-vocoder vocoder16k_vc --out models/sf1_tm1
       voicegen convert --src samples/audio/SF1_200001.wav --target TM1 --model models/sf1_tm1 --out linked.wav
-      voicegen bundle --converter vcc2016_sf1_tm1 --vocoder vocoder16k --out models/sf1_tm1_copy
-      voicegen bundle --converter vcc2016_sf1_tm1 --vocoder vocoder16k --out models/sf1_tm1_onnx --onnx
+      voicegen bundle --converter vcc2016_sf1_tm1 --vocoder vocoder16k_vc --out models/sf1_tm1_copy
+      voicegen bundle --converter vcc2016_sf1_tm1 --vocoder vocoder16k_vc --out models/sf1_tm1_onnx --onnx
       voicegen bundle --converter vcc2016_sf1_tm1 --link-vocoder vocoder16k_vc --postfilter none --out models/raw
 
     A trained pair: `voicegen bundle --converter runs/cyclegan-tiny/export --vocoder
