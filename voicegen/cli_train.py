@@ -173,8 +173,11 @@ def _validation_vocoder(vocoder: str | None, init_path: Path | None) -> Path | N
 
 @train.command("vae")
 @run_options("vae16k", "beta=0.5", "vae")
+@click.option("--init-from", default=None, metavar="PATH|NAME",
+              help="Start from this exported VAE (a folder or an installed name such as vae16k): its weights and "
+                   "its normalisation statistics; the speakers must be the same, in the same order.")
 def train_vae_command(config_path: Path, overrides: tuple[str, ...], run_dir: Path | None,
-                      resume: bool | None, device: str | None) -> None:
+                      resume: bool | None, init_from: str | None, device: str | None) -> None:
     """Train a speaker-conditioned spectrogram VAE on folders of several speakers' speech.
 
     The artifact (weights, model config, mel contract, per-speaker and pooled normalisation
@@ -186,13 +189,16 @@ def train_vae_command(config_path: Path, overrides: tuple[str, ...], run_dir: Pa
       voicegen train vae --config recipes/vae16k/conf/tiny.yaml \\
           --set 'data.speakers={SF1: voices/SF1, TM1: voices/TM1}'
       voicegen latent encode samples/audio/SF1_200001.wav --model runs/vae-tiny/export --out z_tiny.npy
+      voicegen train vae --config recipes/vae16k/conf/cpu.yaml --init-from vae16k \\
+          --set 'data.speakers={SF1: SF1/, TM1: TM1/, LS78: LS78/}' --set trainer.max_steps=1000  # placeholder
     """
+    from voicegen.infer.bundles import find_bundle
     from voicegen.train.vae import VAETrainConfig, train_vae
 
     config, run_dir, mode = load_run(VAETrainConfig, "vae", config_path, overrides, device, run_dir, resume)
     if already_finished(run_dir, config.trainer.max_steps, mode):
         return
-    export = train_vae(config, run_dir, resume=mode)
+    export = train_vae(config, run_dir, resume=mode, init_from=find_bundle(init_from) if init_from else None)
     if export is not None:
         click.echo(f"exported vae to {export}")
 

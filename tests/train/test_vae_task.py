@@ -144,3 +144,88 @@ def test_tiny_recipe_trains_and_exports_both_speakers(samples_dir: Path, tmp_pat
     assert again.speakers == artifact.speakers and again.extra == artifact.extra
     for name, tensor in artifact.weights["vae"].items():
         assert torch.equal(again.weights["vae"][name], tensor), name
+
+
+def _two_speakers(samples_dir: Path, root: Path) -> dict[str, list[Path]]:
+    files = {"SF1": ["SF1_200001.wav", "SF1_100001.wav"], "TM1": ["TM1_200001.wav", "TM1_100082.wav"]}
+    out = {}
+    for speaker, names in files.items():
+        (root / speaker).mkdir(parents=True)
+        for name in names:
+            shutil.copy(samples_dir / name, root / speaker / name)
+        out[speaker] = [root / speaker / name for name in names]
+    return out
+
+
+def test_denoising_dataset_crops_the_input_mel_at_the_target_frames(samples_dir: Path, tmp_path: Path) -> None:
+    from voicegen.audio.mel_datasets import load_mels
+    from voicegen.audio.vae_datasets import MultiSpeakerMelDataset
+    from voicegen.errors import AudioError
+
+    files = _two_speakers(samples_dir, tmp_path)
+    stats = pool_stats([compute_stats(f, VC16K, progress=False) for f in files.values()])
+    made = [[mel + 0.5] for mel in load_mels(files["SF1"], VC16K)]  # a "converter" that adds 0.5 to every log-mel
+    always = MultiSpeakerMelDataset(files, VC16K, stats, segment_frames=32, input_mels={"SF1": made}, input_mel_share=1.0)
+    never = MultiSpeakerMelDataset(files, VC16K, stats, segment_frames=32, input_mels={"SF1": made}, input_mel_share=0.0)
+    plain = MultiSpeakerMelDataset(files, VC16K, stats, segment_frames=32)
+    shift = torch.from_numpy((0.5 / stats.mel_std).astype(np.float32))[:, None]
+    seen = set()
+    for seed in range(12):
+        item = always[(0, seed)]
+        seen.add(int(item["speaker"]))
+        if int(item["speaker"]) == 0:  # SF1: the made mel, normalised alike, at the same frames
+            torch.testing.assert_close(item["input"] - item["mel"], shift.expand(-1, 32), rtol=0, atol=1e-5)
+        else:  # TM1 has no made mels: its input is the crop itself
+            assert torch.equal(item["input"], item["mel"])
+        assert torch.equal(never[(0, seed)]["input"], never[(0, seed)]["mel"])
+        assert "input" not in plain[(0, seed)]
+    assert seen == {0, 1}
+    short = [[mel[:, :-3] for mel in group] for group in made]
+    with pytest.raises(AudioError, match=r"SF1_200001.wav: its input mel is shaped \(80, \d+\), the recording's "
+                                         r"log-mel \(80, \d+\); re-make it from this recording"):
+        MultiSpeakerMelDataset(files, VC16K, stats, input_mels={"SF1": short})
+
+
+def test_denoising_loss_encodes_the_input_and_reconstructs_the_mel() -> None:
+    task = make_task()
+    plain = batch()
+    torch.manual_seed(3)
+    reference = task.losses("vae", plain, 1)
+    torch.manual_seed(3)
+    same = task.losses("vae", {**plain, "input": plain["mel"].clone()}, 1)
+    torch.testing.assert_close(same["rec"], reference["rec"])
+    task.model.eval()  # posterior means: compare the decoded mels directly
+    noisy = plain["mel"] + 1.0
+    losses = task.losses("vae", {**plain, "input": noisy}, 1)
+    out = task.model(noisy.unsqueeze(1), plain["speaker"])
+    torch.testing.assert_close(losses["rec"], (out.mel_hat - plain["mel"].unsqueeze(1)).abs().mean())
+
+
+def test_vae_fine_tunes_from_an_export_on_input_mels(samples_dir: Path, tmp_path: Path) -> None:
+    from voicegen.audio.mel_datasets import load_mels
+    from voicegen.train.vae import init_vae_from
+
+    files = _two_speakers(samples_dir, tmp_path / "data")
+    speakers = f"data.speakers={{SF1: {tmp_path / 'data' / 'SF1'}, TM1: {tmp_path / 'data' / 'TM1'}}}"
+    base = train_vae(load_config(VAETrainConfig, TINY_YAML, [speakers, "trainer.device=cpu"]), tmp_path / "base",
+                     resume=False)
+    made = tmp_path / "made" / "SF1"
+    made.mkdir(parents=True)
+    for path, mel in zip(files["SF1"], load_mels(files["SF1"], VC16K)):
+        np.save(made / (path.stem + ".npy"), mel - 0.25)
+    config = load_config(VAETrainConfig, TINY_YAML, [
+        speakers, "trainer.device=cpu", f"data.input_mels={{{tmp_path / 'data' / 'SF1'}: [{made}]}}",
+        "data.input_mel_share=0.5", "data.val_count=0", "trainer.val_every=0"])
+    export = train_vae(config, tmp_path / "tuned", resume=False, init_from=base)
+    before, after = load_artifact(base), load_artifact(export)
+    # The fine-tune keeps the normalisation its weights were trained with, though it held out no files.
+    assert after.extra["normalization"] == before.extra["normalization"]
+    assert after.stats["SF1"]["num_files"] == 2 and before.stats["SF1"]["num_files"] == 1
+    assert any(not torch.equal(after.weights["vae"][k], v) for k, v in before.weights["vae"].items())
+    swapped = load_config(VAETrainConfig, TINY_YAML, [
+        f"data.speakers={{TM1: {tmp_path / 'data' / 'TM1'}, SF1: {tmp_path / 'data' / 'SF1'}}}"])
+    with pytest.raises(ConfigError, match=r"speakers SF1, TM1 but data.speakers names TM1, SF1; name the same "
+                                          r"speakers in the same order"):
+        init_vae_from(build_vae(swapped.model), swapped, base)
+    with pytest.raises(ConfigError, match=r"data.input_mel_share must be in \[0, 1\], got 1.5"):
+        load_config(VAETrainConfig, TINY_YAML, [speakers, "data.input_mel_share=1.5"])

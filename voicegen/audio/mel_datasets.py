@@ -109,7 +109,14 @@ class _SpeakerMels:
 
     def sample(self, frames: int, generator: torch.Generator) -> np.ndarray:
         """A crop from a file chosen with probability proportional to its length (every frame equally likely)."""
-        index = int(torch.multinomial(self.weights, 1, generator=generator))
+        return self.crop(self.pick(generator), frames, generator)
+
+    def pick(self, generator: torch.Generator) -> int:
+        """A file index drawn with probability proportional to its length."""
+        return int(torch.multinomial(self.weights, 1, generator=generator))
+
+    def crop(self, index: int, frames: int, generator: torch.Generator) -> np.ndarray:
+        """A random ``frames``-long crop of file ``index`` (padded with silence when shorter)."""
         return _crop(self.mels[index], frames, self.silence, generator)
 
 

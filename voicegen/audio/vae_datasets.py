@@ -22,6 +22,7 @@ from torch.utils.data import Dataset
 from voicegen.audio.features import FeatureConfig
 from voicegen.audio.mel_datasets import (
     DEFAULT_SEGMENT_FRAMES,
+    _crop,
     _SpeakerMels,
     check_segment_frames,
     load_mels,
@@ -68,20 +69,55 @@ class MultiSpeakerMelDataset(Dataset):
     proportional to its length, then the crop (clips shorter than a segment are padded with the
     normalised value of silence). Speaker ids follow the order of ``speakers``. One epoch has
     ``total files * repeats`` items.
+
+    ``input_mels`` (speaker name -> one list per training file of model-made log-mels ``(n_mels,
+    frames)`` with the recording's frames, e.g. a converter's round trips of it,
+    ``recipes/utils/converter_mels.py``) adds ``"input"``: for a share ``input_mel_share`` of the
+    crops of files that have such mels, one of them (at random) cropped at the same frames and
+    normalised alike; otherwise the crop itself. The model then learns to turn the model-made mel
+    into the recording (a denoising fine-tune: a post-filter that knows its converter's errors).
     """
 
     takes_seed = True
 
     def __init__(self, speakers: Mapping[str, Sequence[str | Path]], config: FeatureConfig, stats: SpeakerStats, *,
-                 segment_frames: int = DEFAULT_SEGMENT_FRAMES, repeats: int = 1, progress: bool = False) -> None:
+                 segment_frames: int = DEFAULT_SEGMENT_FRAMES, repeats: int = 1, progress: bool = False,
+                 input_mels: Mapping[str, Sequence[Sequence[np.ndarray]]] | None = None,
+                 input_mel_share: float = 0.5) -> None:
         if not speakers:
             raise AudioError("MultiSpeakerMelDataset: no speakers given")
         check_segment_frames(segment_frames, repeats)  # before any file is read
+        if not 0.0 <= input_mel_share <= 1.0:
+            raise ConfigError(f"input_mel_share must be in [0, 1], got {input_mel_share}")
         self.names = list(speakers)
         self.segment_frames = segment_frames
         self.repeats = repeats
         self.speakers = [_SpeakerMels([Path(p) for p in files], config, stats, progress, name)
                          for name, files in speakers.items()]
+        self.input_mel_share = input_mel_share
+        # Per speaker, per file: the recording's mel stacked over its normalised input mels, (k + 1) * n_mels rows.
+        self.stacked: list[list[np.ndarray | None]] | None = None
+        if input_mels and any(any(groups) for groups in input_mels.values()):
+            unknown = sorted(set(input_mels) - set(self.names))
+            if unknown:
+                raise ConfigError(f"input mels for unknown speaker(s) {', '.join(unknown)}")
+            self.stacked = [self._stack(held, input_mels.get(name, []), stats)
+                            for name, held in zip(self.names, self.speakers)]
+
+    @staticmethod
+    def _stack(held: _SpeakerMels, groups: Sequence[Sequence[np.ndarray]], stats: SpeakerStats) -> list[np.ndarray | None]:
+        if groups and len(groups) != len(held.files):
+            raise ValueError(f"input_mels: {len(groups)} lists for {len(held.files)} files")
+        out: list[np.ndarray | None] = []
+        for k, mel in enumerate(held.mels):
+            group = groups[k] if groups else []
+            for made in group:
+                if made.shape != mel.shape:
+                    raise AudioError(f"{held.files[k]}: its input mel is shaped {made.shape}, the recording's "
+                                     f"log-mel {mel.shape}; re-make it from this recording (recipes/utils/converter_mels.py)")
+            out.append(np.concatenate([mel] + [normalize(made, stats) for made in group]).astype(np.float32)
+                       if group else None)
+        return out
 
     def __len__(self) -> int:
         return sum(len(s.mels) for s in self.speakers) * self.repeats
@@ -90,8 +126,25 @@ class MultiSpeakerMelDataset(Dataset):
         _, seed = key
         generator = torch.Generator().manual_seed(seed)
         speaker = int(torch.randint(0, len(self.speakers), (1,), generator=generator))
-        mel = self.speakers[speaker].sample(self.segment_frames, generator)
+        held = self.speakers[speaker]
+        if self.stacked is None:
+            mel = held.sample(self.segment_frames, generator)
+            return {"mel": torch.from_numpy(np.ascontiguousarray(mel, dtype=np.float32)),
+                    "speaker": torch.tensor(speaker, dtype=torch.long)}
+        index = held.pick(generator)
+        stacked = self.stacked[speaker][index]
+        n_mels = held.silence.shape[0]
+        use = float(torch.rand((), generator=generator)) < self.input_mel_share
+        if stacked is None:
+            mel = inp = held.crop(index, self.segment_frames, generator)
+        else:
+            k = stacked.shape[0] // n_mels - 1
+            choice = 1 + int(torch.randint(0, k, (1,), generator=generator))
+            crop = _crop(stacked, self.segment_frames, np.tile(held.silence, k + 1), generator)
+            mel = crop[:n_mels]
+            inp = crop[choice * n_mels:(choice + 1) * n_mels] if use else mel
         return {"mel": torch.from_numpy(np.ascontiguousarray(mel, dtype=np.float32)),
+                "input": torch.from_numpy(np.ascontiguousarray(inp, dtype=np.float32)),
                 "speaker": torch.tensor(speaker, dtype=torch.long)}
 
 

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import torch
 
-from voicegen.audio.datasets import split_files
+from voicegen.audio.datasets import input_mel_files, load_input_mels, split_files
 from voicegen.audio.features import FeatureConfig, get_preset
 from voicegen.audio.mel_datasets import DEFAULT_SEGMENT_FRAMES
 from voicegen.audio.stats import SpeakerStats, compute_stats, list_audio_files
@@ -50,6 +50,13 @@ class VAEDataConfig:
     segment_frames: frames of the random training crops (64 = ~1 s at 16 kHz, hop 256).
     repeats: epoch length is ``training files * repeats`` crops.
     val_max_frames: validation clips are cut to their first frames.
+    input_mels: audio folder -> list of folders of model-made input mels (``.npy`` log-mels, one per
+        recording under the audio folder, same relative path, same frames), e.g. a converter's round
+        trips of its training recordings (``recipes/utils/converter_mels.py``): the VAE then learns
+        to encode those and decode the recording (a post-filter fine-tuned on its converter's
+        errors; ``voicegen bundle --postfilter``). {} = none.
+    input_mel_share: share of the crops of those recordings whose input is a model-made mel (one of
+        theirs at random; the other crops reconstruct the recording itself).
     """
 
     speakers: dict[str, str] = field(default_factory=dict)
@@ -57,8 +64,12 @@ class VAEDataConfig:
     segment_frames: int = DEFAULT_SEGMENT_FRAMES
     repeats: int = 1
     val_max_frames: int = 1000
+    input_mels: dict[str, list[str]] = field(default_factory=dict)
+    input_mel_share: float = 0.5
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.input_mel_share <= 1.0:
+            raise ConfigError(f"data.input_mel_share must be in [0, 1], got {self.input_mel_share}")
         if self.val_count < 0:
             raise ConfigError(f"data.val_count must be >= 0, got {self.val_count}")
         for name in ("segment_frames", "repeats", "val_max_frames"):
@@ -172,25 +183,52 @@ def export_vae(model: SpectrogramVAE, feature_config: FeatureConfig, stats: dict
     return save_vae(model, feature_config, stats, normalization, path, dtype=dtype, overwrite=overwrite)
 
 
+def init_vae_from(model: SpectrogramVAE, config: VAETrainConfig, path: str | os.PathLike) -> SpeakerStats:
+    """Load an exported VAE's weights into ``model`` in place and return its normalisation statistics
+    (the weights expect mels normalised with them). Its model config, mel contract and speakers (names
+    and order) must equal the run's; ConfigError names what differs."""
+    from voicegen.formats.vae import load_vae_parts
+
+    parts = load_vae_parts(path)
+    if parts.model.config != model.config:
+        fields = [f.name for f in dataclasses.fields(model.config)
+                  if getattr(model.config, f.name) != getattr(parts.model.config, f.name)]
+        raise ConfigError(f"{path}: VAE model differs from the config in {', '.join(fields)}; "
+                          "copy the artifact's model settings into the config")
+    differ = parts.feature_config.diff(config.feature_config)
+    if differ:
+        raise ConfigError(f"{path}: mel contract differs from features {config.features!r} in {', '.join(differ)}")
+    if list(parts.speakers) != list(config.data.speakers):
+        raise ConfigError(f"{path}: speakers {', '.join(parts.speakers)} but data.speakers names "
+                          f"{', '.join(config.data.speakers)}; name the same speakers in the same order")
+    model.load_state_dict(parts.model.state_dict())
+    return parts.normalization
+
+
 def train_vae(config: VAETrainConfig, run_dir: str | os.PathLike, *,
-              resume: bool | Literal["auto"] = "auto") -> Path | None:
+              resume: bool | Literal["auto"] = "auto", init_from: str | os.PathLike | None = None) -> Path | None:
     """Train as configured under ``run_dir`` and export ``run_dir/export``; return that path.
 
     ``resume``: ``"auto"`` continues from the latest checkpoint if any, ``True`` requires one,
-    ``False`` refuses a run_dir with checkpoints. Returns None on data-parallel ranks other than 0.
+    ``False`` refuses a run_dir with checkpoints. ``init_from``: an exported VAE to fine-tune (its
+    weights, and its normalisation statistics for the mels). Returns None on data-parallel ranks
+    other than 0.
     """
     run_dir = start_run(run_dir, resume)
     train_files, val_files = speaker_files(config)
     contract = config.feature_config
     progress = config.trainer.progress
+    model = build_model(config)
     stats = {name: compute_stats(files, contract, progress=progress) for name, files in train_files.items()}
-    pooled = pool_stats(list(stats.values()))
+    pooled = init_vae_from(model, config, init_from) if init_from is not None else pool_stats(list(stats.values()))
+    input_mels = ({name: load_input_mels(input_mel_files(files, config.data.input_mels), contract.n_mels)
+                   for name, files in train_files.items()} if config.data.input_mels else None)
     dataset = MultiSpeakerMelDataset(train_files, contract, pooled, segment_frames=config.data.segment_frames,
-                                     repeats=config.data.repeats, progress=progress)
+                                     repeats=config.data.repeats, progress=progress, input_mels=input_mels,
+                                     input_mel_share=config.data.input_mel_share)
     clips = [(path, index) for index, name in enumerate(val_files) for path in val_files[name]]
     val_dataset = (MultiSpeakerMelClips(clips, contract, pooled, max_frames=config.data.val_max_frames)
                    if clips else None)
-    model = build_model(config)
     task = VAETask(model, capacity_max=config.capacity_max, capacity_steps=config.capacity_steps,
                    feature_config=contract, stats=pooled)
     trainer = run_trainer(task, dataset, config, run_dir, resume=resume, val_dataset=val_dataset,

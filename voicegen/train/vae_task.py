@@ -72,7 +72,8 @@ def check_collapse(kl_per_dim: Tensor, logger: Any = None, step: int | None = No
 
 
 class VAETask:
-    """Trains a :class:`~voicegen.models.vae.SpectrogramVAE` on batches ``{"mel": (B, n_mels, F), "speaker": (B,)}``.
+    """Trains a :class:`~voicegen.models.vae.SpectrogramVAE` on batches ``{"mel": (B, n_mels, F), "speaker": (B,)}``;
+    with ``"input"`` (same shape) in the batch, that is encoded and ``mel`` is the reconstruction target.
 
     Args:
         model: the VAE (conditioned on ``speaker`` when ``model.config.n_speakers > 0``).
@@ -111,7 +112,8 @@ class VAETask:
         if phase != PHASE:
             raise ValueError(f"VAETask has one phase {PHASE!r}, got {phase!r}")
         mel, speaker = self._unpack(batch)
-        out = self.model(mel, speaker)
+        source = batch.get("input") if isinstance(batch, dict) else None  # denoising: encode this, decode mel
+        out = self.model(mel if source is None else source.view_as(mel), speaker)
         kl_total, _ = kl_loss(out.mean, out.logvar)
         bins = mel[0].numel()
         latent_frames = latent_positions(out.mean)
