@@ -101,11 +101,11 @@ class MultiSpeakerMelDataset(Dataset):
             unknown = sorted(set(input_mels) - set(self.names))
             if unknown:
                 raise ConfigError(f"input mels for unknown speaker(s) {', '.join(unknown)}")
-            self.stacked = [self._stack(held, input_mels.get(name, []), stats)
+            self.stacked = [self._stack(held, input_mels.get(name, []))
                             for name, held in zip(self.names, self.speakers)]
 
     @staticmethod
-    def _stack(held: _SpeakerMels, groups: Sequence[Sequence[np.ndarray]], stats: SpeakerStats) -> list[np.ndarray | None]:
+    def _stack(held: _SpeakerMels, groups: Sequence[Sequence[np.ndarray]]) -> list[np.ndarray | None]:
         if groups and len(groups) != len(held.files):
             raise ValueError(f"input_mels: {len(groups)} lists for {len(held.files)} files")
         out: list[np.ndarray | None] = []
@@ -115,7 +115,7 @@ class MultiSpeakerMelDataset(Dataset):
                 if made.shape != mel.shape:
                     raise AudioError(f"{held.files[k]}: its input mel is shaped {made.shape}, the recording's "
                                      f"log-mel {mel.shape}; re-make it from this recording (recipes/utils/converter_mels.py)")
-            out.append(np.concatenate([mel] + [normalize(made, stats) for made in group]).astype(np.float32)
+            out.append(np.concatenate([mel] + [normalize(made, held.stats) for made in group]).astype(np.float32)
                        if group else None)
         return out
 
