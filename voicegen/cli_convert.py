@@ -107,6 +107,10 @@ def convert(src: Path, target: str, source: str | None, model: str | None, out: 
         where = "ONNX Runtime, cpu" if converter.runtime == "onnx" else converter.vocoder.device
         click.echo(f"model: {info.name} ({bundle}), {source} -> {target}, on {where}")
         click.echo(f"pitch: {plan}")
+        bank = getattr(converter.bundle, "frame_bank", None)
+        if bank is not None and target in bank.targets:
+            click.echo(f"frame bank: {bank.size(target)} frames of {target}, mean of {bank.k} nearest "
+                       "(--no-postfilter skips it)")
         postfilter = converter.postfilter
         if postfilter is not None and postfilter.for_target(target) is not None:
             click.echo(f"post-filter: {postfilter.name} (decodes as {postfilter.speakers[target]}; "
@@ -129,7 +133,8 @@ def convert(src: Path, target: str, source: str | None, model: str | None, out: 
 def models(models_paths: tuple[Path, ...]) -> None:
     """List the installed voice models (name, speakers, kind, runtime, origin, path), then the image models.
 
-    A converter's kind also names its post-filter, if any ("cyclegan + vae16k post-filter").
+    A converter's kind also names its frame bank and post-filter, if any ("cyclegan + frame bank + vae16k
+    post-filter").
 
     Voice bundles are searched in order: --model PATH, $VOICEGEN_MODELS (folders separated by
     ':'), the user folder ($XDG_DATA_HOME/voicegen/models or ~/.local/share/voicegen/models),
@@ -157,6 +162,8 @@ def models(models_paths: tuple[Path, ...]) -> None:
     rows = [TABLE_COLUMNS]
     for info in found:
         kind = info.kind if info.kind != CONVERTER_KIND or info.vocoder else f"{info.kind} (no vocoder)"
+        if info.frame_bank:
+            kind += " + frame bank"
         if info.postfilter:
             installed = any(other.name == info.postfilter and other.kind == VAE_KIND for other in found)
             kind += f" + {info.postfilter} post-filter" + ("" if installed else " (not installed)")
@@ -212,6 +219,29 @@ def _image_labels(path: Path) -> str:
     return "-"
 
 
+def frame_bank_sources(items: tuple[str, ...]) -> dict[str, str] | str | None:
+    """``--frame-bank TARGET=FOLDER`` (repeatable) or ``none`` -> what :func:`voicegen.infer.bundles.package_bundle`
+    takes (None when not given); UsageError for a malformed item."""
+    from voicegen.infer.bundles import FRAME_BANK_NONE
+
+    if not items:
+        return None
+    if FRAME_BANK_NONE in items:
+        if len(items) > 1:
+            raise click.UsageError("--frame-bank none drops the frame bank; do not combine it with TARGET=FOLDER")
+        return FRAME_BANK_NONE
+    sources: dict[str, str] = {}
+    for item in items:
+        target, sep, folder = item.partition("=")
+        if not sep or not target or not folder:
+            raise click.UsageError(f"--frame-bank {item!r}: expected TARGET=FOLDER (or none)")
+        if target in sources:
+            raise click.UsageError(f"--frame-bank: {target} is given twice")
+        sources[target] = folder
+    return sources
+
+
+
 @click.command()
 @click.option("--converter", required=True, metavar="PATH|NAME",
               help="Exported converter folder (e.g. runs/cyclegan-tiny/export), or an installed bundle's name.")
@@ -228,6 +258,19 @@ def _image_labels(path: Path) -> str:
                    "none drops it [default: keep the converter's].")
 @click.option("--postfilter-speaker", "postfilter_speakers", multiple=True, metavar="TARGET=VAE_SPEAKER",
               help="With --postfilter: decode TARGET as this VAE speaker (when the names differ); repeatable.")
+@click.option("--frame-bank", "frame_banks", multiple=True, metavar="TARGET=FOLDER|none",
+              help="Give the converter a frame bank: the log-mel frames of TARGET's recordings in FOLDER; each "
+                   "frame converted into TARGET is then re-drawn as the mean of its nearest bank frames (before "
+                   "the post-filter); repeatable; none drops it [default: keep the converter's].")
+@click.option("--frame-bank-k", type=click.IntRange(1, 64), default=None,
+              help="With --frame-bank: bank frames averaged per converted frame [default: 8].")
+@click.option("--frame-bank-context", type=click.IntRange(0, 8), default=None,
+              help="With --frame-bank: frames either side matched along with each frame [default: 1].")
+@click.option("--frame-bank-stride", type=click.IntRange(1, 100), default=1, show_default=True,
+              help="With --frame-bank: keep every N-th frame of the recordings (a smaller bank).")
+@click.option("--frame-bank-mix", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help="With --frame-bank: share of the re-drawn frame in the output (the rest is the converter's) "
+                   "[default: 0.7].")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path),
               help="Bundle folder to write, e.g. ~/.local/share/voicegen/models/sf1_tm1.")
 @click.option("--name", default=None, help="Bundle name shown by `voicegen models` [default: the --out folder name].")
@@ -236,7 +279,9 @@ def _image_labels(path: Path) -> str:
               help="Also export ONNX graphs of the converter and of a copied vocoder (checked against PyTorch), "
                    "so that `voicegen convert` runs the bundle without torch (needs voicegen[onnx]).")
 def bundle(converter: str, vocoder: str | None, link_vocoder: str | None, postfilter: str | None,
-           postfilter_speakers: tuple[str, ...], out: Path, name: str | None, overwrite: bool, with_onnx: bool) -> None:
+           postfilter_speakers: tuple[str, ...], frame_banks: tuple[str, ...], frame_bank_k: int | None,
+           frame_bank_context: int | None, frame_bank_stride: int, frame_bank_mix: float | None, out: Path,
+           name: str | None, overwrite: bool, with_onnx: bool) -> None:
     """Package a converter and a vocoder into one bundle folder for `voicegen convert`.
 
     The mel settings of both must match; both are loaded from the copy to verify it before
@@ -249,6 +294,7 @@ def bundle(converter: str, vocoder: str | None, link_vocoder: str | None, postfi
       voicegen bundle --converter vcc2016_sf1_tm1 --vocoder vocoder16k_vc --out models/sf1_tm1_copy
       voicegen bundle --converter vcc2016_sf1_tm1 --vocoder vocoder16k_vc --out models/sf1_tm1_onnx --onnx
       voicegen bundle --converter vcc2016_sf1_tm1 --link-vocoder vocoder16k_vc --postfilter none --out models/raw
+      voicegen bundle --converter vcc2016_sf1_tm1 --link-vocoder vocoder16k_vc --frame-bank none --out models/nobank
 
     A trained pair: `voicegen bundle --converter runs/cyclegan-tiny/export --vocoder
     runs/vocoder-tiny/export --out DIR` (the run folders of the `voicegen train --help` examples).
@@ -262,10 +308,15 @@ def bundle(converter: str, vocoder: str | None, link_vocoder: str | None, postfi
         if not sep or not target_name or not vae_speaker:
             raise click.UsageError(f"--postfilter-speaker {item!r}: expected TARGET=VAE_SPEAKER")
         mapping[target_name] = vae_speaker
-    from voicegen.infer.bundles import POSTFILTER_NONE
+    from voicegen.infer.bundles import FRAME_BANK_NONE, POSTFILTER_NONE
 
     if mapping and postfilter in (None, POSTFILTER_NONE):
         raise click.UsageError("--postfilter-speaker needs --postfilter NAME")
+    frame_bank = frame_bank_sources(frame_banks)
+    if (frame_bank in (None, FRAME_BANK_NONE)
+            and (frame_bank_k, frame_bank_context, frame_bank_stride, frame_bank_mix) != (None, None, 1, None)):
+        raise click.UsageError("--frame-bank-k, --frame-bank-context, --frame-bank-stride and --frame-bank-mix need "
+                               "--frame-bank TARGET=FOLDER")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         refuse_existing(out, overwrite)
     check_writable_outputs([out], what="bundle folder")
@@ -277,11 +328,15 @@ def bundle(converter: str, vocoder: str | None, link_vocoder: str | None, postfi
         raise click.ClickException(f"--link-vocoder {link_vocoder}: {vocoder_path} is not a vocoder bundle; see "
                                    "`voicegen models` (kind vocoder)")
     path = package_bundle(converter_path, vocoder_path, out, name=name, overwrite=overwrite,
-                          link_vocoder=link_vocoder is not None, postfilter=postfilter, postfilter_speakers=mapping)
+                          link_vocoder=link_vocoder is not None, postfilter=postfilter, postfilter_speakers=mapping,
+                          frame_bank=frame_bank, frame_bank_k=frame_bank_k, frame_bank_context=frame_bank_context,
+                          frame_bank_stride=frame_bank_stride, frame_bank_mix=frame_bank_mix, progress=True)
     info = read_bundle_info(path)
     how = f"using the installed vocoder {info.vocoder!r}" if link_vocoder else "with its vocoder"
     if info.postfilter:
         how += f", post-filter {info.postfilter!r}"
+    if info.frame_bank:
+        how += ", frame bank of " + ", ".join(f"{target} ({count} frames)" for target, count in info.frame_bank.items())
     click.echo(f"wrote bundle {info.name} at {path}: {' <-> '.join(info.speakers)} {how}")
     if with_onnx:
         from voicegen.infer.bundles import VOCODER_SUBDIR

@@ -9,7 +9,9 @@
 # converter_flags (extra `voicegen train` options such as --init-from, --minutes), optionally
 # tune_vocoder (steps; 0 or unset = off) and tune_vocoder_conf, optionally postfilter (an installed
 # VAE bundle's name, e.g. vae16k, that the bundle runs after the CycleGAN: `voicegen bundle
-# --postfilter`; the round trips for tune_vocoder then go through it too), and the converter:
+# --postfilter`; the round trips for tune_vocoder then go through it too), optionally frame_bank=true
+# (the bundle re-draws each converted frame from the target's training frames: `voicegen bundle
+# --frame-bank`, every 2nd frame), and the converter:
 #   converter=cyclegan (default): cyclegan_conf and the array cyclegan_items; the data come from
 #     train/$src and train/$trg;
 #   converter=vae: converter_conf and the arrays converter_sets (the data.speakers item) and
@@ -34,6 +36,13 @@ postfilter=${postfilter:-}
 if [ -n "$postfilter" ] && [ "$converter" != cyclegan ]; then
   echo "$0: --postfilter applies to a CycleGAN converter (this recipe trains a $converter)" >&2; exit 2
 fi
+frame_bank=${frame_bank:-false}
+case $frame_bank in
+  true) [ "$converter" = cyclegan ] || { echo "$0: --frame-bank applies to a CycleGAN converter (this recipe trains a $converter)" >&2; exit 2; }
+        bank_flags=(--frame-bank "$src=$data/train/$src" --frame-bank "$trg=$data/train/$trg" --frame-bank-stride 2) ;;
+  false) bank_flags=() ;;
+  *) echo "$0: --frame-bank takes true or false, got '$frame_bank'" >&2; exit 2 ;;
+esac
 [[ $tune_vocoder =~ ^[0-9]+$ ]] || { echo "$0: --tune-vocoder takes a number of steps, got '$tune_vocoder'" >&2; exit 2; }
 bundle_voc=$voc_dir  # what the bundle speaks through
 [ "$tune_vocoder" -gt 0 ] && bundle_voc=$exp_dir/vocoder_tuned/export
@@ -73,7 +82,8 @@ fi
 if stage_on 4; then
   echo "stage 4: bundle, convert the held-out $src speech, baselines"
   $voicegen bundle --converter "$exp_dir/$converter/export" --vocoder "$bundle_voc" --out "$exp_dir/bundle" --overwrite \
-    ${postfilter:+--postfilter "$postfilter"} --onnx  # + ONNX graphs: the conversions below run without torch
+    ${postfilter:+--postfilter "$postfilter"} ${bank_flags[@]+"${bank_flags[@]}"} \
+    --onnx  # + ONNX graphs: the conversions below run without torch
   for pitch in none auto; do
     $voicegen convert --src "$data/dev/$src" --target "$trg" --source "$src" --model "$exp_dir/bundle" \
       --out "$exp_dir/converted_pitch_$pitch" --pitch $pitch --overwrite

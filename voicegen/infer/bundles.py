@@ -32,6 +32,8 @@ from voicegen.errors import ArtifactError, ConfigError, VoicegenError
 from voicegen.fileutil import atomic_dir, atomic_write_text
 from voicegen.formats.cyclegan import KIND as CYCLEGAN_KIND
 from voicegen.formats.cyclegan import parse_postfilter
+from voicegen.formats.framebank import FILE as FRAME_BANK_FILE
+from voicegen.formats.framebank import parse_frame_bank
 from voicegen.formats.vae import KIND as VAE_KIND
 from voicegen.formats.vocoder import KIND as VOCODER_KIND
 
@@ -43,6 +45,8 @@ CONVERTER_KINDS: tuple[str, ...] = (CONVERTER_KIND, VAE_KIND)
 VOCODER_SUBDIR = "vocoder"
 POSTFILTER_NONE = "none"
 """``voicegen bundle --postfilter none``: drop the converter's post-filter."""
+FRAME_BANK_NONE = "none"
+"""``voicegen bundle --frame-bank none``: drop the converter's frame bank."""
 ENV_MODELS = "VOICEGEN_MODELS"
 ENV_XDG_DATA_HOME = "XDG_DATA_HOME"
 USER_MODELS_SUBDIR = Path("voicegen") / "models"
@@ -76,6 +80,8 @@ class BundleInfo:
     vocoder: str | None = None
     postfilter: str | None = None
     """A CycleGAN bundle's post-filter (the VAE bundle ``extra.postfilter`` names), or None."""
+    frame_bank: dict[str, int] | None = None
+    """A CycleGAN bundle's frame bank: frames per target speaker (``extra.frame_bank``), or None."""
 
 
 def user_models_dir() -> Path:
@@ -112,8 +118,11 @@ def read_bundle_info(path: str | os.PathLike, origin: str = ORIGIN_MODEL) -> Bun
             vocoder = extra["vocoder"]
     postfilter = extra.get("postfilter") if kind == CONVERTER_KIND else None
     postfilter = postfilter.get("model") if isinstance(postfilter, dict) else None
+    bank = extra.get("frame_bank") if kind == CONVERTER_KIND else None
+    bank = bank.get("speakers") if isinstance(bank, dict) else None
     return BundleInfo(name=name, path=path, kind=kind, speakers=tuple(speakers), origin=origin, vocoder=vocoder,
-                      postfilter=postfilter if isinstance(postfilter, str) and postfilter else None)
+                      postfilter=postfilter if isinstance(postfilter, str) and postfilter else None,
+                      frame_bank=dict(bank) if isinstance(bank, dict) and bank else None)
 
 
 def list_bundles(*, on_problem: Callable[[str], None] | None = None,
@@ -266,7 +275,10 @@ def default_vocoder() -> Path:
 
 def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLike, out_dir: str | os.PathLike,
                    *, name: str | None = None, overwrite: bool = False, link_vocoder: bool = False,
-                   postfilter: str | None = None, postfilter_speakers: dict[str, str] | None = None) -> Path:
+                   postfilter: str | None = None, postfilter_speakers: dict[str, str] | None = None,
+                   frame_bank: dict[str, str | os.PathLike] | str | None = None, frame_bank_k: int | None = None,
+                   frame_bank_context: int | None = None, frame_bank_stride: int = 1, frame_bank_mix: float | None = None,
+                   progress: bool = False) -> Path:
     """Copy a ``cyclegan`` export and a ``vocoder`` export into one bundle at ``out_dir``; return it.
 
     The mel contracts must match (ConfigError naming the differing fields). ``name`` (default:
@@ -281,6 +293,13 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
     (``extra.postfilter``, :mod:`voicegen.infer.postfilter`), decoding each target as the VAE speaker
     of the same name, or as ``postfilter_speakers[target]``; ``"none"`` drops the converter's
     post-filter; None keeps what the converter has.
+
+    ``frame_bank``: target speaker -> folder of that speaker's recordings: their log-mel frames (every
+    ``frame_bank_stride``-th) become the CycleGAN's frame bank (``extra.frame_bank``,
+    :mod:`voicegen.infer.framebank`), re-drawn by the mean of ``frame_bank_k`` neighbours matched
+    on ``frame_bank_context`` frames either side, a share ``frame_bank_mix`` of them in the output (the
+    rest: the converter's frame; defaults 8, 1 and 0.7, what the shipped converter uses); ``"none"`` drops the
+    converter's frame bank; None keeps what the converter has.
     """
     # Imported here: the rest of this module stays free of torch.
     from voicegen.audio.contract import FeatureConfig
@@ -328,6 +347,14 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
             if postfilter != POSTFILTER_NONE:
                 converter_meta["extra"]["postfilter"] = postfilter_spec(
                     converter, converter_meta, postfilter, postfilter_speakers or {}).to_dict()
+        if frame_bank is not None:
+            converter_meta["extra"].pop("frame_bank", None)
+            (tmp / FRAME_BANK_FILE).unlink(missing_ok=True)
+            if frame_bank != FRAME_BANK_NONE:
+                converter_meta["extra"]["frame_bank"] = make_frame_bank(
+                    converter, converter_meta, converter_mel, tmp, frame_bank, k=frame_bank_k,
+                    context=frame_bank_context, stride=frame_bank_stride, mix=frame_bank_mix,
+                    progress=progress).to_dict()
         if link_vocoder:
             converter_meta["extra"]["vocoder"] = read_bundle_info(vocoder).name
         else:
@@ -336,6 +363,29 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
         load_converter(tmp)  # sha256 of the weights, speakers, stats, model shapes
         load_vocoder(vocoder if link_vocoder else tmp / VOCODER_SUBDIR)
     return out
+
+
+def make_frame_bank(converter: Path, meta: dict, feature_config, folder: Path, sources: dict[str, str | os.PathLike],
+                    *, k: int | None, context: int | None, stride: int = 1, mix: float | None = None,
+                    progress: bool = False):
+    """Write the frame bank of ``voicegen bundle --frame-bank TARGET=FOLDER`` into the bundle being made at
+    ``folder`` and return its :class:`voicegen.formats.framebank.FrameBankSpec`; ConfigError (one line)
+    for a converter that is not a CycleGAN or a target it does not have."""
+    from voicegen.formats.framebank import save_frame_bank
+    from voicegen.infer.framebank import DEFAULT_CONTEXT, DEFAULT_K, DEFAULT_MIX, bank_frames
+
+    if meta.get("kind") != CONVERTER_KIND:
+        raise ConfigError(f"{converter}: --frame-bank applies to a CycleGAN converter, this is a {meta.get('kind')!r}")
+    targets = meta.get("speakers") or []
+    unknown = sorted(set(sources) - set(targets))
+    if unknown or not sources:
+        raise ConfigError(f"--frame-bank {(unknown or [''])[0]}=...: name a speaker of {converter} "
+                          f"({', '.join(targets)}) and a folder of its recordings")
+    frames = {target: bank_frames(sources[target], feature_config, stride=stride, progress=progress)
+              for target in targets if target in sources}
+    return save_frame_bank(frames, folder, k=DEFAULT_K if k is None else k,
+                           context=DEFAULT_CONTEXT if context is None else context, n_mels=feature_config.n_mels,
+                           mix=DEFAULT_MIX if mix is None else mix)
 
 
 def postfilter_spec(converter: Path, meta: dict, postfilter: str, speakers: dict[str, str]):
@@ -386,9 +436,17 @@ def load_converter(path: str | os.PathLike, *, device: str | object = "cpu", run
     from voicegen.infer.cyclegan import load_cyclegan_bundle
 
     bundle = load_cyclegan_bundle(path, device=device, runtime=runtime)
-    spec = parse_postfilter(_read_meta(Path(path)).get("extra"), bundle.speakers, Path(path)) if postfilter else None
+    extra = _read_meta(Path(path)).get("extra")
+    spec = parse_postfilter(extra, bundle.speakers, Path(path)) if postfilter else None
     if spec is not None:
         attach_postfilter(bundle, spec, path, runtime=runtime)
+    bank = parse_frame_bank(extra, bundle.speakers, Path(path)) if postfilter else None
+    if bank is not None:
+        from voicegen.formats.framebank import load_frame_bank
+        from voicegen.infer.framebank import FrameBank
+
+        frames = load_frame_bank(path, bank, bundle.feature_config.n_mels)
+        bundle.frame_bank = FrameBank(frames, bundle.stats, k=bank.k, context=bank.context, mix=bank.mix)
     return bundle
 
 

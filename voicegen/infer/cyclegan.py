@@ -5,8 +5,9 @@
 
 ``convert_mel`` normalises with the source speaker's statistics, runs the source -> target
 generator with an all-ones mask (nothing to fill in), and de-normalises with the target's. A
-bundle with a post-filter (``extra.postfilter``, :mod:`voicegen.infer.postfilter`) runs it on each
-chunk right after the generator, for the targets it lists.
+bundle with a frame bank (``extra.frame_bank``, :mod:`voicegen.infer.framebank`) re-draws each
+converted chunk from the target's own frames right after the generator, and one with a post-filter
+(``extra.postfilter``, :mod:`voicegen.infer.postfilter`) runs that next, for the targets they list.
 
 Chunking: the generators use instance norm, whose statistics span the whole input, so a chunk's
 output depends on the whole chunk, not only on nearby frames; measured on a 14 s clip, 256- to
@@ -35,6 +36,7 @@ from voicegen.infer.nets import as_net, batch_of_one, torch_device
 from voicegen.infer.stream import Chain, Chunker, CrossfadeChunks, Map, run_whole
 
 if TYPE_CHECKING:
+    from voicegen.infer.framebank import FrameBank
     from voicegen.infer.postfilter import PostFilter
 
 # Chunking of long mels (see the module docstring): frames converted at once (16 s at 16 kHz /
@@ -64,6 +66,10 @@ class CycleGANBundle:
     postfilter: PostFilter | None = None
     """The bundle's post-filter (``extra.postfilter``; :mod:`voicegen.infer.postfilter`), run on every
     converted chunk of the targets it lists; None when the bundle has none or it was turned off."""
+    frame_bank: FrameBank | None = None
+    """The bundle's frame bank (``extra.frame_bank``; :mod:`voicegen.infer.framebank`), run on every
+    converted chunk of the targets it holds before the post-filter; None when the bundle has none or
+    post-filtering was turned off."""
 
     def generator(self, source: str, target: str) -> Any:
         """The ``source -> target`` generator; ConfigError naming the bundle's speakers otherwise."""
@@ -99,7 +105,7 @@ class CycleGANBundle:
         """:meth:`convert_mel` as a streaming stage (:mod:`voicegen.infer.stream`): log-mel frames in
         blocks, converted frames out as soon as no later chunk reaches them; the same output.
         ``chunker(fn, channels)`` replaces the crossfaded chunks (live conversion); ``postfilter``
-        False leaves the bundle's post-filter out of this stage."""
+        False leaves the bundle's post-filter and frame bank out of this stage."""
         generator = self.generator(source, target)
         if not (chunk_frames >= MIN_FRAMES and 0 <= overlap_frames < chunk_frames):
             raise ValueError(f"convert_mel: need chunk_frames >= {MIN_FRAMES} and 0 <= overlap_frames < "
@@ -107,6 +113,12 @@ class CycleGANBundle:
         n_mels, stats = self.feature_config.n_mels, self.stats
 
         convert = batch_of_one(as_net(generator, self.device))
+        redraw = self.frame_bank.projector(target) if postfilter and self.frame_bank is not None else None
+        if redraw is not None:
+            make = convert
+
+            def convert(x: np.ndarray) -> np.ndarray:  # generator, then the frame bank on the same chunk
+                return redraw(make(x))
         project = self.postfilter.for_target(target) if postfilter and self.postfilter is not None else None
         if project is not None:
             generate = convert

@@ -158,7 +158,9 @@ class LiveConverter:
         # encoder and decoder changed the joins audibly (a click on a steady tone), which the
         # generator alone does not.
         bundle = self.converter.bundle
-        offline_only = {"postfilter": False} if getattr(bundle, "postfilter", None) is not None else {}
+        # The frame bank goes with it (its context frames at the newest frame would be made up).
+        offline = getattr(bundle, "postfilter", None) is not None or getattr(bundle, "frame_bank", None) is not None
+        offline_only = {"postfilter": False} if offline else {}
         chain, _, _ = self.converter.stages(
             self.source, self.target, pitch=self.pitch, f0=f0,
             mel_hat=bundle.mel_stream(self.source, self.target, chunker=chunker, **offline_only),

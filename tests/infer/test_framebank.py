@@ -1,0 +1,242 @@
+"""A converter bundle's frame bank (``extra.frame_bank``): nearest-neighbour matching against a brute
+force, the re-drawn mel built from bank frames, the file's round trip and refusals, and the bundle /
+convert commands on the shipped SF1 <-> TM1 converter."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from voicegen.audio.logmel import file_mel
+from voicegen.audio.stats import denormalize, normalize
+from voicegen.cli import cli
+from voicegen.errors import ArtifactError, AudioError, ConfigError
+from voicegen.formats.framebank import FILE, FrameBankSpec, load_frame_bank, parse_frame_bank, save_frame_bank
+from voicegen.infer import framebank
+from voicegen.infer.bundles import PACKAGE_MODELS_DIR, load_converter, package_bundle, read_bundle_info
+from voicegen.infer.framebank import FrameBank, nearest, stack_context
+
+SHIPPED = PACKAGE_MODELS_DIR / "vcc2016_sf1_tm1"
+VOCODER = PACKAGE_MODELS_DIR / "vocoder16k_vc"
+
+
+@pytest.fixture(autouse=True)
+def only_package_models(monkeypatch, tmp_path):
+    """Nothing from the developer's own model folders: only the package's defaults are installed."""
+    monkeypatch.setenv("VOICEGEN_MODELS", str(tmp_path / "no_env_models"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+class UnitStats:
+    """Statistics that normalise nothing (mean 0, std 1 per band)."""
+
+    def __init__(self, n_mels: int) -> None:
+        self.mel_mean, self.mel_std = np.zeros(n_mels), np.ones(n_mels)
+
+
+def test_stack_context_puts_each_frame_between_its_neighbours_repeating_the_ends() -> None:
+    frames = np.array([[1.0], [2.0], [3.0]])
+    assert stack_context(frames, 0) is frames
+    np.testing.assert_array_equal(stack_context(frames, 1), [[1, 1, 2], [1, 2, 3], [2, 3, 3]])
+    np.testing.assert_array_equal(stack_context(frames, 2)[0], [1, 1, 1, 2, 3])
+
+
+@pytest.mark.parametrize("k", [1, 3, 40])
+def test_nearest_matches_a_brute_force_sort_across_query_blocks(monkeypatch, k) -> None:
+    monkeypatch.setattr(framebank, "QUERY_ROWS", 7)  # several distance blocks
+    rng = np.random.default_rng(0)
+    bank, query = rng.normal(size=(40, 5)), rng.normal(size=(23, 5))
+    expected = np.argsort(((query[:, None, :] - bank[None]) ** 2).sum(-1), axis=1, kind="stable")[:, :k]
+    np.testing.assert_array_equal(nearest(query, bank, k), expected)
+
+
+def test_project_averages_the_k_nearest_bank_frames_matched_with_context() -> None:
+    bank = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 10.0], [11.0, 10.0]])
+    redraw = FrameBank({"T": bank}, {"T": UnitStats(2)}, k=2, context=0, mix=1.0)
+    mel = np.array([[0.2, 10.4], [0.1, 9.0]])  # two frames: near the first pair, near the second pair
+    np.testing.assert_allclose(redraw.project(mel, "T"), [[0.5, 10.5], [0.0, 10.0]])
+    # With context, a frame is matched along with its neighbours: 1.0 is re-drawn as the bank's 1.2
+    # when its neighbours are those of the 1.2 (as itself without context).
+    seq = np.array([[0.0], [1.0], [2.0], [9.0], [1.2], [-8.0]])
+    query = np.array([[9.0, 1.0, -8.0]])
+    with_context = FrameBank({"T": seq}, {"T": UnitStats(1)}, k=1, context=1, mix=1.0).project(query, "T")
+    plain = FrameBank({"T": seq}, {"T": UnitStats(1)}, k=1, context=0, mix=1.0).project(query, "T")
+    np.testing.assert_allclose(with_context[0, 1], 1.2, rtol=1e-6)
+    assert plain[0, 1] == 1.0
+
+
+def test_mix_keeps_that_share_of_the_converters_frame() -> None:
+    bank = np.array([[0.0, 0.0], [10.0, 10.0]])
+    mel = np.array([[1.0, 7.0], [-1.0, 8.0]])
+    out = FrameBank({"T": bank}, {"T": UnitStats(2)}, k=1, context=0, mix=0.75).project(mel, "T")
+    np.testing.assert_allclose(out, 0.75 * np.array([[0.0, 10.0], [0.0, 10.0]]) + 0.25 * mel)
+    with pytest.raises(ConfigError, match=r"mix must be a number in \(0, 1\], got 0"):
+        FrameBank({"T": bank}, {"T": UnitStats(2)}, k=1, mix=0)
+
+
+def test_project_works_in_the_targets_normalised_units() -> None:
+    stats = UnitStats(2)
+    stats.mel_mean, stats.mel_std = np.array([5.0, -5.0]), np.array([2.0, 0.5])
+    frames = np.array([[5.0, -5.0], [9.0, -4.0], [1.0, -6.0]])  # normalised: (0, 0), (2, 2), (-2, -2)
+    redraw = FrameBank({"T": frames}, {"T": stats}, k=1, context=0, mix=1.0)
+    out = redraw.project(np.array([[1.9], [2.1]]), "T")
+    np.testing.assert_allclose(out, [[2.0], [2.0]])
+    np.testing.assert_allclose(denormalize(out, stats)[:, 0], frames[1])
+
+
+def test_a_bank_with_fewer_frames_than_k_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"frame bank of 'T': 2 frames, fewer than k=3"):
+        FrameBank({"T": np.zeros((2, 4))}, {"T": UnitStats(4)}, k=3)
+    with pytest.raises(ConfigError, match=r"k must be an integer from 1 to 64, got 0"):
+        FrameBank({"T": np.zeros((2, 4))}, {"T": UnitStats(4)}, k=0)
+
+
+def test_the_file_round_trips_in_float16_and_refuses_alterations(tmp_path) -> None:
+    rng = np.random.default_rng(1)
+    frames = {"TM1": rng.normal(-5, 2, size=(30, 80)), "SF1": rng.normal(-5, 2, size=(12, 80))}
+    spec = save_frame_bank(frames, tmp_path, k=4, context=1, n_mels=80, mix=0.5)
+    assert spec.speakers == {"TM1": 30, "SF1": 12} and (spec.k, spec.context, spec.mix, spec.file) == (4, 1, 0.5, FILE)
+    parsed = parse_frame_bank({"frame_bank": json.loads(json.dumps(spec.to_dict()))}, ("SF1", "TM1"), tmp_path)
+    assert parsed == spec
+    loaded = load_frame_bank(tmp_path, spec, 80)
+    for name, array in frames.items():
+        np.testing.assert_array_equal(loaded[name], array.astype(np.float16).astype(np.float32))
+    with pytest.raises(ArtifactError, match=r"frames of 'TM1' should be \(30, 64\), found shape \(30, 80\)"):
+        load_frame_bank(tmp_path, spec, 64)
+    data = bytearray((tmp_path / FILE).read_bytes())
+    data[-1] ^= 1
+    (tmp_path / FILE).write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match=r"frames\.safetensors: sha256 differs from extra\.frame_bank"):
+        load_frame_bank(tmp_path, spec, 80)
+    (tmp_path / FILE).unlink()
+    with pytest.raises(ArtifactError, match=r"frames\.safetensors: missing \(extra\.frame_bank names it\)"):
+        load_frame_bank(tmp_path, spec, 80)
+
+
+def test_save_refuses_too_few_frames_or_non_finite_ones(tmp_path) -> None:
+    with pytest.raises(ConfigError, match=r"frame bank of 'T': need at least k=8 frames of 80 mel bands"):
+        save_frame_bank({"T": np.zeros((5, 80))}, tmp_path, k=8, context=1, n_mels=80)
+    bad = np.zeros((10, 80))
+    bad[3, 3] = np.nan
+    with pytest.raises(ConfigError, match=r"frame bank of 'T': holds NaN or infinite values"):
+        save_frame_bank({"T": bad}, tmp_path, k=8, context=1, n_mels=80)
+    assert not (tmp_path / FILE).exists()
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ({"file": FILE, "sha256": "0", "k": 8, "context": 1, "speakers": {"XX": 5}},
+     r"extra\.frame_bank names target\(s\) XX that this converter does not have \(speakers: SF1, TM1\)"),
+    ({"file": FILE, "sha256": "0", "k": 99, "context": 1, "speakers": {"TM1": 5}},
+     r"extra\.frame_bank: k must be an integer from 1 to 64, got 99; re-bundle"),
+    ({"file": "other.bin", "sha256": "0", "k": 8, "context": 1, "speakers": {"TM1": 5}},
+     r"extra\.frame_bank must be \{\"file\": \"frames\.safetensors\""),
+    ({"file": FILE, "k": 8, "context": 1, "speakers": {"TM1": 5}}, r"extra\.frame_bank must be"),
+    ({"file": FILE, "sha256": "0", "k": 8, "context": 1, "mix": 1.5, "speakers": {"TM1": 5}},
+     r"extra\.frame_bank: mix must be a number in \(0, 1\], got 1\.5"),
+])
+def test_a_malformed_spec_is_one_line_naming_the_bundle(tmp_path, value, message) -> None:
+    with pytest.raises(ArtifactError, match=message):
+        parse_frame_bank({"frame_bank": value}, ("SF1", "TM1"), tmp_path)
+    assert parse_frame_bank({}, ("SF1", "TM1"), tmp_path) is None
+
+
+@pytest.fixture(scope="module")
+def banked(tmp_path_factory):
+    """The shipped converter re-bundled with k=1 frame banks of the bundled TM1 and SF1 clips and no
+    post-filter (so that the output is made of bank frames)."""
+    root = tmp_path_factory.mktemp("banked")
+    samples = PACKAGE_MODELS_DIR.parents[2] / "samples" / "audio"
+    for speaker in ("TM1", "SF1"):
+        (root / speaker).mkdir()
+        for clip in samples.glob(f"{speaker}_*.wav"):
+            shutil.copy(clip, root / speaker / clip.name)
+    out = package_bundle(SHIPPED, VOCODER, root / "bundle", link_vocoder=True, postfilter="none",
+                         frame_bank={"TM1": root / "TM1", "SF1": root / "SF1"}, frame_bank_k=1, frame_bank_context=1,
+                         frame_bank_mix=1.0)
+    return root, out
+
+
+@pytest.mark.parametrize("runtime", ["torch", "onnx"])
+def test_a_banked_converter_outputs_bank_frames_and_the_switch_turns_it_off(banked, runtime, sf1_clip) -> None:
+    root, bundle = banked
+    info = read_bundle_info(bundle)
+    with_bank = load_converter(bundle, runtime=runtime)
+    without = load_converter(bundle, runtime=runtime, postfilter=False)
+    assert without.frame_bank is None and with_bank.postfilter is None
+    assert info.frame_bank == {"TM1": with_bank.frame_bank.size("TM1"), "SF1": with_bank.frame_bank.size("SF1")}
+    mel, _ = file_mel(sf1_clip, with_bank.feature_config)
+    out = with_bank.convert_mel(mel, "SF1", "TM1")
+    raw = without.convert_mel(mel, "SF1", "TM1")
+    stats = with_bank.stats["TM1"]
+    bank = denormalize(with_bank.frame_bank.frames["TM1"].T, stats).T  # (N, n_mels), as stored (fp16)
+    distance = np.abs(out.T[:, None, :] - bank[None]).max(-1).min(1)  # each output frame vs its closest bank frame
+    assert distance.max() < 1e-4
+    assert np.abs(out - raw).mean() > 0.1  # the bank changed the generator's output
+    # k=1 with context: each output frame is the bank frame nearest to the raw output with its neighbours
+    index = nearest(stack_context(normalize(raw, stats).T.astype(np.float32), 1),
+                    stack_context(with_bank.frame_bank.frames["TM1"], 1), 1)[:, 0]
+    np.testing.assert_allclose(out, bank[index].T, atol=1e-4)
+
+
+def test_bundle_and_convert_commands_make_report_and_drop_a_frame_bank(banked, tmp_path, sf1_clip) -> None:
+    root, _ = banked
+    out = tmp_path / "cli_bundle"
+    result = run("bundle", "--converter", SHIPPED, "--link-vocoder", "vocoder16k_vc", "--frame-bank",
+                 f"TM1={root / 'TM1'}", "--frame-bank-k", 2, "--out", out)
+    assert result.exit_code == 0, result.output
+    frames = json.loads((out / "artifact.json").read_text())["extra"]["frame_bank"]
+    assert (frames["k"], frames["context"], frames["mix"], list(frames["speakers"])) == (2, 1, 0.7, ["TM1"])
+    assert f"frame bank of TM1 ({frames['speakers']['TM1']} frames)" in result.output
+    result = run("convert", "--src", sf1_clip, "--target", "TM1", "--model", out, "--out", tmp_path / "a.wav")
+    assert result.exit_code == 0, result.output
+    assert f"frame bank: {frames['speakers']['TM1']} frames of TM1, mean of 2 nearest" in result.output
+    result = run("convert", "--src", sf1_clip, "--target", "TM1", "--model", out, "--out", tmp_path / "b.wav",
+                 "--no-postfilter")
+    assert result.exit_code == 0 and "frame bank:" not in result.output
+    dropped = tmp_path / "dropped"
+    result = run("bundle", "--converter", out, "--link-vocoder", "vocoder16k_vc", "--frame-bank", "none",
+                 "--out", dropped)
+    assert result.exit_code == 0, result.output
+    assert read_bundle_info(dropped).frame_bank is None and not (dropped / FILE).exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--frame-bank", "XX={audio}"], "--frame-bank XX=...: name a speaker of"),
+    (["--frame-bank", "TM1"], "--frame-bank 'TM1': expected TARGET=FOLDER (or none)"),
+    (["--frame-bank", "none", "--frame-bank", "TM1={audio}"], "--frame-bank none drops the frame bank"),
+    (["--frame-bank-k", "4"], "--frame-bank-k, --frame-bank-context, --frame-bank-stride and --frame-bank-mix need"),
+    (["--frame-bank-mix", "0.5"], "--frame-bank-k, --frame-bank-context, --frame-bank-stride and --frame-bank-mix need"),
+    (["--frame-bank", "TM1={audio}", "--frame-bank-mix", "0"], "Invalid value for '--frame-bank-mix'"),
+    (["--frame-bank", "TM1={empty}"], "no audio files"),
+])
+def test_bundle_refuses_bad_frame_bank_options_in_one_line(tmp_path, args, message) -> None:
+    (tmp_path / "empty").mkdir()
+    audio = PACKAGE_MODELS_DIR.parents[2] / "samples" / "audio"
+    args = [a.format(audio=audio, empty=tmp_path / "empty") for a in args]
+    result = run("bundle", "--converter", SHIPPED, "--link-vocoder", "vocoder16k_vc", *args, "--out", tmp_path / "o")
+    assert result.exit_code != 0
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and message in errors[0], result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_spec_to_dict_round_trips() -> None:
+    spec = FrameBankSpec(file=FILE, sha256="ab", k=3, context=0, speakers={"TM1": 9}, mix=0.6)
+    assert parse_frame_bank({"frame_bank": spec.to_dict()}, ("TM1", "SF1"), PACKAGE_MODELS_DIR) == spec
+    older = {k: v for k, v in spec.to_dict().items() if k != "mix"}  # mix is optional: 1 when absent
+    assert parse_frame_bank({"frame_bank": older}, ("TM1", "SF1"), PACKAGE_MODELS_DIR).mix == 1.0
+
+
+def test_bank_frames_of_a_missing_folder_is_one_line(tmp_path) -> None:
+    from voicegen.audio.contract import get_preset
+
+    with pytest.raises(AudioError, match="folder not found"):
+        framebank.bank_frames(tmp_path / "nope", get_preset("vc16k"))
