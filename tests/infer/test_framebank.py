@@ -49,13 +49,27 @@ def test_stack_context_puts_each_frame_between_its_neighbours_repeating_the_ends
     np.testing.assert_array_equal(stack_context(frames, 2)[0], [1, 1, 1, 2, 3])
 
 
+@pytest.mark.parametrize("context", [0, 1, 2])
 @pytest.mark.parametrize("k", [1, 3, 40])
-def test_nearest_matches_a_brute_force_sort_across_query_blocks(monkeypatch, k) -> None:
+def test_nearest_matches_a_brute_force_sort_of_stacked_frames(monkeypatch, k, context) -> None:
     monkeypatch.setattr(framebank, "QUERY_ROWS", 7)  # several distance blocks
+    monkeypatch.setattr(framebank, "GROUP", 4)  # several groups in the search (but one for k=40)
     rng = np.random.default_rng(0)
-    bank, query = rng.normal(size=(40, 5)), rng.normal(size=(23, 5))
-    expected = np.argsort(((query[:, None, :] - bank[None]) ** 2).sum(-1), axis=1, kind="stable")[:, :k]
-    np.testing.assert_array_equal(nearest(query, bank, k), expected)
+    bank, query = rng.normal(size=(40, 5)).astype(np.float32), rng.normal(size=(23, 5)).astype(np.float32)
+    stacked_bank, stacked_query = stack_context(bank, context), stack_context(query, context)
+    distance = ((stacked_query[:, None, :] - stacked_bank[None]) ** 2).sum(-1)
+    expected = np.argsort(distance, axis=1, kind="stable")[:, :k]
+    np.testing.assert_array_equal(nearest(query, bank, k, context), expected)
+
+
+def test_smallest_finds_the_k_smallest_of_each_row_whatever_the_grouping(monkeypatch) -> None:
+    rng = np.random.default_rng(3)
+    dist = rng.normal(size=(9, 1000))
+    dist[4, 500:508] = -50.0  # the 8 smallest of a row in one group
+    expected = np.argsort(dist, axis=1, kind="stable")[:, :8]
+    for group in (1, 7, 128, 1000, 4096):
+        monkeypatch.setattr(framebank, "GROUP", group)
+        np.testing.assert_array_equal(framebank.smallest(dist, 8), expected)
 
 
 def test_project_averages_the_k_nearest_bank_frames_matched_with_context() -> None:

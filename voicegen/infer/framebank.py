@@ -26,6 +26,8 @@ from voicegen.errors import ConfigError
 
 QUERY_ROWS = 512
 """Converted frames matched per distance block (bounds the ``(rows, N)`` distance matrix)."""
+GROUP = 128
+"""Bank frames per group of :func:`smallest`'s search."""
 DEFAULT_K = 8
 DEFAULT_CONTEXT = 1
 DEFAULT_MIX = 0.7
@@ -40,18 +42,52 @@ def stack_context(frames: np.ndarray, context: int) -> np.ndarray:
     return np.concatenate([padded[i:i + len(frames)] for i in range(2 * context + 1)], axis=1)
 
 
-def nearest(query: np.ndarray, bank: np.ndarray, k: int, bank_sq: np.ndarray | None = None) -> np.ndarray:
-    """Indices ``(F, k)`` of the ``k`` rows of ``bank`` ``(N, D)`` nearest to each row of ``query``
-    ``(F, D)`` (Euclidean; nearest first, ties by lower index). ``bank_sq``: the rows' squared norms."""
-    bank_sq = (bank * bank).sum(1) if bank_sq is None else bank_sq
+def smallest(dist: np.ndarray, k: int) -> np.ndarray:
+    """Column indices ``(R, k)`` of the ``k`` smallest entries of each row of ``dist`` ``(R, N)``, smallest
+    first (ties by lower index).
+
+    Rows are cut into groups of ``GROUP`` columns: the ``k`` groups with the smallest minima hold the
+    ``k`` smallest entries (each of those is at most the k-th smallest group minimum, so its group's
+    minimum is too), so only they are searched; a fraction of a full partial sort of every row.
+    """
+    rows, n = dist.shape
+    groups = -(-n // GROUP)
+    if groups <= k:
+        cols = np.argpartition(dist, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (rows, 1))
+        values = np.take_along_axis(dist, cols, 1)
+    else:
+        padded = np.pad(dist, ((0, 0), (0, groups * GROUP - n)), constant_values=np.inf)
+        minima = padded.reshape(rows, groups, GROUP).min(axis=2)
+        chosen = np.argpartition(minima, k - 1, axis=1)[:, :k]
+        candidates = (chosen[:, :, None] * GROUP + np.arange(GROUP)).reshape(rows, k * GROUP)
+        values = np.take_along_axis(padded, candidates, 1)
+        part = np.argpartition(values, k - 1, axis=1)[:, :k]
+        cols, values = np.take_along_axis(candidates, part, 1), np.take_along_axis(values, part, 1)
+    order = np.lexsort((cols, values), axis=1)
+    return np.take_along_axis(cols, order, 1)
+
+
+def nearest(query: np.ndarray, bank: np.ndarray, k: int, context: int = 0) -> np.ndarray:
+    """Indices ``(F, k)`` of the ``k`` rows of ``bank`` ``(N, d)`` nearest to each row of ``query`` ``(F, d)``,
+    nearest first (ties by lower index): Euclidean distance between the rows stacked with ``context``
+    neighbours on either side (:func:`stack_context`, ends repeated) on both sides.
+
+    The stacked distance is the sum of the frame distances along a diagonal, so one product of the
+    unstacked frames serves every context offset.
+    """
+    c = context
+    qp = np.pad(query, ((c, c), (0, 0)), mode="edge") if c else query
+    bp = np.pad(bank, ((c, c), (0, 0)), mode="edge") if c else bank
+    bank_sq = (bp * bp).sum(1)
+    n = len(bank)
     out = np.empty((len(query), k), dtype=np.int64)
     for start in range(0, len(query), QUERY_ROWS):
-        block = query[start:start + QUERY_ROWS]
-        dist = bank_sq[None, :] - 2.0 * (block @ bank.T)  # + |q|^2, the same for a whole row
-        part = np.argpartition(dist, k - 1, axis=1)[:, :k] if k < dist.shape[1] else np.tile(
-            np.arange(dist.shape[1]), (len(block), 1))
-        order = np.lexsort((part, np.take_along_axis(dist, part, 1)), axis=1)
-        out[start:start + len(block)] = np.take_along_axis(part, order, 1)
+        rows = min(QUERY_ROWS, len(query) - start)
+        frame = bank_sq[None, :] - 2.0 * (qp[start:start + rows + 2 * c] @ bp.T)  # + |q|^2: the same along a row
+        dist = frame[:rows, :n].copy()
+        for i in range(1, 2 * c + 1):
+            dist += frame[i:i + rows, i:i + n]
+        out[start:start + rows] = smallest(dist, k)
     return out
 
 
@@ -74,14 +110,10 @@ class FrameBank:
         check_settings(k, context, mix=mix)
         self.k, self.context, self.mix = k, context, float(mix)
         self.frames: dict[str, np.ndarray] = {}
-        self._keys: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for target, array in frames.items():
             if len(array) < k:
                 raise ConfigError(f"frame bank of {target!r}: {len(array)} frames, fewer than k={k}")
-            bank = normalize(np.asarray(array, dtype=np.float32).T, stats[target]).T.astype(np.float32)
-            keys = stack_context(bank, context)
-            self.frames[target] = bank
-            self._keys[target] = (keys, (keys * keys).sum(1))
+            self.frames[target] = normalize(np.asarray(array, dtype=np.float32).T, stats[target]).T.astype(np.float32)
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -96,9 +128,8 @@ class FrameBank:
         """A normalised log-mel ``(n_mels, F)`` of ``target`` -> the mean of each frame's ``k`` nearest
         bank frames (mixed with the frame itself when ``mix`` < 1), same shape (float32)."""
         bank = self.frames[target]
-        keys, keys_sq = self._keys[target]
         mel = np.asarray(mel, dtype=np.float32)
-        index = nearest(stack_context(mel.T, self.context), keys, self.k, keys_sq)
+        index = nearest(mel.T, bank, self.k, self.context)
         redrawn = bank[index].mean(axis=1).T
         if self.mix < 1.0:
             redrawn = self.mix * redrawn + (1.0 - self.mix) * mel
