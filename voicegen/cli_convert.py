@@ -109,8 +109,8 @@ def convert(src: Path, target: str, source: str | None, model: str | None, out: 
         click.echo(f"pitch: {plan}")
         bank = getattr(converter.bundle, "frame_bank", None)
         if bank is not None and target in bank.targets:
-            click.echo(f"frame bank: {bank.size(target)} frames of {target}, mean of {bank.k} nearest "
-                       "(--no-postfilter skips it)")
+            click.echo(f"frame bank: {bank.size(target)} frames of {target}, each frame {bank.mix:g} x the mean of "
+                       f"its {bank.k} nearest (--no-postfilter skips it)")
         postfilter = converter.postfilter
         if postfilter is not None and postfilter.for_target(target) is not None:
             click.echo(f"post-filter: {postfilter.name} (decodes as {postfilter.speakers[target]}; "

@@ -211,7 +211,8 @@ def test_bundle_and_convert_commands_make_report_and_drop_a_frame_bank(banked, t
     assert f"frame bank of TM1 ({frames['speakers']['TM1']} frames)" in result.output
     result = run("convert", "--src", sf1_clip, "--target", "TM1", "--model", out, "--out", tmp_path / "a.wav")
     assert result.exit_code == 0, result.output
-    assert f"frame bank: {frames['speakers']['TM1']} frames of TM1, mean of 2 nearest" in result.output
+    assert f"frame bank: {frames['speakers']['TM1']} frames of TM1, each frame 0.7 x the mean of its 2 nearest" \
+        in result.output
     result = run("convert", "--src", sf1_clip, "--target", "TM1", "--model", out, "--out", tmp_path / "b.wav",
                  "--no-postfilter")
     assert result.exit_code == 0 and "frame bank:" not in result.output
