@@ -243,6 +243,20 @@ def test_bundle_refuses_bad_frame_bank_options_in_one_line(tmp_path, args, messa
     assert not (tmp_path / "o").exists()
 
 
+def test_a_bank_too_large_to_match_fast_is_refused_with_the_stride_that_fits(banked, monkeypatch, tmp_path) -> None:
+    from voicegen.infer import bundles
+
+    root, _ = banked
+    monkeypatch.setattr(bundles, "MAX_BANK_FRAMES", 100)  # the two TM1 clips hold ~250 + ~350 frames
+    with pytest.raises(ConfigError, match=r"--frame-bank TM1: \d+ frames \(0 min of speech at stride 2\); more than "
+                                          r"100 slow every conversion down: pass --frame-bank-stride \d+$") as err:
+        package_bundle(SHIPPED, VOCODER, tmp_path / "big", link_vocoder=True, frame_bank={"TM1": root / "TM1"},
+                       frame_bank_stride=2)
+    frames = int(str(err.value).split(": ")[1].split()[0])
+    suggested = int(str(err.value).split()[-1])
+    assert frames > 100 and suggested == 2 * -(-frames // 100) and not (tmp_path / "big").exists()
+
+
 def test_spec_to_dict_round_trips() -> None:
     spec = FrameBankSpec(file=FILE, sha256="ab", k=3, context=0, speakers={"TM1": 9}, mix=0.6)
     assert parse_frame_bank({"frame_bank": spec.to_dict()}, ("TM1", "SF1"), PACKAGE_MODELS_DIR) == spec

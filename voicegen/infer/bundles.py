@@ -47,6 +47,9 @@ POSTFILTER_NONE = "none"
 """``voicegen bundle --postfilter none``: drop the converter's post-filter."""
 FRAME_BANK_NONE = "none"
 """``voicegen bundle --frame-bank none``: drop the converter's frame bank."""
+MAX_BANK_FRAMES = 65536
+"""Most frames per speaker ``voicegen bundle --frame-bank`` keeps (~17 min of speech at 16 kHz / hop 256;
+matching costs ~0.004 real-time factor per 8 000 frames on one core)."""
 ENV_MODELS = "VOICEGEN_MODELS"
 ENV_XDG_DATA_HOME = "XDG_DATA_HOME"
 USER_MODELS_SUBDIR = Path("voicegen") / "models"
@@ -383,6 +386,12 @@ def make_frame_bank(converter: Path, meta: dict, feature_config, folder: Path, s
                           f"({', '.join(targets)}) and a folder of its recordings")
     frames = {target: bank_frames(sources[target], feature_config, stride=stride, progress=progress)
               for target in targets if target in sources}
+    for target, array in frames.items():
+        if len(array) > MAX_BANK_FRAMES:
+            minutes = len(array) * stride * feature_config.hop_length / feature_config.sample_rate / 60
+            raise ConfigError(f"--frame-bank {target}: {len(array)} frames ({minutes:.0f} min of speech at stride "
+                              f"{stride}); more than {MAX_BANK_FRAMES} slow every conversion down: pass "
+                              f"--frame-bank-stride {stride * -(-len(array) // MAX_BANK_FRAMES)}")
     return save_frame_bank(frames, folder, k=DEFAULT_K if k is None else k,
                            context=DEFAULT_CONTEXT if context is None else context, n_mels=feature_config.n_mels,
                            mix=DEFAULT_MIX if mix is None else mix)
