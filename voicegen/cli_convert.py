@@ -259,9 +259,9 @@ def frame_bank_sources(items: tuple[str, ...]) -> dict[str, str] | str | None:
 @click.option("--postfilter-speaker", "postfilter_speakers", multiple=True, metavar="TARGET=VAE_SPEAKER",
               help="With --postfilter: decode TARGET as this VAE speaker (when the names differ); repeatable.")
 @click.option("--frame-bank", "frame_banks", multiple=True, metavar="TARGET=FOLDER|none",
-              help="Give the converter a frame bank: the log-mel frames of TARGET's recordings in FOLDER; each "
-                   "frame converted into TARGET is then re-drawn as the mean of its nearest bank frames (before "
-                   "the post-filter); repeatable; none drops it [default: keep the converter's].")
+              help="Give the converter (CycleGAN or VAE) a frame bank: the log-mel frames of TARGET's recordings "
+                   "in FOLDER; each frame converted into TARGET is then re-drawn from its nearest bank frames "
+                   "(before a post-filter); repeatable; none drops it [default: keep the converter's].")
 @click.option("--frame-bank-k", type=click.IntRange(1, 64), default=None,
               help="With --frame-bank: bank frames averaged per converted frame [default: 8].")
 @click.option("--frame-bank-context", type=click.IntRange(0, 8), default=None,

@@ -269,3 +269,28 @@ def test_bank_frames_of_a_missing_folder_is_one_line(tmp_path) -> None:
 
     with pytest.raises(AudioError, match="folder not found"):
         framebank.bank_frames(tmp_path / "nope", get_preset("vc16k"))
+
+
+@pytest.fixture(scope="module")
+def banked_vae(tmp_path_factory, banked):
+    """The shipped VAE re-bundled with a k=1, mix 1 frame bank of the bundled TM1 clips only."""
+    root, _ = banked
+    out = tmp_path_factory.mktemp("banked_vae") / "vae"
+    return package_bundle(PACKAGE_MODELS_DIR / "vae16k", VOCODER, out, link_vocoder=True, frame_bank={"TM1": root / "TM1"},
+                          frame_bank_k=1, frame_bank_context=0, frame_bank_mix=1.0)
+
+
+@pytest.mark.parametrize("runtime", ["torch", "onnx"])
+def test_a_vae_bundle_redraws_the_targets_it_has_frames_of(banked_vae, runtime, sf1_clip) -> None:
+    assert read_bundle_info(banked_vae).frame_bank is not None
+    vae = load_converter(banked_vae, runtime=runtime)
+    plain = load_converter(banked_vae, runtime=runtime, postfilter=False)
+    assert vae.frame_bank.targets == ("TM1",) and plain.frame_bank is None
+    mel, _ = file_mel(sf1_clip, vae.feature_config)
+    out, raw = vae.convert_mel(mel, "SF1", "TM1"), plain.convert_mel(mel, "SF1", "TM1")
+    stats = vae.stats["TM1"]
+    bank = denormalize(vae.frame_bank.frames["TM1"].T, stats).T
+    index = nearest(normalize(raw, stats).T.astype(np.float32), vae.frame_bank.frames["TM1"], 1)[:, 0]
+    np.testing.assert_allclose(out, bank[index].T, atol=1e-4)  # k=1, no context, mix 1: the nearest bank frame
+    # a target without frames is converted as the VAE makes it
+    np.testing.assert_array_equal(vae.convert_mel(mel, "SF1", "LS78"), plain.convert_mel(mel, "SF1", "LS78"))

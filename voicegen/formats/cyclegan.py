@@ -21,7 +21,8 @@ Folder layout (written by :func:`save_cyclegan`, read by :func:`load_cyclegan_pa
       :mod:`voicegen.infer.bundles`) and ``postfilter`` (:class:`PostFilterSpec`): ``{"model": NAME,
       "speakers": {TARGET: VAE_SPEAKER}}``, an installed ``vae`` bundle that re-projects each
       converted mel of a listed target speaker (encoded, decoded as that VAE speaker; see
-      :mod:`voicegen.infer.postfilter`).
+      :mod:`voicegen.infer.postfilter`), and ``frame_bank`` (with ``frames.safetensors``: the target
+      speakers' own frames each conversion is re-drawn from; :mod:`voicegen.formats.framebank`).
 
 Version history: format 1 throughout; from voicegen 0.2.0 the log-F0 statistics are tracked with
 WORLD DIO (the pitch-conditioned vocoders' tracker) rather than YIN.

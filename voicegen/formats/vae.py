@@ -16,7 +16,8 @@ Folder layout (written by :func:`save_vae`, read by :func:`load_vae_parts`), on 
       drive the F0 transform), by name.
     * ``extra.normalization``: the statistics pooled over all speakers' training files, with which
       every mel was normalised for training (and must be for inference). A bundle adds ``name``
-      and may add ``vocoder`` (see :mod:`voicegen.infer.bundles`).
+      and may add ``vocoder`` (see :mod:`voicegen.infer.bundles`) and ``frame_bank`` (with
+      ``frames.safetensors``: :mod:`voicegen.formats.framebank`).
 
 Version history: format 1 throughout; from voicegen 0.2.0 the log-F0 statistics are tracked with
 WORLD DIO (the pitch-conditioned vocoders' tracker) rather than YIN.

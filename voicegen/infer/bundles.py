@@ -84,7 +84,7 @@ class BundleInfo:
     postfilter: str | None = None
     """A CycleGAN bundle's post-filter (the VAE bundle ``extra.postfilter`` names), or None."""
     frame_bank: dict[str, int] | None = None
-    """A CycleGAN bundle's frame bank: frames per target speaker (``extra.frame_bank``), or None."""
+    """A converter bundle's frame bank: frames per target speaker (``extra.frame_bank``), or None."""
 
 
 def user_models_dir() -> Path:
@@ -121,7 +121,7 @@ def read_bundle_info(path: str | os.PathLike, origin: str = ORIGIN_MODEL) -> Bun
             vocoder = extra["vocoder"]
     postfilter = extra.get("postfilter") if kind == CONVERTER_KIND else None
     postfilter = postfilter.get("model") if isinstance(postfilter, dict) else None
-    bank = extra.get("frame_bank") if kind == CONVERTER_KIND else None
+    bank = extra.get("frame_bank") if kind in CONVERTER_KINDS else None
     bank = bank.get("speakers") if isinstance(bank, dict) else None
     return BundleInfo(name=name, path=path, kind=kind, speakers=tuple(speakers), origin=origin, vocoder=vocoder,
                       postfilter=postfilter if isinstance(postfilter, str) and postfilter else None,
@@ -298,7 +298,7 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
     post-filter; None keeps what the converter has.
 
     ``frame_bank``: target speaker -> folder of that speaker's recordings: their log-mel frames (every
-    ``frame_bank_stride``-th) become the CycleGAN's frame bank (``extra.frame_bank``,
+    ``frame_bank_stride``-th) become the converter's frame bank (``extra.frame_bank``,
     :mod:`voicegen.infer.framebank`), re-drawn by the mean of ``frame_bank_k`` neighbours matched
     on ``frame_bank_context`` frames either side, a share ``frame_bank_mix`` of them in the output (the
     rest: the converter's frame; defaults 8, 1 and 0.7, what the shipped converter uses); ``"none"`` drops the
@@ -377,8 +377,9 @@ def make_frame_bank(converter: Path, meta: dict, feature_config, folder: Path, s
     from voicegen.formats.framebank import save_frame_bank
     from voicegen.infer.framebank import DEFAULT_CONTEXT, DEFAULT_K, DEFAULT_MIX, bank_frames
 
-    if meta.get("kind") != CONVERTER_KIND:
-        raise ConfigError(f"{converter}: --frame-bank applies to a CycleGAN converter, this is a {meta.get('kind')!r}")
+    if meta.get("kind") not in CONVERTER_KINDS:
+        raise ConfigError(f"{converter}: --frame-bank applies to a converter (CycleGAN or VAE), this is a "
+                          f"{meta.get('kind')!r}")
     targets = meta.get("speakers") or []
     unknown = sorted(set(sources) - set(targets))
     if unknown or not sources:
@@ -427,8 +428,10 @@ def load_converter(path: str | os.PathLike, *, device: str | object = "cpu", run
     """The converter model of a bundle by its kind: a ``CycleGANBundle`` or a ``VAEBundle`` (both offer
     ``speakers``, ``stats``, ``feature_config``, ``generator(source, target)`` and ``convert_mel``).
     ``runtime`` (auto, torch, onnx): what runs the networks. ``postfilter``: a CycleGAN bundle's
-    post-filter (``extra.postfilter``) is loaded and applied unless False."""
-    kind = _read_meta(Path(path)).get("kind")
+    post-filter (``extra.postfilter``) and any converter's frame bank (``extra.frame_bank``) are loaded
+    and applied unless False."""
+    meta_json = _read_meta(Path(path))
+    kind = meta_json.get("kind")
     if kind == VAE_KIND:
         from voicegen.formats.vae import read_vae_meta
         from voicegen.infer.onnx_runtime import choose_runtime, load_onnx_graphs
@@ -437,26 +440,38 @@ def load_converter(path: str | os.PathLike, *, device: str | object = "cpu", run
         if choose_runtime(runtime, str(device), path, meta.artifact) == "onnx":
             from voicegen.infer.vae_onnx import load_onnx_vae
 
-            return load_onnx_vae(path, meta, load_onnx_graphs(path, meta.artifact, "vae"))
-        from voicegen.infer.nets import torch_device
-        from voicegen.infer.vae import load_vae_bundle
+            vae = load_onnx_vae(path, meta, load_onnx_graphs(path, meta.artifact, "vae"))
+        else:
+            from voicegen.infer.nets import torch_device
+            from voicegen.infer.vae import load_vae_bundle
 
-        return load_vae_bundle(path, device=torch_device(device))
+            vae = load_vae_bundle(path, device=torch_device(device))
+        if postfilter:
+            vae.frame_bank = load_bank(path, meta_json.get("extra"), vae)
+        return vae
     from voicegen.infer.cyclegan import load_cyclegan_bundle
 
     bundle = load_cyclegan_bundle(path, device=device, runtime=runtime)
-    extra = _read_meta(Path(path)).get("extra")
+    extra = meta_json.get("extra")
     spec = parse_postfilter(extra, bundle.speakers, Path(path)) if postfilter else None
     if spec is not None:
         attach_postfilter(bundle, spec, path, runtime=runtime)
-    bank = parse_frame_bank(extra, bundle.speakers, Path(path)) if postfilter else None
-    if bank is not None:
-        from voicegen.formats.framebank import load_frame_bank
-        from voicegen.infer.framebank import FrameBank
-
-        frames = load_frame_bank(path, bank, bundle.feature_config.n_mels)
-        bundle.frame_bank = FrameBank(frames, bundle.stats, k=bank.k, context=bank.context, mix=bank.mix)
+    if postfilter:
+        bundle.frame_bank = load_bank(path, extra, bundle)
     return bundle
+
+
+def load_bank(path: str | os.PathLike, extra, converter):
+    """The :class:`voicegen.infer.framebank.FrameBank` that ``extra.frame_bank`` of the converter bundle at
+    ``path`` names for the loaded ``converter`` (its speakers, stats, mel contract), or None."""
+    spec = parse_frame_bank(extra, tuple(converter.speakers), Path(path))
+    if spec is None:
+        return None
+    from voicegen.formats.framebank import load_frame_bank
+    from voicegen.infer.framebank import FrameBank
+
+    frames = load_frame_bank(path, spec, converter.feature_config.n_mels)
+    return FrameBank(frames, converter.stats, k=spec.k, context=spec.context, mix=spec.mix)
 
 
 def attach_postfilter(bundle, spec, path: str | os.PathLike, *, runtime: str = "torch") -> None:
@@ -466,7 +481,7 @@ def attach_postfilter(bundle, spec, path: str | os.PathLike, *, runtime: str = "
     from voicegen.infer.postfilter import make_postfilter
 
     vae_path = postfilter_path(spec.model, path)
-    vae = load_converter(vae_path, device=bundle.device, runtime=runtime)
+    vae = load_converter(vae_path, device=bundle.device, runtime=runtime, postfilter=False)  # its own bank unused
     bundle.postfilter = make_postfilter(spec, path, bundle.feature_config, vae, vae_path)
 
 

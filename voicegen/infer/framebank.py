@@ -142,6 +142,23 @@ class FrameBank:
         return lambda mel: self.project(mel, target)
 
 
+def redraw_after(convert, bank: FrameBank | None, target: str, stats: Mapping[str, object]):
+    """``convert`` (a log-mel ``(n_mels, F)`` -> ``target``'s log-mel, not normalised) followed by
+    ``bank``'s re-draw of ``target`` in that speaker's normalised units (``stats[target]``); ``convert``
+    itself when there is no bank or it does not hold ``target``. How a VAE bundle runs its bank."""
+    if bank is None or target not in bank.targets:
+        return convert
+    from voicegen.audio.stats import denormalize, normalize
+
+    speaker = stats[target]
+
+    def redrawn(mel: np.ndarray) -> np.ndarray:
+        made = normalize(convert(mel), speaker).astype(np.float32)
+        return denormalize(bank.project(made, target), speaker).astype(np.float32)
+
+    return redrawn
+
+
 def bank_frames(folder: str | os.PathLike, feature_config, *, stride: int = 1,
                 progress: bool = False) -> np.ndarray:
     """The log-mel frames ``(N, n_mels)`` of every audio file under ``folder`` (searched recursively,

@@ -34,6 +34,7 @@ from voicegen.errors import ConfigError
 from voicegen.formats.vae import KIND as VAE_KIND  # noqa: F401  (re-exported)
 from voicegen.formats.vae import MODULE as VAE_MODULE  # noqa: F401  (re-exported)
 from voicegen.formats.vae import load_vae_parts
+from voicegen.infer.framebank import FrameBank, redraw_after
 from voicegen.infer.stream import Chunker, CrossfadeChunks, Stage, run_whole
 from voicegen.infer.vae_onnx import CONVERT_CHUNK_FRAMES, CONVERT_OVERLAP_FRAMES  # one definition, torch-free
 from voicegen.models.vae import SpectrogramVAE
@@ -62,6 +63,9 @@ class VAEBundle:
     feature_config: FeatureConfig
     device: torch.device
     path: Path | None = None
+    frame_bank: FrameBank | None = None
+    """The bundle's frame bank (``extra.frame_bank``, :mod:`voicegen.infer.framebank`): each conversion
+    into a speaker it holds is re-drawn from that speaker's frames; None when absent or turned off."""
 
     @property
     def latent_channels(self) -> int:
@@ -129,11 +133,14 @@ class VAEBundle:
         mel = check_log_mel(mel, self.feature_config.n_mels, "convert_mel: ")
         return run_whole(self.mel_stream(source, target), mel)
 
-    def mel_stream(self, source: str, target: str, *, chunker: Chunker | None = None) -> Stage:
+    def mel_stream(self, source: str, target: str, *, chunker: Chunker | None = None, postfilter: bool = True) -> Stage:
         """:meth:`convert_mel` as a streaming stage (see :mod:`voicegen.infer.stream`);
-        ``chunker(fn, channels)`` replaces the crossfaded chunks (live conversion)."""
+        ``chunker(fn, channels)`` replaces the crossfaded chunks (live conversion); ``postfilter``
+        False leaves the frame bank out."""
         self.generator(source, target)
         convert = self.projector(target)
+        if postfilter:
+            convert = redraw_after(convert, self.frame_bank, target, self.stats)
         if chunker is not None:
             return chunker(convert, self.feature_config.n_mels)
         return CrossfadeChunks(convert, self.feature_config.n_mels, CONVERT_CHUNK_FRAMES, CONVERT_OVERLAP_FRAMES)

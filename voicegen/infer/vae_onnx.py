@@ -21,6 +21,7 @@ from voicegen.audio.contract import FeatureConfig
 from voicegen.audio.logmel import check_log_mel
 from voicegen.audio.stats import SpeakerStats, denormalize, normalize
 from voicegen.errors import ArtifactError, ConfigError
+from voicegen.infer.framebank import FrameBank, redraw_after
 from voicegen.infer.nets import batch_of_one
 from voicegen.infer.stream import Chunker, CrossfadeChunks, Stage, run_whole
 
@@ -42,6 +43,8 @@ class OnnxVAEConverter:
     path: Path | None = None
     runtime: str = "onnx"
     device: str = "cpu"
+    frame_bank: FrameBank | None = None
+    """As :attr:`voicegen.infer.vae.VAEBundle.frame_bank`."""
 
     def generator(self, source: str, target: str) -> Any:
         """Check a ``source -> target`` direction (both known, different); the target's graph."""
@@ -66,10 +69,13 @@ class OnnxVAEConverter:
 
         return project
 
-    def mel_stream(self, source: str, target: str, *, chunker: Chunker | None = None) -> Stage:
-        """Log-mel frames of ``source`` in blocks -> ``target``'s voice (crossfaded chunks as offline)."""
+    def mel_stream(self, source: str, target: str, *, chunker: Chunker | None = None, postfilter: bool = True) -> Stage:
+        """Log-mel frames of ``source`` in blocks -> ``target``'s voice (crossfaded chunks as offline);
+        ``postfilter`` False leaves the frame bank out."""
         self.generator(source, target)
         convert = self.projector(target)
+        if postfilter:
+            convert = redraw_after(convert, self.frame_bank, target, self.stats)
         n_mels = self.feature_config.n_mels
         if chunker is not None:
             return chunker(convert, n_mels)
