@@ -10,8 +10,8 @@
 # tune_vocoder (steps; 0 or unset = off) and tune_vocoder_conf, optionally postfilter (an installed
 # VAE bundle's name, e.g. vae16k, that the bundle runs after the CycleGAN: `voicegen bundle
 # --postfilter`; the round trips for tune_vocoder then go through it too), optionally frame_bank=true
-# (the bundle re-draws each converted frame from the target's training frames: `voicegen bundle
-# --frame-bank`, every 2nd frame), and the converter:
+# (the bundle re-draws each frame converted into $src or $trg from that speaker's training frames:
+# `voicegen bundle --frame-bank`, every 2nd frame), and the converter:
 #   converter=cyclegan (default): cyclegan_conf and the array cyclegan_items; the data come from
 #     train/$src and train/$trg;
 #   converter=vae: converter_conf and the arrays converter_sets (the data.speakers item) and
@@ -38,8 +38,7 @@ if [ -n "$postfilter" ] && [ "$converter" != cyclegan ]; then
 fi
 frame_bank=${frame_bank:-false}
 case $frame_bank in
-  true) [ "$converter" = cyclegan ] || { echo "$0: --frame-bank applies to a CycleGAN converter (this recipe trains a $converter)" >&2; exit 2; }
-        bank_flags=(--frame-bank "$src=$data/train/$src" --frame-bank "$trg=$data/train/$trg" --frame-bank-stride 2) ;;
+  true) bank_flags=(--frame-bank "$src=$data/train/$src" --frame-bank "$trg=$data/train/$trg" --frame-bank-stride 2) ;;
   false) bank_flags=() ;;
   *) echo "$0: --frame-bank takes true or false, got '$frame_bank'" >&2; exit 2 ;;
 esac

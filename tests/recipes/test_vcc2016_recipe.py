@@ -57,7 +57,8 @@ def test_tiny_vcc2016_recipe_runs_all_stages(samples_dir, tmp_path, file_server)
            "VOICEGEN": str(bin_dir / "voicegen"), "PYTHON": sys.executable, "OMP_NUM_THREADS": "1"}
     cmd = ["bash", str(RUN_SH), "--download-dir", str(tmp_path / "downloads"), "--manifest", str(manifest),
            "--exp-dir", str(exp), "--vocoder-conf", "recipes/vocoder16k/conf/tiny.yaml",
-           "--cyclegan-conf", "recipes/vcc2016/conf/tiny.yaml", "--tune-vocoder", "4", "--postfilter", "vae16k"]
+           "--cyclegan-conf", "recipes/vcc2016/conf/tiny.yaml", "--tune-vocoder", "4", "--postfilter", "vae16k",
+           "--frame-bank", "true"]
     out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     for stage in range(0, 6):
@@ -81,6 +82,10 @@ def test_tiny_vcc2016_recipe_runs_all_stages(samples_dir, tmp_path, file_server)
     # --postfilter: the bundle runs the shipped VAE after the CycleGAN
     assert json.loads((exp / "bundle" / "artifact.json").read_text())["extra"]["postfilter"] == {
         "model": "vae16k", "speakers": {"SF1": "SF1", "TM1": "TM1"}}
+    # --frame-bank true: every 2nd frame of both speakers' two training clips
+    bank = json.loads((exp / "bundle" / "artifact.json").read_text())["extra"]["frame_bank"]
+    assert (bank["k"], bank["context"], bank["mix"], sorted(bank["speakers"])) == (8, 1, 0.7, ["SF1", "TM1"])
+    assert all(100 < n < 1000 for n in bank["speakers"].values()) and (exp / "bundle" / "frames.safetensors").is_file()
     tuned = load_yaml(exp / "vocoder_tuned" / "config.yaml")
     assert tuned["data"]["input_mels"] == {str(exp / "data" / "train" / spk): [str(exp / "converter_mels" / spk)]
                                            for spk in ("SF1", "TM1")}
