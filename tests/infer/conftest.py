@@ -91,3 +91,10 @@ def isolate_search(monkeypatch: pytest.MonkeyPatch, root: Path) -> SearchDirs:
 def search_dirs(monkeypatch, tmp_path) -> SearchDirs:
     """Bundle search folders isolated from the developer's environment (folders not created)."""
     return isolate_search(monkeypatch, tmp_path / "search")
+
+
+@pytest.fixture
+def only_package_models(monkeypatch, tmp_path):
+    """Nothing from the developer's own model folders: only the package's defaults are installed."""
+    monkeypatch.setenv("VOICEGEN_MODELS", str(tmp_path / "no_env_models"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))

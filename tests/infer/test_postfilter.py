@@ -22,11 +22,7 @@ SHIPPED = PACKAGE_MODELS_DIR / "vcc2016_sf1_tm1"
 VAE = PACKAGE_MODELS_DIR / "vae16k"
 
 
-@pytest.fixture(autouse=True)
-def only_package_models(monkeypatch, tmp_path):
-    """Nothing from the developer's own model folders: only the package's defaults are installed."""
-    monkeypatch.setenv("VOICEGEN_MODELS", str(tmp_path / "no_env_models"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+pytestmark = pytest.mark.usefixtures("only_package_models")
 
 
 def run(*args):
