@@ -40,10 +40,11 @@ def runtime_option(what: str = "the models"):
 
 
 def postfilter_option():
-    """``--no-postfilter``: skip the bundle's post-filter (``extra.postfilter``)."""
+    """``--no-postfilter``: skip the bundle's post-filter (``extra.postfilter``) and frame bank (``extra.frame_bank``)."""
     return click.option("--no-postfilter", "no_postfilter", is_flag=True,
-                        help="Skip the bundle's post-filter, if it names one (a VAE that re-projects each converted "
-                             "mel onto the target speaker; `voicegen models` shows it): the converter's own output.")
+                        help="Skip the bundle's post-processing, if it has any (a frame bank that re-draws each "
+                             "converted frame from the target's own frames, a VAE post-filter that re-projects each "
+                             "converted mel; `voicegen models` shows them): the converter's own output.")
 
 
 def resolve_device(spec: str):

@@ -128,7 +128,8 @@ class ConvertOptions(FileOptions):
     see :mod:`voicegen.infer.convert`), ``f0_method`` (dio, harvest; None: the vocoder's),
     ``plot`` (a PNG per file; for a batch, the folder that mirrors the input; not identity),
     ``runtime`` (auto, torch, onnx: what runs the networks; not identity) and ``no_postfilter``
-    (skip the bundle's post-filter, :mod:`voicegen.infer.postfilter`)."""
+    (skip the bundle's post-filter and frame bank, :mod:`voicegen.infer.postfilter`,
+    :mod:`voicegen.infer.framebank`)."""
 
     KIND: ClassVar[str] = "convert"
     source: str
