@@ -30,6 +30,7 @@ from voicegen.cli_batch import (
 )
 from voicegen.cli_common import Terminated, input_kind, one_line_warnings, refuse_existing, require_folder
 from voicegen.errors import TrainingInterrupted, VoicegenError, user_message
+from voicegen.interrupts import request_stop
 
 PRESET_HELP = "Mel preset (the mel contract): vc16k (16 kHz) or hifigan22k (22.05 kHz)."
 
@@ -79,7 +80,7 @@ class _Group(click.Group):
 
 def _on_sigterm(signum: int, frame: object) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the cleanup must not be interrupted again
-    raise Terminated
+    request_stop(Terminated)  # now, or once the temporaries being made are registered for removal
 
 
 @contextlib.contextmanager

@@ -21,6 +21,7 @@ import click
 
 from voicegen.cli_common import Terminated
 from voicegen.infer.options import BACKENDS, BatchOptions
+from voicegen.interrupts import request_stop
 
 __all__ = ["BatchOptions", "batch_options", "batch_signals", "check_batch_flags", "check_writable_outputs",
            "finish_batch", "print_line"]
@@ -87,7 +88,7 @@ def check_writable_outputs(outputs: list[Path | None], *, inputs: list[Path | No
 
 def _terminate(signum: int, frame: Any) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the cleanup must not be interrupted again
-    raise Terminated  # a KeyboardInterrupt: a running batch stops as for Ctrl-C; before it, exit 143
+    request_stop(Terminated)  # a KeyboardInterrupt: a running batch stops as for Ctrl-C; before it, exit 143
 
 
 @contextlib.contextmanager

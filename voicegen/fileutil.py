@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from voicegen.errors import OutputError
+from voicegen.interrupts import hold, release
 from voicegen.pathcheck import special_file_kind
 
 try:  # POSIX; elsewhere temporaries are not locked and stale ones are left for the user
@@ -84,14 +85,21 @@ def make_parent(dest: Path) -> None:
 @contextmanager
 def temporary_beside(dest: Path, suffix: str) -> Iterator[Path]:
     """A hidden, locked temporary file ``.<dest name>.<random>.<suffix>`` beside ``dest``, removed
-    afterwards whatever happens (``suffix`` should start with ``.tmp``)."""
+    afterwards whatever happens (``suffix`` should start with ``.tmp``). A SIGTERM landing while the
+    file is being made is raised once its removal is armed (:mod:`voicegen.interrupts`)."""
+    holding = hold()
     try:
         fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix, dir=dest.parent)
     except OSError as err:
+        release(holding)
         raise OutputError(f"{dest}: cannot write into {dest.parent} ({err.strerror or err}); choose a folder you "
                           "can write to, or fix its permissions") from None
+    except BaseException:
+        release(holding)
+        raise
     tmp = Path(name)
     try:
+        release(holding)  # a stop requested meanwhile is raised here, with the removal below armed
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held until the writer is done (or dies)
         yield tmp

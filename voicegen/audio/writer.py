@@ -27,6 +27,7 @@ from voicegen.audio.io import (
 )
 from voicegen.errors import AudioError
 from voicegen.fileutil import atomic_path, temporary_beside
+from voicegen.interrupts import held
 from voicegen.pathcheck import check_not_input
 
 # AudioWriter with a peak guard: the first pass keeps 32-bit float samples in this container
@@ -112,14 +113,19 @@ class AudioWriter:
         self._raw: Path | None = None
 
     def __enter__(self) -> AudioWriter:
-        with self._stack as stack:
-            self._final = stack.enter_context(atomic_output(self.path, overwrite=self.overwrite))
-            if self.guard is not None:
-                self._raw = stack.enter_context(temporary_beside(self.path, ".tmp.w64"))
-                self._file = stack.enter_context(self._open(self._raw, _RAW_FORMAT, _RAW_SUBTYPE))
-            else:
-                self._file = stack.enter_context(self._open(self._final, self.format, self.subtype))
-            self._stack = stack.pop_all()
+        stack = contextlib.ExitStack()
+        try:
+            with held():  # a SIGTERM meanwhile is raised once every temporary is in the stack
+                self._final = stack.enter_context(atomic_output(self.path, overwrite=self.overwrite))
+                if self.guard is not None:
+                    self._raw = stack.enter_context(temporary_beside(self.path, ".tmp.w64"))
+                    self._file = stack.enter_context(self._open(self._raw, _RAW_FORMAT, _RAW_SUBTYPE))
+                else:
+                    self._file = stack.enter_context(self._open(self._final, self.format, self.subtype))
+        except BaseException:
+            stack.__exit__(*sys.exc_info())
+            raise
+        self._stack = stack
         return self
 
     def write(self, wav: np.ndarray) -> None:
