@@ -43,8 +43,9 @@ FORBIDDEN = {
 # `voicegen --help` and argument errors answer without importing torch).
 CLI_TOP_LEVEL = {"errors", "__version__"}  # and the other cli modules
 # ... and the typed per-file options, which import only the standard library and errors (the click
-# options are checked against them; voicegen/infer/options.py must stay that light).
-CLI_TOP_LEVEL_MODULES = ("infer.options",)
+# options are checked against them; voicegen/infer/options.py must stay that light), and the
+# stop-request holder the SIGTERM handlers call (voicegen/interrupts.py, standard library only).
+CLI_TOP_LEVEL_MODULES = ("infer.options", "interrupts")
 
 
 def _part(name: str) -> str:
