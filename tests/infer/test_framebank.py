@@ -290,3 +290,15 @@ def test_a_vae_bundle_redraws_the_targets_it_has_frames_of(banked_vae, runtime, 
     np.testing.assert_allclose(out, bank[index].T, atol=1e-4)  # k=1, no context, mix 1: the nearest bank frame
     # a target without frames is converted as the VAE makes it
     np.testing.assert_array_equal(vae.convert_mel(mel, "SF1", "LS78"), plain.convert_mel(mel, "SF1", "LS78"))
+
+
+def test_a_batch_manifest_counts_the_frame_bank(banked) -> None:
+    from voicegen.infer.batch.workers import WorkerSpec, model_weights
+    from voicegen.infer.options import ConvertOptions
+
+    _, bundle = banked
+    sha = json.loads((bundle / "artifact.json").read_text())["extra"]["frame_bank"]["sha256"]
+    assert model_weights(WorkerSpec(ConvertOptions(source="SF1", target="TM1"), model=str(bundle)))[-1] == sha
+    skipped = ConvertOptions(source="SF1", target="TM1", no_postfilter=True)
+    assert sha not in model_weights(WorkerSpec(skipped, model=str(bundle)))
+    assert model_weights(WorkerSpec(ConvertOptions(source="SF1", target="TM1"), model=str(SHIPPED)))[-1] != sha

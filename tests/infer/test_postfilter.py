@@ -102,7 +102,7 @@ def test_a_batch_manifest_counts_the_postfilter_weights(tmp_path) -> None:
 
     options = ConvertOptions(source="SF1", target="TM1")
     vae_sha = read_artifact_meta(VAE)["weights_sha256"]
-    assert model_weights(WorkerSpec(options, model=str(SHIPPED)))[-1] == vae_sha
+    assert model_weights(WorkerSpec(options, model=str(SHIPPED)))[-2] == vae_sha  # then the frame bank's
     skipped = ConvertOptions(source="SF1", target="TM1", no_postfilter=True)
     assert vae_sha not in model_weights(WorkerSpec(skipped, model=str(SHIPPED)))
 

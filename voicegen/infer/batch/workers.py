@@ -101,8 +101,8 @@ class FileWorker:
 
 def model_weights(spec: WorkerSpec) -> list[str]:
     """The ``weights_sha256`` of ``spec``'s model artifact (and, for convert, of its vocoder and of the
-    post-filter it runs), from their ``artifact.json``; empty for features. Unreadable models give no
-    hash here (loading them reports the error)."""
+    post-filter it runs, then the sha256 of the frame bank it runs), from their ``artifact.json``; empty
+    for features. Unreadable models give no hash here (loading them reports the error)."""
     if spec.model is None:
         return []
     from voicegen.artifact_meta import read_artifact_meta
@@ -114,7 +114,11 @@ def model_weights(spec: WorkerSpec) -> list[str]:
         postfilter = read_bundle_info(spec.model).postfilter if spec.kind == CONVERT else None
         if postfilter is not None and not spec.options.no_postfilter:
             paths.append(postfilter_path(postfilter, spec.model))
-        return [str(read_artifact_meta(path)["weights_sha256"]) for path in paths]
+        hashes = [str(read_artifact_meta(path)["weights_sha256"]) for path in paths]
+        if spec.kind == CONVERT and not spec.options.no_postfilter:
+            bank = (read_artifact_meta(Path(spec.model)).get("extra") or {}).get("frame_bank")
+            hashes += [str(bank["sha256"])] if isinstance(bank, dict) and "sha256" in bank else []
+        return hashes
     except (VoicegenError, KeyError):
         return []
 
