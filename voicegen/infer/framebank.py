@@ -1,12 +1,14 @@
 """Re-drawing converted frames from the target's own frames: the frame bank stage (numpy, torch-free).
 
 A bundle's frame bank (:mod:`voicegen.formats.framebank`) holds log-mel frames of each target
-speaker's recordings. :class:`FrameBank` replaces every frame the generator made by the mean of its
-``k`` nearest bank frames, both sides normalised with the target's statistics and matched on the
-frame stacked with ``context`` frames either side (Euclidean distance). The output is built from
-the target's real frames, so it keeps the target's spectral detail; the converter only has to
-point at the right ones. :meth:`voicegen.infer.cyclegan.CycleGANBundle.mel_stream` runs it on every
-chunk right after the generator and before the VAE post-filter; ``--no-postfilter`` skips both.
+speaker's recordings. :class:`FrameBank` replaces every frame the converter made by the mean of its
+``k`` nearest bank frames (``mix`` of it; the rest is the converter's frame), both sides normalised
+with the target's statistics and matched on the frame stacked with ``context`` frames either side
+(Euclidean distance). The output is built from the target's real frames, so it keeps the target's
+spectral detail; the converter only has to point at the right ones.
+:meth:`voicegen.infer.cyclegan.CycleGANBundle.mel_stream` runs it on every chunk right after the
+generator and before the VAE post-filter; a VAE bundle runs it after decoding (:func:`redraw_after`);
+``--no-postfilter`` skips it (and the post-filter), and live conversion leaves it out.
 The defaults (``k`` 8, ``context`` 1, ``mix`` 0.7) are what the shipped SF1 <-> TM1 converter uses:
 there it lowered MCD by 0.22 dB and raised speaker similarity by 0.011 at about the same DNSMOS
 (``recipes/vcc2016/README.md``, "The frame bank").
