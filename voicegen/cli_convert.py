@@ -219,6 +219,15 @@ def _image_labels(path: Path) -> str:
     return "-"
 
 
+def target_pair(item: str, option: str, expected: str) -> tuple[str, str]:
+    """``TARGET=VALUE`` of a repeatable ``voicegen bundle`` option -> ``(TARGET, VALUE)``; UsageError naming
+    ``option`` and the ``expected`` shape when either side is empty or there is no ``=``."""
+    target, sep, value = item.partition("=")
+    if not sep or not target or not value:
+        raise click.UsageError(f"{option} {item!r}: expected {expected}")
+    return target, value
+
+
 def frame_bank_sources(items: tuple[str, ...]) -> dict[str, str] | str | None:
     """``--frame-bank TARGET=FOLDER`` (repeatable) or ``none`` -> what :func:`voicegen.infer.bundles.package_bundle`
     takes (None when not given); UsageError for a malformed item."""
@@ -232,9 +241,7 @@ def frame_bank_sources(items: tuple[str, ...]) -> dict[str, str] | str | None:
         return FRAME_BANK_NONE
     sources: dict[str, str] = {}
     for item in items:
-        target, sep, folder = item.partition("=")
-        if not sep or not target or not folder:
-            raise click.UsageError(f"--frame-bank {item!r}: expected TARGET=FOLDER (or none)")
+        target, folder = target_pair(item, "--frame-bank", "TARGET=FOLDER (or none)")
         if target in sources:
             raise click.UsageError(f"--frame-bank: {target} is given twice")
         sources[target] = folder
@@ -304,9 +311,7 @@ def bundle(converter: str, vocoder: str | None, link_vocoder: str | None, postfi
                                "vocoder bundle)")
     mapping = {}
     for item in postfilter_speakers:
-        target_name, sep, vae_speaker = item.partition("=")
-        if not sep or not target_name or not vae_speaker:
-            raise click.UsageError(f"--postfilter-speaker {item!r}: expected TARGET=VAE_SPEAKER")
+        target_name, vae_speaker = target_pair(item, "--postfilter-speaker", "TARGET=VAE_SPEAKER")
         mapping[target_name] = vae_speaker
     from voicegen.infer.bundles import FRAME_BANK_NONE, POSTFILTER_NONE
 

@@ -18,7 +18,7 @@ from voicegen.errors import ArtifactError, AudioError, ConfigError
 from voicegen.formats.framebank import FILE, FrameBankSpec, load_frame_bank, parse_frame_bank, save_frame_bank
 from voicegen.infer import framebank
 from voicegen.infer.bundles import PACKAGE_MODELS_DIR, load_converter, package_bundle, read_bundle_info
-from voicegen.infer.framebank import FrameBank, nearest, stack_context
+from voicegen.infer.framebank import FrameBank, nearest
 
 SHIPPED = PACKAGE_MODELS_DIR / "vcc2016_sf1_tm1"
 VOCODER = PACKAGE_MODELS_DIR / "vocoder16k_vc"
@@ -29,6 +29,15 @@ pytestmark = pytest.mark.usefixtures("only_package_models")
 
 def run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def stack_context(frames: np.ndarray, context: int) -> np.ndarray:
+    """The reference for :func:`nearest`'s matching: ``(F, d)`` frames -> ``(F, d * (2 * context + 1))``,
+    each frame beside its ``context`` neighbours on either side, the first and last frames repeated."""
+    if context == 0:
+        return frames
+    padded = np.pad(frames, ((context, context), (0, 0)), mode="edge")
+    return np.concatenate([padded[i:i + len(frames)] for i in range(2 * context + 1)], axis=1)
 
 
 class UnitStats:

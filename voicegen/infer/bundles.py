@@ -373,7 +373,8 @@ def make_frame_bank(converter: Path, meta: dict, feature_config, folder: Path, s
                     progress: bool = False):
     """Write the frame bank of ``voicegen bundle --frame-bank TARGET=FOLDER`` into the bundle being made at
     ``folder`` and return its :class:`voicegen.formats.framebank.FrameBankSpec`; ConfigError (one line)
-    for a converter that is not a CycleGAN or a target it does not have."""
+    for a model that is not a converter (CycleGAN or VAE), a target it does not have, or a bank too
+    large to match fast (more than ``MAX_BANK_FRAMES`` frames of one speaker)."""
     from voicegen.formats.framebank import save_frame_bank
     from voicegen.infer.framebank import DEFAULT_CONTEXT, DEFAULT_K, DEFAULT_MIX, bank_frames
 

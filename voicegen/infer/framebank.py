@@ -35,15 +35,6 @@ DEFAULT_CONTEXT = 1
 DEFAULT_MIX = 0.7
 
 
-def stack_context(frames: np.ndarray, context: int) -> np.ndarray:
-    """``(F, d)`` frames -> ``(F, d * (2 * context + 1))``: each frame beside its ``context``
-    neighbours on either side (earliest first), the first and last frames repeated at the ends."""
-    if context == 0:
-        return frames
-    padded = np.pad(frames, ((context, context), (0, 0)), mode="edge")
-    return np.concatenate([padded[i:i + len(frames)] for i in range(2 * context + 1)], axis=1)
-
-
 def smallest(dist: np.ndarray, k: int) -> np.ndarray:
     """Column indices ``(R, k)`` of the ``k`` smallest entries of each row of ``dist`` ``(R, N)``, smallest
     first (ties by lower index).
@@ -71,8 +62,8 @@ def smallest(dist: np.ndarray, k: int) -> np.ndarray:
 
 def nearest(query: np.ndarray, bank: np.ndarray, k: int, context: int = 0) -> np.ndarray:
     """Indices ``(F, k)`` of the ``k`` rows of ``bank`` ``(N, d)`` nearest to each row of ``query`` ``(F, d)``,
-    nearest first (ties by lower index): Euclidean distance between the rows stacked with ``context``
-    neighbours on either side (:func:`stack_context`, ends repeated) on both sides.
+    nearest first (ties by lower index): Euclidean distance between the rows each stacked with their
+    ``context`` neighbours on either side (the first and last rows repeated at the ends).
 
     The stacked distance is the sum of the frame distances along a diagonal, so one product of the
     unstacked frames serves every context offset.

@@ -114,9 +114,10 @@ def model_weights(spec: WorkerSpec) -> list[str]:
         postfilter = read_bundle_info(spec.model).postfilter if spec.kind == CONVERT else None
         if postfilter is not None and not spec.options.no_postfilter:
             paths.append(postfilter_path(postfilter, spec.model))
-        hashes = [str(read_artifact_meta(path)["weights_sha256"]) for path in paths]
+        metas = [read_artifact_meta(path) for path in paths]
+        hashes = [str(meta["weights_sha256"]) for meta in metas]
         if spec.kind == CONVERT and not spec.options.no_postfilter:
-            bank = (read_artifact_meta(Path(spec.model)).get("extra") or {}).get("frame_bank")
+            bank = (metas[0].get("extra") or {}).get("frame_bank")  # metas[0]: the bundle's own
             hashes += [str(bank["sha256"])] if isinstance(bank, dict) and "sha256" in bank else []
         return hashes
     except (VoicegenError, KeyError):
