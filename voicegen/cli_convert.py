@@ -107,14 +107,8 @@ def convert(src: Path, target: str, source: str | None, model: str | None, out: 
         where = "ONNX Runtime, cpu" if converter.runtime == "onnx" else converter.vocoder.device
         click.echo(f"model: {info.name} ({bundle}), {source} -> {target}, on {where}")
         click.echo(f"pitch: {plan}")
-        bank = getattr(converter.bundle, "frame_bank", None)
-        if bank is not None and target in bank.targets:
-            click.echo(f"frame bank: {bank.size(target)} frames of {target}, each frame {bank.mix:g} x the mean of "
-                       f"its {bank.k} nearest (--no-postfilter skips it)")
-        postfilter = converter.postfilter
-        if postfilter is not None and postfilter.for_target(target) is not None:
-            click.echo(f"post-filter: {postfilter.name} (decodes as {postfilter.speakers[target]}; "
-                       "--no-postfilter skips it)")
+        for step in converter.postprocessing(target):
+            click.echo(f"{step}; --no-postfilter skips it")
 
     with batch_signals(many):
         outcome = run_convert(src, out, options, bundle=bundle, device=device, batch=batch, overwrite=overwrite,
@@ -148,7 +142,7 @@ def models(models_paths: tuple[Path, ...]) -> None:
       voicegen bundle --converter vcc2016_sf1_tm1 --link-vocoder vocoder16k_vc --out models/sf1_tm1
       voicegen models --model models/
     """
-    from voicegen.infer.bundles import CONVERTER_KIND, VAE_KIND, list_bundles, list_image_models, search_roots
+    from voicegen.infer.bundles import describe_kind, list_bundles, list_image_models, search_roots
 
     problems: list[str] = []
     found = list_bundles(on_problem=problems.append, extra=models_paths)
@@ -161,14 +155,8 @@ def models(models_paths: tuple[Path, ...]) -> None:
                    "`voicegen bundle` into one of these folders, or pass --model PATH to `voicegen convert`.")
     rows = [TABLE_COLUMNS]
     for info in found:
-        kind = info.kind if info.kind != CONVERTER_KIND or info.vocoder else f"{info.kind} (no vocoder)"
-        if info.frame_bank:
-            kind += " + frame bank"
-        if info.postfilter:
-            installed = any(other.name == info.postfilter and other.kind == VAE_KIND for other in found)
-            kind += f" + {info.postfilter} post-filter" + ("" if installed else " (not installed)")
-        rows.append((info.name, ", ".join(info.speakers) or "-", kind, _runtime(info, found), info.origin,
-                     str(info.path)))
+        rows.append((info.name, ", ".join(info.speakers) or "-", describe_kind(info, found), _runtime(info, found),
+                     info.origin, str(info.path)))
     for info in images:
         rows.append((info.name, _image_labels(info.path), info.kind, "torch", info.origin, str(info.path)))
     if len(rows) == 1:

@@ -83,7 +83,7 @@ def test_the_postfilter_brings_the_conversion_closer_to_the_target_recording(sf1
 def test_convert_runs_the_postfilter_unless_told_not_to(sf1_clip, tmp_path) -> None:
     result = run("convert", "--src", sf1_clip, "--target", "TM1", "--out", tmp_path / "f.wav", "--runtime", "torch")
     assert result.exit_code == 0, result.output
-    assert "post-filter: vae16k (decodes as TM1; --no-postfilter skips it)" in result.output
+    assert "post-filter: vae16k (decodes as TM1); --no-postfilter skips it" in result.output
     result = run("convert", "--src", sf1_clip, "--target", "TM1", "--out", tmp_path / "p.wav", "--runtime", "torch",
                  "--no-postfilter")
     assert result.exit_code == 0, result.output

@@ -13,6 +13,7 @@ import soundfile as sf
 
 pytest.importorskip("flask", reason="flask not installed (a voicegen dependency: pip install -e .)")
 
+from voicegen.infer.bundles import find_bundle as find  # noqa: E402
 from voicegen.web.app import WebSettings, create_app  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "audio"
@@ -48,9 +49,11 @@ def test_page_and_models(app) -> None:
     page = client.get("/")
     assert page.status_code == 200 and b'id="convert"' in page.data and b"/api/convert" in page.data
     models = client.get("/api/models").get_json()
-    assert {"name": "vcc2016_sf1_tm1", "kind": "cyclegan", "speakers": ["SF1", "TM1"], "postfilter": "vae16k"} \
-        in models["converters"]
-    assert {"name": "vae16k", "kind": "vae", "speakers": ["SF1", "TM1", "LS78"], "postfilter": None} in models["converters"]
+    bank = {"SF1": 8971, "TM1": 8237}  # every 2nd frame of their VCC 2016 training halves
+    assert {"name": "vcc2016_sf1_tm1", "kind": "cyclegan", "speakers": ["SF1", "TM1"], "postfilter": "vae16k",
+            "frame_bank": bank, "description": "cyclegan + frame bank + vae16k post-filter"} in models["converters"]
+    assert {"name": "vae16k", "kind": "vae", "speakers": ["SF1", "TM1", "LS78"], "postfilter": None,
+            "frame_bank": bank, "description": "vae + frame bank"} in models["converters"]
     assert {"name": "vocoder16k"} in models["vocoders"]
 
 
@@ -68,6 +71,24 @@ def test_convert_returns_audio_of_the_input_length_and_a_plot(app) -> None:
     assert "attachment" in download.headers["Content-Disposition"]
     none = convert(client, upload(TM1), source="TM1", target="SF1", pitch="none").get_json()
     assert none["pitch"] == "source F0 kept (--pitch none)"
+    assert data["postprocessing"] == ["frame bank: 8237 frames of TM1, each frame 0.7 x the mean of its 8 nearest",
+                                      "post-filter: vae16k (decodes as TM1)"]
+
+
+def test_convert_without_frame_bank_and_post_filter(app, tmp_path) -> None:
+    """postfilter=off is `voicegen convert --no-postfilter`: the same audio, bit for bit, and nothing listed."""
+    from voicegen.infer.convert import Converter
+
+    client = app.test_client()
+    plain = convert(client, upload(SF1), postfilter="off").get_json()
+    assert plain["postprocessing"] == []
+    served = fetch_wav(client, plain["audio"])
+    with_extras = fetch_wav(client, convert(client, upload(SF1), postfilter="on").get_json()["audio"])
+    assert np.abs(served - with_extras).mean() > 1e-3
+    Converter(find("vcc2016_sf1_tm1"), "cpu", postfilter=False).convert_file(SF1, tmp_path / "cli.wav", "SF1", "TM1")
+    assert np.array_equal(served, sf.read(str(tmp_path / "cli.wav"), dtype="float32")[0])
+    refused = convert(client, upload(SF1), postfilter="maybe")
+    assert refused.status_code == 400 and refused.get_json() == {"error": "postfilter must be on or off, got 'maybe'"}
 
 
 def test_bad_uploads_get_one_line_errors(app, tmp_path) -> None:

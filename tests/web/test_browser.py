@@ -77,12 +77,17 @@ def test_upload_convert_play_and_see_the_error_of_a_corrupt_file(server, browser
     wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#target option"))
     assert browser.find_element(By.ID, "model").get_attribute("value") == "vcc2016_sf1_tm1"
     assert browser.find_element(By.ID, "target").get_attribute("value") == "TM1"
+    assert browser.find_element(By.ID, "model-about").text == ("vcc2016_sf1_tm1: cyclegan + frame bank + vae16k "
+                                                                "post-filter (frame bank: 8971 frames of SF1, 8237 frames of TM1)")
+    assert browser.find_element(By.ID, "postfilter").is_selected()
     browser.find_element(By.ID, "convert-file").send_keys(str(SF1))
     browser.find_element(By.ID, "convert").click()
     audio_url = wait_for(lambda: browser.find_element(By.ID, "convert-output").get_attribute("src"))
     status = browser.find_element(By.ID, "convert-status").text
     assert status.startswith("SF1 -> TM1: 3.89 s of audio in") and "error" not in \
         browser.find_element(By.ID, "convert-status").get_attribute("class")
+    assert status.endswith("; frame bank: 8237 frames of TM1, each frame 0.7 x the mean of its 8 nearest; "
+                           "post-filter: vae16k (decodes as TM1)")
     wait_for(lambda: browser.execute_script("return document.getElementById('convert-plot').complete && "
                                             "document.getElementById('convert-plot').naturalWidth > 0"))
     with urllib.request.urlopen(audio_url) as response:

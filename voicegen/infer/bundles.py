@@ -87,6 +87,19 @@ class BundleInfo:
     """A converter bundle's frame bank: frames per target speaker (``extra.frame_bank``), or None."""
 
 
+def describe_kind(info: BundleInfo, listed: list[BundleInfo]) -> str:
+    """The kind as `voicegen models` and the web app show it: ``cyclegan + frame bank + vae16k
+    post-filter``, ``cyclegan (no vocoder)``, ``vae + frame bank``...; a post-filter missing from
+    ``listed`` is marked ``(not installed)``."""
+    kind = info.kind if info.kind != CONVERTER_KIND or info.vocoder else f"{info.kind} (no vocoder)"
+    if info.frame_bank:
+        kind += " + frame bank"
+    if info.postfilter:
+        installed = any(other.name == info.postfilter and other.kind == VAE_KIND for other in listed)
+        kind += f" + {info.postfilter} post-filter" + ("" if installed else " (not installed)")
+    return kind
+
+
 def user_models_dir() -> Path:
     """``$XDG_DATA_HOME/voicegen/models``, or ``~/.local/share/voicegen/models`` when it is unset."""
     base = os.environ.get(ENV_XDG_DATA_HOME) or str(Path.home() / ".local" / "share")

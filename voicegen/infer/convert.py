@@ -118,6 +118,20 @@ class Converter:
     def speakers(self) -> tuple[str, str]:
         return self.bundle.speakers
 
+    def postprocessing(self, target: str) -> list[str]:
+        """What runs on the converter's output mel for ``target`` before the vocoder, one line each:
+        ``["frame bank: 4351 frames of TM1, each frame 0.7 x the mean of its 8 nearest",
+        "post-filter: vae16k (decodes as TM1)"]``; empty when the bundle has neither (or they were left out)."""
+        steps = []
+        bank = getattr(self.bundle, "frame_bank", None)
+        if bank is not None and target in bank.targets:
+            steps.append(f"frame bank: {bank.size(target)} frames of {target}, each frame {bank.mix:g} x the mean of "
+                         f"its {bank.k} nearest")
+        postfilter = self.postfilter
+        if postfilter is not None and postfilter.for_target(target) is not None:
+            steps.append(f"post-filter: {postfilter.name} (decodes as {postfilter.speakers[target]})")
+        return steps
+
     @property
     def sample_rate(self) -> int:
         return self.feature_config.sample_rate

@@ -9,8 +9,11 @@ convert, play, download, spectrograms side by side; tabs to vocode and to score 
 the whole app adds a few MB to the slim install, and it starts in well under a second on ONNX
 Runtime. JSON API (what the page calls):
 
-* ``GET /api/models``: the converter bundles (name, kind, speakers, post-filter) and vocoders of `voicegen models`;
-* ``POST /api/convert`` (multipart: ``audio``, ``model``, ``source``, ``target``, ``pitch``),
+* ``GET /api/models``: the converter bundles (name, kind, speakers, post-filter, frame bank, and the
+  description `voicegen models` prints as the kind) and vocoders of `voicegen models`;
+* ``POST /api/convert`` (multipart: ``audio``, ``model``, ``source``, ``target``, ``pitch``, and
+  ``postfilter``: ``on``, the default, or ``off`` to leave out the frame bank and post-filter as
+  ``--no-postfilter`` does; the answer's ``postprocessing`` lists what ran),
   ``POST /api/vocode`` (``audio``, ``model``, ``pitch``), ``POST /api/eval`` (``converted``,
   ``reference``): ``{"audio": url, "plot": url, ...}`` or ``{"metrics": {...}}``; a bad request
   gets ``{"error": one line}`` with status 400 (413 for an upload over ``max_bytes``);
@@ -81,21 +84,25 @@ class Models:
         self._loaded: dict[tuple[str, str], Any] = {}
 
     def catalogue(self) -> dict[str, list[dict[str, Any]]]:
-        from voicegen.infer.bundles import CONVERTER_KINDS, VOCODER_KIND, list_bundles
+        from voicegen.infer.bundles import CONVERTER_KINDS, VOCODER_KIND, describe_kind, list_bundles
 
         bundles = list_bundles(on_problem=lambda message: None)
-        return {"converters": [{"name": b.name, "kind": b.kind, "speakers": list(b.speakers), "postfilter": b.postfilter}
+        return {"converters": [{"name": b.name, "kind": b.kind, "speakers": list(b.speakers), "postfilter": b.postfilter,
+                                "frame_bank": b.frame_bank, "description": describe_kind(b, bundles)}
                                for b in bundles if b.kind in CONVERTER_KINDS],
                 "vocoders": [{"name": b.name} for b in bundles if b.kind == VOCODER_KIND]}
 
-    def converter(self, name: str) -> Any:
+    def converter(self, name: str, postfilter: bool = True) -> Any:
+        """The bundle ``name`` loaded (once per name and ``postfilter``: with or without its frame bank and
+        post-filter, as ``voicegen convert [--no-postfilter]``)."""
         from voicegen.infer.bundles import find_bundle
         from voicegen.infer.convert import Converter
 
         path = find_bundle(name)
-        key = ("convert", str(path))
+        key = ("convert", str(path), postfilter)
         if key not in self._loaded:
-            self._loaded[key] = Converter(path, self.settings.device, runtime=self.settings.runtime)
+            self._loaded[key] = Converter(path, self.settings.device, runtime=self.settings.runtime,
+                                          postfilter=postfilter)
         return self._loaded[key]
 
     def vocoder(self, name: str) -> Any:
@@ -147,7 +154,7 @@ def create_app(settings: WebSettings = WebSettings()):
         with queue:
             job = workspace.job()
             src = _upload(request.files.get("audio"), job, "input", settings)
-            converter = models.converter(_field(form, "model"))
+            converter = models.converter(_field(form, "model"), _switch(form, "postfilter"))
             source, target = _field(form, "source"), _field(form, "target")
             pitch = form.get("pitch", "auto") or "auto"
             _, plan = converter.pitch_plan(source, target, pitch)
@@ -157,7 +164,8 @@ def create_app(settings: WebSettings = WebSettings()):
             result = converter.convert_file(src, out, source, target, pitch=pitch, plot=plot)
             return jsonify(audio=f"/files/{job.name}/{out.name}", plot=f"/files/{job.name}/{plot.name}" if plot else None,
                            seconds=result.seconds, compute_seconds=time.perf_counter() - started,
-                           runtime=converter.runtime, pitch=plan, source=source, target=target)
+                           runtime=converter.runtime, pitch=plan, source=source, target=target,
+                           postprocessing=converter.postprocessing(target))
 
     @app.post("/api/vocode")
     def vocode():
@@ -195,6 +203,14 @@ def _field(form, name: str) -> str:
     if not value:
         raise RequestError(f"missing {name}; choose one in the page")
     return value
+
+
+def _switch(form, name: str) -> bool:
+    """An ``on``/``off`` field (missing or empty = on)."""
+    value = (form.get(name) or "on").strip().lower()
+    if value not in ("on", "off"):
+        raise RequestError(f"{name} must be on or off, got {value!r}")
+    return value == "on"
 
 
 def _number(text: str, name: str) -> float:
