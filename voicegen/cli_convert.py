@@ -207,6 +207,22 @@ def _image_labels(path: Path) -> str:
     return "-"
 
 
+class BankStride(click.ParamType):
+    """``--frame-bank-stride``: a whole number 1-100, or ``auto`` (None)."""
+
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        if value is None or isinstance(value, int):
+            return value
+        text = str(value).strip().lower()
+        if text == "auto":
+            return None
+        if not text.isdigit() or not 1 <= int(text) <= 100:
+            self.fail(f"{value!r} is not a whole number from 1 to 100 or auto", param, ctx)
+        return int(text)
+
+
 def target_pair(item: str, option: str, expected: str) -> tuple[str, str]:
     """``TARGET=VALUE`` of a repeatable ``voicegen bundle`` option -> ``(TARGET, VALUE)``; UsageError naming
     ``option`` and the ``expected`` shape when either side is empty or there is no ``=``."""
@@ -261,8 +277,9 @@ def frame_bank_sources(items: tuple[str, ...]) -> dict[str, str] | str | None:
               help="With --frame-bank: bank frames averaged per converted frame [default: 8].")
 @click.option("--frame-bank-context", type=click.IntRange(0, 8), default=None,
               help="With --frame-bank: frames either side matched along with each frame [default: 1].")
-@click.option("--frame-bank-stride", type=click.IntRange(1, 100), default=1, show_default=True,
-              help="With --frame-bank: keep every N-th frame of the recordings (a smaller bank).")
+@click.option("--frame-bank-stride", type=BankStride(), default=None, metavar="N|auto",
+              help="With --frame-bank: keep every N-th frame of the recordings (a smaller bank); auto: the smallest "
+                   "N that keeps each speaker within 16384 frames, ~4.4 min of speech [default: auto].")
 @click.option("--frame-bank-mix", type=click.FloatRange(0, 1, min_open=True), default=None,
               help="With --frame-bank: share of the re-drawn frame in the output (the rest is the converter's) "
                    "[default: 0.7].")
@@ -275,7 +292,7 @@ def frame_bank_sources(items: tuple[str, ...]) -> dict[str, str] | str | None:
                    "so that `voicegen convert` runs the bundle without torch (needs voicegen[onnx]).")
 def bundle(converter: str, vocoder: str | None, link_vocoder: str | None, postfilter: str | None,
            postfilter_speakers: tuple[str, ...], frame_banks: tuple[str, ...], frame_bank_k: int | None,
-           frame_bank_context: int | None, frame_bank_stride: int, frame_bank_mix: float | None, out: Path,
+           frame_bank_context: int | None, frame_bank_stride: int | None, frame_bank_mix: float | None, out: Path,
            name: str | None, overwrite: bool, with_onnx: bool) -> None:
     """Package a converter and a vocoder into one bundle folder for `voicegen convert`.
 
@@ -307,7 +324,7 @@ def bundle(converter: str, vocoder: str | None, link_vocoder: str | None, postfi
         raise click.UsageError("--postfilter-speaker needs --postfilter NAME")
     frame_bank = frame_bank_sources(frame_banks)
     if (frame_bank in (None, FRAME_BANK_NONE)
-            and (frame_bank_k, frame_bank_context, frame_bank_stride, frame_bank_mix) != (None, None, 1, None)):
+            and (frame_bank_k, frame_bank_context, frame_bank_stride, frame_bank_mix) != (None, None, None, None)):
         raise click.UsageError("--frame-bank-k, --frame-bank-context, --frame-bank-stride and --frame-bank-mix need "
                                "--frame-bank TARGET=FOLDER")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):

@@ -4,7 +4,7 @@
 #        [--stage N] [--stop-stage M] [--exp-dir DIR] [--dev-count 5]
 #        [--parallel-src DIR --parallel-trg DIR] [--vocoder DIR] [--cyclegan-conf F] [--cyclegan-set "K=V ..."]
 #        [--init-from BUNDLE] [--minutes N] [--tune-vocoder STEPS] [--postfilter VAE]
-#        [--frame-bank true]
+#        [--frame-bank true|false]
 # --vocoder DIR: the exported 16 kHz vocoder the bundle speaks through [default: the shipped
 # vocoder16k_vc, tuned on converters' outputs: it renders converted mels better than vocoder16k]; ''
 # trains one on both folders.
@@ -21,8 +21,9 @@
 # converter's outputs for your training clips, and the bundle speaks through that one (stage 3).
 # --postfilter VAE: the bundle runs the installed VAE bundle VAE (e.g. vae16k) after the CycleGAN,
 # decoding each target as its VAE speaker of the same name (only where the VAE knows your target).
-# --frame-bank true: the bundle re-draws each converted frame as the mean of its 8 nearest frames
-# of the target's training clips (`voicegen bundle --frame-bank`).
+# --frame-bank true (the default): the bundle re-draws each converted frame as 0.7 x the mean of its 8
+# nearest frames of the target's training clips + 0.3 x itself (`voicegen bundle --frame-bank`, at most
+# 16384 frames per speaker: every N-th frame of longer folders); false leaves it out.
 # Audio: any format soundfile reads, any rate (resampled on loading), mono or stereo; a few
 # minutes per speaker at least (VCC 2016 gives ~5 min each). Copy this folder to start your own
 # recipe; see README.md for a walk-through.
@@ -34,7 +35,7 @@ dev_count=5; parallel_src=""; parallel_trg=""
 vocoder=voicegen/assets/models/vocoder16k_vc
 vocoder_conf=recipes/vocoder16k/conf/cpu.yaml; vocoder_set=""
 cyclegan_conf=recipes/template/conf/cpu.yaml; cyclegan_set=""; init_from=""; minutes=""
-tune_vocoder=0; tune_vocoder_conf=""; postfilter=""; frame_bank=false
+tune_vocoder=0; tune_vocoder_conf=""; postfilter=""; frame_bank=true
 . "$(dirname "$0")/../utils/corpus.sh"
 
 [ -n "$src_dir" ] && [ -n "$trg_dir" ] || { echo "$0: pass --src-dir and --trg-dir (see --help)" >&2; exit 2; }

@@ -11,7 +11,8 @@
 # VAE bundle's name, e.g. vae16k, that the bundle runs after the CycleGAN: `voicegen bundle
 # --postfilter`; the round trips for tune_vocoder then go through it too), optionally frame_bank=true
 # (the bundle re-draws each frame converted into $src or $trg from that speaker's training frames:
-# `voicegen bundle --frame-bank`, every 2nd frame), and the converter:
+# `voicegen bundle --frame-bank`, every N-th frame for at most 16384 per speaker: every 2nd of VCC 2016's
+# training halves; template, vcc2016 and vae16k default to it), and the converter:
 #   converter=cyclegan (default): cyclegan_conf and the array cyclegan_items; the data come from
 #     train/$src and train/$trg;
 #   converter=vae: converter_conf and the arrays converter_sets (the data.speakers item) and
@@ -38,7 +39,7 @@ if [ -n "$postfilter" ] && [ "$converter" != cyclegan ]; then
 fi
 frame_bank=${frame_bank:-false}
 case $frame_bank in
-  true) bank_flags=(--frame-bank "$src=$data/train/$src" --frame-bank "$trg=$data/train/$trg" --frame-bank-stride 2) ;;
+  true) bank_flags=(--frame-bank "$src=$data/train/$src" --frame-bank "$trg=$data/train/$trg" --frame-bank-stride auto) ;;
   false) bank_flags=() ;;
   *) echo "$0: --frame-bank takes true or false, got '$frame_bank'" >&2; exit 2 ;;
 esac

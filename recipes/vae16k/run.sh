@@ -3,7 +3,7 @@
 #   bash recipes/vae16k/run.sh [--stage N] [--stop-stage M] [--data-dir DIR | --download-dir DIR]
 #        [--exp-dir DIR] [--src-spk SF1] [--trg-spk TM1] [--libri-speakers "78"] [--with-librispeech true]
 #        [--vocoder DIR] [--vae-conf F] [--vae-set "K=V ..."] [--vocoder-conf F] [--vocoder-set "K=V ..."]
-#        [--frame-bank true]
+#        [--frame-bank true|false]
 # Stages: 0 download VCC 2016 (and LibriSpeech train-clean-100 with --with-librispeech true;
 # skipped with --data-dir), 1 prepare the training speech of both VCC speakers (source
 # 100001-100081, target 100082-100162), of the LibriSpeech speakers (as LS<id>) and the parallel
@@ -13,7 +13,7 @@
 # validation figures (stages 2-5: recipes/utils/vc_stages.sh).
 # --vocoder: the exported 16 kHz vocoder [default: the shipped vocoder16k_vc, which the shipped vae16k speaks through].
 # --frame-bank true: the bundle re-draws each frame converted into the source or target speaker from
-#   that speaker's training frames (`voicegen bundle --frame-bank`; how the shipped vae16k runs) [default: false].
+#   that speaker's training frames (`voicegen bundle --frame-bank`; how the shipped vae16k runs) [default: true].
 # --data-dir: as for recipes/vcc2016 (official zips' layout, ../shared/data with librispeech/, or a
 #   folder per speaker holding its 1000xx and 2000xx sentences).
 set -euo pipefail
@@ -23,7 +23,7 @@ exp_dir=runs/vae16k
 src_spk=SF1; trg_spk=TM1; libri_speakers="78"
 vocoder=voicegen/assets/models/vocoder16k_vc
 vocoder_conf=recipes/vocoder16k/conf/cpu.yaml; vocoder_set=""
-vae_conf=recipes/vae16k/conf/cpu.yaml; vae_set=""; frame_bank=false
+vae_conf=recipes/vae16k/conf/cpu.yaml; vae_set=""; frame_bank=true
 . "$(dirname "$0")/../utils/corpus.sh"
 
 src=$src_spk; trg=$trg_spk

@@ -3,7 +3,7 @@
 #   bash recipes/vcc2016/run.sh [--stage N] [--stop-stage M] [--data-dir DIR | --download-dir DIR]
 #        [--exp-dir DIR] [--src-spk SF1] [--trg-spk TM1] [--dev-count N] [--val-pairs N] [--vocoder DIR]
 #        [--vocoder-conf F] [--cyclegan-conf F] [--vocoder-set "K=V ..."] [--cyclegan-set "K=V ..."]
-#        [--tune-vocoder STEPS] [--postfilter VAE] [--frame-bank true]
+#        [--tune-vocoder STEPS] [--postfilter VAE] [--frame-bank true|false]
 # Stages: 0 download the official distribution (skipped with --data-dir), 1 prepare the
 # non-parallel training halves (source 100001-100081, target 100082-100162, as in CycleGAN-VC)
 # and the parallel evaluation pairs, 2 speaker statistics, 3 train the vocoder (skipped with
@@ -27,7 +27,7 @@
 #   with --tune-vocoder the round trips go through it too [default: none].
 # --frame-bank true: the bundle re-draws each converted frame as the mean of its 8 nearest frames of
 #   the target's training speech (`voicegen bundle --frame-bank`; how the shipped vcc2016_sf1_tm1
-#   runs) [default: false].
+#   runs) [default: true].
 # --manifest FILE: stage 0 takes its downloads from FILE (a mirror; the tests' local server).
 # --vocoder-set / --cyclegan-set: extra `--set` items for the training commands (space-separated).
 set -euo pipefail
@@ -38,7 +38,7 @@ src_spk=SF1; trg_spk=TM1; dev_count=""; val_pairs=0
 vocoder=""
 vocoder_conf=recipes/vocoder16k/conf/source_filter.yaml; vocoder_set=""
 cyclegan_conf=recipes/vcc2016/conf/cpu.yaml; cyclegan_set=""
-tune_vocoder=0; tune_vocoder_conf=""; postfilter=""; frame_bank=false
+tune_vocoder=0; tune_vocoder_conf=""; postfilter=""; frame_bank=true
 . "$(dirname "$0")/../utils/corpus.sh"
 
 src=$src_spk; trg=$trg_spk

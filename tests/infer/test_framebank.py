@@ -262,6 +262,32 @@ def test_a_bank_too_large_to_match_fast_is_refused_with_the_stride_that_fits(ban
     assert frames > 100 and suggested == 2 * -(-frames // 100) and not (tmp_path / "big").exists()
 
 
+@pytest.mark.parametrize("lengths, budget, stride", [
+    ([100], 16384, 1), ([9000, 9000], 16384, 2), ([10, 10, 10], 10, 4), ([5], 1, 5), ([7, 7], 4, 4)])
+def test_auto_stride_is_the_smallest_that_fits(lengths, budget, stride) -> None:
+    kept = lambda s: sum(-(-n // s) for n in lengths)  # noqa: E731  every s-th frame of each file
+    assert framebank.auto_stride(lengths, budget) == stride
+    assert kept(stride) <= budget and (stride == 1 or kept(stride - 1) > budget)
+
+
+def test_the_automatic_stride_keeps_a_bank_within_its_budget(banked, monkeypatch, tmp_path) -> None:
+    """``voicegen bundle``'s default stride: every N-th frame of each clip for at most AUTO_BANK_FRAMES per
+    speaker, where an explicit stride past MAX_BANK_FRAMES is refused (the test above)."""
+    from voicegen.audio.contract import get_preset
+
+    root, _ = banked
+    config = get_preset("vc16k")
+    whole = framebank.bank_frames(root / "TM1", config)
+    monkeypatch.setattr(framebank, "AUTO_BANK_FRAMES", len(whole) // 3)
+    strided = framebank.bank_frames(root / "TM1", config, stride=None)
+    expected = framebank.bank_frames(root / "TM1", config, stride=4)  # 3 keeps a frame more than a third
+    assert len(strided) <= len(whole) // 3 and np.array_equal(strided, expected)
+    result = run("bundle", "--converter", SHIPPED, "--link-vocoder", "vocoder16k_vc", "--frame-bank",
+                 f"TM1={root / 'TM1'}", "--out", tmp_path / "auto")
+    assert result.exit_code == 0, result.output
+    assert read_bundle_info(tmp_path / "auto").frame_bank == {"TM1": len(expected)}
+
+
 def test_spec_to_dict_round_trips() -> None:
     spec = FrameBankSpec(file=FILE, sha256="ab", k=3, context=0, speakers={"TM1": 9}, mix=0.6)
     assert parse_frame_bank({"frame_bank": spec.to_dict()}, ("TM1", "SF1"), PACKAGE_MODELS_DIR) == spec

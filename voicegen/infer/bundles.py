@@ -293,7 +293,8 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
                    *, name: str | None = None, overwrite: bool = False, link_vocoder: bool = False,
                    postfilter: str | None = None, postfilter_speakers: dict[str, str] | None = None,
                    frame_bank: dict[str, str | os.PathLike] | str | None = None, frame_bank_k: int | None = None,
-                   frame_bank_context: int | None = None, frame_bank_stride: int = 1, frame_bank_mix: float | None = None,
+                   frame_bank_context: int | None = None, frame_bank_stride: int | None = None,
+                   frame_bank_mix: float | None = None,
                    progress: bool = False) -> Path:
     """Copy a ``cyclegan`` export and a ``vocoder`` export into one bundle at ``out_dir``; return it.
 
@@ -311,7 +312,8 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
     post-filter; None keeps what the converter has.
 
     ``frame_bank``: target speaker -> folder of that speaker's recordings: their log-mel frames (every
-    ``frame_bank_stride``-th) become the converter's frame bank (``extra.frame_bank``,
+    ``frame_bank_stride``-th; None: the smallest stride that keeps each speaker within
+    :data:`voicegen.infer.framebank.AUTO_BANK_FRAMES`) become the converter's frame bank (``extra.frame_bank``,
     :mod:`voicegen.infer.framebank`), re-drawn by the mean of ``frame_bank_k`` neighbours matched
     on ``frame_bank_context`` frames either side, a share ``frame_bank_mix`` of them in the output (the
     rest: the converter's frame; defaults 8, 1 and 0.7, what the shipped converter uses); ``"none"`` drops the
@@ -382,12 +384,13 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
 
 
 def make_frame_bank(converter: Path, meta: dict, feature_config, folder: Path, sources: dict[str, str | os.PathLike],
-                    *, k: int | None, context: int | None, stride: int = 1, mix: float | None = None,
+                    *, k: int | None, context: int | None, stride: int | None = None, mix: float | None = None,
                     progress: bool = False):
     """Write the frame bank of ``voicegen bundle --frame-bank TARGET=FOLDER`` into the bundle being made at
     ``folder`` and return its :class:`voicegen.formats.framebank.FrameBankSpec`; ConfigError (one line)
-    for a model that is not a converter (CycleGAN or VAE), a target it does not have, or a bank too
-    large to match fast (more than ``MAX_BANK_FRAMES`` frames of one speaker)."""
+    for a model that is not a converter (CycleGAN or VAE), a target it does not have, or, at an explicit
+    ``stride``, a bank too large to match fast (more than ``MAX_BANK_FRAMES`` frames of one speaker; the
+    automatic stride, None, keeps each within ``AUTO_BANK_FRAMES``)."""
     from voicegen.formats.framebank import save_frame_bank
     from voicegen.infer.framebank import DEFAULT_CONTEXT, DEFAULT_K, DEFAULT_MIX, bank_frames
 
@@ -402,7 +405,7 @@ def make_frame_bank(converter: Path, meta: dict, feature_config, folder: Path, s
     frames = {target: bank_frames(sources[target], feature_config, stride=stride, progress=progress)
               for target in targets if target in sources}
     for target, array in frames.items():
-        if len(array) > MAX_BANK_FRAMES:
+        if stride is not None and len(array) > MAX_BANK_FRAMES:
             minutes = len(array) * stride * feature_config.hop_length / feature_config.sample_rate / 60
             raise ConfigError(f"--frame-bank {target}: {len(array)} frames ({minutes:.0f} min of speech at stride "
                               f"{stride}); more than {MAX_BANK_FRAMES} slow every conversion down: pass "
