@@ -286,6 +286,9 @@ def test_the_automatic_stride_keeps_a_bank_within_its_budget(banked, monkeypatch
                  f"TM1={root / 'TM1'}", "--out", tmp_path / "auto")
     assert result.exit_code == 0, result.output
     assert read_bundle_info(tmp_path / "auto").frame_bank == {"TM1": len(expected)}
+    monkeypatch.undo()  # the help names the real budget
+    help_text = " ".join(run("bundle", "--help").output.split())
+    assert f"within {framebank.AUTO_BANK_FRAMES} frames, ~4.4 min of speech [default: auto]" in help_text
 
 
 def test_spec_to_dict_round_trips() -> None:
