@@ -120,6 +120,10 @@ def test_template_holds_out_and_resamples(lj_clip, sf1_clip, tmp_path) -> None:
     out = subprocess.run(["bash", str(REPO / "recipes" / "template" / "run.sh"), "--src-dir", str(alice)],
                          cwd=REPO, capture_output=True, text=True)
     assert out.returncode == 2 and "pass --src-dir and --trg-dir" in out.stderr
+    out = subprocess.run(["bash", str(REPO / "recipes" / "template" / "run.sh"), "--src-dir", str(alice), "--trg-dir",
+                          str(bob), "--exp-dir", str(exp), "--frame-bank", "maybe", "--stage", "9"],
+                         cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 2 and out.stderr.endswith("run.sh: --frame-bank takes true or false, got 'maybe'\n")
 
 
 def test_vcc2016_folder_per_speaker_is_split_by_sentence_id(samples_dir, tmp_path) -> None:

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from voicegen.audio.contract import get_preset
 from voicegen.config import load_yaml
 from voicegen.eval.naturalness import dnsmos_available
+from voicegen.infer.framebank import bank_frames
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_SH = REPO / "recipes" / "vcc2016" / "run.sh"
@@ -57,8 +59,7 @@ def test_tiny_vcc2016_recipe_runs_all_stages(samples_dir, tmp_path, file_server)
            "VOICEGEN": str(bin_dir / "voicegen"), "PYTHON": sys.executable, "OMP_NUM_THREADS": "1"}
     cmd = ["bash", str(RUN_SH), "--download-dir", str(tmp_path / "downloads"), "--manifest", str(manifest),
            "--exp-dir", str(exp), "--vocoder-conf", "recipes/vocoder16k/conf/tiny.yaml",
-           "--cyclegan-conf", "recipes/vcc2016/conf/tiny.yaml", "--tune-vocoder", "4", "--postfilter", "vae16k",
-           "--frame-bank", "true"]
+           "--cyclegan-conf", "recipes/vcc2016/conf/tiny.yaml", "--tune-vocoder", "4", "--postfilter", "vae16k"]
     out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     for stage in range(0, 6):
@@ -82,10 +83,13 @@ def test_tiny_vcc2016_recipe_runs_all_stages(samples_dir, tmp_path, file_server)
     # --postfilter: the bundle runs the shipped VAE after the CycleGAN
     assert json.loads((exp / "bundle" / "artifact.json").read_text())["extra"]["postfilter"] == {
         "model": "vae16k", "speakers": {"SF1": "SF1", "TM1": "TM1"}}
-    # --frame-bank true: every 2nd frame of both speakers' two training clips
+    # the default --frame-bank true: every frame of both speakers' two training clips (the automatic stride
+    # thins only folders over 16 384 frames)
     bank = json.loads((exp / "bundle" / "artifact.json").read_text())["extra"]["frame_bank"]
     assert (bank["k"], bank["context"], bank["mix"], sorted(bank["speakers"])) == (8, 1, 0.7, ["SF1", "TM1"])
-    assert all(100 < n < 1000 for n in bank["speakers"].values()) and (exp / "bundle" / "frames.safetensors").is_file()
+    assert bank["speakers"] == {spk: len(bank_frames(exp / "data" / "train" / spk, get_preset("vc16k")))
+                                for spk in ("SF1", "TM1")}
+    assert (exp / "bundle" / "frames.safetensors").is_file()
     tuned = load_yaml(exp / "vocoder_tuned" / "config.yaml")
     assert tuned["data"]["input_mels"] == {str(exp / "data" / "train" / spk): [str(exp / "converter_mels" / spk)]
                                            for spk in ("SF1", "TM1")}
