@@ -40,6 +40,7 @@ def breakdown(pairs: list[tuple[str, str]], with_dnsmos: bool) -> list[str]:
     analyzer = WorldAnalyzer(RATE, f0_method="harvest")
     freqs = np.arange(N_FFT // 2 + 1) * RATE / N_FFT
     flat = (freqs >= FLATNESS_BAND_HZ[0]) & (freqs < FLATNESS_BAND_HZ[1])
+    bands = [(freqs >= lo) & (freqs < hi) for lo, hi in zip(BAND_EDGES_HZ[:-1], BAND_EDGES_HZ[1:])]
     split: dict[str, list[float]] = {"voiced": [], f"unvoiced > -{QUIET_DB:g} dB": [], "quieter": []}
     diffs, mcd, levels, flatness, scores = [], [], [], [], []
     for converted, reference in pairs:
@@ -57,12 +58,10 @@ def breakdown(pairs: list[tuple[str, str]], with_dnsmos: bool) -> list[str]:
         sx, sy = power_spectrogram(x[:length]), power_spectrogram(y[:length])
         loud = 10 * np.log10(sy.sum(axis=1))
         keep = loud > loud.max() - QUIET_DB
-        levels.append([10 * np.log10(sx[keep][:, (freqs >= lo) & (freqs < hi)].mean()
-                                     / sy[keep][:, (freqs >= lo) & (freqs < hi)].mean())
-                       for lo, hi in zip(BAND_EDGES_HZ[:-1], BAND_EDGES_HZ[1:])])
-        measure = lambda s: float(np.mean(np.exp(np.log(s[keep][:, flat]).mean(axis=1))  # noqa: E731
-                                          / s[keep][:, flat].mean(axis=1)))
-        flatness.append((measure(sx), measure(sy)))
+        sx, sy = sx[keep], sy[keep]
+        levels.append([10 * np.log10(sx[:, band].mean() / sy[:, band].mean()) for band in bands])
+        flatness.append(tuple(float(np.mean(np.exp(np.log(s[:, flat]).mean(axis=1)) / s[:, flat].mean(axis=1)))
+                              for s in (sx, sy)))
         if with_dnsmos:
             from voicegen.eval.naturalness import dnsmos_scores
 
