@@ -1,0 +1,93 @@
+"""recipes/gpu: the kit for a lent GPU machine. prepare.py packs FLAC copies of the training folders;
+run.py's jobs resolve to valid training configs; a job stopped by the deadline (SIGTERM) still leaves a
+checkpoint whose export comes back packed, loadable as a model."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+REPO = Path(__file__).resolve().parents[2]
+GPU = REPO / "recipes" / "gpu"
+sys.path.insert(0, str(GPU))
+import run as gpu_run  # noqa: E402
+
+AUDIO = REPO / "samples" / "audio"
+
+
+def fake_data(root: Path, copies: int = 4) -> Path:
+    """vcc2016/SF1, vcc2016/TM1, librispeech/78 laid out as ../shared/data, from the bundled clips."""
+    layout = {"vcc2016/SF1": "SF1_*.wav", "vcc2016/TM1": "TM1_*.wav", "librispeech/78/368": "78-*.flac"}
+    for folder, pattern in layout.items():
+        (root / folder).mkdir(parents=True)
+        for clip in sorted(AUDIO.glob(pattern)):
+            for i in range(copies):
+                (root / folder / f"{clip.stem}_{i}{clip.suffix}").write_bytes(clip.read_bytes())
+    return root
+
+
+def prepare(data: Path, kit: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(GPU / "prepare.py"), "--data-dir", str(data), "--kit", str(kit),
+                           "--no-wheels"], capture_output=True, text=True, timeout=300, cwd=REPO)
+
+
+def test_prepare_packs_flac_copies_and_refuses_a_wrong_data_dir(tmp_path) -> None:
+    data = fake_data(tmp_path / "data", copies=1)
+    done = prepare(data, tmp_path / "kit")
+    assert done.returncode == 0, done.stderr
+    assert "SF1: 2 files from" in done.stdout and "LS78: 1 files from" in done.stdout
+    original, _ = sf.read(str(AUDIO / "SF1_200001.wav"), dtype="int16")
+    packed, rate = sf.read(str(tmp_path / "kit" / "data" / "SF1" / "SF1_200001_0.flac"), dtype="int16")
+    assert rate == 16000 and (packed == original).all()  # FLAC is lossless
+    wrong = prepare(tmp_path / "nowhere", tmp_path / "kit2")
+    assert wrong.returncode != 0
+    assert wrong.stderr.strip().splitlines()[-1] == (
+        f"error: {tmp_path / 'nowhere' / 'vcc2016/SF1'}: not a folder; pass --data-dir, the folder that holds "
+        "vcc2016/SF1, vcc2016/TM1, librispeech/78")
+
+
+@pytest.mark.parametrize("job", gpu_run.JOBS)
+def test_every_job_resolves_to_a_valid_training_config(tmp_path, job) -> None:
+    from voicegen.config import load_config
+    from voicegen.train.cyclegan import CycleGANTrainConfig
+    from voicegen.train.vocoder import VocoderTrainConfig
+
+    args = gpu_run.job_commands(tmp_path / "kit", tmp_path / "runs", "cuda", 7, None)[job]
+    config_path = Path(args[args.index("--config") + 1])
+    sets = [args[i + 1] for i, a in enumerate(args) if a == "--set"]
+    schema = CycleGANTrainConfig if job == "converter" else VocoderTrainConfig
+    config = load_config(schema, config_path, sets)
+    assert config.trainer.ema_decay > 0
+    if job == "converter":
+        assert "--minutes" in args and config.data.dir_a == str(tmp_path / "kit" / "data" / "SF1")
+    else:
+        assert config.data.speed_factors == [0.9, 1.0, 1.15, 1.3] and config.trainer.loss_weights["stft"] == 40
+        assert (config.adversarial_start == 0) == (job == "vocoder_adv")
+        assert config.trainer.batch_size == (32 if job == "vocoder_long" else 16)
+
+
+@pytest.mark.slow
+def test_a_job_stopped_by_the_deadline_comes_back_as_a_loadable_export(tmp_path) -> None:
+    kit = tmp_path / "kit"
+    assert prepare(fake_data(tmp_path / "data"), kit).returncode == 0
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, str(GPU / "run.py"), "--kit", str(kit), "--out", str(out), "--runs",
+                           str(tmp_path / "runs"), "--jobs", "vocoder_long", "--minutes", "0.4", "--device", "cpu"],
+                          capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "asked vocoder_long to stop" in done.stdout
+    summary = (out / "summary.txt").read_text()
+    assert "vocoder_long: stopped at the deadline (" in summary and "exported yes" in summary
+    assert sorted(p.name for p in out.iterdir()) == ["summary.txt", "vocoder_long.tar"]
+    with tarfile.open(out / "vocoder_long.tar") as tar:
+        tar.extractall(tmp_path / "back", filter="data")
+    from voicegen.infer.vocode import load_vocoder
+
+    vocoder = load_vocoder(tmp_path / "back" / "vocoder_long" / "export", "cpu")
+    assert vocoder.f0_config is not None  # the source-filter design, F0 contract kept
+    assert (tmp_path / "back" / "vocoder_long" / "train.log").read_text().count("step ") >= 1
