@@ -44,10 +44,15 @@ def train() -> None:
 
 @train.command("vocoder")
 @run_options("vocoder16k", "trainer.max_steps=100", "vocoder")
-@click.option("--init-from", type=click.Path(path_type=Path), default=None,
-              help="Start the generator from this exported vocoder (fine-tuning).")
+@click.option("--init-from", default=None, metavar="PATH|NAME",
+              help="Start the generator from this exported vocoder (fine-tuning): a folder or an installed name "
+                   "such as vocoder16k.")
+@click.option("--minutes", type=click.FloatRange(min=0.1), default=None,
+              help="Size the run to this many minutes of this machine: trainer.max_steps from the measured step "
+                   "rates (generator-only steps before adversarial_start, adversarial ones after it).")
 def train_vocoder_command(config_path: Path, overrides: tuple[str, ...], run_dir: Path | None,
-                          resume: bool | None, init_from: Path | None, device: str | None) -> None:
+                          resume: bool | None, init_from: str | None, minutes: float | None,
+                          device: str | None) -> None:
     """Train a mel -> waveform GAN vocoder and export it to RUN_DIR/export.
 
     \b
@@ -55,13 +60,17 @@ def train_vocoder_command(config_path: Path, overrides: tuple[str, ...], run_dir
       voicegen train vocoder --config recipes/vocoder16k/conf/tiny.yaml --set 'data.train=[samples/audio]'
       voicegen vocode samples/audio/SF1_200001.wav copy.wav --model runs/vocoder-tiny/export
       voicegen train vocoder --config recipes/vocoder16k/conf/cpu.yaml --set 'data.train=[my_corpus/]'  # placeholder
+      voicegen train vocoder --config recipes/vocoder16k/conf/source_filter.yaml --init-from vocoder16k \
+          --set 'data.train=[my_corpus/]' --minutes 30 --run-dir runs/voc_mine  # placeholder
     """
+    from voicegen.infer.bundles import find_bundle
     from voicegen.train.vocoder import VocoderTrainConfig, train_vocoder
 
     config, run_dir, mode = load_run(VocoderTrainConfig, "vocoder", config_path, overrides, device, run_dir, resume)
-    if already_finished(run_dir, config.trainer.max_steps, mode):
+    if already_finished(run_dir, _planned_steps(run_dir, config.trainer.max_steps, minutes), mode):
         return
-    export = train_vocoder(config, run_dir, resume=mode, init_from=init_from)
+    init_path = find_bundle(init_from) if init_from is not None else None
+    export = train_vocoder(config, run_dir, resume=mode, init_from=init_path, minutes=minutes)
     if export is not None:
         click.echo(f"exported vocoder to {export}")
 

@@ -1,7 +1,8 @@
 """One prepared run for a lent GPU machine: three trainings at once, their exports packed to bring back.
 
 Made for the device tool's budget (15 minutes of device time a session, 10 a command, 64 MiB and 8 files
-back): the three jobs below share one GPU for ``--minutes`` of wall time, then each is exported (EMA
+back): the three jobs below share one GPU, each sized to ``--minutes`` from the step rate it measures at its
+start and stopped (SIGTERM: checkpoint, then exit) a minute after that at the latest; then each is exported (EMA
 weights, fp16 safetensors + JSON) and packed as ``OUT/<job>.tar`` with its config, metrics and log; ``OUT/
 summary.txt`` says what ran, on what, and how many steps each job made.
 
@@ -11,7 +12,7 @@ summary.txt`` says what ran, on what, and how many steps each job made.
 * ``vocoder_long``: the shipped ``vocoder16k`` fine-tuned with spectral losses only, batch 32: many more
   steps than the CPU runs gave;
 * ``converter``: the shipped ``vcc2016_sf1_tm1`` CycleGAN (CPU size) fine-tuned for many more steps
-  (``--minutes`` sizes its learning-rate schedule). The paper-size converter cannot come back: its two
+  (``--minutes`` sizes its learning-rate schedule too). The paper-size converter cannot come back: its two
   generators are 91 MB in fp16, over the 64 MiB the device tool returns.
 
 Every job uses the settings of the shipped v4 fine-tune (speed perturbation, mel smoothing, STFT weight 40)
@@ -20,7 +21,7 @@ development machine against the shipped models (recipes/gpu/README.md).
 
 Stdlib only (it starts the trainings as ``python -m voicegen`` subprocesses)::
 
-    python3 recipes/gpu/run.py --kit .devkit --out "$OUT" --minutes 7 --install
+    python3 recipes/gpu/run.py --kit .devkit --out "$OUT" --minutes 6 --install
 """
 
 from __future__ import annotations
@@ -39,12 +40,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 MODELS = REPO / "voicegen" / "assets" / "models"
 JOBS = ("vocoder_adv", "vocoder_long", "converter")
-STOP_GRACE_S = 180
+STOP_GRACE_S = 120
+DEADLINE_SLACK_S = 60  # beyond --minutes: data loading and F0 tracking come before the measured steps
 INTERRUPTED_EXIT = 130  # a trainer's exit after a graceful stop (checkpoint saved)  # after SIGTERM a trainer finishes its step and saves a checkpoint
 MAX_RETURN_BYTES = 16 * 2 ** 20  # the device tool brings back files of at most 16 MiB
 
 
-def vocoder_args(kit: Path, run_dir: Path, device: str, steps: int | None) -> list[str]:
+def budget(minutes: float, steps: int | None) -> list[str]:
+    """A fixed number of steps (tests), else the steps that fit ``minutes`` (measured at the start)."""
+    return ["--set", f"trainer.max_steps={steps}"] if steps else ["--minutes", f"{minutes:g}"]
+
+
+def vocoder_args(kit: Path, run_dir: Path, device: str, minutes: float, steps: int | None) -> list[str]:
     data = ", ".join(str(kit / "data" / name) for name in ("SF1", "TM1", "LS78"))
     every = min(1000, steps) if steps else 1000
     return ["train", "vocoder", "--config", str(REPO / "recipes/vocoder16k/conf/source_filter.yaml"),
@@ -52,22 +59,21 @@ def vocoder_args(kit: Path, run_dir: Path, device: str, steps: int | None) -> li
             "--set", f"data.train=[{data}]", "--set", "data.speed_factors=[0.9, 1.0, 1.15, 1.3]",
             "--set", "data.mel_smoothing=0.5", "--set", "trainer.optimizers.gen.lr=0.0002",
             "--set", "trainer.loss_weights.stft=40", "--set", "trainer.ema_decay=0.999",
-            "--set", "trainer.ema_modules=[generator]", "--set", f"trainer.max_steps={steps or 10 ** 7}",
-            "--set", f"trainer.checkpoint_every={every}", "--set", f"trainer.val_every={every}",
-            "--set", "trainer.keep_last=2"]
+            "--set", "trainer.ema_modules=[generator]", "--set", f"trainer.checkpoint_every={every}",
+            "--set", f"trainer.val_every={every}", "--set", "trainer.keep_last=2", *budget(minutes, steps)]
 
 
 def job_commands(kit: Path, runs: Path, device: str, minutes: float, steps: int | None) -> dict[str, list[str]]:
     """The ``voicegen`` arguments of each job (``steps``: a fixed small run instead of a time budget, for tests)."""
-    adv = vocoder_args(kit, runs / "vocoder_adv", device, steps) + [
+    adv = vocoder_args(kit, runs / "vocoder_adv", device, minutes, steps) + [
         "--set", "adversarial_start=0", "--set", "discriminator.preset=paper"]
-    long = vocoder_args(kit, runs / "vocoder_long", device, steps) + ["--set", "trainer.batch_size=32"]
+    long = vocoder_args(kit, runs / "vocoder_long", device, minutes, steps) + ["--set", "trainer.batch_size=32"]
     every = min(1000, steps) if steps else 1000
     converter = ["train", "cyclegan", "--config", str(REPO / "recipes/vcc2016/conf/cpu.yaml"),
                  "--run-dir", str(runs / "converter"), "--device", device, "--init-from", str(MODELS / "vcc2016_sf1_tm1"),
                  "--set", f"data.dir_a={kit / 'data' / 'SF1'}", "--set", f"data.dir_b={kit / 'data' / 'TM1'}",
-                 "--set", f"trainer.checkpoint_every={every}", "--set", f"trainer.val_every={every}"]
-    converter += ["--set", f"trainer.max_steps={steps}"] if steps else ["--minutes", f"{minutes:g}"]
+                 "--set", f"trainer.checkpoint_every={every}", "--set", f"trainer.val_every={every}",
+                 *budget(minutes, steps)]
     return {"vocoder_adv": adv, "vocoder_long": long, "converter": converter}
 
 
@@ -128,7 +134,7 @@ def ended(job: dict) -> str:
 def export_job(name: str, run_dir: Path, env: dict[str, str]) -> Path | None:
     """The job's artifact folder (the converter exports itself when it reaches max_steps), or None."""
     kind = "cyclegan" if name == "converter" else "vocoder"
-    if kind == "cyclegan" and (run_dir / "export" / "artifact.json").is_file():
+    if (run_dir / "export" / "artifact.json").is_file():  # the job reached its steps and exported itself
         return run_dir / "export"
     out = run_dir / "export_final"
     done = subprocess.run([sys.executable, "-m", "voicegen", "export", kind, "--run-dir", str(run_dir), "--out",
@@ -171,7 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kit", type=Path, default=REPO / ".devkit", help="folder made by prepare.py")
     parser.add_argument("--out", type=Path, required=True, help="folder for the packed results (the device's $OUT)")
     parser.add_argument("--runs", type=Path, default=Path("/tmp/voicegen_gpu_runs"), help="run folders")
-    parser.add_argument("--minutes", type=float, default=7.0, help="wall time of the trainings [default: 7]")
+    parser.add_argument("--minutes", type=float, default=6.0,
+                        help="training time of each job, sized from its measured step rate [default: 6]")
+    parser.add_argument("--slack", type=float, default=DEADLINE_SLACK_S,
+                        help=f"seconds after --minutes at which a job still training is stopped [default: "
+                             f"{DEADLINE_SLACK_S}]")
     parser.add_argument("--steps", type=int, default=None, help="a fixed number of steps per job instead (tests)")
     parser.add_argument("--device", default="cuda", choices=("cuda", "cpu", "auto"))
     parser.add_argument("--install", action="store_true", help="install the kit's wheels first (on the GPU machine)")
@@ -198,8 +208,9 @@ def main(argv: list[str] | None = None) -> int:
 
     commands = {k: v for k, v in job_commands(args.kit.resolve(), args.runs, args.device, args.minutes,
                                                args.steps).items() if k in jobs}
-    # The converter sizes its own schedule to --minutes; the deadline stops the vocoders (and a late converter).
-    status = run_jobs(commands, args.runs, env, None if args.steps else args.minutes * 60)
+    # Each job sizes its steps to --minutes from the step rate it measures at its start; the deadline stops a
+    # job that measured too optimistically (three jobs share the GPU), leaving time for F0 tracking and export.
+    status = run_jobs(commands, args.runs, env, None if args.steps else args.minutes * 60 + args.slack)
     lines = [f"device: {device}", f"minutes: {args.minutes:g}" if not args.steps else f"steps: {args.steps}",
              f"training wall time: {status['_wall_s']:.0f} s"]
     for name in commands:

@@ -220,3 +220,46 @@ def test_input_mel_share_and_generator_kind_are_checked() -> None:
     with pytest.raises(ConfigError, match="^data.input_mels needs a source_filter generator .* not 'istft'$"):
         tiny_config("istft", data={"input_mels": {"a": ["b"]}})
     assert tiny_config("source_filter", data={"input_mels": {"a": ["b"]}}).data.input_mel_share == 0.5
+
+
+def test_budget_steps_splits_the_minutes_between_spectral_and_adversarial_steps(monkeypatch) -> None:
+    import voicegen.train.vocoder as vocoder_module
+
+    # 100 spectral steps or 20 adversarial ones fit the budget (5x dearer, as the stub says)
+    def steps_that_fit(task, dataset, trainer_config, minutes):
+        return 20 if task.adversarial_start == 0 else 100
+
+    monkeypatch.setattr(vocoder_module, "calibrate_max_steps", steps_that_fit)
+    config = tiny_config("istft")
+    generator, discriminator = build_models(config)
+
+    def task(start: int) -> VocoderTask:
+        return VocoderTask(generator, discriminator, config.feature_config, adversarial_start=start)
+
+    # 40 spectral steps use 40 % of the budget; the other 60 % holds 12 adversarial steps
+    assert vocoder_module.budget_steps(task(40), None, config.trainer, 1.0) == 52
+    assert vocoder_module.budget_steps(task(0), None, config.trainer, 1.0) == 20
+    assert vocoder_module.budget_steps(task(500), None, config.trainer, 1.0) == 100  # never adversarial
+
+
+def test_minutes_sizes_a_fresh_run_and_a_rerun_changes_nothing(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from voicegen.cli import cli
+    from voicegen.infer.bundles import find_bundle
+    from voicegen.yamlio import load_yaml
+
+    args = ["train", "vocoder", "--config", "recipes/vocoder16k/conf/tiny.yaml", "--set", "data.train=[samples/audio]",
+            "--run-dir", str(tmp_path / "run"), "--minutes", "0.1", "--init-from", "vocoder16k"]
+    result = CliRunner().invoke(cli, args)
+    # the installed name resolves to the shipped vocoder, whose size is not the tiny config's
+    assert result.exit_code == 1 and result.output == (
+        f"Error: {find_bundle('vocoder16k')}: generator differs from the config in channels, intermediate_channels, "
+        "n_blocks; copy the artifact's generator settings into the config\n")
+    args = args[:-2]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    steps = load_yaml(tmp_path / "run" / "config.yaml")["trainer"]["max_steps"]
+    assert steps >= 1 and f"--minutes 0.1: {steps} steps from the measured step rates" in result.output
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0 and "already finished" in again.output

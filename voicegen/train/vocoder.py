@@ -11,6 +11,7 @@ once per training clip at load (``f0`` settings, stored in the artifact) and cro
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from voicegen.audio.f0 import F0Config, f0_rows
 from voicegen.audio.features import FeatureConfig, get_preset
 from voicegen.audio.io import is_audio_file, load_audio
 from voicegen.audio.stats import list_audio_files
+from voicegen.checkpoint import latest_checkpoint
 from voicegen.errors import AudioError, ConfigError
 from voicegen.formats.vocoder import (
     F0_KINDS,
@@ -48,7 +50,7 @@ from voicegen.models.vocoder import (
     generator_config,
 )
 from voicegen.train.config import TrainerConfig, check_clip_validation
-from voicegen.train.run import EXPORT_DIR, parameter_count, run_trainer, start_run
+from voicegen.train.run import EXPORT_DIR, calibrate_max_steps, parameter_count, run_trainer, start_run
 from voicegen.train.vocoder_task import GEN_PHASE, STFT_LOSS, VocoderTask
 
 # Weights ``trainer.loss_weights`` starts from (HiFi-GAN's 45 x mel, 2 x feature matching).
@@ -310,19 +312,38 @@ def input_mels_note(mels: list[list[np.ndarray]] | None) -> str:
     return "" if mels is None else f", {sum(bool(group) for group in mels)} with input mels"
 
 
+def budget_steps(task: VocoderTask, dataset: Dataset, trainer_config: TrainerConfig, minutes: float) -> int:
+    """Steps that fit ``minutes``: generator-only steps until ``task.adversarial_start``, adversarial ones
+    (discriminator too, several times dearer) after it, each rate measured on this machine
+    (:func:`voicegen.train.run.calibrate_max_steps`): ``A + n_adv * (1 - A / n_gen)`` where ``n_gen`` and
+    ``n_adv`` are the steps the budget holds at either rate alone."""
+    start = task.adversarial_start
+    if start == 0:
+        return calibrate_max_steps(task, dataset, trainer_config, minutes)
+    spectral = calibrate_max_steps(task, dataset, trainer_config, minutes)
+    if spectral <= start:
+        return spectral
+    adversarial = copy.deepcopy(task)
+    adversarial.adversarial_start = 0
+    n_adv = calibrate_max_steps(adversarial, dataset, trainer_config, minutes)
+    return max(1, int(start + n_adv * (1 - start / spectral)))
+
+
 def train_vocoder(
     config: VocoderTrainConfig,
     run_dir: str | os.PathLike,
     *,
     resume: bool | Literal["auto"] = "auto",
     init_from: str | os.PathLike | None = None,
+    minutes: float | None = None,
 ) -> Path | None:
     """Train as configured under ``run_dir`` and export ``run_dir/export``; return that path.
 
     ``resume``: ``"auto"`` continues from the latest checkpoint if any, ``True`` requires one,
     ``False`` refuses a run_dir with checkpoints. ``init_from``: an exported vocoder whose
     generator weights start a fresh run (fine-tuning; ignored when resuming from a checkpoint,
-    whose weights win). Returns None on data-parallel ranks other than 0.
+    whose weights win). ``minutes``: a fresh run's ``trainer.max_steps`` becomes what fits that
+    many minutes of this machine (:func:`budget_steps`). Returns None on data-parallel ranks other than 0.
     """
     run_dir = start_run(run_dir, resume)
     contract = config.feature_config
@@ -352,12 +373,16 @@ def train_vocoder(
         max_samples = int(config.data.val_seconds * contract.sample_rate)
         val_dataset = ValidationClips(val_files, contract.sample_rate, max_samples, contract.hop_length,
                                       contract.min_samples, f0=f0)
+    budget = ""
+    if minutes is not None and latest_checkpoint(run_dir) is None:
+        config.trainer.max_steps = budget_steps(task, dataset, config.trainer, minutes)
+        budget = f"; --minutes {minutes:g}: {config.trainer.max_steps} steps from the measured step rates"
     trainer = run_trainer(task, dataset, config, run_dir, resume=resume, val_dataset=val_dataset,
                           command="voicegen train vocoder",
                           summary=f"vocoder: {len(train_files)} training files ({dataset.total_seconds:.1f} s"
                                   f"{speeds_note(config.data.speed_factors)}{input_mels_note(input_mels)}), "
                                   f"{len(val_files)} validation files, generator {config.generator_kind} "
-                                  f"({parameter_count(generator):.2f}M parameters)")
+                                  f"({parameter_count(generator):.2f}M parameters){budget}")
     if not trainer.dist.is_main:
         return None
     return export_vocoder(generator, config, run_dir / EXPORT_DIR, overwrite=True)
