@@ -90,6 +90,12 @@ def last_step(run_dir: Path) -> int | None:
     return max(steps) if steps else None
 
 
+def training(run_dir: Path) -> bool:
+    """The job's trainer has started: ``voicegen train`` writes the run's ``config.yaml`` just before the first
+    step, once the data is loaded, F0 tracked and the step rate measured."""
+    return (run_dir / "config.yaml").is_file()
+
+
 def run_jobs(commands: dict[str, list[str]], runs: Path, env: dict[str, str], deadline_s: float | None) -> dict:
     """Start every job, SIGTERM those still running at ``deadline_s``, wait for all; wall time and exit codes."""
     procs, logs, started = {}, {}, time.monotonic()
@@ -105,8 +111,11 @@ def run_jobs(commands: dict[str, list[str]], runs: Path, env: dict[str, str], de
         for name, proc in procs.items():
             if proc.poll() is not None:
                 continue
-            if deadline_s is not None and elapsed > deadline_s and name not in stopped:
-                proc.send_signal(signal.SIGTERM)  # finishes the step, saves a checkpoint
+            late = deadline_s is not None and elapsed > deadline_s
+            if late and name not in stopped and (training(runs / name) or elapsed > deadline_s + STOP_GRACE_S):
+                # SIGTERM: a trainer finishes its step and saves a checkpoint; one still loading its data
+                # (no trainer yet) gets the grace period first, since it would stop with nothing saved
+                proc.send_signal(signal.SIGTERM)
                 stopped[name] = elapsed
                 print(f"{elapsed:6.0f} s: asked {name} to stop", flush=True)
             elif name in stopped and elapsed > stopped[name] + STOP_GRACE_S:
