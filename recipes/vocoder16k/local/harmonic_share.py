@@ -1,7 +1,7 @@
 """How much of a source-filter vocoder's output, per band, comes from the harmonic source and how much from the
 learnt residual, in the voiced frames of a copy-synthesis.
 
-The generator's STFT is ``H * E + R`` (voicegen/models/vocoder/source_filter.py): the excitation ``E`` at the
+The generator's STFT is ``H * E + R`` (``SourceFilterGenerator.spectrum_parts``): the excitation ``E`` at the
 given F0 shaped by the minimum-phase filter ``H``, plus the residual ``R``. This prints, per band, the power of
 ``H * E`` over that of ``R`` in dB, summed over the voiced frames of the given recordings (copy-synthesis: the
 recording's own mel and DIO/Harvest F0):
@@ -24,30 +24,9 @@ from voicegen.audio.stats import list_audio_files
 from voicegen.infer.bundles import find_bundle
 from voicegen.infer.stream import run_whole
 from voicegen.infer.vocode import load_vocoder
-from voicegen.models.vocoder.source_filter import (
-    LF0_ROW,
-    LOG_MAGNITUDE_MAX,
-    PHASE_ROW,
-    VUV_ROW,
-    SourceFilterGenerator,
-    frame_phase,
-)
+from voicegen.models.vocoder.source_filter import LF0_ROW, VUV_ROW, SourceFilterGenerator, frame_phase
 
 BANDS_HZ = ((0, 1000), (1000, 3000), (3000, 5000), (5000, 7000), (7000, 8000))
-
-
-def parts(generator: SourceFilterGenerator, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The complex STFTs ``(B, bins, frames)`` of the harmonic part ``H * E`` and of the residual ``R`` for
-    input rows ``x`` (mel, lf0, vuv, phase): their sum is what the generator inverts."""
-    cfg = generator.config
-    out = generator.filter_params(x)
-    log_gain, log_res, res_phase = out.split(generator.n_bins, dim=1)
-    log_gain = log_gain.clamp(max=LOG_MAGNITUDE_MAX)
-    src_re, src_im = generator._source_spectrum(x[:, cfg.n_mels + LF0_ROW].float(), x[:, cfg.n_mels + PHASE_ROW].float())
-    gain = log_gain.exp() * torch.exp(1j * generator._minimum_phase(log_gain))
-    harmonic = gain * torch.complex(src_re, src_im)
-    residual = log_res.clamp(max=LOG_MAGNITUDE_MAX).exp() * torch.exp(1j * res_phase)
-    return harmonic, residual
 
 
 def band_powers(generator: SourceFilterGenerator, rows: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -57,7 +36,7 @@ def band_powers(generator: SourceFilterGenerator, rows: np.ndarray, sample_rate:
     phase = frame_phase(lf0, torch.zeros(1), sample_rate, generator.config.hop_length)
     x = torch.cat([x, phase[:, None]], dim=1)
     with torch.no_grad():
-        harmonic, residual = parts(generator, x)
+        harmonic, residual = generator.spectrum_parts(x)
     voiced = x[0, generator.config.n_mels + VUV_ROW] > 0.5
     freqs = np.arange(generator.n_bins) * sample_rate / generator.config.n_fft
     powers = np.zeros((len(BANDS_HZ), 2))

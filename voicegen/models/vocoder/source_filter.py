@@ -205,6 +205,14 @@ class SourceFilterGenerator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, n_mels + 3, frames) -> (B, 1, frames * hop_length)``."""
+        harmonic, residual = self.spectrum_parts(x)
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            return overlap_add_istft(harmonic + residual, self.config.n_fft, self.config.hop_length,
+                                     self.window.float())
+
+    def spectrum_parts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The two complex STFTs ``(B, bins, frames)`` whose sum :meth:`forward` inverts: the harmonic part
+        (the excitation through the minimum-phase filter) and the learnt residual."""
         cfg = self.config
         out = self.filter_params(x)
         lf0, phase = x[:, cfg.n_mels + LF0_ROW], x[:, cfg.n_mels + PHASE_ROW]
@@ -216,9 +224,8 @@ class SourceFilterGenerator(nn.Module):
             gain = log_gain.exp()
             g_re, g_im = gain * min_phase.cos(), gain * min_phase.sin()
             res = log_res.clamp(max=LOG_MAGNITUDE_MAX).exp()
-            spec = torch.complex(g_re * src_re - g_im * src_im + res * res_phase.cos(),
-                                 g_re * src_im + g_im * src_re + res * res_phase.sin())
-            return overlap_add_istft(spec, cfg.n_fft, cfg.hop_length, self.window.float())
+            harmonic = torch.complex(g_re * src_re - g_im * src_im, g_re * src_im + g_im * src_re)
+            return harmonic, torch.complex(res * res_phase.cos(), res * res_phase.sin())
 
     def _source_spectrum(self, lf0: torch.Tensor, phase: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Real and imaginary parts ``(B, bins, frames)`` of the excitation's STFT (frames as the mel's)."""
