@@ -40,27 +40,28 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 MODELS = REPO / "voicegen" / "assets" / "models"
 JOBS = ("vocoder_adv", "vocoder_long", "converter")
-STOP_GRACE_S = 120
+STOP_GRACE_S = 120  # after SIGTERM a trainer finishes its step and saves a checkpoint
 DEADLINE_SLACK_S = 60  # beyond --minutes: data loading and F0 tracking come before the measured steps
-INTERRUPTED_EXIT = 130  # a trainer's exit after a graceful stop (checkpoint saved)  # after SIGTERM a trainer finishes its step and saves a checkpoint
+INTERRUPTED_EXIT = 130  # a trainer's exit after a graceful stop (checkpoint saved)
 MAX_RETURN_BYTES = 16 * 2 ** 20  # the device tool brings back files of at most 16 MiB
 
 
 def budget(minutes: float, steps: int | None) -> list[str]:
-    """A fixed number of steps (tests), else the steps that fit ``minutes`` (measured at the start)."""
-    return ["--set", f"trainer.max_steps={steps}"] if steps else ["--minutes", f"{minutes:g}"]
+    """A fixed number of steps (tests), else the steps that fit ``minutes`` (measured at the start); a checkpoint
+    and a validation every 1 000 steps (every ``steps`` when fewer)."""
+    every = min(1000, steps) if steps else 1000
+    size = ["--set", f"trainer.max_steps={steps}"] if steps else ["--minutes", f"{minutes:g}"]
+    return size + ["--set", f"trainer.checkpoint_every={every}", "--set", f"trainer.val_every={every}"]
 
 
 def vocoder_args(kit: Path, run_dir: Path, device: str, minutes: float, steps: int | None) -> list[str]:
     data = ", ".join(str(kit / "data" / name) for name in ("SF1", "TM1", "LS78"))
-    every = min(1000, steps) if steps else 1000
     return ["train", "vocoder", "--config", str(REPO / "recipes/vocoder16k/conf/source_filter.yaml"),
             "--run-dir", str(run_dir), "--device", device, "--init-from", str(MODELS / "vocoder16k"),
             "--set", f"data.train=[{data}]", "--set", "data.speed_factors=[0.9, 1.0, 1.15, 1.3]",
             "--set", "data.mel_smoothing=0.5", "--set", "trainer.optimizers.gen.lr=0.0002",
             "--set", "trainer.loss_weights.stft=40", "--set", "trainer.ema_decay=0.999",
-            "--set", "trainer.ema_modules=[generator]", "--set", f"trainer.checkpoint_every={every}",
-            "--set", f"trainer.val_every={every}", "--set", "trainer.keep_last=2", *budget(minutes, steps)]
+            "--set", "trainer.ema_modules=[generator]", "--set", "trainer.keep_last=2", *budget(minutes, steps)]
 
 
 def job_commands(kit: Path, runs: Path, device: str, minutes: float, steps: int | None) -> dict[str, list[str]]:
@@ -68,11 +69,9 @@ def job_commands(kit: Path, runs: Path, device: str, minutes: float, steps: int 
     adv = vocoder_args(kit, runs / "vocoder_adv", device, minutes, steps) + [
         "--set", "adversarial_start=0", "--set", "discriminator.preset=paper"]
     long = vocoder_args(kit, runs / "vocoder_long", device, minutes, steps) + ["--set", "trainer.batch_size=32"]
-    every = min(1000, steps) if steps else 1000
     converter = ["train", "cyclegan", "--config", str(REPO / "recipes/vcc2016/conf/cpu.yaml"),
                  "--run-dir", str(runs / "converter"), "--device", device, "--init-from", str(MODELS / "vcc2016_sf1_tm1"),
                  "--set", f"data.dir_a={kit / 'data' / 'SF1'}", "--set", f"data.dir_b={kit / 'data' / 'TM1'}",
-                 "--set", f"trainer.checkpoint_every={every}", "--set", f"trainer.val_every={every}",
                  *budget(minutes, steps)]
     return {"vocoder_adv": adv, "vocoder_long": long, "converter": converter}
 
