@@ -21,6 +21,13 @@ from voicegen.cli_common import (
 )
 
 
+def minutes_option(sizes: str):
+    """``--minutes N`` of a train command; ``sizes`` says what it sets."""
+    return click.option("--minutes", type=click.FloatRange(min=0.1), default=None,
+                        help=f"Size the run to this many minutes of this machine: {sizes}. Measured when the run "
+                             "starts; the same command resumes an interrupted run to the same step.")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def train() -> None:
     """Train a model from a YAML config (checkpoints, logs and the export go to a run folder).
@@ -47,9 +54,8 @@ def train() -> None:
 @click.option("--init-from", default=None, metavar="PATH|NAME",
               help="Start the generator from this exported vocoder (fine-tuning): a folder or an installed name "
                    "such as vocoder16k.")
-@click.option("--minutes", type=click.FloatRange(min=0.1), default=None,
-              help="Size the run to this many minutes of this machine: trainer.max_steps from the measured step "
-                   "rates (generator-only steps before adversarial_start, adversarial ones after it).")
+@minutes_option("trainer.max_steps from the measured step rates (generator-only steps before adversarial_start, "
+                "adversarial ones after it)")
 def train_vocoder_command(config_path: Path, overrides: tuple[str, ...], run_dir: Path | None,
                           resume: bool | None, init_from: str | None, minutes: float | None,
                           device: str | None) -> None:
@@ -84,9 +90,7 @@ def train_vocoder_command(config_path: Path, overrides: tuple[str, ...], run_dir
 @click.option("--init-from", default=None, metavar="PATH|NAME",
               help="Start both generators from this converter bundle (a folder or an installed name such as "
                    "vcc2016_sf1_tm1): a new pair fine-tunes in minutes instead of training from scratch.")
-@click.option("--minutes", type=click.FloatRange(min=0.1), default=None,
-              help="Size the run to this many minutes of this machine: trainer.max_steps (and schedules given as "
-                   "fractions of it) from a measured step rate.")
+@minutes_option("trainer.max_steps (and schedules given as fractions of it) from a measured step rate")
 def train_cyclegan_command(config_path: Path, overrides: tuple[str, ...], run_dir: Path | None,
                            resume: bool | None, vocoder: str | None, init_from: str | None, minutes: float | None,
                            device: str | None) -> None:
@@ -132,13 +136,10 @@ def train_cyclegan_command(config_path: Path, overrides: tuple[str, ...], run_di
 def _planned_steps(run_dir: Path, max_steps: int, minutes: float | None) -> int:
     """The run's step budget: ``max_steps``, or with --minutes the one its first start measured (saved
     in RUN_DIR/config.yaml), since --minutes sizes a run only when it starts."""
-    from voicegen.train.run import CONFIG_FILE
-    from voicegen.yamlio import load_yaml
+    from voicegen.train.run import saved_max_steps
 
-    saved = run_dir / CONFIG_FILE
-    if minutes is None or not saved.is_file():
-        return max_steps
-    return int((load_yaml(saved).get("trainer") or {}).get("max_steps", max_steps))
+    saved = saved_max_steps(run_dir) if minutes is not None else None
+    return max_steps if saved is None else saved
 
 
 def _name_speakers(config, config_path: Path, overrides: tuple[str, ...]) -> None:
@@ -185,8 +186,10 @@ def _validation_vocoder(vocoder: str | None, init_path: Path | None) -> Path | N
 @click.option("--init-from", default=None, metavar="PATH|NAME",
               help="Start from this exported VAE (a folder or an installed name such as vae16k): its weights and "
                    "its normalisation statistics; the speakers must be the same, in the same order.")
+@minutes_option("trainer.max_steps (and schedules given as fractions of it: capacity_fraction, decay_start_fraction) "
+                "from a measured step rate")
 def train_vae_command(config_path: Path, overrides: tuple[str, ...], run_dir: Path | None,
-                      resume: bool | None, init_from: str | None, device: str | None) -> None:
+                      resume: bool | None, init_from: str | None, minutes: float | None, device: str | None) -> None:
     """Train a speaker-conditioned spectrogram VAE on folders of several speakers' speech.
 
     The artifact (weights, model config, mel contract, per-speaker and pooled normalisation
@@ -199,15 +202,16 @@ def train_vae_command(config_path: Path, overrides: tuple[str, ...], run_dir: Pa
           --set 'data.speakers={SF1: voices/SF1, TM1: voices/TM1}'
       voicegen latent encode samples/audio/SF1_200001.wav --model runs/vae-tiny/export --out z_tiny.npy
       voicegen train vae --config recipes/vae16k/conf/cpu.yaml --init-from vae16k \\
-          --set 'data.speakers={SF1: SF1/, TM1: TM1/, LS78: LS78/}' --set trainer.max_steps=1000  # placeholder
+          --set 'data.speakers={SF1: SF1/, TM1: TM1/, LS78: LS78/}' --minutes 30  # placeholder
     """
     from voicegen.infer.bundles import find_bundle
     from voicegen.train.vae import VAETrainConfig, train_vae
 
     config, run_dir, mode = load_run(VAETrainConfig, "vae", config_path, overrides, device, run_dir, resume)
-    if already_finished(run_dir, config.trainer.max_steps, mode):
+    if already_finished(run_dir, _planned_steps(run_dir, config.trainer.max_steps, minutes), mode):
         return
-    export = train_vae(config, run_dir, resume=mode, init_from=find_bundle(init_from) if init_from else None)
+    export = train_vae(config, run_dir, resume=mode, init_from=find_bundle(init_from) if init_from else None,
+                       minutes=minutes)
     if export is not None:
         click.echo(f"exported vae to {export}")
 

@@ -360,3 +360,31 @@ def test_init_from_an_exported_converter_starts_both_generators(speaker_dirs, tm
     wider = tiny_config(dir_a, dir_b, generator={**TINY_G, "base_channels": 16})
     with pytest.raises(ConfigError, match="its generators differ from the config in base_channels"):
         init_generators_from(build_models(wider), wider, export)
+
+
+def test_an_interrupted_minutes_run_resumes_to_its_measured_step_and_schedule(speaker_dirs, tmp_path,
+                                                                               monkeypatch) -> None:
+    import voicegen.train.cyclegan as cyclegan_module
+    from voicegen.checkpoint import latest_checkpoint, read_state_metadata
+    from voicegen.yamlio import load_yaml
+
+    monkeypatch.setattr(cyclegan_module, "calibrate_max_steps", lambda task, dataset, trainer_config, minutes: 6)
+    dir_a, dir_b = speaker_dirs
+    run = tmp_path / "run"
+
+    def config() -> CycleGANTrainConfig:  # the config file's 12 steps, identity loss for half of them
+        return tiny_config(dir_a, dir_b, identity_fraction=0.5, trainer={
+            "max_steps": 12, "batch_size": 2, "device": "cpu", "val_every": 0, "checkpoint_every": 2, "keep_last": 10,
+            "progress": False, "tensorboard": False})
+
+    assert config().identity_steps == 6
+    train_cyclegan(config(), run, resume="auto", minutes=0.5)
+    saved = load_yaml(run / "config.yaml")
+    assert (saved["trainer"]["max_steps"], saved["identity_steps"]) == (6, 3)
+    for path in (run / "checkpoints").glob("step_00000006*"):  # as if stopped after step 4
+        path.unlink()
+    shutil.rmtree(run / "export")
+    train_cyclegan(config(), run, resume="auto", minutes=0.5)
+    assert int(read_state_metadata(latest_checkpoint(run))["step"]) == 6
+    saved = load_yaml(run / "config.yaml")
+    assert (saved["trainer"]["max_steps"], saved["identity_steps"]) == (6, 3)

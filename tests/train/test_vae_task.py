@@ -229,3 +229,48 @@ def test_vae_fine_tunes_from_an_export_on_input_mels(samples_dir: Path, tmp_path
         init_vae_from(build_vae(swapped.model), swapped, base)
     with pytest.raises(ConfigError, match=r"data.input_mel_share must be in \[0, 1\], got 1.5"):
         load_config(VAETrainConfig, TINY_YAML, [speakers, "data.input_mel_share=1.5"])
+
+
+def test_minutes_sizes_a_run_and_an_interrupted_one_resumes_to_the_same_step(samples_dir: Path, tmp_path: Path,
+                                                                              monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    import voicegen.train.vae as vae_module
+    from voicegen.checkpoint import latest_checkpoint, read_state_metadata
+    from voicegen.cli import cli
+    from voicegen.yamlio import load_yaml
+
+    monkeypatch.setattr(vae_module, "calibrate_max_steps", lambda task, dataset, trainer_config, minutes: 6)
+    for speaker, names in (("SF1", ("SF1_200001.wav", "SF1_100001.wav")), ("TM1", ("TM1_200001.wav", "TM1_100082.wav"))):
+        (tmp_path / speaker).mkdir()
+        for name in names:
+            shutil.copy(samples_dir / name, tmp_path / speaker / name)
+    run = tmp_path / "run"
+    args = ["train", "vae", "--config", str(TINY_YAML), "--set",
+            f"data.speakers={{SF1: {tmp_path / 'SF1'}, TM1: {tmp_path / 'TM1'}}}", "--set", "capacity_max=2",
+            "--set", "capacity_fraction=0.5", "--set", "trainer.max_steps=40", "--set", "trainer.keep_last=10",
+            "--run-dir", str(run), "--minutes", "1", "--device", "cpu"]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    assert "--minutes 1: 6 steps from the measured step rate" in first.output
+    saved = load_yaml(run / "config.yaml")
+    assert saved["trainer"]["max_steps"] == 6 and saved["capacity_steps"] == 3  # the ramp keeps its half
+    # interrupted after step 4: the same command ends at the measured 6 steps, not the config's 40
+    for path in (run / "checkpoints").glob("step_00000006*"):
+        path.unlink()
+    shutil.rmtree(run / "export")
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0, again.output
+    assert "--minutes 1: 6 steps, as measured when this run started" in again.output
+    assert int(read_state_metadata(latest_checkpoint(run))["step"]) == 6
+    saved = load_yaml(run / "config.yaml")
+    assert saved["trainer"]["max_steps"] == 6 and saved["capacity_steps"] == 3
+    third = CliRunner().invoke(cli, args)
+    assert third.exit_code == 0 and "already finished (step 6, trainer.max_steps 6)" in third.output
+
+
+def test_capacity_fraction_is_a_share_of_max_steps() -> None:
+    config = load_config(VAETrainConfig, TINY_YAML, ["capacity_fraction=0.25", "trainer.max_steps=40"])
+    assert config.capacity_steps == 10
+    with pytest.raises(ConfigError, match=r"^capacity_fraction must be in \[0, 1\], got 1.5$"):
+        load_config(VAETrainConfig, TINY_YAML, ["capacity_fraction=1.5"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 
 import pytest
 import torch
@@ -263,3 +264,27 @@ def test_minutes_sizes_a_fresh_run_and_a_rerun_changes_nothing(tmp_path) -> None
     assert steps >= 1 and f"--minutes 0.1: {steps} steps from the measured step rates" in result.output
     again = CliRunner().invoke(cli, args)
     assert again.exit_code == 0 and "already finished" in again.output
+
+
+def test_an_interrupted_minutes_run_resumes_to_its_measured_step(tmp_path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    import voicegen.train.vocoder as vocoder_module
+    from voicegen.checkpoint import latest_checkpoint, read_state_metadata
+    from voicegen.cli import cli
+    from voicegen.yamlio import load_yaml
+
+    monkeypatch.setattr(vocoder_module, "budget_steps", lambda task, dataset, trainer_config, minutes: 6)
+    run = tmp_path / "run"
+    args = ["train", "vocoder", "--config", "recipes/vocoder16k/conf/tiny.yaml", "--set", "data.train=[samples/audio]",
+            "--set", "trainer.max_steps=12", "--set", "trainer.checkpoint_every=2", "--set", "trainer.keep_last=10",
+            "--run-dir", str(run), "--minutes", "0.5"]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0 and "--minutes 0.5: 6 steps from the measured step rates" in first.output, first.output
+    for path in (run / "checkpoints").glob("step_00000006*"):  # as if stopped after step 4
+        path.unlink()
+    shutil.rmtree(run / "export")
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0 and "--minutes 0.5: 6 steps, as measured when this run started" in again.output
+    assert int(read_state_metadata(latest_checkpoint(run))["step"]) == 6  # not the config's 12
+    assert load_yaml(run / "config.yaml")["trainer"]["max_steps"] == 6

@@ -32,7 +32,6 @@ from voicegen.audio.mel_datasets import (
     UnpairedMelDataset,
 )
 from voicegen.audio.stats import SpeakerStats, list_audio_files
-from voicegen.checkpoint import latest_checkpoint
 from voicegen.errors import ConfigError
 from voicegen.formats.cyclegan import KIND as CYCLEGAN_KIND  # noqa: F401  (re-exported)
 from voicegen.formats.cyclegan import load_cyclegan_parts, save_cyclegan
@@ -53,6 +52,7 @@ from voicegen.train.cyclegan_task import (
 from voicegen.train.run import (
     EXPORT_DIR,
     calibrate_max_steps,
+    minutes_budget,
     parameter_count,
     run_trainer,
     start_run,
@@ -270,7 +270,8 @@ def train_cyclegan(
     scores the vocoded conversions (:class:`voicegen.eval.scoring.ConversionScorer`). ``init_from``:
     an exported converter whose generators start a fresh run (ignored when resuming). ``minutes``:
     size ``trainer.max_steps`` (and the schedules given as fractions of it) to that much of this
-    machine's time, from a measured step rate (:func:`voicegen.train.run.calibrate_max_steps`).
+    machine's time, from a measured step rate (:func:`voicegen.train.run.calibrate_max_steps`); a
+    resumed run keeps the budget its first start measured (:func:`voicegen.train.run.minutes_budget`).
     Returns None on data-parallel ranks other than 0.
     """
     run_dir = start_run(run_dir, resume)
@@ -299,9 +300,9 @@ def train_cyclegan(
                         identity_steps=config.identity_steps, feature_config=contract, stats_a=dataset.stats_a,
                         stats_b=dataset.stats_b, vocoder_fn=vocoder_fn, scorer=scorer)
     budget = ""
-    if minutes is not None and latest_checkpoint(run_dir) is None:
-        config.trainer.max_steps = calibrate_max_steps(task, dataset, config.trainer, minutes)
-        budget = f"; --minutes {minutes:g}: {config.trainer.max_steps} steps from the measured step rate"
+    sized = minutes_budget(run_dir, minutes, lambda: calibrate_max_steps(task, dataset, config.trainer, minutes))
+    if sized is not None:
+        config.trainer.max_steps, budget = sized
         if config.identity_fraction is not None:
             config.identity_steps = task.identity_steps = round(config.identity_fraction * config.trainer.max_steps)
     trainer = run_trainer(task, dataset, config, run_dir, resume=resume, val_dataset=val_dataset,

@@ -15,6 +15,7 @@ A run folder holds ``config.yaml`` (:data:`CONFIG_FILE`), ``metrics.jsonl``, ``c
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -108,6 +109,39 @@ def calibrate_max_steps(task: Any, dataset: Dataset, trainer_config: Any, minute
     timed(2)  # warm-up: first-call allocations and kernels
     seconds = max((timed(2 + probe_steps) - timed(2)) / probe_steps, 1e-6)
     return max(1, int(margin * minutes * 60 / seconds))
+
+
+def saved_max_steps(run_dir: str | os.PathLike) -> int | None:
+    """``trainer.max_steps`` of the config a run saved when it started (RUN_DIR/config.yaml), or None
+    when the folder has no checkpoint to resume or no saved config."""
+    from voicegen.checkpoint import latest_checkpoint
+    from voicegen.yamlio import load_yaml
+
+    run_dir = Path(run_dir)
+    saved = run_dir / CONFIG_FILE
+    if not saved.is_file() or latest_checkpoint(run_dir) is None:
+        return None
+    steps = (load_yaml(saved).get("trainer") or {}).get("max_steps")
+    return int(steps) if isinstance(steps, int) and not isinstance(steps, bool) else None
+
+
+def minutes_budget(run_dir: str | os.PathLike, minutes: float | None, measure: Callable[[], int], *,
+                   rate: str = "step rate") -> tuple[int, str] | None:
+    """``trainer.max_steps`` for ``--minutes`` and the run summary's note on it; None without ``minutes``.
+
+    A fresh run measures (``measure()``, e.g. :func:`calibrate_max_steps`); a run resumed from its
+    checkpoints keeps the budget its first start measured, saved in its config.yaml, so an
+    interrupted 30-minute run, restarted with the same command, ends where it would have ended
+    (not at the config file's ``max_steps``), with the same schedules. ``rate`` names what was
+    measured, for the note.
+    """
+    if minutes is None:
+        return None
+    saved = saved_max_steps(run_dir)
+    if saved is not None:
+        return saved, f"; --minutes {minutes:g}: {saved} steps, as measured when this run started"
+    steps = measure()
+    return steps, f"; --minutes {minutes:g}: {steps} steps from the measured {rate}"
 
 
 def parameter_count(*modules: torch.nn.Module) -> float:

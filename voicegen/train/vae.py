@@ -34,7 +34,7 @@ from voicegen.formats.vae import KIND as VAE_KIND  # noqa: F401  (re-exported)
 from voicegen.formats.vae import save_vae
 from voicegen.models.vae import SpectrogramVAE, build_vae, vae_config
 from voicegen.train.config import OptimizerConfig, TrainerConfig, check_clip_validation
-from voicegen.train.run import EXPORT_DIR, parameter_count, run_trainer, start_run
+from voicegen.train.run import EXPORT_DIR, calibrate_max_steps, minutes_budget, parameter_count, run_trainer, start_run
 from voicegen.train.vae_task import PHASE, VAETask
 
 DEFAULT_OPTIMIZERS: dict[str, OptimizerConfig] = {PHASE: OptimizerConfig(lr=1e-3, betas=(0.9, 0.999))}
@@ -85,12 +85,15 @@ class KLSettings:
     capacity_max: > 0 turns on capacity control (Burgess et al. 2018): the KL term becomes
         ``gamma * |KL - C(step)|``.
     capacity_steps: steps over which C ramps linearly from 0 to ``capacity_max``.
+    capacity_fraction: instead, that ramp as a fraction of ``trainer.max_steps`` (so a run sized by
+        ``--minutes`` keeps the schedule's shape).
     capacity_gamma: gamma, the weight of ``|KL - C|``.
     """
 
     beta: float = 1.0
     capacity_max: float = 0.0
     capacity_steps: int = 10000
+    capacity_fraction: float | None = None
     capacity_gamma: float = 100.0
 
     def set_vae_trainer(self) -> None:
@@ -102,6 +105,10 @@ class KLSettings:
         if self.capacity_steps < 0:
             raise ConfigError(f"capacity_steps must be >= 0, got {self.capacity_steps}")
         trainer = getattr(self, "trainer")
+        if self.capacity_fraction is not None:
+            if not 0.0 <= self.capacity_fraction <= 1.0:
+                raise ConfigError(f"capacity_fraction must be in [0, 1], got {self.capacity_fraction}")
+            self.capacity_steps = round(self.capacity_fraction * trainer.max_steps)
         kl_weight = self.capacity_gamma if self.capacity_max else self.beta
         if trainer.loss_weights.get("kl", kl_weight) != kl_weight:
             raise ConfigError(f"trainer.loss_weights.kl is {trainer.loss_weights['kl']} but beta / "
@@ -124,6 +131,7 @@ class VAETrainConfig(KLSettings):
     capacity_max: > 0 turns on capacity control (Burgess et al. 2018): the KL term becomes
         ``gamma * |KL - C(step)|``; C in nats per latent frame (all latent channels together).
     capacity_steps: steps over which C ramps linearly from 0 to ``capacity_max``.
+    capacity_fraction: instead, the ramp as a fraction of ``trainer.max_steps``.
     capacity_gamma: gamma, the weight of ``|KL - C|``.
     trainer: the generic Trainer's config; the optimizer is ``vae`` (default Adam lr 1e-3);
         ``loss_weights`` are set to {rec 1, kl beta (or gamma), kl_nats 0}; set beta/capacity_gamma
@@ -206,13 +214,16 @@ def init_vae_from(model: SpectrogramVAE, config: VAETrainConfig, path: str | os.
 
 
 def train_vae(config: VAETrainConfig, run_dir: str | os.PathLike, *,
-              resume: bool | Literal["auto"] = "auto", init_from: str | os.PathLike | None = None) -> Path | None:
+              resume: bool | Literal["auto"] = "auto", init_from: str | os.PathLike | None = None,
+              minutes: float | None = None) -> Path | None:
     """Train as configured under ``run_dir`` and export ``run_dir/export``; return that path.
 
     ``resume``: ``"auto"`` continues from the latest checkpoint if any, ``True`` requires one,
     ``False`` refuses a run_dir with checkpoints. ``init_from``: an exported VAE to fine-tune (its
-    weights, and its normalisation statistics for the mels). Returns None on data-parallel ranks
-    other than 0.
+    weights, and its normalisation statistics for the mels). ``minutes``: size ``trainer.max_steps``
+    (and ``capacity_fraction``'s ramp) to that much of this machine's time from a measured step rate;
+    a resumed run keeps the budget its first start measured (:func:`voicegen.train.run.minutes_budget`).
+    Returns None on data-parallel ranks other than 0.
     """
     run_dir = start_run(run_dir, resume)
     train_files, val_files = speaker_files(config)
@@ -231,10 +242,17 @@ def train_vae(config: VAETrainConfig, run_dir: str | os.PathLike, *,
                    if clips else None)
     task = VAETask(model, capacity_max=config.capacity_max, capacity_steps=config.capacity_steps,
                    feature_config=contract, stats=pooled)
+    budget = ""
+    sized = minutes_budget(run_dir, minutes, lambda: calibrate_max_steps(task, dataset, config.trainer, minutes))
+    if sized is not None:
+        config.trainer.max_steps, budget = sized
+        if config.capacity_fraction is not None:
+            config.capacity_steps = task.capacity_steps = round(config.capacity_fraction * config.trainer.max_steps)
     trainer = run_trainer(task, dataset, config, run_dir, resume=resume, val_dataset=val_dataset,
                           command="voicegen train vae",
                           summary=f"vae on {', '.join(train_files)}: {sum(map(len, train_files.values()))} training "
-                                  f"files, {len(clips)} validation files, {parameter_count(model):.2f}M parameters")
+                                  f"files, {len(clips)} validation files, {parameter_count(model):.2f}M "
+                                  f"parameters{budget}")
     if not trainer.dist.is_main:
         return None
     return export_vae(model, contract, stats, pooled, run_dir / EXPORT_DIR, overwrite=True)

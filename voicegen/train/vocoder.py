@@ -35,7 +35,6 @@ from voicegen.audio.f0 import F0Config, f0_rows
 from voicegen.audio.features import FeatureConfig, get_preset
 from voicegen.audio.io import is_audio_file, load_audio
 from voicegen.audio.stats import list_audio_files
-from voicegen.checkpoint import latest_checkpoint
 from voicegen.errors import AudioError, ConfigError
 from voicegen.formats.vocoder import (
     F0_KINDS,
@@ -50,7 +49,14 @@ from voicegen.models.vocoder import (
     generator_config,
 )
 from voicegen.train.config import TrainerConfig, check_clip_validation
-from voicegen.train.run import EXPORT_DIR, calibrate_max_steps, parameter_count, run_trainer, start_run
+from voicegen.train.run import (
+    EXPORT_DIR,
+    calibrate_max_steps,
+    minutes_budget,
+    parameter_count,
+    run_trainer,
+    start_run,
+)
 from voicegen.train.vocoder_task import GEN_PHASE, STFT_LOSS, VocoderTask
 
 # Weights ``trainer.loss_weights`` starts from (HiFi-GAN's 45 x mel, 2 x feature matching).
@@ -343,7 +349,8 @@ def train_vocoder(
     ``False`` refuses a run_dir with checkpoints. ``init_from``: an exported vocoder whose
     generator weights start a fresh run (fine-tuning; ignored when resuming from a checkpoint,
     whose weights win). ``minutes``: a fresh run's ``trainer.max_steps`` becomes what fits that
-    many minutes of this machine (:func:`budget_steps`). Returns None on data-parallel ranks other than 0.
+    many minutes of this machine (:func:`budget_steps`); a resumed run keeps the budget its first start
+    measured (:func:`voicegen.train.run.minutes_budget`). Returns None on data-parallel ranks other than 0.
     """
     run_dir = start_run(run_dir, resume)
     contract = config.feature_config
@@ -374,9 +381,10 @@ def train_vocoder(
         val_dataset = ValidationClips(val_files, contract.sample_rate, max_samples, contract.hop_length,
                                       contract.min_samples, f0=f0)
     budget = ""
-    if minutes is not None and latest_checkpoint(run_dir) is None:
-        config.trainer.max_steps = budget_steps(task, dataset, config.trainer, minutes)
-        budget = f"; --minutes {minutes:g}: {config.trainer.max_steps} steps from the measured step rates"
+    sized = minutes_budget(run_dir, minutes, lambda: budget_steps(task, dataset, config.trainer, minutes),
+                           rate="step rates")
+    if sized is not None:
+        config.trainer.max_steps, budget = sized
     trainer = run_trainer(task, dataset, config, run_dir, resume=resume, val_dataset=val_dataset,
                           command="voicegen train vocoder",
                           summary=f"vocoder: {len(train_files)} training files ({dataset.total_seconds:.1f} s"
