@@ -299,3 +299,17 @@ def test_discriminator_presets_and_config_errors() -> None:
         build_discriminator({"msd_channels": [8, 8, 24, 32, 32, 32, 32]})
     with pytest.raises(ConfigError, match="selects no discriminator"):
         build_discriminator({"periods": [], "msd_scales": 0})
+
+
+def test_input_halvings_feed_the_discriminators_the_pooled_waveform() -> None:
+    whole = build_discriminator({"preset": "cpu", "mrd_resolutions": [[128, 32, 128]]})
+    low = build_discriminator({"preset": "cpu", "mrd_resolutions": [[128, 32, 128]], "input_halvings": 2})
+    low.load_state_dict(whole.state_dict())  # the same weights: pooling adds none
+    wav = torch.randn(2, 1, 4096, generator=torch.Generator().manual_seed(0))
+    pooled = F.avg_pool1d(F.avg_pool1d(wav, 4, 2, padding=2), 4, 2, padding=2)  # MSD's pooling, twice
+    assert pooled.shape[-1] == 1025
+    got, want = low(wav), whole(pooled)
+    for a, b in zip(got[0] + [f for fs in got[1] for f in fs], want[0] + [f for fs in want[1] for f in fs]):
+        torch.testing.assert_close(a, b)
+    with pytest.raises(ConfigError, match="input_halvings must be an integer >= 0, got -1"):
+        build_discriminator({"preset": "cpu", "input_halvings": -1})

@@ -186,6 +186,9 @@ class DiscriminatorConfig:
         mrd_layers: stride-2 layers of each MRD.
         mrd_conv_norm: "none" or "spectral" norm on the MRD's convs.
         conv_norm: conv norm of MPD and MSD (but the MSD's first scale, which uses spectral norm).
+        input_halvings: the discriminators hear the waveform average-pooled this many times (kernel 4,
+            stride 2, as between MSD scales), each halving its rate and band: 2 at 16 kHz = its lowest
+            2 kHz at a quarter of the cost. 0 = the whole band.
     """
 
     periods: tuple[int, ...] = (2, 3, 5, 7, 11)
@@ -198,8 +201,11 @@ class DiscriminatorConfig:
     mrd_layers: int = 3
     mrd_conv_norm: Literal["none", "spectral"] = "none"
     conv_norm: ConvNormName = "weight"
+    input_halvings: int = 0
 
     def __post_init__(self) -> None:
+        if isinstance(self.input_halvings, bool) or not isinstance(self.input_halvings, int) or self.input_halvings < 0:
+            raise ValueError(f"input_halvings must be an integer >= 0, got {self.input_halvings!r}")
         _positive("periods", self.periods, allow_empty=True)
         _positive("mpd_channels", self.mpd_channels)
         if len(self.mpd_channels) < 2:

@@ -255,6 +255,7 @@ class VocoderDiscriminator(nn.Module):
                 config.mrd_resolutions, config.mrd_channels, config.mrd_layers, config.mrd_conv_norm
             )
         self.families = nn.ModuleDict(families)
+        self.pool = nn.AvgPool1d(MSD_POOL_KERNEL, MSD_POOL_STRIDE, padding=MSD_POOL_PADDING)
 
     @property
     def names(self) -> list[str]:
@@ -263,6 +264,8 @@ class VocoderDiscriminator(nn.Module):
     def forward(self, wav: torch.Tensor) -> Output:
         """``(B, 1, T)`` or ``(B, T)`` -> ``([(B, n_i)] * len(names), [[features] * len(names)])``."""
         wav = _as_signal(wav, "VocoderDiscriminator")
+        for _ in range(self.config.input_halvings):
+            wav = self.pool(wav)
         logits: list[torch.Tensor] = []
         features: list[list[torch.Tensor]] = []
         for family in self.families.values():
