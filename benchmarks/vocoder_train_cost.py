@@ -36,8 +36,14 @@ CONFIGS = {"v1 istft (mel only)": REPO / "recipes/vocoder16k/conf/cpu.yaml",
 CLIP = REPO / "samples/audio/78-368-0000.flac"
 
 
-def step_seconds(path: Path, steps: int, adversarial: bool = False) -> float:
-    config = load_config(VocoderTrainConfig, path, ["data.train=[samples/audio]"])
+# The low-band discriminators (input_halvings 2: 0-2 kHz at a quarter of the rate), with spectrogram
+# resolutions scaled to that rate.
+LOW_BAND = ("discriminator={preset: cpu, input_halvings: 2, "
+            "mrd_resolutions: [[128, 32, 128], [256, 64, 256], [64, 16, 64]]}")
+
+
+def step_seconds(path: Path, steps: int, adversarial: bool = False, overrides: tuple[str, ...] = ()) -> float:
+    config = load_config(VocoderTrainConfig, path, ["data.train=[samples/audio]", *overrides])
     generator, discriminator = build_models(config)
     task = VocoderTask(generator, discriminator, config.feature_config, stft_loss=config.stft_loss,
                        adversarial_start=0 if adversarial else 10**9)
@@ -82,7 +88,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--adversarial", action="store_true",
-                        help="also time v2's GAN step (the adversarial phase) with its discriminators")
+                        help="also time v2's GAN step (the adversarial phase) with its discriminators, and with the "
+                             "low-band ones (discriminator.input_halvings 2)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     results = {name: step_seconds(path, args.steps) for name, path in CONFIGS.items()}
@@ -95,6 +102,9 @@ def main() -> None:
         gan = step_seconds(CONFIGS["v2 source_filter"], max(2, args.steps // 2), adversarial=True)
         print(f"  v2 GAN step (+ the config's discriminators, LSGAN + feature matching): {gan:.3f} CPU s/step; "
               f"the discriminators add {gan - v2:.3f} s, {(gan - v2) / v2:.1f}x the spectral-loss step")
+        low = step_seconds(CONFIGS["v2 source_filter"], max(2, args.steps // 2), adversarial=True, overrides=(LOW_BAND,))
+        print(f"  v2 GAN step, low-band discriminators (input_halvings 2): {low:.3f} CPU s/step; they add "
+              f"{low - v2:.3f} s, {(low - v2) / v2:.1f}x the spectral-loss step; {gan / low:.2f}x cheaper than the above")
 
 
 if __name__ == "__main__":

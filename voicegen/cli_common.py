@@ -136,16 +136,18 @@ def load_run(schema: type, family: str, config_path: Path, overrides: tuple[str,
     return config, run_dir, "auto" if resume is None else resume
 
 
-def already_finished(run_dir: Path, max_steps: int, resume: bool | str) -> bool:
+def already_finished(run_dir: Path, max_steps: int, resume: bool | str, minutes: float | None = None) -> bool:
     """Say so (and return True) when ``run_dir`` holds a run that reached ``max_steps`` and exported:
-    running the same command again then changes nothing (its ``export/`` is kept)."""
+    running the same command again then changes nothing (its ``export/`` is kept). ``minutes``: the
+    command's --minutes, which fixes the budget of a run it started (so training on needs it dropped)."""
     from voicegen.train.run import EXPORT_DIR, finished_step
 
     step = finished_step(run_dir, max_steps)
     if step is None or resume is False:  # --no-resume on a finished run: the trainer refuses, naming the folder
         return False
+    on = "without --minutes, " if minutes else ""
     click.echo(f"{run_dir}: this run already finished (step {step}, trainer.max_steps {max_steps}) and its model "
-               f"is in {run_dir / EXPORT_DIR}; nothing to do. To train on: --set trainer.max_steps=N (more than "
+               f"is in {run_dir / EXPORT_DIR}; nothing to do. To train on: {on}--set trainer.max_steps=N (more than "
                f"{step}); for a new run: --run-dir DIR; to export an earlier step: `voicegen export`.")
     return True
 

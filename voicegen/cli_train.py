@@ -73,7 +73,8 @@ def train_vocoder_command(config_path: Path, overrides: tuple[str, ...], run_dir
     from voicegen.train.vocoder import VocoderTrainConfig, train_vocoder
 
     config, run_dir, mode = load_run(VocoderTrainConfig, "vocoder", config_path, overrides, device, run_dir, resume)
-    if already_finished(run_dir, _planned_steps(run_dir, config.trainer.max_steps, minutes), mode):
+    if already_finished(run_dir, _planned_steps(run_dir, config.trainer.max_steps, minutes), mode,
+                        minutes):
         return
     init_path = find_bundle(init_from) if init_from is not None else None
     export = train_vocoder(config, run_dir, resume=mode, init_from=init_path, minutes=minutes)
@@ -114,7 +115,8 @@ def train_cyclegan_command(config_path: Path, overrides: tuple[str, ...], run_di
 
     config, run_dir, mode = load_run(CycleGANTrainConfig, "cyclegan", config_path, overrides, device, run_dir,
                                       resume)
-    if already_finished(run_dir, _planned_steps(run_dir, config.trainer.max_steps, minutes), mode):
+    if already_finished(run_dir, _planned_steps(run_dir, config.trainer.max_steps, minutes), mode,
+                        minutes):
         return
     _name_speakers(config, config_path, overrides)
     init_path = find_bundle(init_from) if init_from is not None else None
@@ -208,7 +210,8 @@ def train_vae_command(config_path: Path, overrides: tuple[str, ...], run_dir: Pa
     from voicegen.train.vae import VAETrainConfig, train_vae
 
     config, run_dir, mode = load_run(VAETrainConfig, "vae", config_path, overrides, device, run_dir, resume)
-    if already_finished(run_dir, _planned_steps(run_dir, config.trainer.max_steps, minutes), mode):
+    if already_finished(run_dir, _planned_steps(run_dir, config.trainer.max_steps, minutes), mode,
+                        minutes):
         return
     export = train_vae(config, run_dir, resume=mode, init_from=find_bundle(init_from) if init_from else None,
                        minutes=minutes)

@@ -267,6 +267,7 @@ def test_minutes_sizes_a_run_and_an_interrupted_one_resumes_to_the_same_step(sam
     assert saved["trainer"]["max_steps"] == 6 and saved["capacity_steps"] == 3
     third = CliRunner().invoke(cli, args)
     assert third.exit_code == 0 and "already finished (step 6, trainer.max_steps 6)" in third.output
+    assert "To train on: without --minutes, --set trainer.max_steps=N (more than 6)" in third.output
 
 
 def test_capacity_fraction_is_a_share_of_max_steps() -> None:
