@@ -17,10 +17,9 @@ that band. STFT: --n-fft points, a quarter of that as hop, Hann window; the rows
 from __future__ import annotations
 
 import argparse
-import glob
-import os
 
 import numpy as np
+from copy_synthesis_breakdown import namesake_pairs  # this folder (on sys.path when run as a script)
 from scipy.signal import istft, stft
 
 from voicegen.audio.io import load_audio
@@ -91,11 +90,7 @@ def main() -> None:
     parser.add_argument("--phase-below", type=float, default=2000.0, help="Hz, for the magnitude / phase rows")
     parser.add_argument("--no-dnsmos", action="store_true", help="MCD only (no speechmos)")
     args = parser.parse_args()
-    pairs = [(os.path.join(args.converted, os.path.basename(ref)), ref)
-             for ref in sorted(glob.glob(os.path.join(args.reference, "*.wav")))
-             if os.path.isfile(os.path.join(args.converted, os.path.basename(ref)))]
-    if not pairs:
-        parser.exit(2, f"no .wav of {args.reference} has a namesake in {args.converted}\n")
+    pairs = namesake_pairs(parser, args.converted, args.reference)
     print("\n".join(scores(pairs, args.n_fft, args.phase_below, not args.no_dnsmos)))
 
 

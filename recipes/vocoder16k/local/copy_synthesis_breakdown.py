@@ -88,18 +88,24 @@ def breakdown(pairs: list[tuple[str, str]], with_dnsmos: bool) -> list[str]:
     return lines
 
 
+def namesake_pairs(parser: argparse.ArgumentParser, converted: str, reference: str) -> list[tuple[str, str]]:
+    """(converted, reference) paths of every .wav of ``reference`` with a namesake in ``converted``; exits 2
+    with one line when there is none (also used by band_swap.py)."""
+    pairs = [(os.path.join(converted, os.path.basename(ref)), ref)
+             for ref in sorted(glob.glob(os.path.join(reference, "*.wav")))
+             if os.path.isfile(os.path.join(converted, os.path.basename(ref)))]
+    if not pairs:
+        parser.exit(2, f"no .wav of {reference} has a namesake in {converted}\n")
+    return pairs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--converted", required=True)
     parser.add_argument("--reference", required=True)
     parser.add_argument("--dnsmos", action="store_true")
     args = parser.parse_args()
-    pairs = [(os.path.join(args.converted, os.path.basename(ref)), ref)
-             for ref in sorted(glob.glob(os.path.join(args.reference, "*.wav")))
-             if os.path.isfile(os.path.join(args.converted, os.path.basename(ref)))]
-    if not pairs:
-        parser.exit(2, f"no .wav of {args.reference} has a namesake in {args.converted}\n")
-    print("\n".join(breakdown(pairs, args.dnsmos)))
+    print("\n".join(breakdown(namesake_pairs(parser, args.converted, args.reference), args.dnsmos)))
 
 
 if __name__ == "__main__":
