@@ -161,10 +161,9 @@ class CycleGANTrainConfig:
             raise ConfigError(f"discriminator.in_channels must be 1 for mels, got {disc.in_channels}")
         if self.identity_steps < 0:
             raise ConfigError(f"identity_steps must be >= 0, got {self.identity_steps}")
-        if self.identity_fraction is not None:
-            if not 0.0 <= self.identity_fraction <= 1.0:
-                raise ConfigError(f"identity_fraction must be in [0, 1], got {self.identity_fraction}")
-            self.identity_steps = round(self.identity_fraction * self.trainer.max_steps)
+        if self.identity_fraction is not None and not 0.0 <= self.identity_fraction <= 1.0:
+            raise ConfigError(f"identity_fraction must be in [0, 1], got {self.identity_fraction}")
+        self.follow_max_steps()
         defaults = dict(DEFAULT_LOSS_WEIGHTS)
         if not self.two_step:
             defaults = {k: v for k, v in defaults.items() if k not in TWO_STEP_LOSSES}
@@ -174,6 +173,12 @@ class CycleGANTrainConfig:
         check_clip_validation(self.trainer, self.data.val_count + int(bool(self.data.val_source)), "converter")
         if self.speaker_a is not None and self.speaker_a == self.speaker_b:
             raise ConfigError(f"speaker_a and speaker_b are both {self.speaker_a!r}; name the speakers differently")
+
+    def follow_max_steps(self) -> None:
+        """``identity_steps`` from ``identity_fraction`` of the current ``trainer.max_steps`` (if given);
+        called again when ``--minutes`` changes ``max_steps``."""
+        if self.identity_fraction is not None:
+            self.identity_steps = round(self.identity_fraction * self.trainer.max_steps)
 
     @property
     def feature_config(self) -> FeatureConfig:
@@ -303,8 +308,8 @@ def train_cyclegan(
     sized = minutes_budget(run_dir, minutes, lambda: calibrate_max_steps(task, dataset, config.trainer, minutes))
     if sized is not None:
         config.trainer.max_steps, budget = sized
-        if config.identity_fraction is not None:
-            config.identity_steps = task.identity_steps = round(config.identity_fraction * config.trainer.max_steps)
+        config.follow_max_steps()
+        task.identity_steps = config.identity_steps
     trainer = run_trainer(task, dataset, config, run_dir, resume=resume, val_dataset=val_dataset,
                           command="voicegen train cyclegan",
                           summary=f"cyclegan {name_a} <-> {name_b}: {len(train_a)} + {len(files_b)} training files, "

@@ -96,6 +96,12 @@ class KLSettings:
     capacity_fraction: float | None = None
     capacity_gamma: float = 100.0
 
+    def follow_max_steps(self) -> None:
+        """``capacity_steps`` from ``capacity_fraction`` of the current ``trainer.max_steps`` (if given);
+        called again when ``--minutes`` changes ``max_steps``."""
+        if self.capacity_fraction is not None:
+            self.capacity_steps = round(self.capacity_fraction * getattr(self, "trainer").max_steps)
+
     def set_vae_trainer(self) -> None:
         """Check the fields above (ConfigError naming the field) and fill ``self.trainer``: loss weights
         {rec 1, kl beta (or capacity_gamma), kl_nats 0} and the default ``vae`` optimizer."""
@@ -105,10 +111,9 @@ class KLSettings:
         if self.capacity_steps < 0:
             raise ConfigError(f"capacity_steps must be >= 0, got {self.capacity_steps}")
         trainer = getattr(self, "trainer")
-        if self.capacity_fraction is not None:
-            if not 0.0 <= self.capacity_fraction <= 1.0:
-                raise ConfigError(f"capacity_fraction must be in [0, 1], got {self.capacity_fraction}")
-            self.capacity_steps = round(self.capacity_fraction * trainer.max_steps)
+        if self.capacity_fraction is not None and not 0.0 <= self.capacity_fraction <= 1.0:
+            raise ConfigError(f"capacity_fraction must be in [0, 1], got {self.capacity_fraction}")
+        self.follow_max_steps()
         kl_weight = self.capacity_gamma if self.capacity_max else self.beta
         if trainer.loss_weights.get("kl", kl_weight) != kl_weight:
             raise ConfigError(f"trainer.loss_weights.kl is {trainer.loss_weights['kl']} but beta / "
@@ -246,8 +251,8 @@ def train_vae(config: VAETrainConfig, run_dir: str | os.PathLike, *,
     sized = minutes_budget(run_dir, minutes, lambda: calibrate_max_steps(task, dataset, config.trainer, minutes))
     if sized is not None:
         config.trainer.max_steps, budget = sized
-        if config.capacity_fraction is not None:
-            config.capacity_steps = task.capacity_steps = round(config.capacity_fraction * config.trainer.max_steps)
+        config.follow_max_steps()
+        task.capacity_steps = config.capacity_steps
     trainer = run_trainer(task, dataset, config, run_dir, resume=resume, val_dataset=val_dataset,
                           command="voicegen train vae",
                           summary=f"vae on {', '.join(train_files)}: {sum(map(len, train_files.values()))} training "
