@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,9 +44,10 @@ def test_a_recording_against_itself_and_against_a_noisier_copy(tmp_path) -> None
     assert mcd > 1.0 and levels[-1] > 1.0 and converted > reference  # white noise: louder, flatter top band
 
 
-def test_no_namesakes_is_one_line(tmp_path) -> None:
+@pytest.mark.parametrize("script", [SCRIPT, SCRIPT.parent / "band_swap.py"], ids=lambda p: p.stem)
+def test_no_namesakes_is_one_line(tmp_path, script: Path) -> None:
     (tmp_path / "empty").mkdir()
-    out = subprocess.run([sys.executable, str(SCRIPT), "--converted", str(tmp_path / "empty"), "--reference",
+    out = subprocess.run([sys.executable, str(script), "--converted", str(tmp_path / "empty"), "--reference",
                           str(CLIP.parent)], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert out.returncode == 2
     assert out.stderr == f"no .wav of {CLIP.parent} has a namesake in {tmp_path / 'empty'}\n"
