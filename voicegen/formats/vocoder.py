@@ -15,12 +15,16 @@ Folder layout (written by :func:`save_vocoder`, read by :func:`read_vocoder_meta
     * ``config.generator``: the generator's config fields (``build_generator(kind, ...)`` rebuilds it).
     * ``config.f0`` (``source_filter`` only, required there): how the F0 rows are made,
       :class:`voicegen.audio.f0.F0Config` fields (``method``, ``f0_min``, ``f0_max``,
-      ``fill_frames``, ``default_hz``). The rows' frame rate is the mel hop.
+      ``fill_frames``, ``default_hz``, ``voicing_threshold``, ``dio_speed``, ``dio_subframes``).
+      The rows' frame rate is the mel hop.
     * ``mel``: the mel contract (:class:`voicegen.audio.contract.FeatureConfig` fields).
     * ``stats``, ``speakers``, ``extra``: null.
 
 Version history: format 1 throughout; ``config.f0`` and the ``source_filter`` kind were added in
-voicegen 0.2.0 (an older voicegen refuses them as an unknown generator kind).
+voicegen 0.2.0 (an older voicegen refuses them as an unknown generator kind); ``config.f0``'s
+``voicing_threshold``, ``dio_speed`` and ``dio_subframes`` were added later in 0.2.0 (absent: 0.1,
+1 and 1, WORLD's defaults and one DIO frame per hop, so earlier artifacts read as before; a
+voicegen without them refuses an artifact that stores them with "unknown f0 setting(s)").
 """
 
 from __future__ import annotations

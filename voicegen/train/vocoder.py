@@ -134,7 +134,8 @@ class VocoderTrainConfig:
         ``win_length``, ``window``, for source_filter ``sample_rate``) are filled from the mel
         contract when absent and must agree with it when given.
     f0: :class:`~voicegen.audio.f0.F0Config` fields (``method``, ``f0_min``, ``f0_max``,
-        ``fill_frames``, ``default_hz``) for a ``source_filter`` generator; must stay empty otherwise.
+        ``fill_frames``, ``default_hz``, ``voicing_threshold``, ``dio_speed``, ``dio_subframes``) for a
+        ``source_filter`` generator; must stay empty otherwise.
     discriminator: ``voicegen.models.vocoder.DiscriminatorConfig`` fields (``preset: paper|cpu``).
     adversarial_loss: ``lsgan``, ``hinge`` or ``bce``.
     adversarial_start: steps of spectral-loss-only warm-up before the discriminator trains.
