@@ -156,3 +156,25 @@ def test_vocode_without_model_uses_the_installed_default(sf1_clip, tmp_path, mon
     result = CliRunner().invoke(cli, ["vocode", str(sf1_clip), str(tmp_path / "p.wav")])
     assert result.exit_code == 1
     assert "no vocoder installed; pass --model PATH" in result.output
+
+
+def test_export_f0_changes_a_shipped_vocoders_tracker_and_refreshes_its_graphs(tmp_path) -> None:
+    from voicegen.audio.f0 import F0Config
+    from voicegen.infer.onnx_runtime import config_sha256
+
+    voc = tmp_path / "voc"
+    shutil.copytree(REPO_ROOT / "voicegen" / "assets" / "models" / "vocoder16k", voc)
+    before = (voc / "artifact.json").read_text()
+    old = ["--f0", "voicing_threshold=0.1", "--f0", "dio_subframes=1", "--f0", "f0_min=50"]
+    refused = CliRunner().invoke(cli, ["export", "vocoder", "--artifact", str(voc), *old])
+    assert refused.exit_code == 2
+    assert f"--f0 rewrites {voc}/artifact.json; add --overwrite to change it" in refused.output
+    wrong_kind = CliRunner().invoke(cli, ["export", "vae", "--artifact", str(voc), *old, "--overwrite"])
+    assert wrong_kind.exit_code == 2 and "--f0 changes an exported vocoder" in wrong_kind.output
+    assert (voc / "artifact.json").read_text() == before
+    done = CliRunner().invoke(cli, ["export", "vocoder", "--artifact", str(voc), *old, "--overwrite"])
+    assert done.exit_code == 0, done.output
+    meta = json.loads((voc / "artifact.json").read_text())
+    assert F0Config.from_dict(meta["config"]["f0"]) == F0Config()  # the settings v5 shipped with first
+    assert json.loads((voc / "onnx.json").read_text())["config_sha256"] == config_sha256(meta["config"])
+    assert f"wrote {voc / 'generator.onnx'}" in done.output

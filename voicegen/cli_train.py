@@ -233,9 +233,14 @@ def train_vae_command(config_path: Path, overrides: tuple[str, ...], run_dir: Pa
 @click.option("--artifact", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
               help="With --onnx: add ONNX graphs to this existing artifact or bundle folder instead of exporting "
                    "a run.")
+@click.option("--f0", "f0_settings", multiple=True, metavar="KEY=VALUE",
+              help="With --artifact (a pitch-conditioned vocoder) and --overwrite: change how it tracks F0, e.g. "
+                   "--f0 voicing_threshold=0.1 --f0 dio_subframes=1 --f0 f0_min=50 (the settings before "
+                   "2026-12-06); keys: method, f0_min, f0_max, fill_frames, default_hz, voicing_threshold, "
+                   "dio_speed, dio_subframes. Its ONNX graphs, if any, are re-exported to match.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing artifact folder (or ONNX graph).")
 def export(kind: str, run_dir: Path | None, step: int | None, out: Path | None, with_onnx: bool,
-           artifact: Path | None, overwrite: bool) -> None:
+           artifact: Path | None, f0_settings: tuple[str, ...], overwrite: bool) -> None:
     """Export the inference artifact (fp16 safetensors + JSON) of a training run's checkpoint.
 
     Works while the run is still training, e.g. to listen to an intermediate step. With --onnx a
@@ -250,14 +255,27 @@ def export(kind: str, run_dir: Path | None, step: int | None, out: Path | None, 
       voicegen export vocoder --run-dir runs/vocoder-tiny --step 20 --out models/voc20
       voicegen vocode samples/audio/SF1_200001.wav voc20.wav --model models/voc20
       voicegen export vocoder --artifact models/voc20 --onnx
+      voicegen export vocoder --artifact models/voc20 --f0 voicing_threshold=0.1 --overwrite
     """
     if (run_dir is None) == (artifact is None):
-        raise click.UsageError("pass --run-dir (export a run) or --artifact with --onnx (add ONNX to an artifact)")
-    if artifact is not None and not with_onnx:
-        raise click.UsageError("--artifact is only used with --onnx")
+        raise click.UsageError("pass --run-dir (export a run) or --artifact with --onnx (add ONNX to an artifact) "
+                               "or --f0 (change its F0 settings)")
+    if artifact is not None and not (with_onnx or f0_settings):
+        raise click.UsageError("--artifact is only used with --onnx or --f0")
+    if f0_settings and (artifact is None or kind != "vocoder"):
+        raise click.UsageError("--f0 changes an exported vocoder: pass it with `export vocoder --artifact FOLDER`")
+    if f0_settings and not overwrite:
+        raise click.UsageError(f"--f0 rewrites {artifact}/artifact.json; add --overwrite to change it")
     from voicegen.pathcheck import check_writable
 
     check_writable(out if out is not None else (run_dir if run_dir is not None else artifact), what="export")
+    if f0_settings:
+        from voicegen.formats.vocoder import set_vocoder_f0
+        from voicegen.infer.onnx_runtime import ONNX_META
+
+        config = set_vocoder_f0(artifact, list(f0_settings))
+        click.echo(f"{artifact}: F0 settings now {config.to_dict()}")
+        with_onnx = with_onnx or (artifact / ONNX_META).is_file()
     if run_dir is not None:
         from voicegen.train.export import export_run
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from pathlib import Path
 
+import pytest
 import torch
 
 from voicegen.audio.f0 import F0Config
 from voicegen.audio.features import compute_mel, get_preset
 from voicegen.audio.io import load_audio
 from voicegen.audio.stats import compute_stats
+from voicegen.errors import ArtifactError, ConfigError
 from voicegen.formats import cyclegan, vae, vocoder
 from voicegen.models.cyclegan import build_generator as build_cyclegan_generator
 from voicegen.models.vae import build_vae
@@ -42,6 +45,30 @@ def test_vocoder_round_trip(tmp_path) -> None:
             x[:, 82] = 0.5
         with torch.no_grad():
             torch.testing.assert_close(loaded(x), generator(x), atol=1e-6, rtol=0)
+
+
+def test_set_vocoder_f0_rewrites_only_the_f0_settings(tmp_path) -> None:
+    for kind, f0 in (("istft", None), ("source_filter", F0Config(f0_max=600.0))):
+        config = fill_generator_contract(kind, {"channels": 16, "intermediate_channels": 32, "n_blocks": 1}, VC16K)
+        path = vocoder.save_vocoder(build_generator(kind, config), kind, config, VC16K, tmp_path / kind, f0=f0,
+                                    dtype=None)
+        before = (path / "artifact.json").read_text()
+        weights = (path / "weights.safetensors").read_bytes()
+        if f0 is None:
+            with pytest.raises(ArtifactError, match="this istft vocoder takes no F0, so it has no F0 settings to change"):
+                vocoder.set_vocoder_f0(path, ["voicing_threshold=0.2"])
+            continue
+        for bad, message in ((["colour=1"], "unknown f0 setting(s) colour; known: method, f0_min"),
+                             (["dio_subframes=two"], "f0.dio_subframes must be an integer, got 'two'"),
+                             (["f0_min=900"], "0 < f0_min < f0_max"), (["nokey"], "--f0 takes KEY=VALUE")):
+            with pytest.raises(ConfigError, match=re.escape(message)):
+                vocoder.set_vocoder_f0(path, bad)
+            assert (path / "artifact.json").read_text() == before  # nothing half-written
+        got = vocoder.set_vocoder_f0(path, ["voicing_threshold=0.2", " dio_subframes = 4", "f0_min=60"])
+        assert got == F0Config(f0_max=600.0, voicing_threshold=0.2, dio_subframes=4, f0_min=60.0)
+        assert vocoder.read_vocoder_meta(path).f0 == got
+        assert (path / "weights.safetensors").read_bytes() == weights
+        vocoder.load_vocoder_artifact(path)  # weights still match the rewritten JSON
 
 
 def test_cyclegan_round_trip(sf1_clip, tm1_clip, tmp_path) -> None:

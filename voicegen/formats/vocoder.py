@@ -29,6 +29,7 @@ voicegen without them refuses an artifact that stores them with "unknown f0 sett
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +101,41 @@ def vocoder_meta(meta: dict, path: str | os.PathLike) -> VocoderMeta:
     if meta.get("kind") != KIND:
         raise ArtifactError(f"{path}: is a {meta.get('kind')!r} artifact, expected {KIND!r}; pass a vocoder folder")
     return parse_vocoder_meta(meta.get("config"), meta.get("mel"), path)
+
+
+def set_vocoder_f0(path: str | os.PathLike, settings: list[str]) -> F0Config:
+    """Change the F0 settings stored in the vocoder artifact at ``path`` (``KEY=VALUE`` strings, keys of
+    :class:`~voicegen.audio.f0.F0Config`); ``artifact.json`` is rewritten atomically, weights untouched.
+
+    The ONNX graphs' config hash then no longer matches: re-export them (the CLI does). Raises a one-line
+    ConfigError for a malformed, unknown or out-of-range setting, ArtifactError for a vocoder without F0.
+    """
+    from voicegen.artifact_meta import ARTIFACT_META
+    from voicegen.fileutil import atomic_write_text
+
+    meta = read_artifact_meta(path)
+    current = vocoder_meta(meta, path).f0
+    if current is None:
+        raise ArtifactError(f"{path}: this {meta['config']['generator_kind']} vocoder takes no F0, so it has no F0 "
+                            "settings to change")
+    fields = current.to_dict()
+    for item in settings:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--f0 takes KEY=VALUE (e.g. voicing_threshold=0.2), got {item!r}")
+        if key not in fields:
+            raise ConfigError(f"unknown f0 setting(s) {key}; known: {', '.join(fields)}")
+        old = fields[key]
+        try:
+            fields[key] = type(old)(text.strip())
+        except ValueError:
+            kind = {int: "an integer", float: "a number"}.get(type(old), "a string")
+            raise ConfigError(f"f0.{key} must be {kind}, got {text.strip()!r}") from None
+    config = F0Config.from_dict(fields)
+    meta["config"]["f0"] = config.to_dict()
+    atomic_write_text(Path(path) / ARTIFACT_META, json.dumps(meta, indent=2, allow_nan=False) + "\n")
+    return config
 
 
 def save_vocoder(
