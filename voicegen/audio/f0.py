@@ -66,9 +66,10 @@ class F0Config:
             halves its cost. Ignored by Harvest.
         dio_subframes: DIO + StoneMask run at this many frames per hop, and each hop's F0 is the
             median of the voiced ones among the ``2 * (subframes // 2) + 1`` centred on it
-            (unvoiced unless most of them are voiced). DIO's contour repair assumes frames a few ms apart
-            (WORLD's default period is 5 ms); at a 16 ms hop, 4 sub-frames halve its gross
-            disagreement with Harvest for ~1.4x the cost. Ignored by Harvest.
+            (unvoiced unless most of them are voiced). DIO's contour repair assumes frames a few ms
+            apart (WORLD's default period is 5 ms); at a 16 ms hop, 4 sub-frames cut the frames more
+            than 20 % from Harvest's F0 from 6.8 % to 4.0 % (LJ Speech + VCC SF1) for ~1.4x the
+            cost. Ignored by Harvest.
     """
 
     method: str = "dio"
