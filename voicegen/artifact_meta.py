@@ -36,6 +36,12 @@ _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 
+def artifact_meta_text(meta: dict) -> str:
+    """How ``artifact.json`` is written (two-space indent, no NaN, a final newline): by
+    :func:`voicegen.checkpoint.save_artifact` and by the in-place edits of a family's format module."""
+    return json.dumps(meta, indent=2, allow_nan=False) + "\n"
+
+
 def read_artifact_meta(path: str | os.PathLike) -> dict:
     """The parsed ``artifact.json`` of the artifact folder ``path``, after checking its format version
     and required fields; one-line ArtifactError naming the path otherwise."""

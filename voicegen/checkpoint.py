@@ -41,6 +41,7 @@ from voicegen.artifact_meta import (  # noqa: F401
     ARTIFACT_META,
     ARTIFACT_WEIGHTS,
     FORMAT_VERSION,
+    artifact_meta_text,
     file_sha256,
     parse_json,
     read_artifact_meta,
@@ -274,7 +275,7 @@ def save_artifact(path: str | os.PathLike, *, kind: str, weights: Mapping[str, M
                 "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                 **documents, "modules": modules, "dtype": str(dtype).removeprefix("torch.") if dtype else None,
                 "weights_sha256": _sha256(weights_path), "tensors": len(tensors)}
-        (tmp / ARTIFACT_META).write_text(json.dumps(meta, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        (tmp / ARTIFACT_META).write_text(artifact_meta_text(meta), encoding="utf-8")
         _fsync(tmp / ARTIFACT_META)
     return dest
 

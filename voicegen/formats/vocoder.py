@@ -29,7 +29,6 @@ voicegen without them refuses an artifact that stores them with "unknown f0 sett
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,7 +109,7 @@ def set_vocoder_f0(path: str | os.PathLike, settings: list[str]) -> F0Config:
     The ONNX graphs' config hash then no longer matches: re-export them (the CLI does). Raises a one-line
     ConfigError for a malformed, unknown or out-of-range setting, ArtifactError for a vocoder without F0.
     """
-    from voicegen.artifact_meta import ARTIFACT_META
+    from voicegen.artifact_meta import ARTIFACT_META, artifact_meta_text
     from voicegen.fileutil import atomic_write_text
 
     meta = read_artifact_meta(path)
@@ -134,7 +133,7 @@ def set_vocoder_f0(path: str | os.PathLike, settings: list[str]) -> F0Config:
             raise ConfigError(f"f0.{key} must be {kind}, got {text.strip()!r}") from None
     config = F0Config.from_dict(fields)
     meta["config"]["f0"] = config.to_dict()
-    atomic_write_text(Path(path) / ARTIFACT_META, json.dumps(meta, indent=2, allow_nan=False) + "\n")
+    atomic_write_text(Path(path) / ARTIFACT_META, artifact_meta_text(meta))
     return config
 
 
