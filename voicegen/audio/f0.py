@@ -86,18 +86,14 @@ class F0Config:
             raise ConfigError(f"f0.method must be one of {', '.join(F0_METHODS)}, got {self.method!r}")
         if not (0 < self.f0_min < self.f0_max) or not math.isfinite(self.f0_max):
             raise ConfigError(f"f0 needs 0 < f0_min < f0_max, got f0_min={self.f0_min}, f0_max={self.f0_max}")
-        if isinstance(self.fill_frames, bool) or not isinstance(self.fill_frames, int) or self.fill_frames < 0:
-            raise ConfigError(f"f0.fill_frames must be an integer >= 0, got {self.fill_frames!r}")
+        _check_int("fill_frames", self.fill_frames, 0)
         if not self.f0_min <= self.default_hz <= self.f0_max:
             raise ConfigError(f"f0.default_hz {self.default_hz} must lie in [f0_min, f0_max]")
         if isinstance(self.voicing_threshold, bool) or not isinstance(self.voicing_threshold, (int, float)) or \
                 not 0 < self.voicing_threshold <= 1:
             raise ConfigError(f"f0.voicing_threshold must be a number in (0, 1], got {self.voicing_threshold!r}")
-        if isinstance(self.dio_speed, bool) or not isinstance(self.dio_speed, int) or not 1 <= self.dio_speed <= 12:
-            raise ConfigError(f"f0.dio_speed must be an integer from 1 to 12, got {self.dio_speed!r}")
-        if isinstance(self.dio_subframes, bool) or not isinstance(self.dio_subframes, int) or \
-                not 1 <= self.dio_subframes <= 16:
-            raise ConfigError(f"f0.dio_subframes must be an integer from 1 to 16, got {self.dio_subframes!r}")
+        _check_int("dio_speed", self.dio_speed, 1, 12)
+        _check_int("dio_subframes", self.dio_subframes, 1, 16)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,6 +107,13 @@ class F0Config:
         if unknown:
             raise ConfigError(f"unknown f0 setting(s) {', '.join(unknown)}")
         return cls(**dict(data))
+
+
+def _check_int(name: str, value: Any, low: int, high: int | None = None) -> None:
+    """ConfigError naming ``f0.<name>`` unless ``value`` is an integer (not a bool) in ``[low, high]``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"from {low} to {high}"
+        raise ConfigError(f"f0.{name} must be an integer {bound}, got {value!r}")
 
 
 def track_f0(wav: np.ndarray, sample_rate: int, hop_length: int, config: F0Config) -> np.ndarray:
@@ -143,10 +146,10 @@ def _subframe_median(fine: np.ndarray, sub: int, frames: int) -> np.ndarray:
     the median of the voiced ones when they are the majority, else 0 (unvoiced)."""
     half = sub // 2
     width = 2 * half + 1
-    padded = np.zeros(half + frames * sub + half + 1)
+    padded = np.zeros((frames - 1) * sub + width)  # exactly `frames` windows, `sub` apart
     count = min(fine.shape[0], padded.shape[0] - half)
     padded[half:half + count] = fine[:count]
-    windows = np.lib.stride_tricks.sliding_window_view(padded, width)[::sub][:frames]
+    windows = np.lib.stride_tricks.sliding_window_view(padded, width)[::sub]
     voiced = windows > 0
     majority = voiced.sum(axis=1) * 2 > width
     values = np.where(voiced, windows, np.nan)
