@@ -1,6 +1,7 @@
 """Live conversion (`voicegen stream`) with the shipped default bundle: latency and cost per block.
 
     python benchmarks/stream.py [--threads 1] [--seconds 20] [--blocks 64 80 96 160] [--context-ms 1024] [--runtime torch|onnx]
+                                [--no-frame-bank]
 
 For each block size (ms), with the default lookahead and context: the algorithmic latency (measured
 on silence, :meth:`LiveConverter.probe_latency`), and the compute time of every block of
@@ -9,7 +10,8 @@ and max in ms, p95 as a share of the block (the issue's target: <= 50 % with one
 blocks that took longer than a block (late at real-time pace). Thread CPU time is shown beside the
 wall time: on a busy machine the wall time includes waiting for a core. The baseline, measured in
 the same run, is the offline `convert` of the same audio: ``cost ratio`` = live compute / offline
-compute (what the short blocks and their contexts cost).
+compute (what the short blocks and their contexts cost). ``--no-frame-bank`` times the chain
+without the bundle's frame bank (``voicegen stream --no-frame-bank``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ def main() -> None:
     parser.add_argument("--context-ms", type=float, default=LiveSettings.context_ms)
     parser.add_argument("--runtime", choices=["torch", "onnx"], default="onnx",
                         help="What runs the networks [default: onnx, what `voicegen stream` picks on a CPU].")
+    parser.add_argument("--no-frame-bank", action="store_true", help="Leave the bundle's frame bank out of the live chain.")
     args = parser.parse_args()
     from voicegen.infer import onnx_runtime
 
@@ -60,13 +63,15 @@ def main() -> None:
     start, cpu = time.perf_counter(), time.thread_time()
     run_whole(chain, wav)
     offline_wall, offline_cpu = time.perf_counter() - start, time.thread_time() - cpu
-    print(f"{args.seconds:g} s of speech, {args.runtime}, {args.threads} thread(s), converter context {args.context_ms:g} ms; offline convert: {offline_wall:.2f} s wall "
+    print(f"{args.seconds:g} s of speech, {args.runtime}, {args.threads} thread(s), converter context {args.context_ms:g} ms, "
+          f"frame bank {'off' if args.no_frame_bank else 'on'} live; offline convert: {offline_wall:.2f} s wall "
           f"(RTF {offline_wall / args.seconds:.3f}), {offline_cpu:.2f} s CPU")
     print(f"{'block ms':>8} {'latency ms':>10} {'mean ms':>8} {'p95 ms':>7} {'max ms':>7} {'p95/block':>9} "
           f"{'late':>6} {'CPU ms/block':>12} {'cost ratio':>10}")
     options = ConvertOptions(source="SF1", target="TM1")
     for block_ms in args.blocks:
-        live = LiveConverter(converter, options, LiveSettings(block_ms=block_ms, context_ms=args.context_ms))
+        live = LiveConverter(converter, options, LiveSettings(block_ms=block_ms, context_ms=args.context_ms,
+                                                                  frame_bank=not args.no_frame_bank))
         latency = 1000 * live.probe_latency() / rate
         size = live.block_samples
         blocks = [wav[i:i + size] for i in range(0, len(wav), size)]

@@ -47,6 +47,9 @@ RAW_FORMATS = {"s16le": ("<i2", 32768.0), "f32le": ("<f4", 1.0)}
                    "frame's time to the latency.")
 @click.option("--crossfade-frames", type=int, default=None,
               help="Frames crossfaded at each block seam of the converter [default: 2, at most the lookahead].")
+@click.option("--frame-bank/--no-frame-bank", "frame_bank", default=True, show_default=True,
+              help="Re-draw the converted frames from the bundle's frame bank (the target's recorded frames), "
+                   "as `voicegen convert` does; no added latency. The post-filter is never run live.")
 @click.option("--realtime", is_flag=True,
               help="Deliver a file's blocks at real-time pace, as a microphone would, and count late blocks.")
 @click.option("--raw-format", type=click.Choice(sorted(RAW_FORMATS)), default="s16le", show_default=True,
@@ -60,7 +63,8 @@ RAW_FORMATS = {"s16le": ("<i2", 32768.0), "f32le": ("<f4", 1.0)}
 @runtime_option()
 def stream(src: str, target: str, source: str | None, model: str | None, out: str, seconds: float | None,
            pitch: str, f0_method: str | None, block_ms: float | None, context_ms: float | None,
-           lookahead_frames: int | None, crossfade_frames: int | None, realtime: bool, raw_format: str,
+           lookahead_frames: int | None, crossfade_frames: int | None, frame_bank: bool, realtime: bool,
+           raw_format: str,
            rate: int | None, threads: int, overwrite: bool, device: str, runtime: str) -> None:
     """Convert SRC live, block by block, into the TARGET speaker's voice.
 
@@ -100,7 +104,7 @@ def stream(src: str, target: str, source: str | None, model: str | None, out: st
     from voicegen.infer.options import ConvertOptions
 
     options = ConvertOptions(source=source, target=target, pitch=pitch, f0_method=f0_method, runtime=runtime)
-    settings = _settings(block_ms, context_ms, lookahead_frames, crossfade_frames)
+    settings = _settings(block_ms, context_ms, lookahead_frames, crossfade_frames, frame_bank)
     settings.check()
 
     from voicegen.infer import onnx_runtime
@@ -156,7 +160,7 @@ def stream(src: str, target: str, source: str | None, model: str | None, out: st
         click.echo(f"wrote {out}", err=True)
 
 
-def _settings(block_ms, context_ms, lookahead_frames, crossfade_frames):
+def _settings(block_ms, context_ms, lookahead_frames, crossfade_frames, frame_bank=True):
     """LiveSettings from the options given (the defaults for the others; the default crossfade is
     shortened to a shorter --lookahead-frames)."""
     import dataclasses
@@ -165,7 +169,8 @@ def _settings(block_ms, context_ms, lookahead_frames, crossfade_frames):
 
     given = {"block_ms": block_ms, "context_ms": context_ms, "lookahead_frames": lookahead_frames,
              "crossfade_frames": crossfade_frames}
-    settings = LiveSettings(**{key: value for key, value in given.items() if value is not None})
+    settings = LiveSettings(frame_bank=frame_bank,
+                            **{key: value for key, value in given.items() if value is not None})
     if crossfade_frames is None and settings.crossfade_frames > settings.lookahead_frames:
         settings = dataclasses.replace(settings, crossfade_frames=settings.lookahead_frames)
     return settings

@@ -101,11 +101,12 @@ class CycleGANBundle:
 
     def mel_stream(self, source: str, target: str, *, chunk_frames: int = DEFAULT_CHUNK_FRAMES,
                    overlap_frames: int = DEFAULT_OVERLAP_FRAMES, chunker: Chunker | None = None,
-                   postfilter: bool = True) -> Chain:
+                   postfilter: bool = True, use_frame_bank: bool | None = None) -> Chain:
         """:meth:`convert_mel` as a streaming stage (:mod:`voicegen.infer.stream`): log-mel frames in
         blocks, converted frames out as soon as no later chunk reaches them; the same output.
         ``chunker(fn, channels)`` replaces the crossfaded chunks (live conversion); ``postfilter``
-        False leaves the bundle's post-filter and frame bank out of this stage."""
+        False leaves the bundle's post-filter out of this stage, and its frame bank unless ``use_frame_bank``
+        is True (``use_frame_bank`` None: as ``postfilter``)."""
         generator = self.generator(source, target)
         if not (chunk_frames >= MIN_FRAMES and 0 <= overlap_frames < chunk_frames):
             raise ValueError(f"convert_mel: need chunk_frames >= {MIN_FRAMES} and 0 <= overlap_frames < "
@@ -113,7 +114,8 @@ class CycleGANBundle:
         n_mels, stats = self.feature_config.n_mels, self.stats
 
         convert = batch_of_one(as_net(generator, self.device))
-        redraw = self.frame_bank.projector(target) if postfilter and self.frame_bank is not None else None
+        use_bank = postfilter if use_frame_bank is None else use_frame_bank
+        redraw = self.frame_bank.projector(target) if use_bank and self.frame_bank is not None else None
         if redraw is not None:
             make = convert
 

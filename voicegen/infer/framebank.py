@@ -8,7 +8,8 @@ with the target's statistics and matched on the frame stacked with ``context`` f
 spectral detail; the converter only has to point at the right ones.
 :meth:`voicegen.infer.cyclegan.CycleGANBundle.mel_stream` runs it on every chunk right after the
 generator and before the VAE post-filter; a VAE bundle runs it after decoding (:func:`redraw_after`);
-``--no-postfilter`` skips it (and the post-filter), and live conversion leaves it out.
+``--no-postfilter`` skips it (and the post-filter); live conversion runs it inside each converter run
+(``voicegen stream --no-frame-bank`` leaves it out).
 The defaults (``k`` 8, ``context`` 1, ``mix`` 0.7) are what the shipped SF1 <-> TM1 converter uses:
 there it lowered MCD by 0.22 dB and raised speaker similarity by 0.011 at about the same DNSMOS
 (``recipes/vcc2016/README.md``, "The frame bank").

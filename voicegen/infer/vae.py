@@ -133,13 +133,14 @@ class VAEBundle:
         mel = check_log_mel(mel, self.feature_config.n_mels, "convert_mel: ")
         return run_whole(self.mel_stream(source, target), mel)
 
-    def mel_stream(self, source: str, target: str, *, chunker: Chunker | None = None, postfilter: bool = True) -> Stage:
+    def mel_stream(self, source: str, target: str, *, chunker: Chunker | None = None, postfilter: bool = True,
+                   use_frame_bank: bool | None = None) -> Stage:
         """:meth:`convert_mel` as a streaming stage (see :mod:`voicegen.infer.stream`);
         ``chunker(fn, channels)`` replaces the crossfaded chunks (live conversion); ``postfilter``
-        False leaves the frame bank out."""
+        False leaves the frame bank out (``use_frame_bank`` True/False overrides it)."""
         self.generator(source, target)
         convert = self.projector(target)
-        if postfilter:
+        if postfilter if use_frame_bank is None else use_frame_bank:
             convert = redraw_after(convert, self.frame_bank, target, self.stats)
         if chunker is not None:
             return chunker(convert, self.feature_config.n_mels)

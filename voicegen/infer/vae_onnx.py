@@ -69,12 +69,13 @@ class OnnxVAEConverter:
 
         return project
 
-    def mel_stream(self, source: str, target: str, *, chunker: Chunker | None = None, postfilter: bool = True) -> Stage:
+    def mel_stream(self, source: str, target: str, *, chunker: Chunker | None = None, postfilter: bool = True,
+                   use_frame_bank: bool | None = None) -> Stage:
         """Log-mel frames of ``source`` in blocks -> ``target``'s voice (crossfaded chunks as offline);
-        ``postfilter`` False leaves the frame bank out."""
+        ``postfilter`` False leaves the frame bank out (``use_frame_bank`` True/False overrides it)."""
         self.generator(source, target)
         convert = self.projector(target)
-        if postfilter:
+        if postfilter if use_frame_bank is None else use_frame_bank:
             convert = redraw_after(convert, self.frame_bank, target, self.stats)
         n_mels = self.feature_config.n_mels
         if chunker is not None:
