@@ -104,7 +104,7 @@ class CycleGANBundle:
                    postfilter: bool = True, use_frame_bank: bool | None = None) -> Chain:
         """:meth:`convert_mel` as a streaming stage (:mod:`voicegen.infer.stream`): log-mel frames in
         blocks, converted frames out as soon as no later chunk reaches them; the same output.
-        ``chunker(fn, channels)`` replaces the crossfaded chunks (live conversion); ``postfilter``
+        ``chunker(fn, channels, rest)`` replaces the crossfaded chunks (live conversion); ``postfilter``
         False leaves the bundle's post-filter out of this stage, and its frame bank unless ``use_frame_bank``
         is True (``use_frame_bank`` None: as ``postfilter``)."""
         generator = self.generator(source, target)
@@ -130,7 +130,7 @@ class CycleGANBundle:
                 return normalize(project(y.astype(np.float32)), stats[target]).astype(np.float32)
         return Chain([Map(lambda m: normalize(m, stats[source]).astype(np.float32), n_mels),
                       (CrossfadeChunks(convert, n_mels, chunk_frames, overlap_frames)
-                       if chunker is None else chunker(convert, n_mels)),
+                       if chunker is None else chunker(convert, n_mels, np.zeros(n_mels, dtype=np.float32))),
                       Map(lambda m: denormalize(m, stats[target]).astype(np.float32), n_mels)])
 
 

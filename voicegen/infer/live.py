@@ -12,7 +12,8 @@ is the same models, run at every pushed block on what has arrived:
   log-Gaussian transform;
 * the converter on up to ``context_ms`` of past frames + the new frames + ``lookahead_frames``
   (:class:`voicegen.infer.stream.SlidingChunks`), its runs aligned to its 4-frame time stride and
-  padded with copies of the last frame, the first ``crossfade_frames`` of each block crossfaded
+  padded with the last frame fading to the source speaker's mean frame, the first ``crossfade_frames``
+  of each block crossfaded
   with the previous run's lookahead; a bundle's frame bank (:mod:`voicegen.infer.framebank`) re-draws
   each run's frames inside it (``LiveSettings.frame_bank``; the newest frame's neighbour is the
   converter's frame for the first lookahead frame, so it adds no latency), the post-filter is left out;
@@ -53,9 +54,13 @@ VOCODER_CONTEXT_FRAMES = 32
 STAGE_LOOKAHEAD_FRAMES = 2
 # Converter runs start on multiples of 4 frames: the CycleGAN and VAE downsample time by 4.
 CONVERTER_ALIGN = 4
-# ... and see 16 copies of their last frame after it: with 2 frames of lookahead, DNSMOS of the live
-# conversion went from 2.60 to 2.98 on 5 evaluation sentences (offline: 3.01).
+# ... and see 16 padding frames after it: copies of their last frame took DNSMOS of the live conversion
+# from 2.60 to 2.98 on 5 evaluation sentences (offline: 3.01; the models of 2026-11)...
 CONVERTER_PAD_FRAMES = 16
+# ... and, since 2026-12-06, the last frame fading to the source speaker's mean frame with a 4-frame time
+# constant instead: on the 10 SF1 -> TM1 pairs DNSMOS 2.83 -> 3.09 (10/10), MCD 6.95 -> 6.80 dB (README,
+# "Live conversion").
+CONVERTER_PAD_DECAY_FRAMES = 4.0
 MAX_BLOCK_MS = 2000.0
 MAX_CONTEXT_MS = 8000.0
 PROBE_SECONDS = 2.0
@@ -65,8 +70,8 @@ PROBE_SECONDS = 2.0
 class LiveSettings:
     """Block and context sizes of the live chain (see the module doc). Times in milliseconds are
     rounded to whole mel frames (16 ms at the vc16k contract). ``frame_bank``: run the bundle's frame
-    bank, if it has one (on the 10 SF1 -> TM1 evaluation pairs MCD 7.36 -> 6.95 dB, speaker similarity
-    0.771 -> 0.788, DNSMOS 2.84 -> 2.83: README, "Live conversion")."""
+    bank, if it has one (on the 10 SF1 -> TM1 evaluation pairs MCD 7.25 -> 6.80 dB, speaker similarity
+    0.776 -> 0.794, DNSMOS 3.07 -> 3.09: README, "Live conversion")."""
 
     block_ms: float = DEFAULT_BLOCK_MS
     context_ms: float = DEFAULT_CONTEXT_MS
@@ -151,9 +156,10 @@ class LiveConverter:
         """:meth:`Converter.stages` with the live converter, F0 and vocoder stages."""
         s, vocoder = self.settings, self.converter.vocoder
 
-        def chunker(fn, channels):
+        def chunker(fn, channels, rest):
             return SlidingChunks(fn, channels, self.context_frames, s.lookahead_frames, s.crossfade_frames,
-                                 align=CONVERTER_ALIGN, pad_frames=CONVERTER_PAD_FRAMES)
+                                 align=CONVERTER_ALIGN, pad_frames=CONVERTER_PAD_FRAMES,
+                                 pad_decay=CONVERTER_PAD_DECAY_FRAMES, pad_rest=rest)
 
         f0 = None
         if vocoder.needs_f0:

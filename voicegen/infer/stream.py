@@ -41,9 +41,10 @@ Net = Callable[[np.ndarray], np.ndarray]
 """A model as the chunkers call it: float32 numpy in, numpy out, wherever it runs (a PyTorch module on
 any device or an ONNX Runtime session; :mod:`voicegen.infer.nets`)."""
 
-Chunker = Callable[[Net, int], Stage]
-"""How a converter's chunk function becomes a stage: ``chunker(fn, channels)`` (e.g. live
-:class:`SlidingChunks` instead of the offline :class:`CrossfadeChunks`)."""
+Chunker = Callable[[Net, int, np.ndarray], Stage]
+"""How a converter's chunk function becomes a stage: ``chunker(fn, channels, rest)`` (e.g. live
+:class:`SlidingChunks` instead of the offline :class:`CrossfadeChunks`); ``rest`` ``(channels,)`` is
+the source speaker's mean frame in the units ``fn`` takes (what a live chunk's future padding decays to)."""
 
 
 class Chain:
@@ -294,18 +295,30 @@ class SlidingChunks:
     depends on the push sizes (a model sees less context than offline): the live counterpart of
     both (``scale`` = hop for a vocoder). ``align``: runs start on multiples of it (a model that
     downsamples time by it then sees its input on the same grid every run, as offline);
-    ``pad_frames``: copies of the last frame appended to each run's input (and their output
-    dropped), so the newest frames are not made at the model's edge.
+    ``pad_frames``: frames appended to each run's input (and their output dropped), so the newest
+    frames are not made at the model's edge: copies of the last frame, or with ``pad_decay`` > 0 the
+    last frame decaying to ``pad_rest`` (``(C,)``, default zeros) with that time constant in frames
+    (pad frame ``j`` = ``rest + (last - rest) * exp(-j / pad_decay)``, ``j`` = 1, 2, ...).
     """
 
     def __init__(self, fn: Net, channels: int, context_frames: int, lookahead_frames: int,
-                 crossfade_frames: int = 0, *, scale: int = 1, align: int = 1, pad_frames: int = 0) -> None:
+                 crossfade_frames: int = 0, *, scale: int = 1, align: int = 1, pad_frames: int = 0,
+                 pad_decay: float = 0.0, pad_rest: np.ndarray | None = None) -> None:
         if context_frames < 0 or not 0 <= crossfade_frames <= lookahead_frames:
             raise ValueError(f"need context_frames >= 0 and 0 <= crossfade_frames <= "
                              f"lookahead_frames, got {context_frames}, {crossfade_frames}, "
                              f"{lookahead_frames}")
+        if pad_decay < 0:
+            raise ValueError(f"need pad_decay >= 0, got {pad_decay}")
         self.fn, self.context, self.lookahead, self.crossfade = fn, context_frames, lookahead_frames, crossfade_frames
         self.scale, self.align, self.pad = scale, align, pad_frames
+        self._pad_weights = None
+        if pad_frames and pad_decay > 0:
+            self._pad_weights = np.exp(-np.arange(1, pad_frames + 1) / pad_decay)[None].astype(np.float32)
+            rest = np.zeros(channels) if pad_rest is None else np.asarray(pad_rest, dtype=np.float64).reshape(-1)
+            if rest.shape != (channels,):
+                raise ValueError(f"pad_rest must have {channels} values, got {rest.shape[0]}")
+            self._pad_rest = rest.astype(np.float32)[:, None]
         self.frames = 0
         self._in = np.zeros((channels, 0), dtype=np.float32)
         self._in_start = 0
@@ -333,7 +346,9 @@ class SlidingChunks:
         lo = max(0, start - self.context)
         lo -= lo % self.align  # a model that downsamples by `align` sees its input on the same grid each run
         x = self._in[:, lo - self._in_start:end - self._in_start]
-        if self.pad:  # hold the last frame: a model sees a steady future instead of its zero padding
+        if self._pad_weights is not None:  # the last frame fading to the rest frame: a future that calms down
+            x = np.concatenate([x, self._pad_rest + (x[:, -1:] - self._pad_rest) * self._pad_weights], axis=1)
+        elif self.pad:  # hold the last frame: a model sees a steady future instead of its zero padding
             x = np.concatenate([x, np.repeat(x[:, -1:], self.pad, axis=1)], axis=1)
         y = np.asarray(self.fn(x), dtype=np.float32)[..., :(end - lo) * k]
         out = y[..., (start - lo) * k:(stop - lo) * k].copy()

@@ -136,14 +136,14 @@ class VAEBundle:
     def mel_stream(self, source: str, target: str, *, chunker: Chunker | None = None, postfilter: bool = True,
                    use_frame_bank: bool | None = None) -> Stage:
         """:meth:`convert_mel` as a streaming stage (see :mod:`voicegen.infer.stream`);
-        ``chunker(fn, channels)`` replaces the crossfaded chunks (live conversion); ``postfilter``
+        ``chunker(fn, channels, rest)`` replaces the crossfaded chunks (live conversion); ``postfilter``
         False leaves the frame bank out (``use_frame_bank`` True/False overrides it)."""
         self.generator(source, target)
         convert = self.projector(target)
         if postfilter if use_frame_bank is None else use_frame_bank:
             convert = redraw_after(convert, self.frame_bank, target, self.stats)
         if chunker is not None:
-            return chunker(convert, self.feature_config.n_mels)
+            return chunker(convert, self.feature_config.n_mels, np.asarray(self.stats[source].mel_mean, np.float32))
         return CrossfadeChunks(convert, self.feature_config.n_mels, CONVERT_CHUNK_FRAMES, CONVERT_OVERLAP_FRAMES)
 
     @torch.no_grad()

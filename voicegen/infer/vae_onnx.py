@@ -79,7 +79,7 @@ class OnnxVAEConverter:
             convert = redraw_after(convert, self.frame_bank, target, self.stats)
         n_mels = self.feature_config.n_mels
         if chunker is not None:
-            return chunker(convert, n_mels)
+            return chunker(convert, n_mels, np.asarray(self.stats[source].mel_mean, np.float32))
         return CrossfadeChunks(convert, n_mels, CONVERT_CHUNK_FRAMES, CONVERT_OVERLAP_FRAMES)
 
     def convert_mel(self, mel: np.ndarray, source: str, target: str) -> np.ndarray:
