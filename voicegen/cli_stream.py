@@ -64,8 +64,7 @@ RAW_FORMATS = {"s16le": ("<i2", 32768.0), "f32le": ("<f4", 1.0)}
 def stream(src: str, target: str, source: str | None, model: str | None, out: str, seconds: float | None,
            pitch: str, f0_method: str | None, block_ms: float | None, context_ms: float | None,
            lookahead_frames: int | None, crossfade_frames: int | None, frame_bank: bool, realtime: bool,
-           raw_format: str,
-           rate: int | None, threads: int, overwrite: bool, device: str, runtime: str) -> None:
+           raw_format: str, rate: int | None, threads: int, overwrite: bool, device: str, runtime: str) -> None:
     """Convert SRC live, block by block, into the TARGET speaker's voice.
 
     Prints the algorithmic latency (the block plus the lookahead the models wait for, measured
@@ -160,7 +159,7 @@ def stream(src: str, target: str, source: str | None, model: str | None, out: st
         click.echo(f"wrote {out}", err=True)
 
 
-def _settings(block_ms, context_ms, lookahead_frames, crossfade_frames, frame_bank=True):
+def _settings(block_ms, context_ms, lookahead_frames, crossfade_frames, frame_bank):
     """LiveSettings from the options given (the defaults for the others; the default crossfade is
     shortened to a shorter --lookahead-frames)."""
     import dataclasses

@@ -13,8 +13,7 @@ is the same models, run at every pushed block on what has arrived:
 * the converter on up to ``context_ms`` of past frames + the new frames + ``lookahead_frames``
   (:class:`voicegen.infer.stream.SlidingChunks`), its runs aligned to its 4-frame time stride and
   padded with the last frame fading to the source speaker's mean frame, the first ``crossfade_frames``
-  of each block crossfaded
-  with the previous run's lookahead; a bundle's frame bank (:mod:`voicegen.infer.framebank`) re-draws
+  of each block crossfaded with the previous run's lookahead; a bundle's frame bank (:mod:`voicegen.infer.framebank`) re-draws
   each run's frames inside it (``LiveSettings.frame_bank``; the newest frame's neighbour is the
   converter's frame for the first lookahead frame, so it adds no latency), the post-filter is left out;
 * the vocoder on the new frames with ``VOCODER_CONTEXT_FRAMES`` past and ``STAGE_LOOKAHEAD_FRAMES``

@@ -140,7 +140,8 @@ class VAEBundle:
         False leaves the frame bank out (``use_frame_bank`` True/False overrides it)."""
         self.generator(source, target)
         convert = self.projector(target)
-        if postfilter if use_frame_bank is None else use_frame_bank:
+        use_bank = postfilter if use_frame_bank is None else use_frame_bank
+        if use_bank:
             convert = redraw_after(convert, self.frame_bank, target, self.stats)
         if chunker is not None:
             return chunker(convert, self.feature_config.n_mels, np.asarray(self.stats[source].mel_mean, np.float32))

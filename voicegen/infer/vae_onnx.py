@@ -75,7 +75,8 @@ class OnnxVAEConverter:
         ``postfilter`` False leaves the frame bank out (``use_frame_bank`` True/False overrides it)."""
         self.generator(source, target)
         convert = self.projector(target)
-        if postfilter if use_frame_bank is None else use_frame_bank:
+        use_bank = postfilter if use_frame_bank is None else use_frame_bank
+        if use_bank:
             convert = redraw_after(convert, self.frame_bank, target, self.stats)
         n_mels = self.feature_config.n_mels
         if chunker is not None:
