@@ -139,3 +139,14 @@ def test_eval_files_and_folders_do_not_mix(runner, folders) -> None:
     missing = folders / "nope.wav"
     result = runner.invoke(cli, ["eval", "--converted", str(missing), "--reference", str(folders / "ref" / "a.wav")])
     assert result.output == f"Error: {missing}: not found (--converted); pass a folder of audio files, or a file\n"
+
+
+def test_dnsmos_framings_option(runner, folders) -> None:
+    out = folders / "framed"
+    args = ["eval", "--converted", str(folders / "conv" / "b.wav"), "--reference", str(folders / "ref" / "b.flac"),
+            "--no-speaker-similarity", "--no-dnsmos", "--no-progress"]
+    result = runner.invoke(cli, [*args, "--out", str(out), "--dnsmos-framings", "3"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "summary.json").read_text())["settings"]["dnsmos_framings"] == 3
+    result = runner.invoke(cli, [*args, "--dnsmos-framings", "0"])
+    assert result.exit_code == 2 and "Invalid value for '--dnsmos-framings': 0 is not in the range x>=1." in result.output
