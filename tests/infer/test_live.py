@@ -25,7 +25,7 @@ from voicegen.infer.bundles import resolve
 from voicegen.infer.convert import Converter
 from voicegen.infer.live import STAGE_LOOKAHEAD_FRAMES, LiveConverter, LiveSettings
 from voicegen.infer.options import ConvertOptions
-from voicegen.infer.stream import SlidingChunks
+from voicegen.infer.stream import Refine, SlidingChunks
 
 RATE, HOP = 16000, 256
 
@@ -93,6 +93,56 @@ def test_sliding_chunks_pad_each_run_with_the_last_frame_held_or_fading_to_the_r
         SlidingChunks(fn, 2, 4, 1, pad_frames=3, pad_decay=-1)
     with pytest.raises(ValueError, match=r"^pad_rest must have 2 values, got 3$"):
         SlidingChunks(fn, 2, 4, 1, pad_frames=3, pad_decay=4.0, pad_rest=np.zeros(3))
+
+
+def smooth3(frames: np.ndarray) -> np.ndarray:
+    """A frame-wise stage with one frame of context: the mean of each frame and its neighbours, ends repeated."""
+    padded = np.pad(frames, ((0, 0), (1, 1)), mode="edge")
+    return (padded[:, :-2] + padded[:, 1:-1] + padded[:, 2:]) / 3
+
+
+@pytest.mark.parametrize("sizes", [[1], [5], [3, 17, 1, 40]])
+def test_sliding_chunks_refine_only_the_kept_frames_as_if_run_on_the_whole_output(sizes) -> None:
+    x = np.random.default_rng(1).normal(size=(4, 90)).astype(np.float32)
+
+    def fn(chunk: np.ndarray) -> np.ndarray:  # depends on the whole run, as a converter does
+        return 2 * chunk + chunk.mean(axis=1, keepdims=True)
+
+    lengths = []
+
+    def counted(frames: np.ndarray) -> np.ndarray:
+        lengths.append(frames.shape[1])
+        return smooth3(frames)
+
+    refine = Refine(counted, context=1)
+    settings = dict(context_frames=12, lookahead_frames=2, crossfade_frames=2, align=4, pad_frames=5,
+                    pad_decay=2.0)
+    trimmed = push_in_blocks(SlidingChunks(fn, 4, refine=refine, **settings), x, sizes)
+    refined_runs = list(lengths)
+    whole = push_in_blocks(SlidingChunks(refine.after(fn), 4, **settings), x, sizes)
+    np.testing.assert_allclose(trimmed, whole, rtol=1e-6, atol=1e-6)
+    # each run refines its new frames and lookahead with a frame either side, not its context and padding
+    assert max(refined_runs) <= max(sizes) + 2 + 2 and len(lengths) == 2 * len(refined_runs)
+    with pytest.raises(ValueError, match=r"^refine runs on frames: need scale 1, got 4$"):
+        SlidingChunks(fn, 1, 3, 2, scale=4, refine=refine)
+
+
+def test_live_frame_bank_runs_on_the_kept_frames_only_with_the_same_output(converter, sf1_clip, monkeypatch) -> None:
+    import voicegen.infer.live as live_module
+
+    wav = load_audio(sf1_clip, RATE)[:2 * RATE]
+    made = []
+
+    def whole_runs(fn, *args, refine=None, **kwargs):  # the frame bank inside the chunk function, on every frame
+        made.append(refine)
+        return SlidingChunks(fn if refine is None else refine.after(fn), *args, **kwargs)
+
+    default = live(converter)
+    expected = push_in_blocks(default, wav, [default.block_samples])
+    monkeypatch.setattr(live_module, "SlidingChunks", whole_runs)
+    chain = live(converter)
+    assert made[-1] is not None and made[-1].context == 1  # the bank matches a frame with a neighbour each side
+    np.testing.assert_array_equal(push_in_blocks(chain, wav, [chain.block_samples]), expected)
 
 
 def test_live_converter_runs_fade_to_the_source_speakers_mean_frame(converter, monkeypatch) -> None:

@@ -104,9 +104,10 @@ class CycleGANBundle:
                    postfilter: bool = True, use_frame_bank: bool | None = None) -> Chain:
         """:meth:`convert_mel` as a streaming stage (:mod:`voicegen.infer.stream`): log-mel frames in
         blocks, converted frames out as soon as no later chunk reaches them; the same output.
-        ``chunker(fn, channels, rest)`` replaces the crossfaded chunks (live conversion); ``postfilter``
-        False leaves the bundle's post-filter out of this stage, and its frame bank unless ``use_frame_bank``
-        is True (``use_frame_bank`` None: as ``postfilter``)."""
+        ``chunker(fn, channels, rest, refine)`` replaces the crossfaded chunks (live conversion; without
+        the post-filter it gets the frame bank as ``refine``); ``postfilter`` False leaves the bundle's
+        post-filter out of this stage, and its frame bank unless ``use_frame_bank`` is True
+        (``use_frame_bank`` None: as ``postfilter``)."""
         generator = self.generator(source, target)
         if not (chunk_frames >= MIN_FRAMES and 0 <= overlap_frames < chunk_frames):
             raise ValueError(f"convert_mel: need chunk_frames >= {MIN_FRAMES} and 0 <= overlap_frames < "
@@ -115,12 +116,9 @@ class CycleGANBundle:
 
         convert = batch_of_one(as_net(generator, self.device))
         use_bank = postfilter if use_frame_bank is None else use_frame_bank
-        redraw = self.frame_bank.projector(target) if use_bank and self.frame_bank is not None else None
-        if redraw is not None:
-            make = convert
-
-            def convert(x: np.ndarray) -> np.ndarray:  # generator, then the frame bank on the same chunk
-                return redraw(make(x))
+        redraw = self.frame_bank.refiner(target) if use_bank and self.frame_bank is not None else None
+        if redraw is not None and (chunker is None or postfilter):
+            convert, redraw = redraw.after(convert), None  # generator, then the frame bank on the same chunk
         project = self.postfilter.for_target(target) if postfilter and self.postfilter is not None else None
         if project is not None:
             generate = convert
@@ -130,7 +128,7 @@ class CycleGANBundle:
                 return normalize(project(y.astype(np.float32)), stats[target]).astype(np.float32)
         return Chain([Map(lambda m: normalize(m, stats[source]).astype(np.float32), n_mels),
                       (CrossfadeChunks(convert, n_mels, chunk_frames, overlap_frames)
-                       if chunker is None else chunker(convert, n_mels, np.zeros(n_mels, dtype=np.float32))),
+                       if chunker is None else chunker(convert, n_mels, np.zeros(n_mels, dtype=np.float32), redraw)),
                       Map(lambda m: denormalize(m, stats[target]).astype(np.float32), n_mels)])
 
 

@@ -7,9 +7,10 @@ with the target's statistics and matched on the frame stacked with ``context`` f
 (Euclidean distance). The output is built from the target's real frames, so it keeps the target's
 spectral detail; the converter only has to point at the right ones.
 :meth:`voicegen.infer.cyclegan.CycleGANBundle.mel_stream` runs it on every chunk right after the
-generator and before the VAE post-filter; a VAE bundle runs it after decoding (:func:`redraw_after`);
-``--no-postfilter`` skips it (and the post-filter); live conversion runs it inside each converter run
-(``voicegen stream --no-frame-bank`` leaves it out).
+generator and before the VAE post-filter; a VAE bundle runs it after decoding (:func:`redraw_refiner`);
+``--no-postfilter`` skips it (and the post-filter); live conversion runs it inside each converter run, on
+the frames that run returns and keeps (:class:`voicegen.infer.stream.Refine`; ``voicegen stream
+--no-frame-bank`` leaves it out).
 The defaults (``k`` 8, ``context`` 1, ``mix`` 0.7) are what the shipped SF1 <-> TM1 converter uses:
 there it lowered MCD by 0.22 dB and raised speaker similarity by 0.011 at about the same DNSMOS
 (``recipes/vcc2016/README.md``, "The frame bank").
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from voicegen.errors import ConfigError
+from voicegen.infer.stream import Refine
 
 QUERY_ROWS = 512
 """Converted frames matched per distance block (bounds the ``(rows, N)`` distance matrix)."""
@@ -132,28 +134,29 @@ class FrameBank:
             redrawn = self.mix * redrawn + (1.0 - self.mix) * mel
         return redrawn.astype(np.float32)
 
-    def projector(self, target: str):
-        """``project`` for one target, or None when the bank does not hold it."""
+    def refiner(self, target: str) -> Refine | None:
+        """``project`` for one target as a :class:`~voicegen.infer.stream.Refine` (a frame depends on its
+        ``context`` neighbours), or None when the bank does not hold it."""
         if target not in self.frames:
             return None
-        return lambda mel: self.project(mel, target)
+        return Refine(lambda mel: self.project(mel, target), self.context)
 
 
-def redraw_after(convert, bank: FrameBank | None, target: str, stats: Mapping[str, object]):
-    """``convert`` (a log-mel ``(n_mels, F)`` -> ``target``'s log-mel, not normalised) followed by
-    ``bank``'s re-draw of ``target`` in that speaker's normalised units (``stats[target]``); ``convert``
-    itself when there is no bank or it does not hold ``target``. How a VAE bundle runs its bank."""
+def redraw_refiner(bank: FrameBank | None, target: str, stats: Mapping[str, object]) -> Refine | None:
+    """``bank``'s re-draw of ``target`` on log-mels that are not normalised (it runs in that speaker's
+    normalised units, ``stats[target]``), as a :class:`~voicegen.infer.stream.Refine`; None when there
+    is no bank or it does not hold ``target``. How a VAE bundle runs its bank."""
     if bank is None or target not in bank.targets:
-        return convert
+        return None
     from voicegen.audio.stats import denormalize, normalize
 
     speaker = stats[target]
 
     def redrawn(mel: np.ndarray) -> np.ndarray:
-        made = normalize(convert(mel), speaker).astype(np.float32)
+        made = normalize(mel, speaker).astype(np.float32)
         return denormalize(bank.project(made, target), speaker).astype(np.float32)
 
-    return redrawn
+    return Refine(redrawn, bank.context)
 
 
 def auto_stride(lengths: Sequence[int], budget: int = AUTO_BANK_FRAMES) -> int:

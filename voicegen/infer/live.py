@@ -155,10 +155,10 @@ class LiveConverter:
         """:meth:`Converter.stages` with the live converter, F0 and vocoder stages."""
         s, vocoder = self.settings, self.converter.vocoder
 
-        def chunker(fn, channels, rest):
+        def chunker(fn, channels, rest, refine):
             return SlidingChunks(fn, channels, self.context_frames, s.lookahead_frames, s.crossfade_frames,
                                  align=CONVERTER_ALIGN, pad_frames=CONVERTER_PAD_FRAMES,
-                                 pad_decay=CONVERTER_PAD_DECAY_FRAMES, pad_rest=rest)
+                                 pad_decay=CONVERTER_PAD_DECAY_FRAMES, pad_rest=rest, refine=refine)
 
         f0 = None
         if vocoder.needs_f0:

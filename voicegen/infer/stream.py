@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -41,10 +42,27 @@ Net = Callable[[np.ndarray], np.ndarray]
 """A model as the chunkers call it: float32 numpy in, numpy out, wherever it runs (a PyTorch module on
 any device or an ONNX Runtime session; :mod:`voicegen.infer.nets`)."""
 
-Chunker = Callable[[Net, int, np.ndarray], Stage]
-"""How a converter's chunk function becomes a stage: ``chunker(fn, channels, rest)`` (e.g. live
+
+
+@dataclass(frozen=True)
+class Refine:
+    """A frame-wise stage run on a chunk function's output (a converter's frame bank): ``fn`` maps frames
+    ``(C, n)`` to ``(C, n)``, and an output frame depends only on the input frames up to ``context`` on
+    either side (the ends of its input repeated), so it can run on just the frames a chunker keeps."""
+
+    fn: Net
+    context: int
+
+    def after(self, convert: Net) -> Net:
+        """``convert`` followed by this stage on its whole output (how an offline chunk runs it)."""
+        return lambda x: self.fn(convert(x))
+
+
+Chunker = Callable[[Net, int, np.ndarray, "Refine | None"], Stage]
+"""How a converter's chunk function becomes a stage: ``chunker(fn, channels, rest, refine)`` (e.g. live
 :class:`SlidingChunks` instead of the offline :class:`CrossfadeChunks`); ``rest`` ``(channels,)`` is
-the source speaker's mean frame in the units ``fn`` takes (what a live chunk's future padding decays to)."""
+the source speaker's mean frame in the units ``fn`` takes (what a live chunk's future padding decays to);
+``refine`` (or None) a :class:`Refine` to run on ``fn``'s output, only where the chunker needs it."""
 
 
 class Chain:
@@ -299,17 +317,23 @@ class SlidingChunks:
     frames are not made at the model's edge: copies of the last frame, or with ``pad_decay`` > 0 the
     last frame decaying to ``pad_rest`` (``(C,)``, default zeros) with that time constant in frames
     (pad frame ``j`` = ``rest + (last - rest) * exp(-j / pad_decay)``, ``j`` = 1, 2, ...).
+    ``refine``: a :class:`Refine` run on ``fn``'s output frames, only on those a run returns or keeps for
+    the next crossfade (with its context either side): the same frames as running it on the whole
+    run's output, for a fraction of the cost (frames out only, ``scale`` 1).
     """
 
     def __init__(self, fn: Net, channels: int, context_frames: int, lookahead_frames: int,
                  crossfade_frames: int = 0, *, scale: int = 1, align: int = 1, pad_frames: int = 0,
-                 pad_decay: float = 0.0, pad_rest: np.ndarray | None = None) -> None:
+                 pad_decay: float = 0.0, pad_rest: np.ndarray | None = None, refine: Refine | None = None) -> None:
         if context_frames < 0 or not 0 <= crossfade_frames <= lookahead_frames:
             raise ValueError(f"need context_frames >= 0 and 0 <= crossfade_frames <= "
                              f"lookahead_frames, got {context_frames}, {crossfade_frames}, "
                              f"{lookahead_frames}")
         if pad_decay < 0:
             raise ValueError(f"need pad_decay >= 0, got {pad_decay}")
+        if refine is not None and scale != 1:
+            raise ValueError(f"refine runs on frames: need scale 1, got {scale}")
+        self.refine = refine
         self.fn, self.context, self.lookahead, self.crossfade = fn, context_frames, lookahead_frames, crossfade_frames
         self.scale, self.align, self.pad = scale, align, pad_frames
         self._pad_weights = None
@@ -350,7 +374,14 @@ class SlidingChunks:
             x = np.concatenate([x, self._pad_rest + (x[:, -1:] - self._pad_rest) * self._pad_weights], axis=1)
         elif self.pad:  # hold the last frame: a model sees a steady future instead of its zero padding
             x = np.concatenate([x, np.repeat(x[:, -1:], self.pad, axis=1)], axis=1)
-        y = np.asarray(self.fn(x), dtype=np.float32)[..., :(end - lo) * k]
+        y = np.asarray(self.fn(x), dtype=np.float32)
+        if self.refine is not None:  # only on the frames kept below, with the refiner's context either side
+            a, b, c = start - lo, end - lo, self.refine.context
+            first = max(0, a - c)
+            part = np.asarray(self.refine.fn(y[:, first:b + c]), dtype=np.float32)
+            y = y.copy()
+            y[:, a:b] = part[:, a - first:b - first]
+        y = y[..., :(end - lo) * k]
         out = y[..., (start - lo) * k:(stop - lo) * k].copy()
         if self._tail is not None and self.crossfade:
             n = min(self.crossfade * k, self._tail.shape[-1], out.shape[-1])

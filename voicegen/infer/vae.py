@@ -34,7 +34,7 @@ from voicegen.errors import ConfigError
 from voicegen.formats.vae import KIND as VAE_KIND  # noqa: F401  (re-exported)
 from voicegen.formats.vae import MODULE as VAE_MODULE  # noqa: F401  (re-exported)
 from voicegen.formats.vae import load_vae_parts
-from voicegen.infer.framebank import FrameBank, redraw_after
+from voicegen.infer.framebank import FrameBank, redraw_refiner
 from voicegen.infer.stream import Chunker, CrossfadeChunks, Stage, run_whole
 from voicegen.infer.vae_onnx import CONVERT_CHUNK_FRAMES, CONVERT_OVERLAP_FRAMES  # one definition, torch-free
 from voicegen.models.vae import SpectrogramVAE
@@ -136,15 +136,17 @@ class VAEBundle:
     def mel_stream(self, source: str, target: str, *, chunker: Chunker | None = None, postfilter: bool = True,
                    use_frame_bank: bool | None = None) -> Stage:
         """:meth:`convert_mel` as a streaming stage (see :mod:`voicegen.infer.stream`);
-        ``chunker(fn, channels, rest)`` replaces the crossfaded chunks (live conversion); ``postfilter``
+        ``chunker(fn, channels, rest, refine)`` replaces the crossfaded chunks (live conversion; ``refine``: the frame bank); ``postfilter``
         False leaves the frame bank out (``use_frame_bank`` True/False overrides it)."""
         self.generator(source, target)
         convert = self.projector(target)
         use_bank = postfilter if use_frame_bank is None else use_frame_bank
-        if use_bank:
-            convert = redraw_after(convert, self.frame_bank, target, self.stats)
+        redraw = redraw_refiner(self.frame_bank, target, self.stats) if use_bank else None
         if chunker is not None:
-            return chunker(convert, self.feature_config.n_mels, np.asarray(self.stats[source].mel_mean, np.float32))
+            return chunker(convert, self.feature_config.n_mels, np.asarray(self.stats[source].mel_mean, np.float32),
+                           redraw)
+        if redraw is not None:
+            convert = redraw.after(convert)
         return CrossfadeChunks(convert, self.feature_config.n_mels, CONVERT_CHUNK_FRAMES, CONVERT_OVERLAP_FRAMES)
 
     @torch.no_grad()

@@ -21,7 +21,7 @@ from voicegen.audio.contract import FeatureConfig
 from voicegen.audio.logmel import check_log_mel
 from voicegen.audio.stats import SpeakerStats, denormalize, normalize
 from voicegen.errors import ArtifactError, ConfigError
-from voicegen.infer.framebank import FrameBank, redraw_after
+from voicegen.infer.framebank import FrameBank, redraw_refiner
 from voicegen.infer.nets import batch_of_one
 from voicegen.infer.stream import Chunker, CrossfadeChunks, Stage, run_whole
 
@@ -76,11 +76,12 @@ class OnnxVAEConverter:
         self.generator(source, target)
         convert = self.projector(target)
         use_bank = postfilter if use_frame_bank is None else use_frame_bank
-        if use_bank:
-            convert = redraw_after(convert, self.frame_bank, target, self.stats)
+        redraw = redraw_refiner(self.frame_bank, target, self.stats) if use_bank else None
         n_mels = self.feature_config.n_mels
         if chunker is not None:
-            return chunker(convert, n_mels, np.asarray(self.stats[source].mel_mean, np.float32))
+            return chunker(convert, n_mels, np.asarray(self.stats[source].mel_mean, np.float32), redraw)
+        if redraw is not None:
+            convert = redraw.after(convert)
         return CrossfadeChunks(convert, n_mels, CONVERT_CHUNK_FRAMES, CONVERT_OVERLAP_FRAMES)
 
     def convert_mel(self, mel: np.ndarray, source: str, target: str) -> np.ndarray:
