@@ -18,7 +18,7 @@ from voicegen.errors import ArtifactError, AudioError, ConfigError
 from voicegen.formats.framebank import FILE, FrameBankSpec, load_frame_bank, parse_frame_bank, save_frame_bank
 from voicegen.infer import framebank
 from voicegen.infer.bundles import PACKAGE_MODELS_DIR, load_converter, package_bundle, read_bundle_info
-from voicegen.infer.framebank import FrameBank, nearest
+from voicegen.infer.framebank import FrameBank, nearest, prepare_bank
 
 SHIPPED = PACKAGE_MODELS_DIR / "vcc2016_sf1_tm1"
 VOCODER = PACKAGE_MODELS_DIR / "vocoder16k_vc"
@@ -340,3 +340,12 @@ def test_a_batch_manifest_counts_the_frame_bank(banked) -> None:
     skipped = ConvertOptions(source="SF1", target="TM1", no_postfilter=True)
     assert sha not in model_weights(WorkerSpec(skipped, model=str(bundle)))
     assert model_weights(WorkerSpec(ConvertOptions(source="SF1", target="TM1"), model=str(SHIPPED)))[-1] != sha
+
+
+@pytest.mark.parametrize("context", [0, 1, 2])
+def test_a_prepared_bank_finds_the_same_neighbours(context) -> None:
+    rng = np.random.default_rng(3)
+    bank, query = rng.normal(size=(700, 6)).astype(np.float32), rng.normal(size=(9, 6)).astype(np.float32)
+    prepared = prepare_bank(bank, context)
+    assert prepared[0].shape == (700 + 2 * context, 6) and prepared[1].shape == (700 + 2 * context,)
+    np.testing.assert_array_equal(nearest(query, bank, 8, context, prepared=prepared), nearest(query, bank, 8, context))

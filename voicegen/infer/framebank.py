@@ -66,18 +66,27 @@ def smallest(dist: np.ndarray, k: int) -> np.ndarray:
     return np.take_along_axis(cols, order, 1)
 
 
-def nearest(query: np.ndarray, bank: np.ndarray, k: int, context: int = 0) -> np.ndarray:
+def prepare_bank(bank: np.ndarray, context: int) -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`nearest` computes from ``bank`` alone: the bank with its ends repeated ``context`` times
+    and the squared norms of its rows (a fixed cost per call that a caller matching many short queries
+    against one bank, as live conversion does, computes once)."""
+    padded = np.pad(bank, ((context, context), (0, 0)), mode="edge") if context else bank
+    return padded, (padded * padded).sum(1)
+
+
+def nearest(query: np.ndarray, bank: np.ndarray, k: int, context: int = 0, *,
+            prepared: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Indices ``(F, k)`` of the ``k`` rows of ``bank`` ``(N, d)`` nearest to each row of ``query`` ``(F, d)``,
     nearest first (ties by lower index): Euclidean distance between the rows each stacked with their
-    ``context`` neighbours on either side (the first and last rows repeated at the ends).
+    ``context`` neighbours on either side (the first and last rows repeated at the ends). ``prepared``:
+    :func:`prepare_bank` of the same ``bank`` and ``context`` (computed here when None).
 
     The stacked distance is the sum of the frame distances along a diagonal, so one product of the
     unstacked frames serves every context offset.
     """
     c = context
     qp = np.pad(query, ((c, c), (0, 0)), mode="edge") if c else query
-    bp = np.pad(bank, ((c, c), (0, 0)), mode="edge") if c else bank
-    bank_sq = (bp * bp).sum(1)
+    bp, bank_sq = prepare_bank(bank, c) if prepared is None else prepared
     n = len(bank)
     out = np.empty((len(query), k), dtype=np.int64)
     for start in range(0, len(query), QUERY_ROWS):
@@ -113,6 +122,7 @@ class FrameBank:
             if len(array) < k:
                 raise ConfigError(f"frame bank of {target!r}: {len(array)} frames, fewer than k={k}")
             self.frames[target] = normalize(np.asarray(array, dtype=np.float32).T, stats[target]).T.astype(np.float32)
+        self._prepared: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -128,7 +138,9 @@ class FrameBank:
         bank frames (mixed with the frame itself when ``mix`` < 1), same shape (float32)."""
         bank = self.frames[target]
         mel = np.asarray(mel, dtype=np.float32)
-        index = nearest(mel.T, bank, self.k, self.context)
+        if target not in self._prepared:
+            self._prepared[target] = prepare_bank(bank, self.context)
+        index = nearest(mel.T, bank, self.k, self.context, prepared=self._prepared[target])
         redrawn = bank[index].mean(axis=1).T
         if self.mix < 1.0:
             redrawn = self.mix * redrawn + (1.0 - self.mix) * mel
