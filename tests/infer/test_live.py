@@ -165,12 +165,32 @@ def test_live_converter_runs_fade_to_the_source_speakers_mean_frame(converter, m
     np.testing.assert_allclose(made[-1]["pad_rest"], vae.bundle.stats["SF1"].mel_mean, rtol=1e-6)
 
 
-def test_live_f0_tracks_a_known_contour_within_20_cents() -> None:
+def test_live_f0_uses_the_vocoders_tracker_settings_without_delaying_unvoiced_runs(converter, monkeypatch) -> None:
+    from voicegen.infer.vocode import Vocoder
+
+    configs = []
+    original = Vocoder.f0_stream
+
+    def recording(self, **blocks):
+        configs.append((self.f0_config, blocks))
+        return original(self, **blocks)
+
+    monkeypatch.setattr(Vocoder, "f0_stream", recording)
+    live(converter)
+    config, blocks = configs[-1]
+    shipped = converter.vocoder.f0_config
+    assert shipped.dio_subframes == 4 and config.dio_subframes == 4  # sub-frames live too (2026-12-06)
+    assert config.fill_frames == 0 and config.voicing_threshold == shipped.voicing_threshold
+    assert blocks == {"block_frames": None, "context_frames": 16, "lookahead_frames": STAGE_LOOKAHEAD_FRAMES}
+
+
+@pytest.mark.parametrize("settings", [{}, {"dio_subframes": 4, "voicing_threshold": 0.2, "f0_min": 60.0}])
+def test_live_f0_tracks_a_known_contour_within_20_cents(settings) -> None:
     t = np.arange(int(1.6 * RATE)) / RATE
     f0 = 140.0 * 2 ** (t / 1.6 * 5 / 12)  # a glide up 5 semitones
     phase = 2 * np.pi * np.cumsum(f0) / RATE
     wav = sum(0.3 / k * np.sin(k * phase) for k in range(1, 6)).astype(np.float32)
-    config = F0Config(fill_frames=0)
+    config = F0Config(fill_frames=0, **settings)  # the second: the shipped vocoder's, as live conversion runs it
     stream = F0Stream(RATE, HOP, config, block_frames=None, context_frames=16, lookahead_frames=2)
     rows = push_in_blocks(stream, wav, [6 * HOP])
     assert rows.shape == (2, len(wav) // HOP)

@@ -8,8 +8,8 @@ is the same models, run at every pushed block on what has arrived:
   for half a window of future samples: one frame);
 * F0 rows tracked on the new frames with ``F0_CONTEXT_FRAMES`` past and ``STAGE_LOOKAHEAD_FRAMES``
   future frames, unvoiced frames not delayed (``fill_frames`` 0: the last voiced log-F0 is held
-  instead of interpolated across the gap) and one DIO frame per hop (``dio_subframes`` 1), then the
-  log-Gaussian transform;
+  instead of interpolated across the gap) with the vocoder's tracker settings (DIO at 4 sub-frames per
+  hop for the shipped one), then the log-Gaussian transform;
 * the converter on up to ``context_ms`` of past frames + the new frames + ``lookahead_frames``
   (:class:`voicegen.infer.stream.SlidingChunks`), its runs aligned to its 4-frame time stride and
   padded with the last frame fading to the source speaker's mean frame, the first ``crossfade_frames``
@@ -163,10 +163,11 @@ class LiveConverter:
         f0 = None
         if vocoder.needs_f0:
             assert vocoder.f0_config is not None
-            # One DIO frame per hop live: sub-frames tracked on a block that ends a lookahead after the newest
-            # frame flipped its voicing from block to block on a steady tone (a click at every join).
-            live_f0 = dataclasses.replace(vocoder, f0_config=dataclasses.replace(vocoder.f0_config, fill_frames=0,
-                                                                                 dio_subframes=1))
+            # The vocoder's own tracker settings, its DIO sub-frames included (since 2026-12-06: 4 sub-frames
+            # per hop put 0.6 % of SF1's voiced frames more than 100 cents from the offline F0 where one put
+            # 6.7 %, and raised live DNSMOS on SF1 -> TM1, TM1 -> SF1 and LJ Speech -> TM1 by 0.015 / 0.066 /
+            # 0.038 (4 framings); recipes/vcc2016/logs/2026-12-06_live_f0_subframes/); unvoiced runs not delayed.
+            live_f0 = dataclasses.replace(vocoder, f0_config=dataclasses.replace(vocoder.f0_config, fill_frames=0))
             f0 = live_f0.f0_stream(block_frames=None, context_frames=F0_CONTEXT_FRAMES,
                                    lookahead_frames=STAGE_LOOKAHEAD_FRAMES)
         # A bundle's post-filter is left out live: run on blocks that end at the newest frame, its
