@@ -43,7 +43,6 @@ Net = Callable[[np.ndarray], np.ndarray]
 any device or an ONNX Runtime session; :mod:`voicegen.infer.nets`)."""
 
 
-
 @dataclass(frozen=True)
 class Refine:
     """A frame-wise stage run on a chunk function's output (a converter's frame bank): ``fn`` maps frames

@@ -136,8 +136,9 @@ class VAEBundle:
     def mel_stream(self, source: str, target: str, *, chunker: Chunker | None = None, postfilter: bool = True,
                    use_frame_bank: bool | None = None) -> Stage:
         """:meth:`convert_mel` as a streaming stage (see :mod:`voicegen.infer.stream`);
-        ``chunker(fn, channels, rest, refine)`` replaces the crossfaded chunks (live conversion; ``refine``: the frame bank); ``postfilter``
-        False leaves the frame bank out (``use_frame_bank`` True/False overrides it)."""
+        ``chunker(fn, channels, rest, refine)`` replaces the crossfaded chunks (live conversion; ``refine``:
+        the frame bank); ``postfilter`` False leaves the frame bank out (``use_frame_bank`` True/False
+        overrides it)."""
         self.generator(source, target)
         convert = self.projector(target)
         use_bank = postfilter if use_frame_bank is None else use_frame_bank
