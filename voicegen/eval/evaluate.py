@@ -108,8 +108,8 @@ def evaluate_folders(
         naturalness: DNSMOS of the converted and reference files (:mod:`voicegen.eval.naturalness`):
             True requires speechmos, False skips it, None uses it when installed.
         dnsmos_framings: each DNSMOS score is the mean over this many framings of the clip (1: speechmos's
-            single framing; 4 cuts the framing jitter of a 10-file mean from ~0.03 to ~0.005; see
-            :mod:`voicegen.eval.naturalness`).
+            single framing; 4 cuts the framing jitter of a file from 0.02-0.04 to 0.005-0.013, of a
+            10-file mean from up to 0.017 to 0.001-0.009; see :mod:`voicegen.eval.naturalness`).
         f0_method: "dio" or "harvest" (:mod:`voicegen.eval.f0`).
         num_plots: pairs drawn in the F0 and spectrogram figures (0 draws only the histogram).
         overwrite: allow an ``out_dir`` that already holds files (they are replaced).

@@ -15,8 +15,8 @@ hop) fall on the clip moves the score. The 10 VCC 2016 SF1 evaluation recordings
 samples (the same content) move by 0.028 per file (standard deviation) and their mean from 3.221 to
 3.184; ``framings=K`` averages K framings of the clip (:func:`framed`): with K = 4 the same test moves
 a file by 0.005-0.013 and the 10-file mean by 0.001-0.009 (standard deviations; recordings, vocoder
-copy-synthesis and live-conversion outputs: ``recipes/vcc2016/logs/2026-12-06_dnsmos_framing/``). K = 1 is speechmos's single framing,
-comparable with published DNSMOS figures and this project's tables.
+copy-synthesis and live-conversion outputs: ``recipes/vcc2016/logs/2026-12-06_dnsmos_framing/``).
+K = 1 is speechmos's single framing, comparable with published DNSMOS figures and this project's tables.
 """
 
 from __future__ import annotations

@@ -122,7 +122,7 @@ class FrameBank:
             if len(array) < k:
                 raise ConfigError(f"frame bank of {target!r}: {len(array)} frames, fewer than k={k}")
             self.frames[target] = normalize(np.asarray(array, dtype=np.float32).T, stats[target]).T.astype(np.float32)
-        self._prepared: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._prepared = {target: prepare_bank(bank, context) for target, bank in self.frames.items()}
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -138,8 +138,6 @@ class FrameBank:
         bank frames (mixed with the frame itself when ``mix`` < 1), same shape (float32)."""
         bank = self.frames[target]
         mel = np.asarray(mel, dtype=np.float32)
-        if target not in self._prepared:
-            self._prepared[target] = prepare_bank(bank, self.context)
         index = nearest(mel.T, bank, self.k, self.context, prepared=self._prepared[target])
         redrawn = bank[index].mean(axis=1).T
         if self.mix < 1.0:

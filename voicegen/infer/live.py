@@ -13,9 +13,10 @@ is the same models, run at every pushed block on what has arrived:
 * the converter on up to ``context_ms`` of past frames + the new frames + ``lookahead_frames``
   (:class:`voicegen.infer.stream.SlidingChunks`), its runs aligned to its 4-frame time stride and
   padded with the last frame fading to the source speaker's mean frame, the first ``crossfade_frames``
-  of each block crossfaded with the previous run's lookahead; a bundle's frame bank (:mod:`voicegen.infer.framebank`) re-draws
-  each run's frames inside it (``LiveSettings.frame_bank``; the newest frame's neighbour is the
-  converter's frame for the first lookahead frame, so it adds no latency), the post-filter is left out;
+  of each block crossfaded with the previous run's lookahead; a bundle's frame bank
+  (:mod:`voicegen.infer.framebank`) re-draws the frames each run keeps (``LiveSettings.frame_bank``;
+  the newest frame's neighbour is the converter's frame for the first lookahead frame, so it adds no
+  latency), the post-filter is left out;
 * the vocoder on the new frames with ``VOCODER_CONTEXT_FRAMES`` past and ``STAGE_LOOKAHEAD_FRAMES``
   future frames; its excitation phase runs on across blocks.
 
@@ -173,8 +174,9 @@ class LiveConverter:
         # A bundle's post-filter is left out live: run on blocks that end at the newest frame, its
         # encoder and decoder changed the joins audibly (a click on a steady tone), which the
         # generator alone does not.
-        # A frame bank runs inside each converter chunk (``settings.frame_bank``): the newest frame's
-        # neighbour is the converter's frame for the first lookahead frame.
+        # A frame bank runs on the frames each converter run keeps (the chunker's refine stage,
+        # ``settings.frame_bank``): the newest frame's neighbour is the converter's frame for the first
+        # lookahead frame.
         bundle = self.converter.bundle
         chain, _, _ = self.converter.stages(
             self.source, self.target, pitch=self.pitch, f0=f0,
