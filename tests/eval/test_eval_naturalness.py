@@ -92,3 +92,16 @@ def test_gross_pitch_error_counts_frames_off_by_more_than_20_percent() -> None:
     converted = np.array([119.0, 121, 50, 100, 100, 0])
     assert gross_pitch_error(converted, reference) == pytest.approx(2 / 4)  # 121 and 50; 2 frames unvoiced in one
     assert math.isnan(gross_pitch_error(np.zeros(3), reference[:3]))
+
+
+def test_conversion_scorer_averages_its_framings(tm1_clip) -> None:
+    from voicegen.eval.scoring import ConversionScorer
+
+    with pytest.raises(ConfigError, match=r"^DNSMOS framings must be an integer >= 1, got 0$"):
+        ConversionScorer(16000, dnsmos_framings=0)
+    if not dnsmos_available():
+        pytest.skip("speechmos/onnxruntime not installed (pip install 'voicegen[eval]')")
+    wav = load_audio(tm1_clip)[:16000 * 3]
+    got = ConversionScorer(16000, dnsmos_framings=3)(wav)
+    assert got == {"dnsmos_ovrl": pytest.approx(dnsmos_scores(wav, 16000, 3)["dnsmos_ovrl"], abs=1e-9)}
+    assert ConversionScorer(16000)(wav)["dnsmos_ovrl"] == pytest.approx(dnsmos_scores(wav, 16000)["dnsmos_ovrl"])

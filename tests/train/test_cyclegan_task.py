@@ -239,6 +239,8 @@ def tiny_config(dir_a: Path, dir_b: Path, **sections) -> CycleGANTrainConfig:
     ({"speaker_a": "X", "speaker_b": "X"}, "speaker_a and speaker_b are both 'X'"),
     ({"data": {"segment_frames": 4}}, "data.segment_frames must be >= 8, got 4"),
     ({"trainer": {"max_steps": 2, "batch_size": 1, "val_batch_size": 2}}, "trainer.val_batch_size must be 1"),
+    ({"data": {"dir_a": "a", "dir_b": "b", "val_dnsmos_framings": -1}},
+     "data.val_dnsmos_framings must be an integer >= 1 (DNSMOS framings per validation clip), got -1"),
 ])
 def test_config_errors_are_one_line(change: dict, message: str) -> None:
     with pytest.raises(ConfigError) as info:
@@ -253,6 +255,7 @@ def test_config_defaults() -> None:
     assert (gen.lr, disc.lr, gen.betas, gen.scheduler) == (2e-4, 1e-4, (0.5, 0.999), "linear_decay")
     assert config.generator["n_mels"] == 80
     assert config.data.mask_max_frames == 6  # 25 of 64 frames, scaled to the 16-frame crops
+    assert config.data.val_dnsmos_framings == 4
 
 
 def test_short_training_run_exports_a_bundle(speaker_dirs: tuple[Path, Path], tmp_path: Path) -> None:
@@ -296,8 +299,14 @@ def test_resume_continues_exactly(speaker_dirs: tuple[Path, Path], tmp_path: Pat
             assert torch.equal(tensor, other), name
 
 
-def test_parallel_validation_pairs_are_scored_and_pick_the_exported_step(speaker_dirs, tmp_path) -> None:
+def test_parallel_validation_pairs_are_scored_and_pick_the_exported_step(speaker_dirs, tmp_path, monkeypatch) -> None:
+    import voicegen.eval.scoring
     from voicegen.audio.f0 import F0Config
+
+    framings = []
+    monkeypatch.setattr(voicegen.eval.scoring, "dnsmos_available", lambda: True)
+    monkeypatch.setattr(voicegen.eval.scoring, "dnsmos_scores",
+                        lambda wav, rate, k=1: framings.append(k) or {"dnsmos_ovrl": 3.0 + 0.1 * len(framings)})
 
     dir_a, dir_b = speaker_dirs
     val_src, val_trg = tmp_path / "val" / "SF1", tmp_path / "val" / "TM1"
@@ -314,7 +323,7 @@ def test_parallel_validation_pairs_are_scored_and_pick_the_exported_step(speaker
         return (0.1 * np.sin(2 * np.pi * 120 * t) * (1 + 0.1 * mel.mean())).astype(np.float32)
 
     config = tiny_config(dir_a, dir_b, data={"dir_a": str(dir_a), "dir_b": str(dir_b), "val_count": 0,
-                                             "segment_frames": 16, "mask_max_frames": 6,
+                                             "segment_frames": 16, "mask_max_frames": 6, "val_dnsmos_framings": 2,
                                              "val_source": str(val_src), "val_target": str(val_trg)},
                          trainer={"max_steps": 6, "batch_size": 2, "device": "cpu", "log_every": 3, "val_every": 3,
                                   "checkpoint_every": 0, "progress": False, "tensorboard": False,
@@ -324,6 +333,7 @@ def test_parallel_validation_pairs_are_scored_and_pick_the_exported_step(speaker
     scored = [r for r in rows if "val/mcd_db" in r]
     assert [r["step"] for r in scored] == [3, 6] and all(r["val/mcd_db"] > 0 for r in scored)
     assert all("val/f0_rmse_cents" in r and "val/gpe" in r for r in scored)
+    assert framings == [2, 2] and [r["val/dnsmos_ovrl"] for r in scored] == pytest.approx([3.1, 3.2])
     best = json.loads((tmp_path / "run" / "best.json").read_text())
     assert best["value"] == min(r["val/mcd_db"] for r in scored) and best["metric"] == "mcd_db"
     assert len(calls) == 2  # one validation pair, two validations

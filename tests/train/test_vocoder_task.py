@@ -65,6 +65,15 @@ def test_config_fills_the_mel_contract_and_default_weights() -> None:
     ({"data": {"val_count": 0}}, "trainer.val_every is 6 but data.val_count is 0"),
     ({"data": {"segment_samples": 4000}}, "data.segment_samples must be a multiple of the hop length 256"),
     ({"features": "vc22k"}, "unknown feature preset 'vc22k'; choose one of: vc16k, hifigan22k"),
+    ({"data": {"val_dnsmos_framings": 0}},
+     "data.val_dnsmos_framings must be an integer >= 1 (DNSMOS framings per validation clip), got 0"),
+    ({"stft_resolutions": [[256, 64]]}, "stft_resolutions[0] must be [n_fft, hop_length, win_length] (integers), "
+                                        "got [256, 64]"),
+    ({"stft_resolutions": []}, "stft_resolutions must be a non-empty list of [n_fft, hop_length, win_length], got []"),
+    ({"stft_resolutions": [[512, 128, 512], [256, 0, 256]]},
+     "stft_resolutions[1] needs hop_length >= 1 and 0 < win_length <= n_fft, got [256, 0, 256]"),
+    ({"stft_resolutions": [[8192, 512, 8192]]},
+     "stft_resolutions[0] has n_fft 8192 > data.segment_samples 4096; use a shorter window or longer segments"),
 ])
 def test_config_errors_are_one_line(change: dict, message: str) -> None:
     with pytest.raises(ConfigError) as info:
@@ -174,6 +183,40 @@ def test_stft_weight_enables_the_stft_loss() -> None:
     assert config.stft_loss and config.trainer.loss_weights["stft"] == 2.5
     assert tiny_config("istft", trainer={"loss_weights": {"gen/stft": 1}}).stft_loss
     assert not tiny_config("istft", trainer={"loss_weights": {"stft": 0}}).stft_loss
+
+
+def test_stft_resolutions_reach_the_loss() -> None:
+    from voicegen.losses import DEFAULT_RESOLUTIONS
+
+    assert tiny_config("istft").stft_resolutions == [list(r) for r in DEFAULT_RESOLUTIONS]
+    short = [[128, 32, 128], [256, 64, 256], [512, 128, 512]]
+    config = tiny_config("istft", stft_resolutions=short, trainer={"loss_weights": {"stft": 1}})
+    generator, discriminator = build_models(config)
+    task = VocoderTask(generator, discriminator, config.feature_config, stft_loss=True,
+                       stft_resolutions=config.stft_resolutions)
+    assert task.stft.resolutions == [tuple(r) for r in short]
+    assert VocoderTask(generator, discriminator, config.feature_config, stft_loss=True).stft.resolutions == list(
+        DEFAULT_RESOLUTIONS)
+    # The loss itself moves with the windows: a 50 ms click train is scored differently at 8-32 ms than at 32-128 ms.
+    wav = torch.zeros(1, 8192)
+    wav[0, ::800] = 1.0
+    wav_hat = torch.roll(wav, 40, dims=1)
+    default = VocoderTask(generator, discriminator, config.feature_config, stft_loss=True).stft
+    assert abs(float(task.stft(wav_hat, wav)) - float(default(wav_hat, wav))) > 0.1
+
+
+def test_validation_dnsmos_is_the_mean_over_the_configured_framings() -> None:
+    from voicegen.eval.naturalness import dnsmos_available, dnsmos_scores
+    from voicegen.train.vocoder_task import _naturalness
+
+    assert tiny_config("istft").data.val_dnsmos_framings == 4
+    if not dnsmos_available():
+        pytest.skip("speechmos/onnxruntime not installed (pip install 'voicegen[eval]')")
+    t = torch.arange(16000 * 2) / 16000
+    wav = (0.3 * torch.sin(2 * math.pi * 150 * t) * (1 + torch.sin(2 * math.pi * 3 * t))).unsqueeze(0)
+    got = _naturalness(wav, 16000, 3)["dnsmos_ovrl"]
+    assert got == pytest.approx(dnsmos_scores(wav[0].numpy(), 16000, 3)["dnsmos_ovrl"], abs=1e-9)
+    assert got != pytest.approx(_naturalness(wav, 16000, 1)["dnsmos_ovrl"], abs=1e-6)
 
 
 def test_smooth_mel_blurs_a_share_of_examples_in_time() -> None:

@@ -42,7 +42,7 @@ from voicegen.models.cyclegan import (
     discriminator_config,
     generator_config,
 )
-from voicegen.train.config import OptimizerConfig, TrainerConfig, check_clip_validation
+from voicegen.train.config import OptimizerConfig, TrainerConfig, check_clip_validation, check_val_framings
 from voicegen.train.cyclegan_task import (
     DISC_PHASE,
     GEN_PHASE,
@@ -87,6 +87,9 @@ class CycleGANDataConfig:
         then converts val_source (instead of held-out A files) and, with a vocoder, scores each
         conversion against its val_target recording (MCD, log-F0 RMSE, gross pitch error, DNSMOS).
         Never the sentences you report final scores on.
+    val_dnsmos_framings: each validation DNSMOS is the mean over this many framings of the clip
+        (``voicegen eval --dnsmos-framings``): 4 keeps a step's score within ~0.01 of itself when
+        only the framing changes (one framing, speechmos's own: a few hundredths).
     """
 
     dir_a: str = ""
@@ -98,8 +101,10 @@ class CycleGANDataConfig:
     val_max_frames: int = 1000
     val_source: str = ""
     val_target: str = ""
+    val_dnsmos_framings: int = 4
 
     def __post_init__(self) -> None:
+        check_val_framings(self.val_dnsmos_framings)
         if bool(self.val_source) != bool(self.val_target):
             raise ConfigError("data.val_source and data.val_target go together (parallel validation folders)")
         if self.val_count < 0:
@@ -300,7 +305,7 @@ def train_cyclegan(
     if vocoder_fn is not None and val_files:
         from voicegen.eval.scoring import ConversionScorer
 
-        scorer = ConversionScorer(contract.sample_rate)
+        scorer = ConversionScorer(contract.sample_rate, dnsmos_framings=config.data.val_dnsmos_framings)
     task = CycleGANTask(*(models[n] for n in ("G_ab", "G_ba", "D_a", "D_b")), models.get("D_a2"), models.get("D_b2"),
                         identity_steps=config.identity_steps, feature_config=contract, stats_a=dataset.stats_a,
                         stats_b=dataset.stats_b, vocoder_fn=vocoder_fn, scorer=scorer)

@@ -43,12 +43,13 @@ from voicegen.formats.vocoder import (
     save_vocoder,
 )
 from voicegen.losses.adversarial import ADVERSARIAL_KINDS
+from voicegen.losses.spectral import DEFAULT_RESOLUTIONS
 from voicegen.models.vocoder import (
     build_discriminator,
     build_generator,
     generator_config,
 )
-from voicegen.train.config import TrainerConfig, check_clip_validation
+from voicegen.train.config import TrainerConfig, check_clip_validation, check_val_framings
 from voicegen.train.run import (
     EXPORT_DIR,
     calibrate_max_steps,
@@ -95,6 +96,8 @@ class VocoderDataConfig:
         model outputs); needs a pitch-conditioned generator. {} = none.
     input_mel_share: share of the crops of those recordings whose input is a model-made mel (one
         of theirs at random; the other crops use the recording's own mel).
+    val_dnsmos_framings: each validation DNSMOS is the mean over this many framings of the clip
+        (``voicegen eval --dnsmos-framings``; 4 steadies it from a few hundredths to ~0.01).
     """
 
     train: list[str] = field(default_factory=list)
@@ -106,8 +109,10 @@ class VocoderDataConfig:
     mel_smoothing: float = 0.0
     input_mels: dict[str, list[str]] = field(default_factory=dict)
     input_mel_share: float = 0.5
+    val_dnsmos_framings: int = 4
 
     def __post_init__(self) -> None:
+        check_val_framings(self.val_dnsmos_framings)
         self.speed_factors = check_speed_factors(self.speed_factors)
         for name in ("input_mel_share", "mel_smoothing"):
             if not 0.0 <= getattr(self, name) <= 1.0:
@@ -143,6 +148,8 @@ class VocoderTrainConfig:
     trainer: the generic Trainer's config; optimizers are ``disc`` and ``gen``; ``loss_weights``
         starts from ``{"mel": 45, "fm": 2, "adv_g": 1, "adv_d": 1}`` (entries given replace those),
         and ``stft: <weight > 0>`` adds a multi-resolution STFT loss. ``val_batch_size`` must be 1.
+    stft_resolutions: that loss's ``[n_fft, hop_length, win_length]`` triples (default Parallel
+        WaveGAN's 512/1024/2048-sample windows; shorter ones weigh fast envelope change more).
     """
 
     features: str = "vc16k"
@@ -152,6 +159,7 @@ class VocoderTrainConfig:
     discriminator: dict[str, Any] = field(default_factory=dict)
     adversarial_loss: Literal["lsgan", "hinge", "bce"] = "lsgan"
     adversarial_start: int = 0
+    stft_resolutions: list[list[int]] = field(default_factory=lambda: [list(r) for r in DEFAULT_RESOLUTIONS])
     data: VocoderDataConfig = field(default_factory=VocoderDataConfig)
     trainer: TrainerConfig
 
@@ -162,6 +170,7 @@ class VocoderTrainConfig:
                               f"got {self.adversarial_loss!r}")
         if self.adversarial_start < 0:
             raise ConfigError(f"adversarial_start must be >= 0, got {self.adversarial_start}")
+        self.stft_resolutions = check_stft_resolutions(self.stft_resolutions, self.data.segment_samples)
         self.generator = fill_generator_contract(self.generator_kind, self.generator, contract)
         generator_config(self.generator_kind, self.generator, source="generator")  # unknown keys, types
         if self.f0 and self.generator_kind not in F0_KINDS:
@@ -192,6 +201,26 @@ class VocoderTrainConfig:
         """Whether a positive ``stft`` weight asks for the multi-resolution STFT loss."""
         weights = self.trainer.loss_weights
         return weights.get(f"{GEN_PHASE}/{STFT_LOSS}", weights.get(STFT_LOSS, 0.0)) > 0
+
+
+def check_stft_resolutions(resolutions: Any, segment_samples: int) -> list[list[int]]:
+    """``stft_resolutions`` as a list of ``[n_fft, hop_length, win_length]``; ConfigError when unusable."""
+    if not isinstance(resolutions, (list, tuple)) or not resolutions:
+        raise ConfigError(f"stft_resolutions must be a non-empty list of [n_fft, hop_length, win_length], "
+                          f"got {resolutions!r}")
+    checked = []
+    for i, res in enumerate(resolutions):
+        if (not isinstance(res, (list, tuple)) or len(res) != 3
+                or not all(isinstance(v, int) and not isinstance(v, bool) for v in res)):
+            raise ConfigError(f"stft_resolutions[{i}] must be [n_fft, hop_length, win_length] (integers), got {res!r}")
+        n_fft, hop, win = res
+        if hop < 1 or not 0 < win <= n_fft:
+            raise ConfigError(f"stft_resolutions[{i}] needs hop_length >= 1 and 0 < win_length <= n_fft, got {list(res)}")
+        if n_fft > segment_samples:
+            raise ConfigError(f"stft_resolutions[{i}] has n_fft {n_fft} > data.segment_samples {segment_samples}; "
+                              "use a shorter window or longer segments")
+        checked.append([n_fft, hop, win])
+    return checked
 
 
 def fill_generator_contract(kind: str, generator: dict[str, Any], contract: FeatureConfig) -> dict[str, Any]:
@@ -360,6 +389,8 @@ def train_vocoder(
         init_generator_from(generator, config, init_from)
     task = VocoderTask(generator, discriminator, contract, adversarial_loss=config.adversarial_loss,
                        adversarial_start=config.adversarial_start, stft_loss=config.stft_loss,
+                       stft_resolutions=config.stft_resolutions,
+                       dnsmos_framings=config.data.val_dnsmos_framings,
                        mel_smoothing=config.data.mel_smoothing)
     files = audio_files(config.data.train)
     if config.data.val_count:

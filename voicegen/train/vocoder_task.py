@@ -27,7 +27,7 @@ real vs generated mel pictures.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -36,6 +36,7 @@ from torch import Tensor, nn
 from voicegen.audio.features import FeatureConfig, MelSpectrogram
 from voicegen.audio.plot import mels_figure
 from voicegen.losses import (
+    DEFAULT_RESOLUTIONS,
     AdversarialKind,
     MultiResolutionSTFTLoss,
     adversarial_d_loss,
@@ -71,8 +72,11 @@ class VocoderTask:
         adversarial_start: steps ``1..adversarial_start`` train the generator on spectral losses
             only; the discriminator trains from step ``adversarial_start + 1`` (0: from the start).
         stft_loss: also return the multi-resolution STFT loss ``stft`` from the ``gen`` phase.
+        stft_resolutions: that loss's ``(n_fft, hop_length, win_length)`` triples (None: Parallel
+            WaveGAN's, :data:`voicegen.losses.DEFAULT_RESOLUTIONS`).
         mel_smoothing: share of training examples whose input mel is blurred in time
             (:func:`smooth_mel`, a random strength per example); the loss target is unchanged.
+        dnsmos_framings: validation DNSMOS is the mean over this many framings of each clip.
 
     Training batches are waveforms ``(B, T)`` in [-1, 1]; validation batches are
     ``{"wav": (1, T), "index": (1,)}`` (see ``voicegen.train.vocoder.ValidationClips``).
@@ -87,7 +91,9 @@ class VocoderTask:
         adversarial_loss: AdversarialKind = "lsgan",
         adversarial_start: int = 0,
         stft_loss: bool = False,
+        stft_resolutions: Sequence[Sequence[int]] | None = None,
         mel_smoothing: float = 0.0,
+        dnsmos_framings: int = 1,
     ) -> None:
         if adversarial_start < 0:
             raise ValueError(f"adversarial_start must be >= 0, got {adversarial_start}")
@@ -97,8 +103,10 @@ class VocoderTask:
         self.adversarial_loss = adversarial_loss
         self.adversarial_start = adversarial_start
         self.mel = MelSpectrogram(feature_config)
-        self.stft = MultiResolutionSTFTLoss() if stft_loss else None
+        resolutions = DEFAULT_RESOLUTIONS if stft_resolutions is None else stft_resolutions
+        self.stft = MultiResolutionSTFTLoss(resolutions) if stft_loss else None
         self.mel_smoothing = mel_smoothing
+        self.dnsmos_framings = dnsmos_framings
         self._cache: tuple[int, Tensor, Tensor] | None = None  # (step, wav, wav_hat) of this step
 
     # ------------------------------------------------------------------ TrainTask
@@ -156,7 +164,7 @@ class VocoderTask:
         }
         if batch.get("f0") is not None:
             metrics.update(_pitch_metrics(wav_hat, batch["f0"], self.feature_config))
-        metrics.update(_naturalness(wav_hat, self.feature_config.sample_rate))
+        metrics.update(_naturalness(wav_hat, self.feature_config.sample_rate, self.dnsmos_framings))
         rate = self.feature_config.sample_rate
         for row, index in enumerate(batch["index"].tolist()):
             if index < LOGGED_VAL_CLIPS:
@@ -246,7 +254,7 @@ def _pitch_metrics(wav_hat: Tensor, f0: Tensor, feature_config: FeatureConfig) -
     return {"f0_rmse_cents": float(np.sqrt(np.mean(cents ** 2))), "gpe": gross_pitch_error(out[:n], ref)}
 
 
-def _naturalness(wav_hat: Tensor, sample_rate: int) -> dict[str, float]:
+def _naturalness(wav_hat: Tensor, sample_rate: int, framings: int = 1) -> dict[str, float]:
     """DNSMOS OVRL of ``wav_hat`` (1, T) when speechmos is installed and the rate is 16 kHz, else nothing."""
     from voicegen.eval.naturalness import (
         DNSMOS_SAMPLE_RATE,
@@ -256,7 +264,7 @@ def _naturalness(wav_hat: Tensor, sample_rate: int) -> dict[str, float]:
 
     if sample_rate != DNSMOS_SAMPLE_RATE or not dnsmos_available():
         return {}
-    return {"dnsmos_ovrl": dnsmos_scores(wav_hat[0].detach().cpu().numpy(), sample_rate)["dnsmos_ovrl"]}
+    return {"dnsmos_ovrl": dnsmos_scores(wav_hat[0].detach().cpu().numpy(), sample_rate, framings)["dnsmos_ovrl"]}
 
 
 def _trimmed(wav: Tensor, wav_hat: Tensor) -> tuple[Tensor, Tensor]:
