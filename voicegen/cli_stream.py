@@ -43,8 +43,8 @@ RAW_FORMATS = {"s16le": ("<i2", 32768.0), "f32le": ("<f4", 1.0)}
 @click.option("--context-ms", type=float, default=None,
               help="Past audio the converter sees with each block [default: 512].")
 @click.option("--lookahead-frames", type=int, default=None,
-              help="Future frames each stage (F0, converter, vocoder) waits for [default: 2]; each adds a "
-                   "frame's time to the latency.")
+              help="Future frames the converter waits for [default: 2]; F0, tracked beside it, waits as long "
+                   "(at least 2 frames), the vocoder 2 more. Each frame adds its time (16 ms) to the latency.")
 @click.option("--crossfade-frames", type=int, default=None,
               help="Frames crossfaded at each block seam of the converter [default: 2, at most the lookahead].")
 @click.option("--frame-bank/--no-frame-bank", "frame_bank", default=True, show_default=True,

@@ -181,7 +181,10 @@ def test_live_f0_uses_the_vocoders_tracker_settings_without_delaying_unvoiced_ru
     shipped = converter.vocoder.f0_config
     assert shipped.dio_subframes == 4 and config.dio_subframes == 4  # sub-frames live too (2026-12-06)
     assert config.fill_frames == 0 and config.voicing_threshold == shipped.voicing_threshold
-    assert blocks == {"block_frames": None, "context_frames": 16, "lookahead_frames": STAGE_LOOKAHEAD_FRAMES}
+    # F0 runs beside mel -> converter and waits as long as that branch does: the converter's 2 frames + 1
+    assert blocks == {"block_frames": None, "context_frames": 16, "lookahead_frames": 3}
+    live(converter, lookahead_frames=0, crossfade_frames=0)
+    assert configs[-1][1]["lookahead_frames"] == STAGE_LOOKAHEAD_FRAMES  # never fewer than the vocoder's
 
 
 @pytest.mark.parametrize("settings", [{}, {"dio_subframes": 4, "voicing_threshold": 0.2, "f0_min": 60.0}])
@@ -204,13 +207,25 @@ def test_live_f0_tracks_a_known_contour_within_20_cents(settings) -> None:
     assert offline.shape == rows.shape
 
 
-@pytest.mark.parametrize("block_ms, lookahead", [(96.0, 2), (64.0, 4), (160.0, 0)])
+@pytest.mark.parametrize("block_ms, lookahead", [(96.0, 2), (64.0, 4), (160.0, 0), (80.0, 1)])
 def test_latency_is_the_block_plus_one_frame_plus_each_stages_lookahead(converter, block_ms, lookahead) -> None:
     chain = live(converter, block_ms=block_ms, lookahead_frames=lookahead, crossfade_frames=0)
     block = round(block_ms / 16)
-    # mel (centred window) and F0 wait for one frame plus F0's lookahead, then the converter and the
-    # vocoder for theirs
-    assert chain.probe_latency() == (block + 1 + 2 * STAGE_LOOKAHEAD_FRAMES + lookahead) * HOP
+    # the mel's centred window waits for one frame; beside it, mel -> converter waits one more plus the
+    # converter's lookahead while F0 waits as long (at least 2), then the vocoder for its 2
+    waits = max(STAGE_LOOKAHEAD_FRAMES, lookahead + 1)
+    assert chain.probe_latency() == (block + 1 + waits + STAGE_LOOKAHEAD_FRAMES) * HOP
+    assert chain.f0_lookahead_frames == waits
+
+
+def test_f0_beside_the_converter_gives_the_offline_output_unchanged(converter, sf1_clip) -> None:
+    from voicegen.infer.stream import run_whole
+
+    wav = load_audio(sf1_clip, RATE)
+    apart = run_whole(converter.stages("SF1", "TM1")[0], wav)
+    beside = run_whole(converter.stages("SF1", "TM1", f0_beside=True)[0], wav)
+    assert len(apart) > 0.9 * len(wav)
+    np.testing.assert_array_equal(beside, apart)
 
 
 def test_live_output_stays_near_the_offline_conversion(converter, sf1_clip) -> None:
@@ -290,7 +305,7 @@ def test_stream_command_writes_the_file_and_reports_latency_and_block_times(sf1_
     result = run("stream", "--src", sf1_clip, "--target", "TM1", "--out", out)
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
-    assert lines[0] == "SF1 -> TM1 live: blocks of 80 ms, algorithmic latency 192 ms"
+    assert lines[0] == "SF1 -> TM1 live: blocks of 80 ms, algorithmic latency 176 ms"
     assert lines[1].startswith("compute per block: mean ") and "late blocks: " in lines[1]
     assert lines[-1] == f"wrote {out}"
     info = sf.info(str(out))
@@ -343,7 +358,7 @@ def test_stream_command_with_the_vae_converter(sf1_clip, tmp_path) -> None:
     out = tmp_path / "vae.wav"
     result = run("stream", "--src", sf1_clip, "--target", "TM1", "--source", "SF1", "--model", "vae16k", "--out", out)
     assert result.exit_code == 0, result.output
-    assert result.stderr.splitlines()[0] == "SF1 -> TM1 live: blocks of 80 ms, algorithmic latency 192 ms"
+    assert result.stderr.splitlines()[0] == "SF1 -> TM1 live: blocks of 80 ms, algorithmic latency 176 ms"
     assert abs(sf.info(str(out)).frames - sf.info(str(sf1_clip)).frames) < HOP
 
 

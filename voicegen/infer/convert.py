@@ -191,12 +191,15 @@ class Converter:
 
     def stages(self, source: str, target: str, *, record: bool = False, pitch: str | float = PITCH_AUTO,
                mel_hat: Stage | None = None, f0: Stage | None = None,
-               voice: Stage | None = None) -> tuple[Chain, Record | None, Record | None]:
+               voice: Stage | None = None, f0_beside: bool = False) -> tuple[Chain, Record | None, Record | None]:
         """The streaming conversion (:mod:`voicegen.infer.stream`): samples -> log-mel (and F0 rows) ->
         converted log-mel (and converted F0) -> samples; with ``record``, also the two mel stages,
         which then keep what went through them (for plots: memory then grows with the input).
         ``mel_hat``, ``f0`` and ``voice`` replace the offline converter, F0 tracker and vocoder stages
-        (live conversion, :mod:`voicegen.infer.live`)."""
+        (live conversion, :mod:`voicegen.infer.live`). ``f0_beside``: F0 tracking and its mapping run
+        beside mel -> converter as one branch (samples -> F0 -> converted F0) instead of F0 beside the
+        mel and then its mapping beside the converter, so that a delay of the F0 tracker overlaps the
+        converter's instead of adding to it (the same frames come out)."""
         mel: Stage = MelStream(self.feature_config)
         if mel_hat is None:
             mel_hat = self.bundle.mel_stream(source, target)
@@ -209,7 +212,11 @@ class Converter:
         if not self.vocoder.needs_f0:
             return Chain([mel, mel_hat, voice]), *recorded
         n_mels = self.feature_config.n_mels
-        analysis = Fork([(None, mel), (None, self.vocoder.f0_stream() if f0 is None else f0)])
+        f0 = self.vocoder.f0_stream() if f0 is None else f0
+        if f0_beside:
+            both = Fork([(None, Chain([mel, mel_hat])), (None, Chain([f0, self._f0_map(source, target, pitch)]))])
+            return Chain([both, voice]), *recorded
+        analysis = Fork([(None, mel), (None, f0)])
         mapping = Fork([(rows(0, n_mels), mel_hat), (rows(n_mels, n_mels + F0_ROWS), self._f0_map(source, target, pitch))])
         return Chain([analysis, mapping, voice]), *recorded
 

@@ -6,10 +6,12 @@ is the same models, run at every pushed block on what has arrived:
 
 * log-mel frames as :class:`voicegen.audio.features.MelStream` makes them (its centred STFT waits
   for half a window of future samples: one frame);
-* F0 rows tracked on the new frames with ``F0_CONTEXT_FRAMES`` past and ``STAGE_LOOKAHEAD_FRAMES``
-  future frames, unvoiced frames not delayed (``fill_frames`` 0: the last voiced log-F0 is held
-  instead of interpolated across the gap) with the vocoder's tracker settings (DIO at 4 sub-frames per
-  hop for the shipped one), then the log-Gaussian transform;
+* beside mel -> converter, F0 rows tracked on the new frames with ``F0_CONTEXT_FRAMES`` past and as
+  many future frames as that branch waits anyway (:attr:`LiveConverter.f0_lookahead_frames`: the
+  converter's lookahead + 1, at least ``STAGE_LOOKAHEAD_FRAMES``), unvoiced frames not delayed
+  (``fill_frames`` 0: the last voiced log-F0 is held instead of interpolated across the gap) with the
+  vocoder's tracker settings (DIO at 4 sub-frames per hop for the shipped one), then the log-Gaussian
+  transform;
 * the converter on up to ``context_ms`` of past frames + the new frames + ``lookahead_frames``
   (:class:`voicegen.infer.stream.SlidingChunks`), its runs aligned to its 4-frame time stride and
   padded with the last frame fading to the source speaker's mean frame, the first ``crossfade_frames``
@@ -20,8 +22,8 @@ is the same models, run at every pushed block on what has arrived:
 * the vocoder on the new frames with ``VOCODER_CONTEXT_FRAMES`` past and ``STAGE_LOOKAHEAD_FRAMES``
   future frames; its excitation phase runs on across blocks.
 
-So the algorithmic latency is the block plus ``1 + 2 * STAGE_LOOKAHEAD_FRAMES + lookahead_frames``
-frames. It is measured, not computed: :meth:`LiveConverter.probe_latency` pushes silence through a
+So the algorithmic latency is the block plus ``1 + max(STAGE_LOOKAHEAD_FRAMES, lookahead_frames + 1) +
+STAGE_LOOKAHEAD_FRAMES`` frames. It is measured, not computed: :meth:`LiveConverter.probe_latency` pushes silence through a
 fresh chain and records the largest lag of output behind input. :class:`BlockTimer` keeps the
 compute time of every block against the block's duration. The output differs from the offline
 conversion where the converter lacks the future it sees offline (README, "Live conversion").
@@ -42,7 +44,7 @@ from voicegen.infer.options import ConvertOptions
 from voicegen.infer.stream import SlidingChunks, Stage
 
 # Defaults chosen by benchmarks/stream.py on the shipped vcc2016_sf1_tm1 (see the README's
-# "Live conversion" table): 5-frame (80 ms) blocks, 2 frames of converter lookahead: 192 ms.
+# "Live conversion" table): 5-frame (80 ms) blocks, 2 frames of converter lookahead: 176 ms (F0 beside the converter).
 DEFAULT_BLOCK_MS = 80.0
 DEFAULT_CONTEXT_MS = 512.0
 DEFAULT_LOOKAHEAD_FRAMES = 2
@@ -170,7 +172,7 @@ class LiveConverter:
             # 0.038 (4 framings); recipes/vcc2016/logs/2026-12-06_live_f0_subframes/); unvoiced runs not delayed.
             live_f0 = dataclasses.replace(vocoder, f0_config=dataclasses.replace(vocoder.f0_config, fill_frames=0))
             f0 = live_f0.f0_stream(block_frames=None, context_frames=F0_CONTEXT_FRAMES,
-                                   lookahead_frames=STAGE_LOOKAHEAD_FRAMES)
+                                   lookahead_frames=self.f0_lookahead_frames)
         # A bundle's post-filter is left out live: run on blocks that end at the newest frame, its
         # encoder and decoder changed the joins audibly (a click on a steady tone), which the
         # generator alone does not.
@@ -182,8 +184,21 @@ class LiveConverter:
             self.source, self.target, pitch=self.pitch, f0=f0,
             mel_hat=bundle.mel_stream(self.source, self.target, chunker=chunker, postfilter=False,
                                       use_frame_bank=s.frame_bank),
-            voice=vocoder.live_stream(context_frames=VOCODER_CONTEXT_FRAMES, lookahead_frames=STAGE_LOOKAHEAD_FRAMES))
+            voice=vocoder.live_stream(context_frames=VOCODER_CONTEXT_FRAMES, lookahead_frames=STAGE_LOOKAHEAD_FRAMES),
+            f0_beside=True)
         return chain
+
+    @property
+    def f0_lookahead_frames(self) -> int:
+        """Future frames the F0 tracker waits for: as many as the mel -> converter branch beside it
+        waits anyway (its lookahead + the mel's centred window), at least ``STAGE_LOOKAHEAD_FRAMES``.
+
+        F0 runs beside mel -> converter (``Converter.stages(f0_beside=True)``), so this costs no latency
+        unless the converter's lookahead is below 1. Since 2026-12-06 (thirteenth session; it ran before the
+        converter with 2 frames): with the default lookahead F0 sees 3 future frames and the chain is one
+        frame sooner; live DNSMOS (4 framings) SF1 -> TM1 3.080 -> 3.111, TM1 -> SF1 2.955 -> 2.998, LJ Speech
+        -> TM1 3.237 -> 3.250, MCD -0.02 / -0.01 dB (recipes/vcc2016/logs/2026-12-06_live_f0_beside/)."""
+        return max(STAGE_LOOKAHEAD_FRAMES, self.settings.lookahead_frames + 1)
 
     def push(self, samples: np.ndarray) -> np.ndarray:
         return np.asarray(self._stage.push(np.asarray(samples, dtype=np.float32).reshape(-1)), dtype=np.float32)
