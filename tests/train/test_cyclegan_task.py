@@ -240,7 +240,7 @@ def tiny_config(dir_a: Path, dir_b: Path, **sections) -> CycleGANTrainConfig:
     ({"data": {"segment_frames": 4}}, "data.segment_frames must be >= 8, got 4"),
     ({"trainer": {"max_steps": 2, "batch_size": 1, "val_batch_size": 2}}, "trainer.val_batch_size must be 1"),
     ({"data": {"dir_a": "a", "dir_b": "b", "val_dnsmos_framings": -1}},
-     "data.val_dnsmos_framings must be an integer >= 1 (DNSMOS framings per validation clip), got -1"),
+     "data.val_dnsmos_framings must be an integer >= 1, got -1"),
 ])
 def test_config_errors_are_one_line(change: dict, message: str) -> None:
     with pytest.raises(ConfigError) as info:

@@ -66,14 +66,15 @@ def test_config_fills_the_mel_contract_and_default_weights() -> None:
     ({"data": {"segment_samples": 4000}}, "data.segment_samples must be a multiple of the hop length 256"),
     ({"features": "vc22k"}, "unknown feature preset 'vc22k'; choose one of: vc16k, hifigan22k"),
     ({"data": {"val_dnsmos_framings": 0}},
-     "data.val_dnsmos_framings must be an integer >= 1 (DNSMOS framings per validation clip), got 0"),
-    ({"stft_resolutions": [[256, 64]]}, "stft_resolutions[0] must be [n_fft, hop_length, win_length] (integers), "
+     "data.val_dnsmos_framings must be an integer >= 1, got 0"),
+    ({"stft_resolutions": [[256, 64]]}, "stft_resolutions: resolution 0 must be (n_fft, hop_length, win_length), "
                                         "got [256, 64]"),
-    ({"stft_resolutions": []}, "stft_resolutions must be a non-empty list of [n_fft, hop_length, win_length], got []"),
+    ({"stft_resolutions": []}, "stft_resolutions: resolutions must not be empty"),
     ({"stft_resolutions": [[512, 128, 512], [256, 0, 256]]},
-     "stft_resolutions[1] needs hop_length >= 1 and 0 < win_length <= n_fft, got [256, 0, 256]"),
+     "stft_resolutions: resolution 1 needs hop_length > 0 and 0 < win_length <= n_fft, got [256, 0, 256]"),
     ({"stft_resolutions": [[8192, 512, 8192]]},
-     "stft_resolutions[0] has n_fft 8192 > data.segment_samples 4096; use a shorter window or longer segments"),
+     "stft_resolutions: resolution 0 has n_fft 8192 > data.segment_samples 4096; use a shorter window or longer "
+     "segments"),
 ])
 def test_config_errors_are_one_line(change: dict, message: str) -> None:
     with pytest.raises(ConfigError) as info:

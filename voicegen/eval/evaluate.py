@@ -120,6 +120,7 @@ def evaluate_folders(
     out_dir = Path(out_dir) if out_dir is not None else None
     if num_plots < 0:
         raise ConfigError(f"num_plots must be >= 0, got {num_plots}")
+    check_framings(dnsmos_framings)  # before any folder is read or model loaded
     check_report_folder(out_dir, overwrite)
     if out_dir is not None:
         check_writable(out_dir, what="report folder")
@@ -128,7 +129,6 @@ def evaluate_folders(
     sample_rate = common_sample_rate(pairs)
     analyzer = WorldAnalyzer(sample_rate, f0_method=f0_method)
     encoder, speaker_note = _speaker_encoder(speaker_similarity)
-    check_framings(dnsmos_framings)
     dnsmos, dnsmos_note = _naturalness(naturalness)
     if dnsmos and dnsmos_framings > 1:
         dnsmos_note += f", each score the mean over {dnsmos_framings} framings"

@@ -83,7 +83,7 @@ def framed(wav: np.ndarray, framings: int) -> list[np.ndarray]:
     return [wav[offset:] for offset in framing_offsets(int(HOP_SECONDS * DNSMOS_SAMPLE_RATE), framings)]
 
 
-def check_framings(framings: object) -> None:
-    """ConfigError (one line) unless ``framings`` is an integer >= 1."""
+def check_framings(framings: object, name: str = "DNSMOS framings") -> None:
+    """ConfigError (one line, naming ``name``) unless ``framings`` is an integer >= 1."""
     if isinstance(framings, bool) or not isinstance(framings, (int, np.integer)) or framings < 1:
-        raise ConfigError(f"DNSMOS framings must be an integer >= 1, got {framings!r}")
+        raise ConfigError(f"{name} must be an integer >= 1, got {framings!r}")

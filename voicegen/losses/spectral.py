@@ -58,6 +58,22 @@ def mel_l1_loss(wav_hat: torch.Tensor, wav: torch.Tensor, mel_fn: MelFn) -> torc
     return (mel_hat - mel).abs().mean()
 
 
+def check_resolutions(resolutions: Sequence[Sequence[int]]) -> list[tuple[int, int, int]]:
+    """``resolutions`` as ``(n_fft, hop_length, win_length)`` integer triples; ValueError (one line) unless
+    there is at least one and each has ``hop_length > 0`` and ``0 < win_length <= n_fft``."""
+    if not resolutions:
+        raise ValueError("resolutions must not be empty")
+    checked = []
+    for i, res in enumerate(resolutions):
+        if len(res) != 3:
+            raise ValueError(f"resolution {i} must be (n_fft, hop_length, win_length), got {res!r}")
+        n_fft, hop, win = (int(v) for v in res)
+        if not (0 < hop and 0 < win <= n_fft):
+            raise ValueError(f"resolution {i} needs hop_length > 0 and 0 < win_length <= n_fft, got {res!r}")
+        checked.append((n_fft, hop, win))
+    return checked
+
+
 class MultiResolutionSTFTLoss(nn.Module):
     """Spectral convergence + log-magnitude L1, averaged over STFT resolutions (Yamamoto et al. 2020).
 
@@ -69,21 +85,11 @@ class MultiResolutionSTFTLoss(nn.Module):
 
     def __init__(self, resolutions: Sequence[Sequence[int]] = DEFAULT_RESOLUTIONS) -> None:
         super().__init__()
-        if not resolutions:
-            raise ValueError("MultiResolutionSTFTLoss: resolutions must not be empty")
-        self.resolutions: list[tuple[int, int, int]] = []
-        for i, res in enumerate(resolutions):
-            if len(res) != 3:
-                raise ValueError(
-                    f"MultiResolutionSTFTLoss: resolution {i} must be (n_fft, hop_length, win_length), got {res!r}"
-                )
-            n_fft, hop, win = (int(v) for v in res)
-            if not (0 < hop and 0 < win <= n_fft):
-                raise ValueError(
-                    f"MultiResolutionSTFTLoss: resolution {i} needs hop_length > 0 and 0 < win_length <= n_fft, "
-                    f"got {res!r}"
-                )
-            self.resolutions.append((n_fft, hop, win))
+        try:
+            self.resolutions = check_resolutions(resolutions)
+        except ValueError as error:
+            raise ValueError(f"MultiResolutionSTFTLoss: {error}") from None
+        for i, (_, _, win) in enumerate(self.resolutions):
             self.register_buffer(f"window_{i}", torch.hann_window(win), persistent=False)
 
     def _magnitude(self, wav: torch.Tensor, index: int) -> torch.Tensor:

@@ -178,13 +178,6 @@ def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
         raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
 
 
-def check_val_framings(framings: object) -> None:
-    """ConfigError (one line) unless ``data.val_dnsmos_framings`` is an integer >= 1."""
-    if isinstance(framings, bool) or not isinstance(framings, int) or framings < 1:
-        raise ConfigError(f"data.val_dnsmos_framings must be an integer >= 1 (DNSMOS framings per validation clip), "
-                          f"got {framings!r}")
-
-
 def check_clip_validation(trainer: TrainerConfig, val_count: int, model: str) -> None:
     """ConfigError unless validation runs on whole held-out clips one at a time, when it runs at all.
 

@@ -33,6 +33,7 @@ from voicegen.audio.mel_datasets import (
 )
 from voicegen.audio.stats import SpeakerStats, list_audio_files
 from voicegen.errors import ConfigError
+from voicegen.eval.naturalness import check_framings
 from voicegen.formats.cyclegan import KIND as CYCLEGAN_KIND  # noqa: F401  (re-exported)
 from voicegen.formats.cyclegan import load_cyclegan_parts, save_cyclegan
 from voicegen.models.cyclegan import (
@@ -42,7 +43,7 @@ from voicegen.models.cyclegan import (
     discriminator_config,
     generator_config,
 )
-from voicegen.train.config import OptimizerConfig, TrainerConfig, check_clip_validation, check_val_framings
+from voicegen.train.config import OptimizerConfig, TrainerConfig, check_clip_validation
 from voicegen.train.cyclegan_task import (
     DISC_PHASE,
     GEN_PHASE,
@@ -104,7 +105,7 @@ class CycleGANDataConfig:
     val_dnsmos_framings: int = 4
 
     def __post_init__(self) -> None:
-        check_val_framings(self.val_dnsmos_framings)
+        check_framings(self.val_dnsmos_framings, "data.val_dnsmos_framings")
         if bool(self.val_source) != bool(self.val_target):
             raise ConfigError("data.val_source and data.val_target go together (parallel validation folders)")
         if self.val_count < 0:

@@ -36,6 +36,7 @@ from voicegen.audio.features import FeatureConfig, get_preset
 from voicegen.audio.io import is_audio_file, load_audio
 from voicegen.audio.stats import list_audio_files
 from voicegen.errors import AudioError, ConfigError
+from voicegen.eval.naturalness import check_framings
 from voicegen.formats.vocoder import (
     F0_KINDS,
     GENERATOR_MODULE,
@@ -43,13 +44,13 @@ from voicegen.formats.vocoder import (
     save_vocoder,
 )
 from voicegen.losses.adversarial import ADVERSARIAL_KINDS
-from voicegen.losses.spectral import DEFAULT_RESOLUTIONS
+from voicegen.losses.spectral import DEFAULT_RESOLUTIONS, check_resolutions
 from voicegen.models.vocoder import (
     build_discriminator,
     build_generator,
     generator_config,
 )
-from voicegen.train.config import TrainerConfig, check_clip_validation, check_val_framings
+from voicegen.train.config import TrainerConfig, check_clip_validation
 from voicegen.train.run import (
     EXPORT_DIR,
     calibrate_max_steps,
@@ -112,7 +113,7 @@ class VocoderDataConfig:
     val_dnsmos_framings: int = 4
 
     def __post_init__(self) -> None:
-        check_val_framings(self.val_dnsmos_framings)
+        check_framings(self.val_dnsmos_framings, "data.val_dnsmos_framings")
         self.speed_factors = check_speed_factors(self.speed_factors)
         for name in ("input_mel_share", "mel_smoothing"):
             if not 0.0 <= getattr(self, name) <= 1.0:
@@ -203,24 +204,18 @@ class VocoderTrainConfig:
         return weights.get(f"{GEN_PHASE}/{STFT_LOSS}", weights.get(STFT_LOSS, 0.0)) > 0
 
 
-def check_stft_resolutions(resolutions: Any, segment_samples: int) -> list[list[int]]:
-    """``stft_resolutions`` as a list of ``[n_fft, hop_length, win_length]``; ConfigError when unusable."""
-    if not isinstance(resolutions, (list, tuple)) or not resolutions:
-        raise ConfigError(f"stft_resolutions must be a non-empty list of [n_fft, hop_length, win_length], "
-                          f"got {resolutions!r}")
-    checked = []
-    for i, res in enumerate(resolutions):
-        if (not isinstance(res, (list, tuple)) or len(res) != 3
-                or not all(isinstance(v, int) and not isinstance(v, bool) for v in res)):
-            raise ConfigError(f"stft_resolutions[{i}] must be [n_fft, hop_length, win_length] (integers), got {res!r}")
-        n_fft, hop, win = res
-        if hop < 1 or not 0 < win <= n_fft:
-            raise ConfigError(f"stft_resolutions[{i}] needs hop_length >= 1 and 0 < win_length <= n_fft, got {list(res)}")
+def check_stft_resolutions(resolutions: list[list[int]], segment_samples: int) -> list[list[int]]:
+    """``stft_resolutions`` checked as the loss checks them (:func:`voicegen.losses.spectral.check_resolutions`;
+    the config loader has checked the types) and against the training crops; ConfigError (one line) when unusable."""
+    try:
+        checked = check_resolutions(resolutions)
+    except ValueError as error:
+        raise ConfigError(f"stft_resolutions: {error}") from None
+    for i, (n_fft, _, _) in enumerate(checked):
         if n_fft > segment_samples:
-            raise ConfigError(f"stft_resolutions[{i}] has n_fft {n_fft} > data.segment_samples {segment_samples}; "
-                              "use a shorter window or longer segments")
-        checked.append([n_fft, hop, win])
-    return checked
+            raise ConfigError(f"stft_resolutions: resolution {i} has n_fft {n_fft} > data.segment_samples "
+                              f"{segment_samples}; use a shorter window or longer segments")
+    return [list(res) for res in checked]
 
 
 def fill_generator_contract(kind: str, generator: dict[str, Any], contract: FeatureConfig) -> dict[str, Any]:

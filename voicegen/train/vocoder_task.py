@@ -72,7 +72,7 @@ class VocoderTask:
         adversarial_start: steps ``1..adversarial_start`` train the generator on spectral losses
             only; the discriminator trains from step ``adversarial_start + 1`` (0: from the start).
         stft_loss: also return the multi-resolution STFT loss ``stft`` from the ``gen`` phase.
-        stft_resolutions: that loss's ``(n_fft, hop_length, win_length)`` triples (None: Parallel
+        stft_resolutions: that loss's ``(n_fft, hop_length, win_length)`` triples (default Parallel
             WaveGAN's, :data:`voicegen.losses.DEFAULT_RESOLUTIONS`).
         mel_smoothing: share of training examples whose input mel is blurred in time
             (:func:`smooth_mel`, a random strength per example); the loss target is unchanged.
@@ -91,7 +91,7 @@ class VocoderTask:
         adversarial_loss: AdversarialKind = "lsgan",
         adversarial_start: int = 0,
         stft_loss: bool = False,
-        stft_resolutions: Sequence[Sequence[int]] | None = None,
+        stft_resolutions: Sequence[Sequence[int]] = DEFAULT_RESOLUTIONS,
         mel_smoothing: float = 0.0,
         dnsmos_framings: int = 1,
     ) -> None:
@@ -103,8 +103,7 @@ class VocoderTask:
         self.adversarial_loss = adversarial_loss
         self.adversarial_start = adversarial_start
         self.mel = MelSpectrogram(feature_config)
-        resolutions = DEFAULT_RESOLUTIONS if stft_resolutions is None else stft_resolutions
-        self.stft = MultiResolutionSTFTLoss(resolutions) if stft_loss else None
+        self.stft = MultiResolutionSTFTLoss(stft_resolutions) if stft_loss else None
         self.mel_smoothing = mel_smoothing
         self.dnsmos_framings = dnsmos_framings
         self._cache: tuple[int, Tensor, Tensor] | None = None  # (step, wav, wav_hat) of this step
