@@ -1,12 +1,12 @@
 """CPU cost of one spectral-loss training step of the shipped vocoder designs, to turn training
 steps into CPU-hours (the x axis of the quality-per-CPU-hour curves in recipes/vocoder16k/README.md).
 
-    python benchmarks/vocoder_train_cost.py [--threads 1] [--steps 20] [--adversarial]
+    python benchmarks/vocoder_train_cost.py [--threads 1] [--steps 20] [--adversarial] [--mel-multi]
 
 For each config (recipes/vocoder16k/conf/cpu.yaml: the mel-only iSTFT generator shipped as v1;
 conf/source_filter.yaml: the pitch-true v2) one step = log-mel of a batch (16 x 8192 samples of
-real speech) -> generator -> mel L1 + multi-resolution STFT loss (weights 45 and 20) -> backward ->
-AdamW, exactly the VocoderTask warm-up step, F0 rows precomputed as training does. Reported: the
+real speech) -> generator -> mel L1 + multi-resolution STFT and mel losses (the config's weights and windows)
+-> backward -> AdamW, exactly the VocoderTask warm-up step, F0 rows precomputed as training does. Reported: the
 process CPU seconds per step (fastest of 3 rounds of ``--steps`` steps after a warm-up) and the
 ratio v2 / v1, both measured in this run.
 """
@@ -46,7 +46,8 @@ def step_seconds(path: Path, steps: int, adversarial: bool = False, overrides: t
     config = load_config(VocoderTrainConfig, path, ["data.train=[samples/audio]", *overrides])
     generator, discriminator = build_models(config)
     task = VocoderTask(generator, discriminator, config.feature_config, stft_loss=config.stft_loss,
-                       adversarial_start=0 if adversarial else 10**9)
+                       stft_resolutions=config.stft_resolutions, mel_multi_loss=config.mel_multi_loss,
+                       mel_resolutions=config.mel_resolutions, adversarial_start=0 if adversarial else 10**9)
     optimizer = torch.optim.AdamW(generator.parameters(), lr=2e-4, betas=(0.8, 0.99))
     disc_optimizer = torch.optim.AdamW(discriminator.parameters(), lr=2e-4, betas=(0.8, 0.99))
     fc, segment, batch_size = config.feature_config, config.data.segment_samples, config.trainer.batch_size
@@ -60,7 +61,7 @@ def step_seconds(path: Path, steps: int, adversarial: bool = False, overrides: t
         frames = segment // fc.hop_length
         batch = {"wav": batch_wav, "f0": torch.from_numpy(np.stack([rows[:, s // fc.hop_length:s // fc.hop_length
                                                                           + frames] for s in starts]))}
-    weights = {"mel": 45.0, "stft": 20.0, "adv_g": 1.0, "fm": 2.0}
+    weights = config.trainer.loss_weights
 
     def one(step: int) -> None:
         disc_optimizer.zero_grad(set_to_none=True)
@@ -87,6 +88,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--mel-multi", action="store_true",
+                        help="also time v2's step without the multi-resolution mel loss (loss_weights.mel_multi 0) to "
+                             "show what that loss costs")
     parser.add_argument("--adversarial", action="store_true",
                         help="also time v2's GAN step (the adversarial phase) with its discriminators, and with the "
                              "low-band ones (discriminator.input_halvings 2)")
@@ -98,6 +102,10 @@ def main() -> None:
         print(f"  {name:22s} {seconds:.3f} CPU s/step  ({3600 / seconds:.0f} steps per CPU-hour)")
     v1, v2 = results.values()
     print(f"v2 / v1 cost per step: {v2 / v1:.2f}")
+    if args.mel_multi:
+        without = step_seconds(CONFIGS["v2 source_filter"], args.steps, overrides=("trainer.loss_weights.mel_multi=0",))
+        print(f"  v2 without the multi-resolution mel loss (mel_multi 0): {without:.3f} CPU s/step; the loss adds "
+              f"{v2 - without:.3f} s, {(v2 - without) / without:.0%} of that step")
     if args.adversarial:
         gan = step_seconds(CONFIGS["v2 source_filter"], max(2, args.steps // 2), adversarial=True)
         print(f"  v2 GAN step (+ the config's discriminators, LSGAN + feature matching): {gan:.3f} CPU s/step; "

@@ -75,6 +75,17 @@ def test_config_fills_the_mel_contract_and_default_weights() -> None:
     ({"stft_resolutions": [[8192, 512, 8192]]},
      "stft_resolutions: resolution 0 has n_fft 8192 > data.segment_samples 4096; use a shorter window or longer "
      "segments"),
+    ({"mel_resolutions": [[256, 64, 256]]}, "mel_resolutions: mel resolution 0 must be (n_fft, hop_length, "
+                                            "win_length, n_mels), got [256, 64, 256]"),
+    ({"mel_resolutions": []}, "mel_resolutions: mel resolutions must not be empty"),
+    ({"mel_resolutions": [[256, 64, 512, 40]]},
+     "mel_resolutions: mel resolution 0 [256, 64, 512, 40]: features.win_length (512) must be <= n_fft (256)"),
+    ({"mel_resolutions": [[512, 128, 512, 80], [32, 8, 32, 40]]},
+     "mel_resolutions: mel resolution 1 [32, 8, 32, 40]: 40 bands leave some without an FFT bin at n_fft 32; "
+     "use fewer bands or a longer FFT"),
+    ({"mel_resolutions": [[8192, 2048, 8192, 80]]},
+     "mel_resolutions: resolution 0 has n_fft 8192 > data.segment_samples 4096; use a shorter window or longer "
+     "segments"),
 ])
 def test_config_errors_are_one_line(change: dict, message: str) -> None:
     with pytest.raises(ConfigError) as info:
@@ -110,7 +121,7 @@ def test_task_phases_switch_after_warmup_and_share_one_generator_pass() -> None:
             assert sorted(disc) == ["adv_d"] and sorted(gen) == ["adv_g", "fm", "mel", "stft"]
         assert all(v.dim() == 0 and math.isfinite(v.item()) for v in {**disc, **gen}.values())
     assert len(calls) == 3  # one generator forward per step, cached between the phases
-    assert task.loss_names() == {"disc": ["adv_d"], "gen": ["mel", "adv_g", "fm", "stft"]}
+    assert task.loss_names() == {"disc": ["adv_d"], "gen": ["mel", "adv_g", "fm", "stft", "mel_multi"]}
 
 
 def test_log_spectral_distance_in_db() -> None:
@@ -204,6 +215,41 @@ def test_stft_resolutions_reach_the_loss() -> None:
     wav_hat = torch.roll(wav, 40, dims=1)
     default = VocoderTask(generator, discriminator, config.feature_config, stft_loss=True).stft
     assert abs(float(task.stft(wav_hat, wav)) - float(default(wav_hat, wav))) > 0.1
+
+
+def test_mel_multi_weight_adds_the_multi_resolution_mel_loss() -> None:
+    from dataclasses import replace
+
+    from voicegen.audio.features import compute_mel
+    from voicegen.train.vocoder_task import DEFAULT_MEL_RESOLUTIONS
+
+    assert not tiny_config("istft").mel_multi_loss
+    assert tiny_config("istft").mel_resolutions == [list(r) for r in DEFAULT_MEL_RESOLUTIONS]
+    resolutions = [[64, 16, 64, 10], [512, 128, 512, 80]]
+    config = tiny_config("istft", mel_resolutions=resolutions, trainer={"loss_weights": {"mel_multi": 3}})
+    assert config.mel_multi_loss and config.trainer.loss_weights["mel_multi"] == 3.0
+    generator, discriminator = build_models(config)
+    task = VocoderTask(generator, discriminator, config.feature_config, mel_multi_loss=config.mel_multi_loss,
+                       mel_resolutions=config.mel_resolutions, adversarial_start=10)
+    assert "mel_multi" in task.loss_names()["gen"]
+    torch.manual_seed(0)
+    wav = 0.3 * torch.randn(2, 4096)
+    out = task.losses("gen", wav, step=1)
+    assert set(out) == {"mel", "mel_multi"}
+    # The reference: the numpy log-mel of each variant of the contract, mean |difference| averaged over variants.
+    target, wav_hat = task._generate(wav, step=2)  # the step's cached pass, which the losses then score
+    got = task.losses("gen", wav, step=2)["mel_multi"].detach()
+    ref = 0.0
+    for n_fft, hop, win, bands in resolutions:
+        variant = replace(config.feature_config, n_fft=n_fft, hop_length=hop, win_length=win, n_mels=bands)
+        diffs = [abs(compute_mel(wav_hat[i].detach().numpy(), variant) - compute_mel(target[i].numpy(), variant)).mean()
+                 for i in range(2)]
+        ref += sum(diffs) / 2 / len(resolutions)
+    assert float(got) == pytest.approx(ref, rel=1e-4)
+    assert float(got) > 0.05
+    # Without the weight the task returns no such loss.
+    plain = VocoderTask(generator, discriminator, config.feature_config, adversarial_start=10)
+    assert "mel_multi" not in plain.losses("gen", wav, step=1)
 
 
 def test_validation_dnsmos_is_the_mean_over_the_configured_framings() -> None:

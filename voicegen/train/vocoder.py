@@ -59,7 +59,14 @@ from voicegen.train.run import (
     run_trainer,
     start_run,
 )
-from voicegen.train.vocoder_task import GEN_PHASE, STFT_LOSS, VocoderTask
+from voicegen.train.vocoder_task import (
+    DEFAULT_MEL_RESOLUTIONS,
+    GEN_PHASE,
+    MEL_MULTI_LOSS,
+    STFT_LOSS,
+    VocoderTask,
+    mel_resolution_contracts,
+)
 
 # Weights ``trainer.loss_weights`` starts from (HiFi-GAN's 45 x mel, 2 x feature matching).
 DEFAULT_LOSS_WEIGHTS: dict[str, float] = {"mel": 45.0, "fm": 2.0, "adv_g": 1.0, "adv_d": 1.0}
@@ -151,6 +158,8 @@ class VocoderTrainConfig:
         and ``stft: <weight > 0>`` adds a multi-resolution STFT loss. ``val_batch_size`` must be 1.
     stft_resolutions: that loss's ``[n_fft, hop_length, win_length]`` triples (default Parallel
         WaveGAN's 512/1024/2048-sample windows; shorter ones weigh fast envelope change more).
+    mel_resolutions: ``[n_fft, hop_length, win_length, n_mels]`` of the multi-resolution mel loss that
+        ``loss_weights`` ``mel_multi: <weight > 0>`` adds (default 2-128 ms windows with 5-320 bands).
     """
 
     features: str = "vc16k"
@@ -161,6 +170,7 @@ class VocoderTrainConfig:
     adversarial_loss: Literal["lsgan", "hinge", "bce"] = "lsgan"
     adversarial_start: int = 0
     stft_resolutions: list[list[int]] = field(default_factory=lambda: [list(r) for r in DEFAULT_RESOLUTIONS])
+    mel_resolutions: list[list[int]] = field(default_factory=lambda: [list(r) for r in DEFAULT_MEL_RESOLUTIONS])
     data: VocoderDataConfig = field(default_factory=VocoderDataConfig)
     trainer: TrainerConfig
 
@@ -172,6 +182,7 @@ class VocoderTrainConfig:
         if self.adversarial_start < 0:
             raise ConfigError(f"adversarial_start must be >= 0, got {self.adversarial_start}")
         self.stft_resolutions = check_stft_resolutions(self.stft_resolutions, self.data.segment_samples)
+        self.mel_resolutions = check_mel_resolutions(self.mel_resolutions, contract, self.data.segment_samples)
         self.generator = fill_generator_contract(self.generator_kind, self.generator, contract)
         generator_config(self.generator_kind, self.generator, source="generator")  # unknown keys, types
         if self.f0 and self.generator_kind not in F0_KINDS:
@@ -197,11 +208,19 @@ class VocoderTrainConfig:
         """The F0 settings of a pitch-conditioned generator (None for mel-only generators)."""
         return F0Config.from_dict(self.f0) if self.generator_kind in F0_KINDS else None
 
+    def _weighted(self, name: str) -> bool:
+        weights = self.trainer.loss_weights
+        return weights.get(f"{GEN_PHASE}/{name}", weights.get(name, 0.0)) > 0
+
     @property
     def stft_loss(self) -> bool:
         """Whether a positive ``stft`` weight asks for the multi-resolution STFT loss."""
-        weights = self.trainer.loss_weights
-        return weights.get(f"{GEN_PHASE}/{STFT_LOSS}", weights.get(STFT_LOSS, 0.0)) > 0
+        return self._weighted(STFT_LOSS)
+
+    @property
+    def mel_multi_loss(self) -> bool:
+        """Whether a positive ``mel_multi`` weight asks for the multi-resolution mel loss."""
+        return self._weighted(MEL_MULTI_LOSS)
 
 
 def check_stft_resolutions(resolutions: list[list[int]], segment_samples: int) -> list[list[int]]:
@@ -216,6 +235,21 @@ def check_stft_resolutions(resolutions: list[list[int]], segment_samples: int) -
             raise ConfigError(f"stft_resolutions: resolution {i} has n_fft {n_fft} > data.segment_samples "
                               f"{segment_samples}; use a shorter window or longer segments")
     return [list(res) for res in checked]
+
+
+def check_mel_resolutions(resolutions: list[list[int]], contract: FeatureConfig,
+                          segment_samples: int) -> list[list[int]]:
+    """``mel_resolutions`` checked as the loss builds them (:func:`voicegen.train.vocoder_task.mel_resolution_contracts`)
+    and against the training crops; ConfigError (one line) when unusable."""
+    try:
+        mel_resolution_contracts(contract, resolutions)
+    except ValueError as error:
+        raise ConfigError(f"mel_resolutions: {error}") from None
+    for i, res in enumerate(resolutions):
+        if res[0] > segment_samples:
+            raise ConfigError(f"mel_resolutions: resolution {i} has n_fft {res[0]} > data.segment_samples "
+                              f"{segment_samples}; use a shorter window or longer segments")
+    return [[int(v) for v in res] for res in resolutions]
 
 
 def fill_generator_contract(kind: str, generator: dict[str, Any], contract: FeatureConfig) -> dict[str, Any]:
@@ -385,6 +419,7 @@ def train_vocoder(
     task = VocoderTask(generator, discriminator, contract, adversarial_loss=config.adversarial_loss,
                        adversarial_start=config.adversarial_start, stft_loss=config.stft_loss,
                        stft_resolutions=config.stft_resolutions,
+                       mel_multi_loss=config.mel_multi_loss, mel_resolutions=config.mel_resolutions,
                        dnsmos_framings=config.data.val_dnsmos_framings,
                        mel_smoothing=config.data.mel_smoothing)
     files = audio_files(config.data.train)

@@ -7,7 +7,8 @@ One step (``trainer.optimizers``: ``disc`` then ``gen``):
   audio. During the warm-up (steps ``1..adversarial_start``) the phase returns ``{}`` and the
   Trainer skips it, so early training costs only the generator.
 * ``gen``: mel L1 between the generated and real audio (``mel``), optionally a multi-resolution
-  STFT loss (``stft``), and after the warm-up the adversarial loss ``adv_g`` and feature matching
+  STFT loss (``stft``) and a multi-resolution mel L1 (``mel_multi``: the mel contract at other FFT
+  sizes and band counts, :data:`DEFAULT_MEL_RESOLUTIONS`), and after the warm-up the adversarial loss ``adv_g`` and feature matching
   ``fm``. Loss names are weighted by ``trainer.loss_weights``.
 
 A pitch-conditioned generator (``needs_f0``) gets batches ``{"wav": (B, T), "f0": (B, 2, frames)}``
@@ -27,14 +28,17 @@ real vs generated mel pictures.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from voicegen.audio.contract import mel_filterbank
 from voicegen.audio.features import FeatureConfig, MelSpectrogram
 from voicegen.audio.plot import mels_figure
+from voicegen.errors import ConfigError
 from voicegen.losses import (
     DEFAULT_RESOLUTIONS,
     AdversarialKind,
@@ -55,10 +59,40 @@ DISCRIMINATOR = "discriminator"
 WARMUP_LOSSES: dict[str, tuple[str, ...]] = {DISC_PHASE: (), GEN_PHASE: ("mel",)}
 ADVERSARIAL_LOSSES: dict[str, tuple[str, ...]] = {DISC_PHASE: ("adv_d",), GEN_PHASE: ("adv_g", "fm")}
 STFT_LOSS = "stft"
+MEL_MULTI_LOSS = "mel_multi"
+# ``[n_fft, hop_length, win_length, n_mels]`` of the multi-resolution mel loss: 2 to 128 ms windows at 16 kHz with
+# a quarter-window hop and bands in proportion to the window (the window/band pairs of Kumar et al. 2023, DAC).
+DEFAULT_MEL_RESOLUTIONS: tuple[tuple[int, int, int, int], ...] = tuple(
+    (win, win // 4, win, bands) for win, bands in
+    ((32, 5), (64, 10), (128, 20), (256, 40), (512, 80), (1024, 160), (2048, 320)))
 # Validation clips (in dataset order) whose audio and mel picture are logged.
 LOGGED_VAL_CLIPS = 2
 # Floor on the power spectrum before log10 in the log-spectral distance (-100 dB).
 LSD_POWER_FLOOR = 1e-10
+
+
+def mel_resolution_contracts(
+    contract: FeatureConfig, resolutions: Sequence[Sequence[int]]
+) -> list[FeatureConfig]:
+    """``contract`` with each ``(n_fft, hop_length, win_length, n_mels)`` of ``resolutions`` in place of its own
+    (rate, band limits, window, scale, log floor kept); ValueError (one line) naming the first unusable one:
+    not four values, not a valid mel contract, or bands too narrow for its FFT (a band with no FFT bin)."""
+    if not resolutions:
+        raise ValueError("mel resolutions must not be empty")
+    contracts = []
+    for i, res in enumerate(resolutions):
+        if len(res) != 4:
+            raise ValueError(f"mel resolution {i} must be (n_fft, hop_length, win_length, n_mels), got {list(res)!r}")
+        n_fft, hop, win, bands = (int(v) for v in res)
+        try:
+            variant = replace(contract, n_fft=n_fft, hop_length=hop, win_length=win, n_mels=bands)
+        except ConfigError as error:
+            raise ValueError(f"mel resolution {i} {list(res)!r}: {error}") from None
+        if (mel_filterbank(variant).sum(axis=1) == 0).any():
+            raise ValueError(f"mel resolution {i} {list(res)!r}: {bands} bands leave some without an FFT bin at "
+                             f"n_fft {n_fft}; use fewer bands or a longer FFT")
+        contracts.append(variant)
+    return contracts
 
 
 class VocoderTask:
@@ -74,6 +108,9 @@ class VocoderTask:
         stft_loss: also return the multi-resolution STFT loss ``stft`` from the ``gen`` phase.
         stft_resolutions: that loss's ``(n_fft, hop_length, win_length)`` triples (default Parallel
             WaveGAN's, :data:`voicegen.losses.DEFAULT_RESOLUTIONS`).
+        mel_multi_loss: also return ``mel_multi``, the mean of mel L1 losses at ``mel_resolutions``.
+        mel_resolutions: that loss's ``(n_fft, hop_length, win_length, n_mels)``, each a variant of the
+            mel contract (:func:`mel_resolution_contracts`; default :data:`DEFAULT_MEL_RESOLUTIONS`).
         mel_smoothing: share of training examples whose input mel is blurred in time
             (:func:`smooth_mel`, a random strength per example); the loss target is unchanged.
         dnsmos_framings: validation DNSMOS is the mean over this many framings of each clip.
@@ -92,6 +129,8 @@ class VocoderTask:
         adversarial_start: int = 0,
         stft_loss: bool = False,
         stft_resolutions: Sequence[Sequence[int]] = DEFAULT_RESOLUTIONS,
+        mel_multi_loss: bool = False,
+        mel_resolutions: Sequence[Sequence[int]] = DEFAULT_MEL_RESOLUTIONS,
         mel_smoothing: float = 0.0,
         dnsmos_framings: int = 1,
     ) -> None:
@@ -104,6 +143,9 @@ class VocoderTask:
         self.adversarial_start = adversarial_start
         self.mel = MelSpectrogram(feature_config)
         self.stft = MultiResolutionSTFTLoss(stft_resolutions) if stft_loss else None
+        self.mel_multi = nn.ModuleList(
+            MelSpectrogram(contract) for contract in mel_resolution_contracts(feature_config, mel_resolutions)
+        ) if mel_multi_loss else None
         self.mel_smoothing = mel_smoothing
         self.dnsmos_framings = dnsmos_framings
         self._cache: tuple[int, Tensor, Tensor] | None = None  # (step, wav, wav_hat) of this step
@@ -118,7 +160,7 @@ class VocoderTask:
     def loss_names(self) -> dict[str, list[str]]:
         """Every loss name each phase can return (some only after the warm-up)."""
         names = {phase: [*WARMUP_LOSSES[phase], *ADVERSARIAL_LOSSES[phase]] for phase in WARMUP_LOSSES}
-        names[GEN_PHASE].append(STFT_LOSS)  # a configured ``stft: 0`` switches the loss off: not a typo
+        names[GEN_PHASE] += [STFT_LOSS, MEL_MULTI_LOSS]  # a configured weight 0 switches a loss off: not a typo
         return names
 
     def adversarial(self, step: int) -> bool:
@@ -139,6 +181,9 @@ class VocoderTask:
         out = {"mel": mel_l1_loss(wav_hat, wav, self._mel_fn(wav))}
         if self.stft is not None:
             out[STFT_LOSS] = self.stft.to(wav.device)(wav_hat, wav)  # in place; a no-op once moved
+        if self.mel_multi is not None:
+            mels = self.mel_multi.to(wav.device)
+            out[MEL_MULTI_LOSS] = sum(mel_l1_loss(wav_hat, wav, mel) for mel in mels) / len(mels)
         if self.adversarial(step):
             logits_fake, feats_fake = self.discriminator(wav_hat.unsqueeze(1))
             with torch.no_grad():
