@@ -8,8 +8,8 @@ One step (``trainer.optimizers``: ``disc`` then ``gen``):
   Trainer skips it, so early training costs only the generator.
 * ``gen``: mel L1 between the generated and real audio (``mel``), optionally a multi-resolution
   STFT loss (``stft``) and a multi-resolution mel L1 (``mel_multi``: the mel contract at other FFT
-  sizes and band counts, :data:`DEFAULT_MEL_RESOLUTIONS`), and after the warm-up the adversarial loss ``adv_g`` and feature matching
-  ``fm``. Loss names are weighted by ``trainer.loss_weights``.
+  sizes and band counts, :data:`DEFAULT_MEL_RESOLUTIONS`), and after the warm-up the adversarial
+  loss ``adv_g`` and feature matching ``fm``. Loss names are weighted by ``trainer.loss_weights``.
 
 A pitch-conditioned generator (``needs_f0``) gets batches ``{"wav": (B, T), "f0": (B, 2, frames)}``
 and its input rows are the log-mel, the F0 rows and the excitation phase at each frame centre,
