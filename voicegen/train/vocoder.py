@@ -230,10 +230,7 @@ def check_stft_resolutions(resolutions: list[list[int]], segment_samples: int) -
         checked = check_resolutions(resolutions)
     except ValueError as error:
         raise ConfigError(f"stft_resolutions: {error}") from None
-    for i, (n_fft, _, _) in enumerate(checked):
-        if n_fft > segment_samples:
-            raise ConfigError(f"stft_resolutions: resolution {i} has n_fft {n_fft} > data.segment_samples "
-                              f"{segment_samples}; use a shorter window or longer segments")
+    check_fits_crop("stft_resolutions", [n_fft for n_fft, _, _ in checked], segment_samples)
     return [list(res) for res in checked]
 
 
@@ -242,14 +239,19 @@ def check_mel_resolutions(resolutions: list[list[int]], contract: FeatureConfig,
     """``mel_resolutions`` checked as the loss builds them (:func:`voicegen.train.vocoder_task.mel_resolution_contracts`)
     and against the training crops; ConfigError (one line) when unusable."""
     try:
-        mel_resolution_contracts(contract, resolutions)
+        variants = mel_resolution_contracts(contract, resolutions)
     except ValueError as error:
         raise ConfigError(f"mel_resolutions: {error}") from None
-    for i, res in enumerate(resolutions):
-        if res[0] > segment_samples:
-            raise ConfigError(f"mel_resolutions: resolution {i} has n_fft {res[0]} > data.segment_samples "
-                              f"{segment_samples}; use a shorter window or longer segments")
-    return [[int(v) for v in res] for res in resolutions]
+    check_fits_crop("mel_resolutions", [variant.n_fft for variant in variants], segment_samples)
+    return [[variant.n_fft, variant.hop_length, variant.win_length, variant.n_mels] for variant in variants]
+
+
+def check_fits_crop(name: str, n_ffts: list[int], segment_samples: int) -> None:
+    """ConfigError (one line) naming the first of a loss's resolutions (``name``) whose FFT is longer than a crop."""
+    for i, n_fft in enumerate(n_ffts):
+        if n_fft > segment_samples:
+            raise ConfigError(f"{name}: resolution {i} has n_fft {n_fft} > data.segment_samples {segment_samples}; "
+                              "use a shorter window or longer segments")
 
 
 def fill_generator_contract(kind: str, generator: dict[str, Any], contract: FeatureConfig) -> dict[str, Any]:
