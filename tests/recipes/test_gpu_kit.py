@@ -66,7 +66,7 @@ def test_every_job_resolves_to_a_valid_training_config(tmp_path, job) -> None:
     if job == "converter":
         assert "--minutes" in args and config.data.dir_a == str(tmp_path / "kit" / "data" / "SF1")
     else:
-        assert config.data.speed_factors == [0.9, 1.0, 1.15, 1.3] and config.trainer.loss_weights["stft"] == 40
+        assert config.data.speed_factors == [0.85, 0.9, 1.0, 1.1, 1.2, 1.3, 1.45] and config.trainer.loss_weights["stft"] == 40
         assert (config.adversarial_start == 0) == (job == "vocoder_adv")
         assert config.trainer.batch_size == (32 if job == "vocoder_long" else 16)
 
