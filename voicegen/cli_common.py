@@ -47,6 +47,16 @@ def postfilter_option():
                              "converted mel; `voicegen models` shows them): the converter's own output.")
 
 
+def frame_bank_mix_option():
+    """``--frame-bank-mix``: the share of each converted frame a bundle's frame bank re-draws (0 leaves it out)."""
+    return click.option("--frame-bank-mix", "frame_bank_mix", type=click.FloatRange(0, 1), default=None,
+                        metavar="0..1",
+                        help="Share of each converted frame re-drawn from the target's recorded frames by the bundle's "
+                             "frame bank (RVC's index rate): 1 only the re-drawn frames (closer to the target's "
+                             "timbre), 0 leaves the bank out and keeps the post-filter [default: the bundle's; 0.7 "
+                             "in the shipped converters].")
+
+
 def resolve_device(spec: str):
     """The ``torch.device`` for a --device value (imports torch; ConfigError for CUDA without CUDA)."""
     from voicegen.train.device import resolve_device as resolve

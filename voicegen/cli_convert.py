@@ -19,7 +19,14 @@ from voicegen.cli_batch import (
     finish_batch,
     print_line,
 )
-from voicegen.cli_common import device_option, input_kind, postfilter_option, refuse_existing, runtime_option
+from voicegen.cli_common import (
+    device_option,
+    frame_bank_mix_option,
+    input_kind,
+    postfilter_option,
+    refuse_existing,
+    runtime_option,
+)
 
 DEFAULT_OUT_TEMPLATE = "{stem}_to_{target}"
 TABLE_COLUMNS = ("name", "speakers", "kind", "runtime", "origin", "path")
@@ -50,13 +57,14 @@ TABLE_GAP = "  "
               help="Also save the source and converted spectrograms side by side to this PNG "
                    "(a folder for a folder --src).")
 @postfilter_option()
+@frame_bank_mix_option()
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @device_option("the models")
 @runtime_option()
 @batch_options
 def convert(src: Path, target: str, source: str | None, model: str | None, out: Path | None, pitch: str,
-            f0_method: str | None, plot: Path | None, no_postfilter: bool, overwrite: bool, device: str,
-            runtime: str, batch: BatchOptions) -> None:
+            f0_method: str | None, plot: Path | None, no_postfilter: bool, frame_bank_mix: float | None,
+            overwrite: bool, device: str, runtime: str, batch: BatchOptions) -> None:
     """Convert speech in SRC into the TARGET speaker's voice.
 
     The model is found from the speaker names: the bundle that holds --target (with
@@ -72,6 +80,7 @@ def convert(src: Path, target: str, source: str | None, model: str | None, out: 
       voicegen convert --src samples/audio/SF1_200001.wav --target TM1
       voicegen convert --src samples/audio/TM1_200001.wav --target SF1 --pitch none --out back.wav --plot back.png
       voicegen convert --src samples/audio/78-368-0000.flac --target SF1 --source LS78 --model vae16k
+      voicegen convert --src samples/audio/SF1_200001.wav --target TM1 --frame-bank-mix 1 --out closer.wav
       voicegen convert --src 'samples/audio/*_2*.wav' --target TM1 --out converted/ --jobs 2
     """
     from voicegen.infer.batch.inputs import input_stem
@@ -85,7 +94,7 @@ def convert(src: Path, target: str, source: str | None, model: str | None, out: 
         check_batch_flags(batch)
     bundle, source, target = resolve(target, source, model)
     options = ConvertOptions(source=source, target=target, pitch=pitch, f0_method=f0_method, plot=plot,
-                             runtime=runtime, no_postfilter=no_postfilter)
+                             runtime=runtime, no_postfilter=no_postfilter, frame_bank_mix=frame_bank_mix)
     if out is None:
         out = Path(DEFAULT_OUT_TEMPLATE.format(stem=input_stem(src), target=target) + ("" if many else ".wav"))
     if not many and not batch.dry_run:

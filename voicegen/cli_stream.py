@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from voicegen.cli_common import device_option, refuse_existing, runtime_option
+from voicegen.cli_common import device_option, frame_bank_mix_option, refuse_existing, runtime_option
 
 STDIO = "-"
 MIC, SPEAKERS = "mic", "speakers"
@@ -50,6 +50,7 @@ RAW_FORMATS = {"s16le": ("<i2", 32768.0), "f32le": ("<f4", 1.0)}
 @click.option("--frame-bank/--no-frame-bank", "frame_bank", default=True, show_default=True,
               help="Re-draw the converted frames from the bundle's frame bank (the target's recorded frames), "
                    "as `voicegen convert` does; no added latency. The post-filter is never run live.")
+@frame_bank_mix_option()
 @click.option("--realtime", is_flag=True,
               help="Deliver a file's blocks at real-time pace, as a microphone would, and count late blocks.")
 @click.option("--raw-format", type=click.Choice(sorted(RAW_FORMATS)), default="s16le", show_default=True,
@@ -63,7 +64,8 @@ RAW_FORMATS = {"s16le": ("<i2", 32768.0), "f32le": ("<f4", 1.0)}
 @runtime_option()
 def stream(src: str, target: str, source: str | None, model: str | None, out: str, seconds: float | None,
            pitch: str, f0_method: str | None, block_ms: float | None, context_ms: float | None,
-           lookahead_frames: int | None, crossfade_frames: int | None, frame_bank: bool, realtime: bool,
+           lookahead_frames: int | None, crossfade_frames: int | None, frame_bank: bool,
+           frame_bank_mix: float | None, realtime: bool,
            raw_format: str, rate: int | None, threads: int, overwrite: bool, device: str, runtime: str) -> None:
     """Convert SRC live, block by block, into the TARGET speaker's voice.
 
@@ -90,6 +92,9 @@ def stream(src: str, target: str, source: str | None, model: str | None, out: st
                              "input or mic for the microphone")
     if seconds is not None and src != MIC:
         raise click.UsageError("--seconds applies to --src mic only")
+    if frame_bank_mix is not None and not frame_bank:
+        raise click.UsageError("--frame-bank-mix sets how much the frame bank re-draws; --no-frame-bank leaves it "
+                               "out: pass one of them")
     if out not in (STDIO, SPEAKERS):
         refuse_existing(Path(out), overwrite)
         from voicegen.cli_batch import check_writable_outputs
@@ -102,7 +107,8 @@ def stream(src: str, target: str, source: str | None, model: str | None, out: st
     bundle, source, target = resolve(target, source, model)
     from voicegen.infer.options import ConvertOptions
 
-    options = ConvertOptions(source=source, target=target, pitch=pitch, f0_method=f0_method, runtime=runtime)
+    options = ConvertOptions(source=source, target=target, pitch=pitch, f0_method=f0_method, runtime=runtime,
+                             frame_bank_mix=frame_bank_mix)
     settings = _settings(block_ms, context_ms, lookahead_frames, crossfade_frames, frame_bank)
     settings.check()
 
@@ -111,7 +117,8 @@ def stream(src: str, target: str, source: str | None, model: str | None, out: st
     from voicegen.infer.live import LiveConverter
 
     onnx_runtime.set_threads(threads)
-    converter = Converter(bundle, device, f0_method=options.f0_method, runtime=runtime)
+    converter = Converter(bundle, device, f0_method=options.f0_method, runtime=runtime,
+                          frame_bank_mix=options.frame_bank_mix)
     if converter.runtime != "onnx":  # a model runs on PyTorch
         from voicegen.infer.nets import import_torch
 

@@ -228,6 +228,91 @@ def test_bundle_and_convert_commands_make_report_and_drop_a_frame_bank(banked, t
     assert read_bundle_info(dropped).frame_bank is None and not (dropped / FILE).exists()
 
 
+def test_frame_bank_mix_sets_the_share_zero_leaves_the_bank_out_and_none_restores_it(banked, sf1_clip) -> None:
+    """``Converter(frame_bank_mix=...)`` / ``set_frame_bank_mix``: the output is that share of the re-drawn mel and
+    the rest the generator's (the bank runs in normalised units, an affine map, so the mix carries over)."""
+    from voicegen.infer.convert import Converter
+
+    _, bundle = banked  # mix 1 in the bundle
+    converter = Converter(bundle, "cpu", runtime="onnx", frame_bank_mix=0.25)
+    mel, _ = file_mel(sf1_clip, converter.feature_config)
+    mixed = converter.bundle.convert_mel(mel, "SF1", "TM1")
+    assert converter.postprocessing("TM1")[0].endswith("each frame 0.25 x the mean of its 1 nearest")
+    converter.set_frame_bank_mix(0)
+    raw = converter.bundle.convert_mel(mel, "SF1", "TM1")
+    assert converter.postprocessing("TM1") == []
+    np.testing.assert_array_equal(raw, load_converter(bundle, runtime="onnx", postfilter=False).convert_mel(
+        mel, "SF1", "TM1"))
+    converter.set_frame_bank_mix(None)  # the bundle's own share again
+    full = converter.bundle.convert_mel(mel, "SF1", "TM1")
+    assert converter.bundle.frame_bank.mix == 1.0 and np.abs(full - raw).mean() > 0.1
+    np.testing.assert_allclose(mixed, 0.25 * full + 0.75 * raw, atol=1e-4)
+    with pytest.raises(ConfigError, match=r"^--frame-bank-mix must be a number from 0 to 1 \(0 leaves the frame bank "
+                       r"out\), got -0.5$"):
+        converter.set_frame_bank_mix(-0.5)
+    with pytest.raises(ConfigError, match=r"^frame bank: mix must be a number in \(0, 1\], got 0$"):
+        converter.bundle.frame_bank.set_mix(0)  # the bank itself only re-draws; leaving it out is the converter's
+    plain = Converter(bundle, "cpu", runtime="onnx", postfilter=False)
+    plain.set_frame_bank_mix(None)  # nothing to restore: no error
+    with pytest.raises(ConfigError) as err:
+        plain.set_frame_bank_mix(0.5)
+    assert str(err.value) == (f"{bundle}: this model has no frame bank for --frame-bank-mix to set (`voicegen models` "
+                              "shows which do; `voicegen bundle --frame-bank` adds one)")
+
+
+def test_convert_and_stream_take_a_frame_bank_mix_and_refuse_it_where_it_cannot_apply(banked, tmp_path,
+                                                                                      sf1_clip) -> None:
+    _, bundle = banked
+    result = run("convert", "--src", sf1_clip, "--target", "TM1", "--model", bundle, "--out", tmp_path / "a.wav",
+                 "--frame-bank-mix", "0.35")
+    assert result.exit_code == 0, result.output
+    assert "frame bank: " in result.output and "each frame 0.35 x the mean of its 1 nearest" in result.output
+    result = run("convert", "--src", sf1_clip, "--target", "TM1", "--model", bundle, "--out", tmp_path / "b.wav",
+                 "--frame-bank-mix", "0")
+    assert result.exit_code == 0 and "frame bank:" not in result.output
+    result = run("convert", "--src", sf1_clip, "--target", "TM1", "--model", bundle, "--out", tmp_path / "c.wav",
+                 "--frame-bank-mix", "0.5", "--no-postfilter")
+    assert result.exit_code == 1 and not (tmp_path / "c.wav").exists()
+    assert result.output.strip().splitlines()[-1] == ("Error: --frame-bank-mix 0.5 and --no-postfilter: "
+                                                      "--no-postfilter leaves the frame bank out already; pass one of them")
+    result = run("convert", "--src", sf1_clip, "--target", "TM1", "--model", SHIPPED, "--out", tmp_path / "d.wav",
+                 "--frame-bank-mix", "2")
+    assert result.exit_code == 2 and "Invalid value for '--frame-bank-mix': 2.0 is not in the range 0<=x<=1" \
+        in result.output
+    dropped = tmp_path / "no_bank"
+    assert run("bundle", "--converter", bundle, "--link-vocoder", "vocoder16k_vc", "--frame-bank", "none",
+               "--out", dropped).exit_code == 0
+    result = run("convert", "--src", sf1_clip, "--target", "TM1", "--model", dropped, "--out", tmp_path / "e.wav",
+                 "--frame-bank-mix", "0.5")
+    assert result.exit_code == 1 and not (tmp_path / "e.wav").exists()
+    assert result.output.strip().splitlines()[-1] == (f"Error: {dropped}: this model has no frame bank for "
+                                                      "--frame-bank-mix to set (`voicegen models` shows which do; "
+                                                      "`voicegen bundle --frame-bank` adds one)")
+    result = run("stream", "--src", sf1_clip, "--target", "TM1", "--model", bundle, "--out", tmp_path / "f.wav",
+                 "--frame-bank-mix", "0.5", "--no-frame-bank")
+    assert result.exit_code == 2 and "--frame-bank-mix sets how much the frame bank re-draws; --no-frame-bank " \
+        "leaves it out: pass one of them" in result.output
+    result = run("stream", "--src", sf1_clip, "--target", "TM1", "--model", bundle, "--out", tmp_path / "g.wav",
+                 "--frame-bank-mix", "0")
+    assert result.exit_code == 0, result.output
+    live_raw = run("stream", "--src", sf1_clip, "--target", "TM1", "--model", bundle, "--out", tmp_path / "h.wav",
+                   "--no-frame-bank")
+    assert live_raw.exit_code == 0, live_raw.output
+    import soundfile as sf
+
+    assert np.array_equal(sf.read(str(tmp_path / "g.wav"))[0], sf.read(str(tmp_path / "h.wav"))[0])
+
+
+def test_a_batch_manifest_tells_frame_bank_mixes_apart() -> None:
+    from voicegen.infer.batch.workers import WorkerSpec
+    from voicegen.infer.options import ConvertOptions
+
+    specs = [WorkerSpec(ConvertOptions(source="SF1", target="TM1", frame_bank_mix=mix), model=str(SHIPPED))
+             for mix in (None, 0, 0.5)]
+    identities = [json.dumps(spec.identity(), sort_keys=True) for spec in specs]
+    assert len(set(identities)) == 3
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--frame-bank", "XX={audio}"], "--frame-bank XX=...: name a speaker of"),
     (["--frame-bank", "TM1"], "--frame-bank 'TM1': expected TARGET=FOLDER (or none)"),

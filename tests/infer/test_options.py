@@ -16,14 +16,14 @@ from voicegen.infer.options import ConvertOptions, FeaturesOptions, VocodeOption
 
 def test_options_round_trip_through_json_text() -> None:
     for options in (ConvertOptions(source="SF1", target="TM1", pitch="-4.5", f0_method="harvest", plot=Path("p")),
-                    ConvertOptions(source="SF1", target="TM1"),
+                    ConvertOptions(source="SF1", target="TM1"), ConvertOptions(source="SF1", target="TM1", frame_bank_mix=0),
                     VocodeOptions(pitch=3, runtime="onnx"), FeaturesOptions(preset="hifigan22k", f0=True)):
         text = json.dumps(options.to_json())
         again = type(options).from_json(json.loads(text))
         assert again == options and hash(again) == hash(options)
     assert ConvertOptions(source="SF1", target="TM1", pitch=" AUTO ", plot=Path("p")).to_json() == {
         "source": "SF1", "target": "TM1", "pitch": "auto", "f0_method": None, "plot": "p", "runtime": "auto",
-        "no_postfilter": False}
+        "no_postfilter": False, "frame_bank_mix": None}
     assert VocodeOptions(pitch=3).pitch == 3.0 and isinstance(VocodeOptions(pitch=3).pitch, float)
     with pytest.raises(FrozenInstanceError):
         VocodeOptions().pitch = 1.0  # type: ignore[misc]
@@ -32,7 +32,8 @@ def test_options_round_trip_through_json_text() -> None:
 def test_unknown_missing_and_bad_values_are_one_line_errors() -> None:
     cases = [
         (lambda: ConvertOptions.from_json({"source": "SF1", "target": "TM1", "speed": 2}),
-         "unknown convert option speed; expected source, target, pitch, f0_method, plot, runtime, no_postfilter"),
+         "unknown convert option speed; expected source, target, pitch, f0_method, plot, runtime, no_postfilter, "
+         "frame_bank_mix"),
         (lambda: VocodeOptions.from_json({"semitones": 1, "device": "cpu"}),
          "unknown vocode options device, semitones; expected pitch, f0_method, runtime"),
         (lambda: ConvertOptions.from_json({"target": "TM1"}), "convert options: missing source"),
@@ -47,6 +48,15 @@ def test_unknown_missing_and_bad_values_are_one_line_errors() -> None:
         (lambda: FeaturesOptions(f0="yes"), "features option f0 must be true or false, got 'yes'"),
         (lambda: ConvertOptions(source="SF1", target="TM1", no_postfilter=1),
          "convert option no_postfilter must be true or false, got 1"),
+        (lambda: ConvertOptions(source="SF1", target="TM1", frame_bank_mix=1.5),
+         "--frame-bank-mix must be a number from 0 to 1 (0 leaves the frame bank out), got 1.5"),
+        (lambda: ConvertOptions(source="SF1", target="TM1", frame_bank_mix="0.5"),
+         "--frame-bank-mix must be a number from 0 to 1 (0 leaves the frame bank out), got '0.5'"),
+        (lambda: ConvertOptions(source="SF1", target="TM1", frame_bank_mix=True),
+         "--frame-bank-mix must be a number from 0 to 1 (0 leaves the frame bank out), got True"),
+        (lambda: ConvertOptions(source="SF1", target="TM1", frame_bank_mix=0.5, no_postfilter=True),
+         "--frame-bank-mix 0.5 and --no-postfilter: --no-postfilter leaves the frame bank out already; pass one of "
+         "them"),
     ]
     for make, message in cases:
         with pytest.raises(ConfigError) as err:
@@ -63,6 +73,10 @@ def test_identity_leaves_out_plots_runtime_and_neutral_defaults() -> None:
     # skipping the post-filter changes the outputs; the default keeps folders made before the option valid
     assert replace(convert, no_postfilter=True).identity() == {
         "source": "SF1", "target": "TM1", "pitch": "auto", "no_postfilter": True}
+    # a frame bank share changes them too, 0 (the bank left out) included; an int is kept as a float
+    assert replace(convert, frame_bank_mix=0).identity() == {
+        "source": "SF1", "target": "TM1", "pitch": "auto", "frame_bank_mix": 0.0}
+    assert replace(convert, frame_bank_mix=1).frame_bank_mix == 1.0
     assert VocodeOptions(runtime="onnx").identity() == {}
     assert VocodeOptions(pitch=2, f0_method="harvest").identity() == {"pitch": 2.0, "f0_method": "harvest"}
     assert FeaturesOptions(plot="x").identity() == {"preset": "vc16k"}
@@ -74,7 +88,7 @@ def test_a_worker_spec_travels_as_json_and_by_pickle() -> None:
     data = json.loads(json.dumps(spec.to_json()))
     assert data == {"kind": "convert", "model": "/m", "device": "auto",
                     "options": {"source": "SF1", "target": "TM1", "pitch": 2.0, "f0_method": None, "plot": "/p",
-                                "runtime": "auto", "no_postfilter": False}}
+                                "runtime": "auto", "no_postfilter": False, "frame_bank_mix": None}}
     assert WorkerSpec.from_json(data) == spec == pickle.loads(pickle.dumps(spec))
     assert WorkerSpec(FeaturesOptions()).identity() == {"kind": "features", "model": None,
                                                         "options": {"preset": "vc16k"}, "weights": []}

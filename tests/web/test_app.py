@@ -91,6 +91,25 @@ def test_convert_without_frame_bank_and_post_filter(app, tmp_path) -> None:
     assert refused.status_code == 400 and refused.get_json() == {"error": "postfilter must be on or off, got 'maybe'"}
 
 
+def test_frame_bank_mix_sets_the_share_for_one_request(app) -> None:
+    """frame_bank_mix is `voicegen convert --frame-bank-mix`: 0 leaves the bank out, an empty field is the model's."""
+    client = app.test_client()
+    bank_line = "frame bank: 8237 frames of TM1, each frame {} x the mean of its 8 nearest"
+    full = convert(client, upload(SF1), frame_bank_mix="1").get_json()
+    assert full["postprocessing"] == [bank_line.format(1), "post-filter: vae16k (decodes as TM1)"]
+    off = convert(client, upload(SF1), frame_bank_mix="0").get_json()
+    assert off["postprocessing"] == ["post-filter: vae16k (decodes as TM1)"]
+    assert np.abs(fetch_wav(client, full["audio"]) - fetch_wav(client, off["audio"])).mean() > 1e-3
+    again = convert(client, upload(SF1), frame_bank_mix="").get_json()  # the cached converter back at 0.7
+    assert again["postprocessing"][0] == bank_line.format(0.7)
+    for value in ("1.5", "lots"):
+        refused = convert(client, upload(SF1), frame_bank_mix=value)
+        assert refused.status_code == 400 and refused.get_json() == {
+            "error": f"frame_bank_mix must be a number from 0 to 1 (empty: the model's own), got {value!r}"}
+    refused = convert(client, upload(SF1), frame_bank_mix="0.5", postfilter="off")
+    assert refused.status_code == 400 and "has no frame bank for --frame-bank-mix to set" in refused.get_json()["error"]
+
+
 def test_bad_uploads_get_one_line_errors(app, tmp_path) -> None:
     client = app.test_client()
     corrupt = tmp_path / "broken.wav"

@@ -98,6 +98,15 @@ def test_upload_convert_play_and_see_the_error_of_a_corrupt_file(server, browser
     screenshot = os.environ.get("VOICEGEN_SCREENSHOT")
     browser.save_screenshot(str(screenshot or tmp_path / "serve.png"))
 
+    # the frame bank's share: sent when set, greyed out with the post-processing left out
+    browser.find_element(By.ID, "bank-mix").send_keys("1")
+    browser.find_element(By.ID, "convert").click()
+    wait_for(lambda: "each frame 1 x the mean" in browser.find_element(By.ID, "convert-status").text)
+    browser.find_element(By.ID, "postfilter").click()
+    assert not browser.find_element(By.ID, "bank-mix").is_enabled()
+    browser.find_element(By.ID, "postfilter").click()
+    assert browser.find_element(By.ID, "bank-mix").is_enabled()
+
     corrupt = tmp_path / "corrupt.wav"
     corrupt.write_bytes(b"RIFF\x24\x00\x00\x00WAVEjunkjunkjunk")
     browser.find_element(By.ID, "convert-file").send_keys(str(corrupt))

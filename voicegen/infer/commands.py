@@ -62,7 +62,7 @@ def run_convert(src: str | os.PathLike, out: str | os.PathLike, options: Convert
     from voicegen.infer.convert import Converter
 
     converter = Converter(bundle, device, f0_method=options.f0_method, runtime=options.runtime,
-                          postfilter=not options.no_postfilter)
+                          postfilter=not options.no_postfilter, frame_bank_mix=options.frame_bank_mix)
     converter.pitch_plan(options.source, options.target, options.pitch)  # bad speakers fail before any file
     if on_loaded is not None:
         on_loaded(converter)

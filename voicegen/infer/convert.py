@@ -39,9 +39,14 @@ from voicegen.audio.f0 import F0_ROWS, affine_lf0, log_gaussian
 from voicegen.audio.io import AudioReader
 from voicegen.audio.logmel import MelStream
 from voicegen.audio.logmel import log_mel as compute_mel
-from voicegen.errors import AudioError
+from voicegen.errors import AudioError, ConfigError
 from voicegen.infer.bundles import load_converter, vocoder_path
-from voicegen.infer.options import PITCH_AUTO, PITCH_NONE, parse_pitch  # noqa: F401 (parse_pitch: re-exported)
+from voicegen.infer.options import (  # noqa: F401 (parse_pitch: re-exported)
+    PITCH_AUTO,
+    PITCH_NONE,
+    check_frame_bank_mix,
+    parse_pitch,
+)
 from voicegen.infer.stream import (
     Chain,
     Fork,
@@ -86,19 +91,41 @@ class Converter:
 
     ``device``: ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``; ``f0_method``: the F0
     tracker of a pitch-conditioned vocoder (None: its own; see ``Vocoder.with_f0_method``);
-    ``postfilter``: apply the bundle's post-filter, if it names one (:mod:`voicegen.infer.postfilter`). Raises ArtifactError
-    for an unusable bundle and ConfigError when the vocoder's mel contract differs from the
-    converter's (naming the fields).
+    ``postfilter``: apply the bundle's post-filter and frame bank, if it has them (:mod:`voicegen.infer.postfilter`,
+    :mod:`voicegen.infer.framebank`); ``frame_bank_mix``: the share of each frame the frame bank re-draws instead of
+    the bundle's own (0 leaves the bank out; None: the bundle's). Raises ArtifactError for an unusable bundle,
+    ConfigError when the vocoder's mel contract differs from the converter's (naming the fields) or when
+    ``frame_bank_mix`` is given for a bundle without a frame bank.
     """
 
     def __init__(self, bundle_path: str | os.PathLike, device: str = "cpu", *, f0_method: str | None = None,
-                 runtime: str = "auto", postfilter: bool = True) -> None:
+                 runtime: str = "auto", postfilter: bool = True, frame_bank_mix: float | None = None) -> None:
         self.path = Path(bundle_path)
         self.vocoder = load_vocoder(vocoder_path(self.path), device, runtime).with_f0_method(f0_method)
         self.bundle = load_converter(self.path, device=self.vocoder.device if self.vocoder.runtime == "torch" else device,
                                      runtime=runtime, postfilter=postfilter)
         self.vocoder.check_contract(self.bundle.feature_config)
         self.feature_config = self.bundle.feature_config
+        self._bank = getattr(self.bundle, "frame_bank", None)
+        self._bundle_mix = self._bank.mix if self._bank is not None else None
+        if frame_bank_mix is not None:
+            self.set_frame_bank_mix(frame_bank_mix)
+
+    def set_frame_bank_mix(self, mix: float | None) -> None:
+        """Re-draw ``mix`` (0-1) of each converted frame from the bundle's frame bank from now on: 0 leaves the
+        bank out, None restores the bundle's own share. ConfigError (one line) for a share other than None
+        when the bundle has no frame bank (or it was left out with ``postfilter=False``)."""
+        if self._bank is None:
+            if mix is None:
+                return
+            raise ConfigError(f"{self.path}: this model has no frame bank for --frame-bank-mix to set (`voicegen "
+                              "models` shows which do; `voicegen bundle --frame-bank` adds one)")
+        mix = self._bundle_mix if mix is None else check_frame_bank_mix(mix)
+        if mix == 0:
+            self.bundle.frame_bank = None
+        else:
+            self._bank.set_mix(mix)
+            self.bundle.frame_bank = self._bank
 
     @property
     def runtime(self) -> str:

@@ -8,7 +8,8 @@ with the target's statistics and matched on the frame stacked with ``context`` f
 spectral detail; the converter only has to point at the right ones.
 :meth:`voicegen.infer.cyclegan.CycleGANBundle.mel_stream` runs it on every chunk right after the
 generator and before the VAE post-filter; a VAE bundle runs it after decoding (:func:`redraw_refiner`);
-``--no-postfilter`` skips it (and the post-filter); live conversion runs it inside each converter run, on
+``--no-postfilter`` skips it (and the post-filter), ``--frame-bank-mix`` sets ``mix`` for one run
+(:meth:`voicegen.infer.convert.Converter.set_frame_bank_mix`; 0 leaves it out); live conversion runs it inside each converter run, on
 the frames that run returns and keeps (:class:`voicegen.infer.stream.Refine`; ``voicegen stream
 --no-frame-bank`` leaves it out).
 The defaults (``k`` 8, ``context`` 1, ``mix`` 0.7) are what the shipped SF1 <-> TM1 converter uses:
@@ -123,6 +124,14 @@ class FrameBank:
                 raise ConfigError(f"frame bank of {target!r}: {len(array)} frames, fewer than k={k}")
             self.frames[target] = normalize(np.asarray(array, dtype=np.float32).T, stats[target]).T.astype(np.float32)
         self._prepared = {target: prepare_bank(bank, context) for target, bank in self.frames.items()}
+
+    def set_mix(self, mix: float) -> None:
+        """Re-draw ``mix`` of each frame from now on (``0 < mix <= 1``; ConfigError otherwise): what
+        ``voicegen convert --frame-bank-mix`` sets in place of the bundle's own share."""
+        from voicegen.formats.framebank import check_settings
+
+        check_settings(self.k, self.context, mix=mix)
+        self.mix = float(mix)
 
     @property
     def targets(self) -> tuple[str, ...]:

@@ -127,9 +127,10 @@ class ConvertOptions(FileOptions):
     """``voicegen convert``: ``source`` -> ``target`` speaker, ``pitch`` (auto, none or semitones;
     see :mod:`voicegen.infer.convert`), ``f0_method`` (dio, harvest; None: the vocoder's),
     ``plot`` (a PNG per file; for a batch, the folder that mirrors the input; not identity),
-    ``runtime`` (auto, torch, onnx: what runs the networks; not identity) and ``no_postfilter``
+    ``runtime`` (auto, torch, onnx: what runs the networks; not identity), ``no_postfilter``
     (skip the bundle's post-filter and frame bank, :mod:`voicegen.infer.postfilter`,
-    :mod:`voicegen.infer.framebank`)."""
+    :mod:`voicegen.infer.framebank`) and ``frame_bank_mix`` (the share of each converted frame that
+    the bundle's frame bank re-draws, 0-1, 0 leaving the bank out; None: the bundle's own)."""
 
     KIND: ClassVar[str] = "convert"
     source: str
@@ -139,6 +140,7 @@ class ConvertOptions(FileOptions):
     plot: str | None = not_identity()
     runtime: str = not_identity("auto")
     no_postfilter: bool = False
+    frame_bank_mix: float | None = None
 
     def __post_init__(self) -> None:
         self._check_text("source")
@@ -149,6 +151,20 @@ class ConvertOptions(FileOptions):
         self._check_choice("runtime", RUNTIMES, optional=False)
         if not isinstance(self.no_postfilter, bool):
             raise ConfigError(f"convert option no_postfilter must be true or false, got {self.no_postfilter!r}")
+        self._set("frame_bank_mix", check_frame_bank_mix(self.frame_bank_mix))
+        if self.no_postfilter and self.frame_bank_mix is not None:
+            raise ConfigError(f"--frame-bank-mix {self.frame_bank_mix:g} and --no-postfilter: --no-postfilter leaves "
+                              "the frame bank out already; pass one of them")
+
+
+def check_frame_bank_mix(value: Any) -> float | None:
+    """``value`` as a float in [0, 1] (the share of each converted frame a frame bank re-draws; 0 leaves the
+    bank out), or None; ConfigError (one line) otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ConfigError(f"--frame-bank-mix must be a number from 0 to 1 (0 leaves the frame bank out), got {value!r}")
+    return float(value)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ Runtime. JSON API (what the page calls):
   description `voicegen models` prints as the kind) and vocoders of `voicegen models`;
 * ``POST /api/convert`` (multipart: ``audio``, ``model``, ``source``, ``target``, ``pitch``, and
   ``postfilter``: ``on``, the default, or ``off`` to leave out the frame bank and post-filter as
-  ``--no-postfilter`` does; the answer's ``postprocessing`` lists what ran),
+  ``--no-postfilter`` does; ``frame_bank_mix``: 0-1 as ``--frame-bank-mix``, empty for the model's own;
+  the answer's ``postprocessing`` lists what ran),
   ``POST /api/vocode`` (``audio``, ``model``, ``pitch``), ``POST /api/eval`` (``converted``,
   ``reference``): ``{"audio": url, "plot": url, ...}`` or ``{"metrics": {...}}``; a bad request
   gets ``{"error": one line}`` with status 400 (413 for an upload over ``max_bytes``);
@@ -27,6 +28,7 @@ requests at once are queued, not lost. Models load once and stay loaded.
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 import threading
@@ -155,6 +157,7 @@ def create_app(settings: WebSettings = WebSettings()):
             job = workspace.job()
             src = _upload(request.files.get("audio"), job, "input", settings)
             converter = models.converter(_field(form, "model"), _switch(form, "postfilter"))
+            converter.set_frame_bank_mix(_share(form.get("frame_bank_mix", ""), "frame_bank_mix"))
             source, target = _field(form, "source"), _field(form, "target")
             pitch = form.get("pitch", "auto") or "auto"
             _, plan = converter.pitch_plan(source, target, pitch)
@@ -218,6 +221,20 @@ def _number(text: str, name: str) -> float:
         return float(text)
     except ValueError:
         raise RequestError(f"{name} must be a number of semitones, got {text!r}") from None
+
+
+def _share(text: str, name: str) -> float | None:
+    """A number from 0 to 1, or None for an empty field (the model's own)."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1:
+        raise RequestError(f"{name} must be a number from 0 to 1 (empty: the model's own), got {text!r}")
+    return value
 
 
 def _upload(storage, job: Path, stem: str, settings: WebSettings) -> Path:

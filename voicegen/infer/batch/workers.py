@@ -131,7 +131,8 @@ def build_worker(spec: WorkerSpec) -> FileWorker:
         from voicegen.infer.convert import Converter
 
         return convert_worker(Converter(spec.model, spec.device, f0_method=options.f0_method,
-                                        runtime=options.runtime, postfilter=not options.no_postfilter), options)
+                                        runtime=options.runtime, postfilter=not options.no_postfilter,
+                                        frame_bank_mix=options.frame_bank_mix), options)
     if isinstance(options, VocodeOptions):
         from voicegen.infer.vocode import load_vocoder
 
