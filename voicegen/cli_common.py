@@ -57,6 +57,14 @@ def frame_bank_mix_option():
                              "in the shipped converters].")
 
 
+def formant_option(kept: str):
+    """``--formant SEMITONES``: move the spectral envelope (formants) by that many semitones, pitch ``kept``."""
+    return click.option("--formant", type=float, default=0.0, show_default=True, metavar="SEMITONES",
+                        help=f"Move the formants (the mel's spectral envelope) by this many semitones, within +-12 "
+                             f"({kept}); needs a pitch-conditioned (source_filter) vocoder. About +2..+4 makes a "
+                             "voice sound smaller, -2..-4 larger.")
+
+
 def resolve_device(spec: str):
     """The ``torch.device`` for a --device value (imports torch; ConfigError for CUDA without CUDA)."""
     from voicegen.train.device import resolve_device as resolve

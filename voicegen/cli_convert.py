@@ -21,6 +21,7 @@ from voicegen.cli_batch import (
 )
 from voicegen.cli_common import (
     device_option,
+    formant_option,
     frame_bank_mix_option,
     input_kind,
     postfilter_option,
@@ -56,6 +57,7 @@ TABLE_GAP = "  "
 @click.option("--plot", type=click.Path(path_type=Path), default=None,
               help="Also save the source and converted spectrograms side by side to this PNG "
                    "(a folder for a folder --src).")
+@formant_option("the F0 that --pitch gives is kept")
 @postfilter_option()
 @frame_bank_mix_option()
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
@@ -63,8 +65,8 @@ TABLE_GAP = "  "
 @runtime_option()
 @batch_options
 def convert(src: Path, target: str, source: str | None, model: str | None, out: Path | None, pitch: str,
-            f0_method: str | None, plot: Path | None, no_postfilter: bool, frame_bank_mix: float | None,
-            overwrite: bool, device: str, runtime: str, batch: BatchOptions) -> None:
+            f0_method: str | None, plot: Path | None, formant: float, no_postfilter: bool,
+            frame_bank_mix: float | None, overwrite: bool, device: str, runtime: str, batch: BatchOptions) -> None:
     """Convert speech in SRC into the TARGET speaker's voice.
 
     The model is found from the speaker names: the bundle that holds --target (with
@@ -94,7 +96,8 @@ def convert(src: Path, target: str, source: str | None, model: str | None, out: 
         check_batch_flags(batch)
     bundle, source, target = resolve(target, source, model)
     options = ConvertOptions(source=source, target=target, pitch=pitch, f0_method=f0_method, plot=plot,
-                             runtime=runtime, no_postfilter=no_postfilter, frame_bank_mix=frame_bank_mix)
+                             runtime=runtime, no_postfilter=no_postfilter, frame_bank_mix=frame_bank_mix,
+                             formant=formant)
     if out is None:
         out = Path(DEFAULT_OUT_TEMPLATE.format(stem=input_stem(src), target=target) + ("" if many else ".wav"))
     if not many and not batch.dry_run:
@@ -118,6 +121,10 @@ def convert(src: Path, target: str, source: str | None, model: str | None, out: 
         click.echo(f"pitch: {plan}")
         for step in converter.postprocessing(target):
             click.echo(f"{step}; --no-postfilter skips it")
+        if options.formant:
+            from voicegen.audio.formant import describe_formant
+
+            click.echo(describe_formant(options.formant))
 
     with batch_signals(many):
         outcome = run_convert(src, out, options, bundle=bundle, device=device, batch=batch, overwrite=overwrite,

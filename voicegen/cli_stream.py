@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from voicegen.cli_common import device_option, frame_bank_mix_option, refuse_existing, runtime_option
+from voicegen.cli_common import device_option, formant_option, frame_bank_mix_option, refuse_existing, runtime_option
 
 STDIO = "-"
 MIC, SPEAKERS = "mic", "speakers"
@@ -51,6 +51,7 @@ RAW_FORMATS = {"s16le": ("<i2", 32768.0), "f32le": ("<f4", 1.0)}
               help="Re-draw the converted frames from the bundle's frame bank (the target's recorded frames), "
                    "as `voicegen convert` does; no added latency. The post-filter is never run live.")
 @frame_bank_mix_option()
+@formant_option("the F0 that --pitch gives is kept")
 @click.option("--realtime", is_flag=True,
               help="Deliver a file's blocks at real-time pace, as a microphone would, and count late blocks.")
 @click.option("--raw-format", type=click.Choice(sorted(RAW_FORMATS)), default="s16le", show_default=True,
@@ -65,7 +66,7 @@ RAW_FORMATS = {"s16le": ("<i2", 32768.0), "f32le": ("<f4", 1.0)}
 def stream(src: str, target: str, source: str | None, model: str | None, out: str, seconds: float | None,
            pitch: str, f0_method: str | None, block_ms: float | None, context_ms: float | None,
            lookahead_frames: int | None, crossfade_frames: int | None, frame_bank: bool,
-           frame_bank_mix: float | None, realtime: bool,
+           frame_bank_mix: float | None, formant: float, realtime: bool,
            raw_format: str, rate: int | None, threads: int, overwrite: bool, device: str, runtime: str) -> None:
     """Convert SRC live, block by block, into the TARGET speaker's voice.
 
@@ -108,7 +109,7 @@ def stream(src: str, target: str, source: str | None, model: str | None, out: st
     from voicegen.infer.options import ConvertOptions
 
     options = ConvertOptions(source=source, target=target, pitch=pitch, f0_method=f0_method, runtime=runtime,
-                             frame_bank_mix=frame_bank_mix)
+                             frame_bank_mix=frame_bank_mix, formant=formant)
     settings = _settings(block_ms, context_ms, lookahead_frames, crossfade_frames, frame_bank)
     settings.check()
 

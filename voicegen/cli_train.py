@@ -13,6 +13,7 @@ import click
 from voicegen.cli_common import (
     already_finished,
     device_option,
+    formant_option,
     input_kind,
     load_run,
     refuse_existing,
@@ -323,9 +324,10 @@ from voicegen.cli_batch import (  # noqa: E402
               help="Move the pitch by this many semitones (F0 scaled by 2^(n/12), spectral envelope kept); "
                    "needs a pitch-conditioned (source_filter) vocoder, such as those of "
                    "recipes/vocoder16k/conf/source_filter.yaml and tiny.yaml.")
+@formant_option("the pitch is kept; --pitch moves it separately")
 @batch_options
 def vocode(source: Path, output: Path, model: Path | None, overwrite: bool, device: str, runtime: str,
-           f0_method: str | None, semitones: float, batch: BatchOptions) -> None:
+           f0_method: str | None, semitones: float, formant: float, batch: BatchOptions) -> None:
     """Turn SOURCE into a waveform at OUTPUT with a trained vocoder.
 
     SOURCE is audio (copy-synthesis: audio -> mel and F0 -> vocoder), or a .npy made with
@@ -342,6 +344,7 @@ def vocode(source: Path, output: Path, model: Path | None, overwrite: bool, devi
       voicegen vocode samples/audio wavs/ --jobs 2
       voicegen train vocoder --config recipes/vocoder16k/conf/tiny.yaml --set 'data.train=[samples/audio]'
       voicegen vocode samples/audio/SF1_200001.wav up4.wav --pitch 4 --model runs/vocoder-tiny/export
+      voicegen vocode samples/audio/TM1_200001.wav higher.wav --pitch 9 --formant 3
     """
     many = input_kind(source) != "file"  # arguments first: an error comes before torch and the model
     if many:
@@ -351,7 +354,7 @@ def vocode(source: Path, output: Path, model: Path | None, overwrite: bool, devi
     from voicegen.audio.io import check_audio_file, is_audio_file
     from voicegen.infer.options import VocodeOptions
 
-    options = VocodeOptions(pitch=semitones, f0_method=f0_method, runtime=runtime)
+    options = VocodeOptions(pitch=semitones, f0_method=f0_method, runtime=runtime, formant=formant)
     if not many and is_audio_file(source):
         check_audio_file(source)  # before the vocoder loads
     check_writable_outputs([output], inputs=[] if many else [source], what="output folder" if many else "output")

@@ -23,7 +23,7 @@ def test_options_round_trip_through_json_text() -> None:
         assert again == options and hash(again) == hash(options)
     assert ConvertOptions(source="SF1", target="TM1", pitch=" AUTO ", plot=Path("p")).to_json() == {
         "source": "SF1", "target": "TM1", "pitch": "auto", "f0_method": None, "plot": "p", "runtime": "auto",
-        "no_postfilter": False, "frame_bank_mix": None}
+        "no_postfilter": False, "frame_bank_mix": None, "formant": 0.0}
     assert VocodeOptions(pitch=3).pitch == 3.0 and isinstance(VocodeOptions(pitch=3).pitch, float)
     with pytest.raises(FrozenInstanceError):
         VocodeOptions().pitch = 1.0  # type: ignore[misc]
@@ -33,9 +33,9 @@ def test_unknown_missing_and_bad_values_are_one_line_errors() -> None:
     cases = [
         (lambda: ConvertOptions.from_json({"source": "SF1", "target": "TM1", "speed": 2}),
          "unknown convert option speed; expected source, target, pitch, f0_method, plot, runtime, no_postfilter, "
-         "frame_bank_mix"),
+         "frame_bank_mix, formant"),
         (lambda: VocodeOptions.from_json({"semitones": 1, "device": "cpu"}),
-         "unknown vocode options device, semitones; expected pitch, f0_method, runtime"),
+         "unknown vocode options device, semitones; expected pitch, f0_method, runtime, formant"),
         (lambda: ConvertOptions.from_json({"target": "TM1"}), "convert options: missing source"),
         (lambda: FeaturesOptions.from_json(["vc16k"]), "features options must be a JSON object, got list"),
         (lambda: ConvertOptions(source="SF1", target="TM1", pitch="up"),
@@ -88,7 +88,8 @@ def test_a_worker_spec_travels_as_json_and_by_pickle() -> None:
     data = json.loads(json.dumps(spec.to_json()))
     assert data == {"kind": "convert", "model": "/m", "device": "auto",
                     "options": {"source": "SF1", "target": "TM1", "pitch": 2.0, "f0_method": None, "plot": "/p",
-                                "runtime": "auto", "no_postfilter": False, "frame_bank_mix": None}}
+                                "runtime": "auto", "no_postfilter": False, "frame_bank_mix": None,
+                                "formant": 0.0}}
     assert WorkerSpec.from_json(data) == spec == pickle.loads(pickle.dumps(spec))
     assert WorkerSpec(FeaturesOptions()).identity() == {"kind": "features", "model": None,
                                                         "options": {"preset": "vc16k"}, "weights": []}
@@ -97,7 +98,7 @@ def test_a_worker_spec_travels_as_json_and_by_pickle() -> None:
                           ({"kind": "vocode", "threads": 2},
                            "unknown worker spec key threads; expected kind, model, device, options"),
                           ({"kind": "vocode", "options": {"pitch": 1, "plot": "x"}},
-                           "unknown vocode option plot; expected pitch, f0_method, runtime")):
+                           "unknown vocode option plot; expected pitch, f0_method, runtime, formant")):
         with pytest.raises(ConfigError) as err:
             WorkerSpec.from_json(data)
         assert str(err.value) == message

@@ -110,6 +110,21 @@ def test_frame_bank_mix_sets_the_share_for_one_request(app) -> None:
     assert refused.status_code == 400 and "has no frame bank for --frame-bank-mix to set" in refused.get_json()["error"]
 
 
+def test_formant_fields_move_the_envelope_in_convert_and_vocode(app) -> None:
+    client = app.test_client()
+    plain = fetch_wav(client, convert(client, upload(SF1)).get_json()["audio"])
+    moved = convert(client, upload(SF1), formant="-2").get_json()
+    assert moved["postprocessing"][-1] == "formants: moved -2 semitones (x0.891 in frequency)"
+    assert np.abs(fetch_wav(client, moved["audio"]) - plain).mean() > 1e-3
+    data = {"audio": upload(SF1), "model": "vocoder16k", "pitch": "0", "formant": "3"}
+    vocoded = client.post("/api/vocode", data=data, content_type="multipart/form-data")
+    assert vocoded.status_code == 200, vocoded.get_json()
+    data = {"audio": upload(SF1), "model": "vocoder16k", "pitch": "0", "formant": "30"}
+    refused = client.post("/api/vocode", data=data, content_type="multipart/form-data")
+    assert refused.status_code == 400 and refused.get_json() == {
+        "error": "--formant must be a number of semitones within +-12, got 30.0"}
+
+
 def test_bad_uploads_get_one_line_errors(app, tmp_path) -> None:
     client = app.test_client()
     corrupt = tmp_path / "broken.wav"

@@ -64,6 +64,9 @@ def run_convert(src: str | os.PathLike, out: str | os.PathLike, options: Convert
     converter = Converter(bundle, device, f0_method=options.f0_method, runtime=options.runtime,
                           postfilter=not options.no_postfilter, frame_bank_mix=options.frame_bank_mix)
     converter.pitch_plan(options.source, options.target, options.pitch)  # bad speakers fail before any file
+    from voicegen.infer.vocode import check_formant_knob
+
+    check_formant_knob(converter.vocoder, options.formant)  # so does a formant shift a mel-only vocoder cannot make
     if on_loaded is not None:
         on_loaded(converter)
     if is_batch_input(src):
@@ -74,7 +77,7 @@ def run_convert(src: str | os.PathLike, out: str | os.PathLike, options: Convert
     if _single_file_stops(src, out, batch, echo):
         return None
     return converter.convert_file(src, out, options.source, options.target, pitch=options.pitch,
-                                  overwrite=overwrite, plot=options.plot)
+                                  overwrite=overwrite, plot=options.plot, formant=options.formant)
 
 
 def run_vocode(src: str | os.PathLike, out: str | os.PathLike, options: VocodeOptions = VocodeOptions(), *,
@@ -85,10 +88,11 @@ def run_vocode(src: str | os.PathLike, out: str | os.PathLike, options: VocodeOp
     folder, which then takes the input's name), a ``BatchSummary`` (many) or None (a dry run)."""
     from voicegen.infer.batch.inputs import is_batch_input
     from voicegen.infer.batch.workers import WorkerSpec, vocode_worker
-    from voicegen.infer.vocode import check_pitch_knob, load_vocoder, vocode_to
+    from voicegen.infer.vocode import check_formant_knob, check_pitch_knob, load_vocoder, vocode_to
 
     vocoder = load_vocoder(model, device, options.runtime).with_f0_method(options.f0_method)
     check_pitch_knob(vocoder, options.pitch)
+    check_formant_knob(vocoder, options.formant)
     if is_batch_input(src):
         spec = WorkerSpec(options, model=str(Path(model).absolute()), device=device)
         worker = vocode_worker(vocoder, options) if batch.inline else None
@@ -96,7 +100,7 @@ def run_vocode(src: str | os.PathLike, out: str | os.PathLike, options: VocodeOp
         return _run_many(spec, src, out, batch, overwrite=overwrite, worker=worker, echo=echo)
     if _single_file_stops(src, out, batch, echo, probe=vocode_worker(vocoder).probe):
         return None
-    written = vocode_to(src, out, vocoder, overwrite=overwrite, semitones=options.pitch)
+    written = vocode_to(src, out, vocoder, overwrite=overwrite, semitones=options.pitch, formant=options.formant)
     return VocodeResult(out=written, sample_rate=vocoder.sample_rate)
 
 

@@ -57,7 +57,7 @@ from voicegen.infer.stream import (
     run_whole,
     stream_to_file,
 )
-from voicegen.infer.vocode import load_vocoder
+from voicegen.infer.vocode import check_formant_knob, formant_stage, load_vocoder
 
 SEMITONES_PER_OCTAVE = 12
 # Below 0.1 semitone (10 cents, about the pitch JND) an auto shift is skipped, since the phase
@@ -218,7 +218,8 @@ class Converter:
 
     def stages(self, source: str, target: str, *, record: bool = False, pitch: str | float = PITCH_AUTO,
                mel_hat: Stage | None = None, f0: Stage | None = None,
-               voice: Stage | None = None, f0_beside: bool = False) -> tuple[Chain, Record | None, Record | None]:
+               voice: Stage | None = None, f0_beside: bool = False,
+               formant: float = 0.0) -> tuple[Chain, Record | None, Record | None]:
         """The streaming conversion (:mod:`voicegen.infer.stream`): samples -> log-mel (and F0 rows) ->
         converted log-mel (and converted F0) -> samples; with ``record``, also the two mel stages,
         which then keep what went through them (for plots: memory then grows with the input).
@@ -226,10 +227,12 @@ class Converter:
         (live conversion, :mod:`voicegen.infer.live`). ``f0_beside``: F0 tracking and its mapping run
         beside mel -> converter as one branch (samples -> F0 -> converted F0) instead of F0 beside the
         mel and then its mapping beside the converter, so that a delay of the F0 tracker overlaps the
-        converter's instead of adding to it (the same frames come out)."""
+        converter's instead of adding to it (the same frames come out). ``formant``: semitones the
+        converted mel's envelope moves before the vocoder (:mod:`voicegen.audio.formant`)."""
         mel: Stage = MelStream(self.feature_config)
         if mel_hat is None:
             mel_hat = self.bundle.mel_stream(source, target)
+        check_formant_knob(self.vocoder, formant)
         if voice is None:
             voice = self.vocoder.stream()
         recorded: tuple[Record | None, Record | None] = (None, None)
@@ -240,15 +243,23 @@ class Converter:
             return Chain([mel, mel_hat, voice]), *recorded
         n_mels = self.feature_config.n_mels
         f0 = self.vocoder.f0_stream() if f0 is None else f0
+        # the formant shift splits each converted frame by its converted F0, so it runs on mel + F0 rows
+        # (recorded for plots in place of the converter's mel: what the vocoder is given)
+        shifted: list[Stage] = []
+        if formant:
+            shifted = [formant_stage(self.feature_config, formant)]
+            if record:
+                shifted = [Record(shifted[0])]
+                recorded = (recorded[0], shifted[0])
         if f0_beside:
             both = Fork([(None, Chain([mel, mel_hat])), (None, Chain([f0, self._f0_map(source, target, pitch)]))])
-            return Chain([both, voice]), *recorded
+            return Chain([both, *shifted, voice]), *recorded
         analysis = Fork([(None, mel), (None, f0)])
         mapping = Fork([(rows(0, n_mels), mel_hat), (rows(n_mels, n_mels + F0_ROWS), self._f0_map(source, target, pitch))])
-        return Chain([analysis, mapping, voice]), *recorded
+        return Chain([analysis, mapping, *shifted, voice]), *recorded
 
-    def convert_wav(self, wav: np.ndarray, source: str, target: str, *,
-                    pitch: str | float = PITCH_AUTO) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def convert_wav(self, wav: np.ndarray, source: str, target: str, *, pitch: str | float = PITCH_AUTO,
+                    formant: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(T,)`` waveform at the bundle's rate -> ``(wav_hat (T,), mel, mel_hat)``.
 
         ``mel`` is the input's log-mel (before any pitch pre-shift), ``mel_hat`` the converted one;
@@ -257,23 +268,25 @@ class Converter:
         semitones, _ = self.pitch_plan(source, target, pitch)
         pre_shift = 0.0 if self.vocoder.needs_f0 else semitones
         shifted = shift_pitch(wav, self.sample_rate, pre_shift) if pre_shift else wav
-        chain, mel_in, mel_hat = self.stages(source, target, record=True, pitch=pitch)
+        chain, mel_in, mel_hat = self.stages(source, target, record=True, pitch=pitch, formant=formant)
         assert mel_in is not None and mel_hat is not None
         wav_hat = run_whole(chain, shifted)
         mel = compute_mel(wav, self.feature_config) if pre_shift else mel_in.array()
+        converted = mel_hat.array()[:self.feature_config.n_mels]  # a formant shift records mel + F0 rows
         if len(wav_hat) >= len(wav):
             wav_hat = wav_hat[:len(wav)]
         else:
             wav_hat = np.pad(wav_hat, (0, len(wav) - len(wav_hat)))
-        return wav_hat.astype(np.float32), mel, mel_hat.array()
+        return wav_hat.astype(np.float32), mel, converted
 
     def convert_file(self, src: str | os.PathLike, out: str | os.PathLike, source: str, target: str, *,
                      pitch: str | float = PITCH_AUTO, overwrite: bool = False,
-                     plot: str | os.PathLike | None = None) -> ConvertResult:
+                     plot: str | os.PathLike | None = None, formant: float = 0.0) -> ConvertResult:
         """Convert one audio file ``src`` (``source``'s voice) into ``out`` in ``target``'s voice.
 
         ``plot`` also saves a PNG with the source and converted spectrograms side by side.
-        Existing outputs are refused before any work unless ``overwrite`` (AudioError).
+        Existing outputs are refused before any work unless ``overwrite`` (AudioError). ``formant`` moves the
+        converted mel's envelope by that many semitones (a pitch-conditioned vocoder only; ConfigError otherwise).
         The file goes through the models block by block (:meth:`stages`), so memory does not grow
         with its length; a pitch pre-shift needs the whole waveform, and a plot the whole mels.
         """
@@ -282,6 +295,7 @@ class Converter:
         plot = Path(plot) if plot is not None else None
         semitones, _ = self.pitch_plan(source, target, pitch)
         pre_shift = 0.0 if self.vocoder.needs_f0 else semitones
+        check_formant_knob(self.vocoder, formant)
         for path in (out, plot):
             if path is not None and path.exists() and not overwrite:
                 raise AudioError(f"{path}: already exists; pass --overwrite (overwrite=True) to replace it")
@@ -294,13 +308,13 @@ class Converter:
         if pre_shift:
             wav = np.concatenate(list(reader))
             blocks = [shift_pitch(wav, fc.sample_rate, pre_shift)]
-        chain, mel_in, mel_hat = self.stages(source, target, record=plot is not None, pitch=pitch)
+        chain, mel_in, mel_hat = self.stages(source, target, record=plot is not None, pitch=pitch, formant=formant)
         stream_to_file(blocks, chain, out, fc.sample_rate, overwrite=overwrite, guard=str(src),
                        length=lambda: reader.samples)
         if plot is not None:
             assert mel_in is not None and mel_hat is not None
             mel = compute_mel(wav, fc) if wav is not None else mel_in.array()
-            plot_mels_side_by_side([mel, mel_hat.array()], [f"{src.name} ({source})", f"converted to {target}"],
+            plot_mels_side_by_side([mel, mel_hat.array()[:fc.n_mels]], [f"{src.name} ({source})", f"converted to {target}"],
                                    fc, plot, overwrite=overwrite)
         seconds = reader.samples / fc.sample_rate
         return ConvertResult(out=out, seconds=seconds, rtf=(time.perf_counter() - start) / seconds,

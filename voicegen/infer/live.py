@@ -185,7 +185,7 @@ class LiveConverter:
             mel_hat=bundle.mel_stream(self.source, self.target, chunker=chunker, postfilter=False,
                                       use_frame_bank=s.frame_bank),
             voice=vocoder.live_stream(context_frames=VOCODER_CONTEXT_FRAMES, lookahead_frames=STAGE_LOOKAHEAD_FRAMES),
-            f0_beside=True)
+            f0_beside=True, formant=self.options.formant)
         return chain
 
     @property

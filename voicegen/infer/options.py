@@ -31,6 +31,8 @@ IDENTITY = "identity"
 NEUTRAL_DEFAULTS = (None, False, 0)
 PITCH_AUTO, PITCH_NONE = "auto", "none"
 MAX_PITCH_SHIFT_SEMITONES = 24.0
+MAX_FORMANT_SEMITONES = 12.0
+"""The formant knob moves the envelope by at most an octave either way (beyond it nothing sounds like speech)."""
 F0_METHODS = ("dio", "harvest")
 RUNTIMES = ("auto", "torch", "onnx")
 BACKENDS = ("local", "ray")
@@ -129,8 +131,9 @@ class ConvertOptions(FileOptions):
     ``plot`` (a PNG per file; for a batch, the folder that mirrors the input; not identity),
     ``runtime`` (auto, torch, onnx: what runs the networks; not identity), ``no_postfilter``
     (skip the bundle's post-filter and frame bank, :mod:`voicegen.infer.postfilter`,
-    :mod:`voicegen.infer.framebank`) and ``frame_bank_mix`` (the share of each converted frame that
-    the bundle's frame bank re-draws, 0-1, 0 leaving the bank out; None: the bundle's own)."""
+    :mod:`voicegen.infer.framebank`), ``frame_bank_mix`` (the share of each converted frame that
+    the bundle's frame bank re-draws, 0-1, 0 leaving the bank out; None: the bundle's own) and
+    ``formant`` (semitones the converted mel's envelope moves, :mod:`voicegen.audio.formant`)."""
 
     KIND: ClassVar[str] = "convert"
     source: str
@@ -141,6 +144,7 @@ class ConvertOptions(FileOptions):
     runtime: str = not_identity("auto")
     no_postfilter: bool = False
     frame_bank_mix: float | None = None
+    formant: float = 0.0
 
     def __post_init__(self) -> None:
         self._check_text("source")
@@ -152,9 +156,18 @@ class ConvertOptions(FileOptions):
         if not isinstance(self.no_postfilter, bool):
             raise ConfigError(f"convert option no_postfilter must be true or false, got {self.no_postfilter!r}")
         self._set("frame_bank_mix", check_frame_bank_mix(self.frame_bank_mix))
+        self._set("formant", check_formant(self.formant))
         if self.no_postfilter and self.frame_bank_mix is not None:
             raise ConfigError(f"--frame-bank-mix {self.frame_bank_mix:g} and --no-postfilter: --no-postfilter leaves "
                               "the frame bank out already; pass one of them")
+
+
+def check_formant(value: Any) -> float:
+    """``value`` as a shift in semitones (a finite number within +-12); ConfigError (one line) otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or abs(value) > MAX_FORMANT_SEMITONES:
+        raise ConfigError(f"--formant must be a number of semitones within +-{MAX_FORMANT_SEMITONES:g}, got {value!r}")
+    return float(value)
 
 
 def check_frame_bank_mix(value: Any) -> float | None:
@@ -170,12 +183,14 @@ def check_frame_bank_mix(value: Any) -> float | None:
 @dataclass(frozen=True)
 class VocodeOptions(FileOptions):
     """``voicegen vocode``: ``pitch`` (semitones, pitch-conditioned vocoders), ``f0_method`` (dio,
-    harvest; None: the vocoder's own) and ``runtime`` (auto, torch, onnx; not identity)."""
+    harvest; None: the vocoder's own), ``runtime`` (auto, torch, onnx; not identity) and ``formant``
+    (semitones the mel's envelope moves, pitch-conditioned vocoders)."""
 
     KIND: ClassVar[str] = "vocode"
     pitch: float = 0.0
     f0_method: str | None = None
     runtime: str = not_identity("auto")
+    formant: float = 0.0
 
     def __post_init__(self) -> None:
         if isinstance(self.pitch, bool) or not isinstance(self.pitch, (int, float)):
@@ -183,6 +198,7 @@ class VocodeOptions(FileOptions):
         self._set("pitch", float(self.pitch))
         self._check_choice("f0_method", F0_METHODS)
         self._check_choice("runtime", RUNTIMES, optional=False)
+        self._set("formant", check_formant(self.formant))
 
 
 @dataclass(frozen=True)

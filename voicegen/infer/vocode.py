@@ -32,6 +32,7 @@ import numpy as np
 from voicegen.artifact_meta import read_artifact_meta
 from voicegen.audio.contract import FeatureConfig
 from voicegen.audio.f0 import F0_ROWS, LF0_ROW, F0Config, F0Stream, shift_lf0
+from voicegen.audio.formant import FormantShift, check_formant
 from voicegen.audio.io import AudioReader
 from voicegen.audio.logmel import MelStream
 from voicegen.audio.writer import guard_gain
@@ -146,15 +147,18 @@ class Vocoder:
             raise ValueError("this vocoder takes no F0")
         return F0Stream(self.sample_rate, self.hop_length, self.f0_config, **blocks)
 
-    def analysis(self, semitones: float = 0.0) -> Stage:
-        """Samples -> the rows :meth:`stream` takes: the log-mel, and the (optionally shifted) F0 rows."""
+    def analysis(self, semitones: float = 0.0, formant: float = 0.0) -> Stage:
+        """Samples -> the rows :meth:`stream` takes: the log-mel (its envelope moved by ``formant`` semitones,
+        :mod:`voicegen.audio.formant`; pitch-conditioned vocoders only), and the (optionally shifted) F0 rows."""
         mel = MelStream(self.feature_config)
         if not self.needs_f0:
+            check_formant_knob(self, formant)
             return mel
         f0: Stage = self.f0_stream()
         if semitones:
             f0 = Chain([f0, Map(lambda r: shift_lf0(r, semitones), F0_ROWS)])
-        return Fork([(None, mel), (None, f0)])
+        both = Fork([(None, mel), (None, f0)])
+        return Chain([both, formant_stage(self.feature_config, formant)]) if formant else both
 
     def check_contract(self, feature_config: FeatureConfig) -> None:
         """ConfigError (one line, naming the differing fields) unless ``feature_config`` is this vocoder's."""
@@ -287,26 +291,46 @@ def load_mel_file(path: str | os.PathLike, n_mels: int, f0_rows: int = 0) -> np.
 
 
 def vocode_file(in_path: str | os.PathLike, out_path: str | os.PathLike, vocoder: Vocoder, *,
-                overwrite: bool = False, semitones: float = 0.0) -> Path:
+                overwrite: bool = False, semitones: float = 0.0, formant: float = 0.0) -> Path:
     """Vocode one file: a ``.npy`` log-mel (+ F0 rows), or audio (copy-synthesis at the vocoder's rate,
     streamed block by block: memory does not grow with the file's length). Output clip-guarded,
-    atomic. ``semitones`` moves the F0 a pitch-conditioned vocoder is given (ConfigError otherwise)."""
+    atomic. ``semitones`` moves the F0 a pitch-conditioned vocoder is given, ``formant`` the mel's
+    envelope (semitones; ConfigError for either with a mel-only vocoder)."""
     in_path, out_path = Path(in_path), Path(out_path)
     if out_path.exists() and not overwrite:
         raise AudioError(f"{out_path}: already exists; pass --overwrite (overwrite=True) to replace it")
     check_pitch_knob(vocoder, semitones)
+    check_formant_knob(vocoder, formant)
     if in_path.suffix.lower() == MEL_SUFFIX:
         rows = load_mel_file(in_path, vocoder.feature_config.n_mels, vocoder.in_rows - vocoder.feature_config.n_mels)
+        n_mels = vocoder.feature_config.n_mels
         if semitones:
-            n_mels = vocoder.feature_config.n_mels
             rows = np.concatenate([rows[:n_mels], shift_lf0(rows[n_mels:], semitones)])
+        if formant:
+            rows = FormantShift(vocoder.feature_config, formant).rows(rows)
         stream_to_file([rows], vocoder.stream(), out_path, vocoder.sample_rate, overwrite=overwrite,
                        guard=str(in_path))
         return out_path
     reader = AudioReader(in_path, vocoder.sample_rate, min_samples=vocoder.feature_config.min_samples)
-    stream_to_file(reader, Chain([vocoder.analysis(semitones), vocoder.stream()]), out_path,
+    stream_to_file(reader, Chain([vocoder.analysis(semitones, formant), vocoder.stream()]), out_path,
                    vocoder.sample_rate, overwrite=overwrite, guard=str(in_path), length=lambda: reader.samples)
     return out_path
+
+
+def formant_stage(config: FeatureConfig, semitones: float) -> Map:
+    """A stage over a pitch-conditioned vocoder's input rows (log-mel, lf0, vuv) that moves the log-mel's
+    envelope by ``semitones``, each frame split by its F0 (:class:`voicegen.audio.formant.FormantShift`)."""
+    return Map(FormantShift(config, semitones).rows, config.n_mels + F0_ROWS)
+
+
+def check_formant_knob(vocoder: Vocoder, semitones: float) -> None:
+    """ConfigError (one line) for a formant shift out of range, or any with a mel-only vocoder (whose mel
+    carries the pitch, which the shift would move too)."""
+    check_formant(semitones)
+    if semitones and not vocoder.needs_f0:
+        where = f"{vocoder.path}" if vocoder.path is not None else "this vocoder"
+        raise ConfigError(f"{where} is mel-only ({vocoder.generator_kind}): its mel carries the pitch, which "
+                          "--formant would move too; use a pitch-conditioned (source_filter) vocoder")
 
 
 def check_pitch_knob(vocoder: Vocoder, semitones: float) -> None:
@@ -320,7 +344,7 @@ def check_pitch_knob(vocoder: Vocoder, semitones: float) -> None:
 
 
 def vocode_to(in_path: str | os.PathLike, out_path: str | os.PathLike, vocoder: Vocoder, *,
-              overwrite: bool = False, semitones: float = 0.0) -> Path:
+              overwrite: bool = False, semitones: float = 0.0, formant: float = 0.0) -> Path:
     """Vocode one audio or ``.npy`` file into ``out_path`` (a folder: the input's name with ``.wav``).
 
     An existing output is refused before any work unless ``overwrite``. Returns the written path.
@@ -335,4 +359,4 @@ def vocode_to(in_path: str | os.PathLike, out_path: str | os.PathLike, vocoder: 
         out_path = out_path / in_path.with_suffix(OUTPUT_SUFFIX).name
     if out_path.exists() and not overwrite:
         raise AudioError(f"{out_path}: already exists; pass --overwrite (overwrite=True) to replace it")
-    return vocode_file(in_path, out_path, vocoder, overwrite=overwrite, semitones=semitones)
+    return vocode_file(in_path, out_path, vocoder, overwrite=overwrite, semitones=semitones, formant=formant)

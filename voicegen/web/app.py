@@ -14,8 +14,8 @@ Runtime. JSON API (what the page calls):
 * ``POST /api/convert`` (multipart: ``audio``, ``model``, ``source``, ``target``, ``pitch``, and
   ``postfilter``: ``on``, the default, or ``off`` to leave out the frame bank and post-filter as
   ``--no-postfilter`` does; ``frame_bank_mix``: 0-1 as ``--frame-bank-mix``, empty for the model's own;
-  the answer's ``postprocessing`` lists what ran),
-  ``POST /api/vocode`` (``audio``, ``model``, ``pitch``), ``POST /api/eval`` (``converted``,
+  ``formant``: semitones as ``--formant``; the answer's ``postprocessing`` lists what ran),
+  ``POST /api/vocode`` (``audio``, ``model``, ``pitch``, ``formant``), ``POST /api/eval`` (``converted``,
   ``reference``): ``{"audio": url, "plot": url, ...}`` or ``{"metrics": {...}}``; a bad request
   gets ``{"error": one line}`` with status 400 (413 for an upload over ``max_bytes``);
 * ``GET /files/<job>/<name>``: a result.
@@ -163,12 +163,15 @@ def create_app(settings: WebSettings = WebSettings()):
             _, plan = converter.pitch_plan(source, target, pitch)
             out = job / "converted.wav"
             plot = job / "spectrograms.png" if _can_plot() else None
+            formant = _number(form.get("formant", "0") or "0", "formant")
+            from voicegen.audio.formant import describe_formant
+
             started = time.perf_counter()
-            result = converter.convert_file(src, out, source, target, pitch=pitch, plot=plot)
+            result = converter.convert_file(src, out, source, target, pitch=pitch, plot=plot, formant=formant)
             return jsonify(audio=f"/files/{job.name}/{out.name}", plot=f"/files/{job.name}/{plot.name}" if plot else None,
                            seconds=result.seconds, compute_seconds=time.perf_counter() - started,
                            runtime=converter.runtime, pitch=plan, source=source, target=target,
-                           postprocessing=converter.postprocessing(target))
+                           postprocessing=converter.postprocessing(target) + ([describe_formant(formant)] if formant else []))
 
     @app.post("/api/vocode")
     def vocode():
@@ -179,8 +182,9 @@ def create_app(settings: WebSettings = WebSettings()):
             src = _upload(request.files.get("audio"), job, "input", settings)
             vocoder = models.vocoder(_field(request.form, "model"))
             semitones = _number(request.form.get("pitch", "0") or "0", "pitch")
+            formant = _number(request.form.get("formant", "0") or "0", "formant")
             check_pitch_knob(vocoder, semitones)
-            out = vocode_file(src, job / "vocoded.wav", vocoder, semitones=semitones)
+            out = vocode_file(src, job / "vocoded.wav", vocoder, semitones=semitones, formant=formant)
             return jsonify(audio=f"/files/{job.name}/{out.name}", runtime=vocoder.runtime)
 
     @app.post("/api/eval")

@@ -150,18 +150,19 @@ def convert_worker(converter: Any, options: ConvertOptions) -> FileWorker:
     def process(src: Path, dest: Path, rel: PurePosixPath) -> float:
         plot = plot_dir / rel.with_suffix(PLOT_SUFFIX) if plot_dir is not None else None
         return converter.convert_file(src, dest, options.source, options.target, pitch=options.pitch,
-                                      overwrite=True, plot=plot).seconds
+                                      overwrite=True, plot=plot, formant=options.formant).seconds
 
     return FileWorker(process=process)
 
 
 def vocode_worker(vocoder: Any, options: VocodeOptions = VocodeOptions()) -> FileWorker:
     """Per-file vocoding (``.npy`` log-mel or audio copy-synthesis) with a loaded vocoder (already
-    set to ``options``' runtime and F0 method), the pitch moved by ``options.pitch`` semitones."""
+    set to ``options``' runtime and F0 method), the pitch moved by ``options.pitch`` semitones and the
+    envelope by ``options.formant``."""
     from voicegen.infer.vocode import vocode_file
 
     def process(src: Path, dest: Path, rel: PurePosixPath) -> float:
-        vocode_file(src, dest, vocoder, overwrite=True, semitones=options.pitch)
+        vocode_file(src, dest, vocoder, overwrite=True, semitones=options.pitch, formant=options.formant)
         return _wav_seconds(dest)
 
     def probe(src: Path) -> float | None:
