@@ -142,6 +142,25 @@ def test_the_npy_path_and_the_cli_give_the_same_audio(sf1_clip, tmp_path) -> Non
     np.testing.assert_allclose(from_audio[:n], from_npy[:n], atol=2e-4)
 
 
+def test_with_the_pitch_knob_the_split_uses_the_f0_the_mel_was_made_with(sf1_clip, tmp_path) -> None:
+    """--pitch 5 --formant 2: the same audio from the file and from its .npy rows, and the formant shift of the
+    unshifted F0 (the mel's harmonics are at the recording's F0, not at the one the vocoder is then given)."""
+    vocoder = load_vocoder(VOCODER)
+    from voicegen.audio.f0 import f0_rows, shift_lf0
+    from voicegen.audio.features import compute_mel
+    from voicegen.audio.formant import FormantShift
+
+    wav = load_audio(sf1_clip)
+    mel, f0 = compute_mel(wav, VC16K), f0_rows(wav, 16000, 256, vocoder.f0_config)
+    np.save(tmp_path / "own.npy", np.concatenate([mel, f0]))
+    both = load_audio(vocode_to(sf1_clip, tmp_path / "both.wav", vocoder, semitones=5, formant=2))
+    from_npy = load_audio(vocode_to(tmp_path / "own.npy", tmp_path / "npy.wav", vocoder, semitones=5, formant=2))
+    expected = vocoder.wav_from_mel(FormantShift(VC16K, 2).apply(mel, f0[0]), f0=shift_lf0(f0, 5))
+    n = min(len(both), len(from_npy), len(expected))
+    np.testing.assert_allclose(from_npy[:n], both[:n], atol=2e-4)
+    np.testing.assert_allclose(from_npy[:n], np.clip(expected[:n], -1, 1), atol=2e-4)
+
+
 def test_a_mel_only_vocoder_refuses_the_formant_knob(sf1_clip, tmp_path) -> None:
     config = fill_generator_contract("istft", {"channels": 32, "intermediate_channels": 64, "n_blocks": 2}, VC16K)
     path = save_vocoder(build_generator("istft", config), "istft", config, VC16K, tmp_path / "mel_only")

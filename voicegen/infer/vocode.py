@@ -155,10 +155,17 @@ class Vocoder:
             check_formant_knob(self, formant)
             return mel
         f0: Stage = self.f0_stream()
+        if not formant:
+            if semitones:
+                f0 = Chain([f0, Map(lambda r: shift_lf0(r, semitones), F0_ROWS)])
+            return Fork([(None, mel), (None, f0)])
+        # a formant shift splits each frame by the F0 its harmonics have, so it runs before the pitch shift
+        n_mels = self.feature_config.n_mels
+        stages: list[Stage] = [Fork([(None, mel), (None, f0)]), formant_stage(self.feature_config, formant)]
         if semitones:
-            f0 = Chain([f0, Map(lambda r: shift_lf0(r, semitones), F0_ROWS)])
-        both = Fork([(None, mel), (None, f0)])
-        return Chain([both, formant_stage(self.feature_config, formant)]) if formant else both
+            stages.append(Map(lambda r: np.concatenate([r[:n_mels], shift_lf0(r[n_mels:], semitones)]),
+                              n_mels + F0_ROWS))
+        return Chain(stages)
 
     def check_contract(self, feature_config: FeatureConfig) -> None:
         """ConfigError (one line, naming the differing fields) unless ``feature_config`` is this vocoder's."""
@@ -304,10 +311,10 @@ def vocode_file(in_path: str | os.PathLike, out_path: str | os.PathLike, vocoder
     if in_path.suffix.lower() == MEL_SUFFIX:
         rows = load_mel_file(in_path, vocoder.feature_config.n_mels, vocoder.in_rows - vocoder.feature_config.n_mels)
         n_mels = vocoder.feature_config.n_mels
+        if formant:  # before the pitch shift: the mel's harmonics are at the F0 given with it
+            rows = FormantShift(vocoder.feature_config, formant).rows(rows)
         if semitones:
             rows = np.concatenate([rows[:n_mels], shift_lf0(rows[n_mels:], semitones)])
-        if formant:
-            rows = FormantShift(vocoder.feature_config, formant).rows(rows)
         stream_to_file([rows], vocoder.stream(), out_path, vocoder.sample_rate, overwrite=overwrite,
                        guard=str(in_path))
         return out_path
