@@ -161,6 +161,23 @@ def test_with_the_pitch_knob_the_split_uses_the_f0_the_mel_was_made_with(sf1_cli
     np.testing.assert_allclose(from_npy[:n], np.clip(expected[:n], -1, 1), atol=2e-4)
 
 
+def test_a_folder_goes_through_the_batch_engine_with_the_same_shift(sf1_clip, tmp_path) -> None:
+    import shutil
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(sf1_clip, folder / "a.wav")
+    result = run("vocode", folder, tmp_path / "out", "--formant", "-2", "--no-progress")
+    assert result.exit_code == 0, result.output
+    single = run("vocode", sf1_clip, tmp_path / "single.wav", "--formant", "-2")
+    assert single.exit_code == 0, single.output
+    np.testing.assert_array_equal(load_audio(tmp_path / "out" / "a.wav"), load_audio(tmp_path / "single.wav"))
+    # the manifest knows the shift: another one into the same folder is refused, not mixed in
+    again = run("vocode", folder, tmp_path / "out", "--formant", "2", "--no-progress")
+    assert again.exit_code == 1 and "this folder was made with other settings (formant: -2.0 vs 2.0; before vs now)" \
+        in again.output
+
+
 def test_a_mel_only_vocoder_refuses_the_formant_knob(sf1_clip, tmp_path) -> None:
     config = fill_generator_contract("istft", {"channels": 32, "intermediate_channels": 64, "n_blocks": 2}, VC16K)
     path = save_vocoder(build_generator("istft", config), "istft", config, VC16K, tmp_path / "mel_only")
