@@ -122,7 +122,7 @@ def convert(src: Path, target: str, source: str | None, model: str | None, out: 
         for step in converter.postprocessing(target):
             click.echo(f"{step}; --no-postfilter skips it")
         if options.formant:
-            from voicegen.audio.formant import describe_formant
+            from voicegen.infer.formant import describe_formant
 
             click.echo(describe_formant(options.formant))
 

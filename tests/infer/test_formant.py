@@ -10,12 +10,12 @@ import pyworld
 from click.testing import CliRunner
 
 from voicegen.audio.contract import get_preset
-from voicegen.audio.formant import FormantShift, band_centres, formant_matrix
 from voicegen.audio.io import load_audio
 from voicegen.cli import cli
 from voicegen.errors import ConfigError
 from voicegen.formats.vocoder import save_vocoder
 from voicegen.infer.bundles import PACKAGE_MODELS_DIR
+from voicegen.infer.formant import FormantShift, band_centres, formant_matrix
 from voicegen.infer.options import ConvertOptions, VocodeOptions
 from voicegen.infer.vocode import load_vocoder, vocode_to
 from voicegen.models.vocoder import build_generator
@@ -148,7 +148,7 @@ def test_with_the_pitch_knob_the_split_uses_the_f0_the_mel_was_made_with(sf1_cli
     vocoder = load_vocoder(VOCODER)
     from voicegen.audio.f0 import f0_rows, shift_lf0
     from voicegen.audio.features import compute_mel
-    from voicegen.audio.formant import FormantShift
+    from voicegen.infer.formant import FormantShift
 
     wav = load_audio(sf1_clip)
     mel, f0 = compute_mel(wav, VC16K), f0_rows(wav, 16000, 256, vocoder.f0_config)

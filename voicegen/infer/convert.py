@@ -228,7 +228,7 @@ class Converter:
         beside mel -> converter as one branch (samples -> F0 -> converted F0) instead of F0 beside the
         mel and then its mapping beside the converter, so that a delay of the F0 tracker overlaps the
         converter's instead of adding to it (the same frames come out). ``formant``: semitones the
-        converted mel's envelope moves before the vocoder (:mod:`voicegen.audio.formant`)."""
+        converted mel's envelope moves before the vocoder (:mod:`voicegen.infer.formant`)."""
         mel: Stage = MelStream(self.feature_config)
         if mel_hat is None:
             mel_hat = self.bundle.mel_stream(source, target)

@@ -133,7 +133,7 @@ class ConvertOptions(FileOptions):
     (skip the bundle's post-filter and frame bank, :mod:`voicegen.infer.postfilter`,
     :mod:`voicegen.infer.framebank`), ``frame_bank_mix`` (the share of each converted frame that
     the bundle's frame bank re-draws, 0-1, 0 leaving the bank out; None: the bundle's own) and
-    ``formant`` (semitones the converted mel's envelope moves, :mod:`voicegen.audio.formant`)."""
+    ``formant`` (semitones the converted mel's envelope moves, :mod:`voicegen.infer.formant`)."""
 
     KIND: ClassVar[str] = "convert"
     source: str

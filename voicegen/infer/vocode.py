@@ -32,13 +32,13 @@ import numpy as np
 from voicegen.artifact_meta import read_artifact_meta
 from voicegen.audio.contract import FeatureConfig
 from voicegen.audio.f0 import F0_ROWS, LF0_ROW, F0Config, F0Stream, shift_lf0
-from voicegen.audio.formant import FormantShift, check_formant
 from voicegen.audio.io import AudioReader
 from voicegen.audio.logmel import MelStream
 from voicegen.audio.writer import guard_gain
 from voicegen.errors import AudioError, ConfigError
 from voicegen.formats.vocoder import KIND as VOCODER_KIND  # noqa: F401  (re-exported)
 from voicegen.formats.vocoder import vocoder_meta
+from voicegen.infer.formant import FormantShift, check_formant
 from voicegen.infer.nets import as_net, torch_device
 from voicegen.infer.stream import (
     Chain,
@@ -149,7 +149,7 @@ class Vocoder:
 
     def analysis(self, semitones: float = 0.0, formant: float = 0.0) -> Stage:
         """Samples -> the rows :meth:`stream` takes: the log-mel (its envelope moved by ``formant`` semitones,
-        :mod:`voicegen.audio.formant`; pitch-conditioned vocoders only), and the (optionally shifted) F0 rows."""
+        :mod:`voicegen.infer.formant`; pitch-conditioned vocoders only), and the (optionally shifted) F0 rows."""
         mel = MelStream(self.feature_config)
         if not self.needs_f0:
             check_formant_knob(self, formant)
@@ -326,7 +326,7 @@ def vocode_file(in_path: str | os.PathLike, out_path: str | os.PathLike, vocoder
 
 def formant_stage(config: FeatureConfig, semitones: float) -> Map:
     """A stage over a pitch-conditioned vocoder's input rows (log-mel, lf0, vuv) that moves the log-mel's
-    envelope by ``semitones``, each frame split by its F0 (:class:`voicegen.audio.formant.FormantShift`)."""
+    envelope by ``semitones``, each frame split by its F0 (:class:`voicegen.infer.formant.FormantShift`)."""
     return Map(FormantShift(config, semitones).rows, config.n_mels + F0_ROWS)
 
 

@@ -164,7 +164,7 @@ def create_app(settings: WebSettings = WebSettings()):
             out = job / "converted.wav"
             plot = job / "spectrograms.png" if _can_plot() else None
             formant = _number(form.get("formant", "0") or "0", "formant")
-            from voicegen.audio.formant import describe_formant
+            from voicegen.infer.formant import describe_formant
 
             started = time.perf_counter()
             result = converter.convert_file(src, out, source, target, pitch=pitch, plot=plot, formant=formant)

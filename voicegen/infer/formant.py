@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from voicegen.audio.contract import FeatureConfig, hz_to_mel, mel_to_hz
-from voicegen.infer.options import MAX_FORMANT_SEMITONES, check_formant  # noqa: F401 (re-exported; stdlib-only)
+from voicegen.infer.options import MAX_FORMANT_SEMITONES, check_formant  # noqa: F401 (re-exported)
 
 SEMITONES_PER_OCTAVE = 12.0
 GRID_HZ = 4.0
