@@ -64,18 +64,22 @@ def formant_matrix(config: FeatureConfig, semitones: float) -> np.ndarray:
     return interpolation(centres, centres / 2.0 ** (semitones / SEMITONES_PER_OCTAVE)).astype(np.float32)
 
 
-def envelope_matrix(config: FeatureConfig, f0_hz: float) -> np.ndarray:
-    """``(n_mels, n_mels)`` ``S``: ``S @ mel`` is the log-mel averaged over ``f0_hz`` around each band centre
-    (on a 4 Hz grid; a band wider than that keeps its own value): the envelope without the harmonic ripple."""
+def envelope_matrices(config: FeatureConfig, f0_hz: np.ndarray) -> np.ndarray:
+    """``(len(f0_hz), n_mels, n_mels)``: for each F0, ``S`` with ``S @ mel`` the log-mel averaged over ``f0``
+    Hz around each band centre (on a 4 Hz grid; a band wider than that keeps its own value): the envelope
+    without the harmonic ripple."""
     centres = band_centres(config)
     grid = np.arange(centres[0], centres[-1] + GRID_HZ, GRID_HZ)
     on_grid = np.concatenate([np.zeros((1, centres.shape[0])), np.cumsum(interpolation(centres, grid), axis=0)])
-    first = np.searchsorted(grid, centres - f0_hz / 2, side="left")
-    last = np.searchsorted(grid, centres + f0_hz / 2, side="right")
-    smooth = np.eye(centres.shape[0])
-    wide = last - first >= 2
-    smooth[wide] = (on_grid[last[wide]] - on_grid[first[wide]]) / (last[wide] - first[wide])[:, None]
-    return smooth
+    out = np.empty((len(f0_hz), centres.shape[0], centres.shape[0]))
+    for i, f0 in enumerate(np.asarray(f0_hz, dtype=np.float64)):
+        first = np.searchsorted(grid, centres - f0 / 2, side="left")
+        last = np.searchsorted(grid, centres + f0 / 2, side="right")
+        smooth = np.eye(centres.shape[0])
+        wide = last - first >= 2
+        smooth[wide] = (on_grid[last[wide]] - on_grid[first[wide]]) / (last[wide] - first[wide])[:, None]
+        out[i] = smooth
+    return out
 
 
 class FormantShift:
@@ -90,8 +94,8 @@ class FormantShift:
         self.n_mels = config.n_mels
         warp = formant_matrix(config, self.semitones).astype(np.float64)
         eye = np.eye(self.n_mels)
-        self.table = np.stack([warp @ smooth + (eye - smooth)
-                               for smooth in (envelope_matrix(config, f0) for f0 in F0_TABLE)]).astype(np.float32)
+        smooth = envelope_matrices(config, F0_TABLE)
+        self.table = (warp[None] @ smooth + (eye[None] - smooth)).astype(np.float32)
         self.log_f0 = np.log(F0_TABLE)
 
     def apply(self, mel: np.ndarray, lf0: np.ndarray) -> np.ndarray:
