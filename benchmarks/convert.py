@@ -6,7 +6,8 @@ Measured in one run:
 1. end-to-end RTF (compute seconds / audio seconds) of ``Converter.convert_file`` — load the file,
    log-mel, SF1 -> TM1 generator and the bundle's post-filter, vocoder, save a wav — on 10 s and 60 s
    of real SF1 speech (the bundled clips samples/audio/SF1_*.wav repeated to length), fastest of
-   ``--repeats`` after a warm-up; the same on 10 s without the post-filter;
+   ``--repeats`` after a warm-up; the same on 10 s without the post-filter, and with ``--formant 2``
+   (its ratio to the default is printed);
 2. the generator with its post-filter, and the generator alone on the 10 s mel: the shipped ``cpu`` generator vs the paper-size
    MaskCycleGAN-VC generator (random weights: speed does not depend on them), and their ratio;
 3. peak resident memory (VmHWM) of a fresh process converting 10 s and ``--long-minutes`` files:
@@ -100,6 +101,11 @@ def main() -> None:
         src = tmp / "sf1_10s.wav"
         t = best_time(lambda: raw.convert_file(src, tmp / "out.wav", "SF1", "TM1", overwrite=True), args.repeats)
         rows.append(("convert, 10 s, --no-postfilter", t / 10))
+        src10 = tmp / "sf1_10s.wav"
+        if conv.vocoder.needs_f0:  # the formant knob: one matrix per frame on mel + F0 rows (voicegen/infer/formant.py)
+            t = best_time(lambda: conv.convert_file(src10, tmp / "out.wav", "SF1", "TM1", overwrite=True, formant=2.0),
+                          args.repeats)
+            rows.append(("convert, 10 s, --formant 2", t / 10))
         wav = load_audio(tmp / "sf1_10s.wav", 16000)
         mel = compute_mel(wav, conv.feature_config)
         if conv.postfilter is not None:
@@ -143,6 +149,9 @@ def main() -> None:
     for seconds, m in memory.items():
         print(f"  peak memory, {seconds / 60:5.1f} min file: {m['peak_mb']:6.0f} MB "
               f"(model loaded: {m['loaded_mb']:.0f} MB; that run's RTF {m['rtf']:.4f})")
+    by_name = dict(rows)
+    if "convert, 10 s, --formant 2" in by_name:
+        print(f"  --formant 2 / default on 10 s: {by_name['convert, 10 s, --formant 2'] / by_name['convert end to end, 10 s']:.3f}x")
     best = min(rtf for name, rtf in rows if name.startswith("convert end to end"))
     print(f"end to end: best RTF {best:.4f} (goal <= {GOAL_RTF}: {'met' if best <= GOAL_RTF else 'NOT met'})")
 

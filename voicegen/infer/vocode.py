@@ -38,7 +38,7 @@ from voicegen.audio.writer import guard_gain
 from voicegen.errors import AudioError, ConfigError
 from voicegen.formats.vocoder import KIND as VOCODER_KIND  # noqa: F401  (re-exported)
 from voicegen.formats.vocoder import vocoder_meta
-from voicegen.infer.formant import FormantShift, check_formant
+from voicegen.infer.formant import check_formant, formant_shift
 from voicegen.infer.nets import as_net, torch_device
 from voicegen.infer.stream import (
     Chain,
@@ -312,7 +312,7 @@ def vocode_file(in_path: str | os.PathLike, out_path: str | os.PathLike, vocoder
         rows = load_mel_file(in_path, vocoder.feature_config.n_mels, vocoder.in_rows - vocoder.feature_config.n_mels)
         n_mels = vocoder.feature_config.n_mels
         if formant:  # before the pitch shift: the mel's harmonics are at the F0 given with it
-            rows = FormantShift(vocoder.feature_config, formant).rows(rows)
+            rows = formant_shift(vocoder.feature_config, formant).rows(rows)
         if semitones:
             rows = np.concatenate([rows[:n_mels], shift_lf0(rows[n_mels:], semitones)])
         stream_to_file([rows], vocoder.stream(), out_path, vocoder.sample_rate, overwrite=overwrite,
@@ -327,7 +327,7 @@ def vocode_file(in_path: str | os.PathLike, out_path: str | os.PathLike, vocoder
 def formant_stage(config: FeatureConfig, semitones: float) -> Map:
     """A stage over a pitch-conditioned vocoder's input rows (log-mel, lf0, vuv) that moves the log-mel's
     envelope by ``semitones``, each frame split by its F0 (:class:`voicegen.infer.formant.FormantShift`)."""
-    return Map(FormantShift(config, semitones).rows, config.n_mels + F0_ROWS)
+    return Map(formant_shift(config, float(semitones)).rows, config.n_mels + F0_ROWS)
 
 
 def check_formant_knob(vocoder: Vocoder, semitones: float) -> None:
