@@ -195,6 +195,13 @@ def mel_to_hz(mel: np.ndarray | float, mel_scale: str = "slaney") -> np.ndarray:
     return np.where(mel >= log_start_mel, above, mel * _SLANEY_HZ_PER_MEL)
 
 
+def mel_band_edges(config: FeatureConfig) -> np.ndarray:
+    """The ``n_mels + 2`` band edges in Hz (float64) of ``config``'s filterbank, evenly spaced in mel between fmin
+    and fmax: band ``i`` rises from edge ``i`` to its peak at edge ``i + 1`` and falls to edge ``i + 2``."""
+    mel_lo, mel_hi = hz_to_mel([config.fmin, config.fmax_hz], config.mel_scale)
+    return np.asarray(mel_to_hz(np.linspace(mel_lo, mel_hi, config.n_mels + 2), config.mel_scale), dtype=np.float64)
+
+
 def mel_filterbank(config: FeatureConfig) -> np.ndarray:
     """The ``(n_mels, n_fft // 2 + 1)`` float32 triangular filterbank for ``config``.
 
@@ -204,9 +211,7 @@ def mel_filterbank(config: FeatureConfig) -> np.ndarray:
     Same result as ``librosa.filters.mel`` (tested), without importing librosa.
     """
     fft_hz = np.linspace(0.0, config.sample_rate / 2, config.n_fft // 2 + 1)
-    mel_lo, mel_hi = hz_to_mel([config.fmin, config.fmax_hz], config.mel_scale)
-    mel_edges = np.linspace(mel_lo, mel_hi, config.n_mels + 2)
-    edges_hz = mel_to_hz(mel_edges, config.mel_scale)
+    edges_hz = mel_band_edges(config)
     widths = np.diff(edges_hz)
     offsets = edges_hz[:, None] - fft_hz[None, :]
     rising = -offsets[:-2] / widths[:-1, None]

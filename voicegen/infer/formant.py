@@ -24,7 +24,7 @@ import functools
 
 import numpy as np
 
-from voicegen.audio.contract import FeatureConfig, hz_to_mel, mel_to_hz
+from voicegen.audio.contract import FeatureConfig, mel_band_edges
 from voicegen.infer.options import MAX_FORMANT_SEMITONES, check_formant  # noqa: F401 (re-exported)
 
 SEMITONES_PER_OCTAVE = 12.0
@@ -36,9 +36,7 @@ F0_TABLE = np.exp(np.linspace(np.log(40.0), np.log(1000.0), 64))
 
 def band_centres(config: FeatureConfig) -> np.ndarray:
     """Centre frequencies in Hz ``(n_mels,)`` of the mel contract's bands (the peaks of its triangles)."""
-    low, high = hz_to_mel(config.fmin, config.mel_scale), hz_to_mel(config.fmax_hz, config.mel_scale)
-    edges = mel_to_hz(np.linspace(low, high, config.n_mels + 2), config.mel_scale)
-    return np.asarray(edges[1:-1], dtype=np.float64)
+    return mel_band_edges(config)[1:-1]
 
 
 def interpolation(centres: np.ndarray, at: np.ndarray) -> np.ndarray:
