@@ -8,8 +8,10 @@ carries the folder to the GPU machine (`carry: [".devkit"]`), which has PyTorch 
 * `whl/`: wheels of the packages voicegen needs that the machine's image lacks (pyworld-prebuilt, soxr,
   soundfile and what soundfile needs), for its Python 3.12 on x86-64.
 
-The device tool sends at most 64 MiB (the checkout's tracked files included); the script prints the total
-and exits non-zero when the kit would not fit.
+The device tool sends at most 64 MiB (the checkout's tracked files included); the script prints the total.
+When it would not fit, the last files of LibriSpeech 78 (the largest folder, and the one speaker not in the
+conversion pair) are left out until it does, and it says how many; it exits non-zero only when even that is not
+enough.
 
     python recipes/gpu/prepare.py --data-dir ../shared/data
 """
@@ -31,7 +33,9 @@ FOLDERS = {"SF1": "vcc2016/SF1", "TM1": "vcc2016/TM1", "LS78": "librispeech/78"}
 WHEELS = ("pyworld-prebuilt==0.3.6.post1", "soxr==1.1.0", "soundfile==0.14.0", "cffi==2.1.1", "pycparser==3.12")
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_24_x86_64", "manylinux_2_17_x86_64",
              "manylinux2014_x86_64", "manylinux1_x86_64", "any")
-LIMIT_BYTES = 64 * 2 ** 20  # what the device tool sends at most
+LIMIT_MIB = 64.0  # what the device tool sends at most
+# Left out first when the kit would not fit (the largest folder, and not a speaker of the conversion pair).
+TRIMMED_FOLDER = "LS78"
 
 
 def copy_as_flac(src: Path, dst: Path) -> int:
@@ -67,12 +71,27 @@ def folder_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+def trim_to_fit(folder: Path, excess: int) -> tuple[int, int]:
+    """Remove the last files (by name) of ``folder`` until ``excess`` bytes are gone, keeping at least one;
+    returns ``(files removed, bytes removed)``."""
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    removed = freed = 0
+    while freed < excess and len(files) > 1:
+        path = files.pop()
+        freed += path.stat().st_size
+        path.unlink()
+        removed += 1
+    return removed, freed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data",
                         help="folder holding vcc2016/SF1, vcc2016/TM1 and librispeech/78 [default: ../shared/data]")
     parser.add_argument("--kit", type=Path, default=REPO / ".devkit", help="folder to write [default: .devkit]")
     parser.add_argument("--no-wheels", action="store_true", help="skip the wheels (tests; the GPU machine needs them)")
+    parser.add_argument("--limit-mib", type=float, default=LIMIT_MIB,
+                        help=f"what may travel, tracked files included [default: {LIMIT_MIB:g}, the device tool's limit]")
     args = parser.parse_args(argv)
 
     for name, rel in FOLDERS.items():
@@ -87,11 +106,20 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_wheels:
         download_wheels(args.kit / "whl")
         print(f"wheels: {', '.join(sorted(p.name for p in (args.kit / 'whl').glob('*.whl')))}")
+    limit = int(args.limit_mib * 2 ** 20)
     kit, tree = folder_bytes(args.kit), tracked_bytes()
+    if kit + tree > limit:
+        removed, freed = trim_to_fit(args.kit / "data" / TRIMMED_FOLDER, kit + tree - limit)
+        if removed:
+            kept = len(list((args.kit / "data" / TRIMMED_FOLDER).iterdir()))
+            print(f"{TRIMMED_FOLDER}: left out its last {removed} files ({freed / 2 ** 20:.1f} MiB) to fit; "
+                  f"{kept} kept")
+        kit = folder_bytes(args.kit)
     print(f"kit {kit / 2 ** 20:.1f} MiB + tracked files {tree / 2 ** 20:.1f} MiB = {(kit + tree) / 2 ** 20:.1f} MiB "
-          f"(the device tool sends at most {LIMIT_BYTES / 2 ** 20:.0f} MiB)")
-    if kit + tree > LIMIT_BYTES:
-        print("error: too large to send; drop files from the kit's data folders", file=sys.stderr)
+          f"(at most {args.limit_mib:g} MiB may travel)")
+    if kit + tree > limit:
+        print(f"error: too large to send even with one {TRIMMED_FOLDER} file; leave out files of the other data "
+              "folders", file=sys.stderr)
         return 1
     return 0
 

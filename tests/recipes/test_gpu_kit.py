@@ -31,9 +31,9 @@ def fake_data(root: Path, copies: int = 4) -> Path:
     return root
 
 
-def prepare(data: Path, kit: Path) -> subprocess.CompletedProcess:
+def prepare(data: Path, kit: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(GPU / "prepare.py"), "--data-dir", str(data), "--kit", str(kit),
-                           "--no-wheels"], capture_output=True, text=True, timeout=300, cwd=REPO)
+                           "--no-wheels", *args], capture_output=True, text=True, timeout=300, cwd=REPO)
 
 
 def test_prepare_packs_flac_copies_and_refuses_a_wrong_data_dir(tmp_path) -> None:
@@ -49,6 +49,27 @@ def test_prepare_packs_flac_copies_and_refuses_a_wrong_data_dir(tmp_path) -> Non
     assert wrong.stderr.strip().splitlines()[-1] == (
         f"error: {tmp_path / 'nowhere' / 'vcc2016/SF1'}: not a folder; pass --data-dir, the folder that holds "
         "vcc2016/SF1, vcc2016/TM1, librispeech/78")
+
+
+def test_prepare_leaves_out_librispeech_files_until_the_kit_fits(tmp_path) -> None:
+    data = fake_data(tmp_path / "data", copies=4)
+    whole = prepare(data, tmp_path / "kit")
+    assert whole.returncode == 0, whole.stderr
+    total = float(whole.stdout.split(" MiB = ")[1].split(" MiB")[0])
+    ls78 = sorted((tmp_path / "kit" / "data" / "LS78").iterdir())
+    assert len(ls78) == 4
+    # a limit 0.3 MiB below the total: the last LibriSpeech files go (each ~0.2 MiB), the other folders stay whole
+    trimmed = prepare(data, tmp_path / "kit", "--limit-mib", f"{total - 0.3:.2f}")
+    assert trimmed.returncode == 0, trimmed.stderr
+    kept = sorted((tmp_path / "kit" / "data" / "LS78").iterdir())
+    assert [p.name for p in kept] == [p.name for p in ls78[:len(kept)]] and 1 <= len(kept) <= 2
+    assert f"LS78: left out its last {4 - len(kept)} files" in trimmed.stdout
+    assert len(list((tmp_path / "kit" / "data" / "SF1").iterdir())) == 8
+    # not even one LibriSpeech file left fits: refused, with what to do
+    refused = prepare(data, tmp_path / "kit", "--limit-mib", "1")
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "error: too large to send even with one LS78 file; leave out files of the other data folders")
 
 
 @pytest.mark.parametrize("job", gpu_run.JOBS)
