@@ -57,12 +57,15 @@ def frame_bank_mix_option():
                              "in the shipped converters].")
 
 
-def formant_option(kept: str):
-    """``--formant SEMITONES``: move the spectral envelope (formants) by that many semitones, pitch ``kept``."""
-    return click.option("--formant", type=float, default=0.0, show_default=True, metavar="SEMITONES",
+def formant_option(kept: str, *, model_default: bool = False):
+    """``--formant SEMITONES``: move the spectral envelope (formants) by that many semitones, pitch ``kept``;
+    ``model_default``: a converter's option, whose default (None) is the bundle's setting for the target."""
+    default = ("[default: the model's setting for the target (`voicegen models` lists any), else 0]" if model_default
+               else "[default: 0]")
+    return click.option("--formant", type=float, default=None if model_default else 0.0, metavar="SEMITONES",
                         help=f"Move the formants (the mel's spectral envelope) by this many semitones, within +-12 "
                              f"({kept}); needs a pitch-conditioned (source_filter) vocoder. About +2..+4 makes a "
-                             "voice sound smaller, -2..-4 larger.")
+                             f"voice sound smaller, -2..-4 larger. {default}")
 
 
 def resolve_device(spec: str):

@@ -57,7 +57,7 @@ TABLE_GAP = "  "
 @click.option("--plot", type=click.Path(path_type=Path), default=None,
               help="Also save the source and converted spectrograms side by side to this PNG "
                    "(a folder for a folder --src).")
-@formant_option("the F0 that --pitch gives is kept")
+@formant_option("the F0 that --pitch gives is kept", model_default=True)
 @postfilter_option()
 @frame_bank_mix_option()
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
@@ -65,7 +65,7 @@ TABLE_GAP = "  "
 @runtime_option()
 @batch_options
 def convert(src: Path, target: str, source: str | None, model: str | None, out: Path | None, pitch: str,
-            f0_method: str | None, plot: Path | None, formant: float, no_postfilter: bool,
+            f0_method: str | None, plot: Path | None, formant: float | None, no_postfilter: bool,
             frame_bank_mix: float | None, overwrite: bool, device: str, runtime: str, batch: BatchOptions) -> None:
     """Convert speech in SRC into the TARGET speaker's voice.
 
@@ -121,10 +121,9 @@ def convert(src: Path, target: str, source: str | None, model: str | None, out: 
         click.echo(f"pitch: {plan}")
         for step in converter.postprocessing(target):
             click.echo(f"{step}; --no-postfilter skips it")
-        if options.formant:
-            from voicegen.infer.formant import describe_formant
-
-            click.echo(describe_formant(options.formant))
+        formant_line = converter.formant_plan(target, options.formant)
+        if formant_line:
+            click.echo(formant_line)
 
     with batch_signals(many):
         outcome = run_convert(src, out, options, bundle=bundle, device=device, batch=batch, overwrite=overwrite,
@@ -268,6 +267,26 @@ def frame_bank_sources(items: tuple[str, ...]) -> dict[str, str] | str | None:
     return sources
 
 
+def formant_settings(items: tuple[str, ...]) -> dict[str, float] | None:
+    """``--formant TARGET=SEMITONES`` (repeatable) or ``none`` -> what :func:`voicegen.infer.bundles.package_bundle`
+    takes (None when not given, ``{}`` for none); UsageError for a malformed item."""
+    if not items:
+        return None
+    if "none" in items:
+        if len(items) > 1:
+            raise click.UsageError("--formant none drops the formant settings; do not combine it with TARGET=SEMITONES")
+        return {}
+    shifts: dict[str, float] = {}
+    for item in items:
+        target, value = target_pair(item, "--formant", "TARGET=SEMITONES (or none)")
+        if target in shifts:
+            raise click.UsageError(f"--formant: {target} is given twice")
+        try:
+            shifts[target] = float(value)
+        except ValueError:
+            raise click.UsageError(f"--formant {item!r}: expected TARGET=SEMITONES, a number (or none)") from None
+    return shifts
+
 
 @click.command()
 @click.option("--converter", required=True, metavar="PATH|NAME",
@@ -299,6 +318,10 @@ def frame_bank_sources(items: tuple[str, ...]) -> dict[str, str] | str | None:
 @click.option("--frame-bank-mix", type=click.FloatRange(0, 1, min_open=True), default=None,
               help="With --frame-bank: share of the re-drawn frame in the output (the rest is the converter's) "
                    "[default: 0.7].")
+@click.option("--formant", "formants", multiple=True, metavar="TARGET=SEMITONES|none",
+              help="Move the formants of every conversion into TARGET by SEMITONES (within +-12) unless `voicegen "
+                   "convert --formant` says otherwise, e.g. where a converter leaves them a little low; repeatable; "
+                   "needs a pitch-conditioned vocoder; none drops them [default: keep the converter's].")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path),
               help="Bundle folder to write, e.g. ~/.local/share/voicegen/models/sf1_tm1.")
 @click.option("--name", default=None, help="Bundle name shown by `voicegen models` [default: the --out folder name].")
@@ -308,8 +331,8 @@ def frame_bank_sources(items: tuple[str, ...]) -> dict[str, str] | str | None:
                    "so that `voicegen convert` runs the bundle without torch (needs voicegen[onnx]).")
 def bundle(converter: str, vocoder: str | None, link_vocoder: str | None, postfilter: str | None,
            postfilter_speakers: tuple[str, ...], frame_banks: tuple[str, ...], frame_bank_k: int | None,
-           frame_bank_context: int | None, frame_bank_stride: int | None, frame_bank_mix: float | None, out: Path,
-           name: str | None, overwrite: bool, with_onnx: bool) -> None:
+           frame_bank_context: int | None, frame_bank_stride: int | None, frame_bank_mix: float | None,
+           formants: tuple[str, ...], out: Path, name: str | None, overwrite: bool, with_onnx: bool) -> None:
     """Package a converter and a vocoder into one bundle folder for `voicegen convert`.
 
     The mel settings of both must match; both are loaded from the copy to verify it before
@@ -323,6 +346,7 @@ def bundle(converter: str, vocoder: str | None, link_vocoder: str | None, postfi
       voicegen bundle --converter vcc2016_sf1_tm1 --vocoder vocoder16k_vc --out models/sf1_tm1_onnx --onnx
       voicegen bundle --converter vcc2016_sf1_tm1 --link-vocoder vocoder16k_vc --postfilter none --out models/raw
       voicegen bundle --converter vcc2016_sf1_tm1 --link-vocoder vocoder16k_vc --frame-bank none --out models/nobank
+      voicegen bundle --converter vcc2016_sf1_tm1 --link-vocoder vocoder16k_vc --formant TM1=-0.5 --out models/deeper
 
     A trained pair: `voicegen bundle --converter runs/cyclegan-tiny/export --vocoder
     runs/vocoder-tiny/export --out DIR` (the run folders of the `voicegen train --help` examples).
@@ -339,6 +363,7 @@ def bundle(converter: str, vocoder: str | None, link_vocoder: str | None, postfi
     if mapping and postfilter in (None, POSTFILTER_NONE):
         raise click.UsageError("--postfilter-speaker needs --postfilter NAME")
     frame_bank = frame_bank_sources(frame_banks)
+    formant = formant_settings(formants)
     if (frame_bank in (None, FRAME_BANK_NONE)
             and (frame_bank_k, frame_bank_context, frame_bank_stride, frame_bank_mix) != (None, None, None, None)):
         raise click.UsageError("--frame-bank-k, --frame-bank-context, --frame-bank-stride and --frame-bank-mix need "
@@ -356,13 +381,16 @@ def bundle(converter: str, vocoder: str | None, link_vocoder: str | None, postfi
     path = package_bundle(converter_path, vocoder_path, out, name=name, overwrite=overwrite,
                           link_vocoder=link_vocoder is not None, postfilter=postfilter, postfilter_speakers=mapping,
                           frame_bank=frame_bank, frame_bank_k=frame_bank_k, frame_bank_context=frame_bank_context,
-                          frame_bank_stride=frame_bank_stride, frame_bank_mix=frame_bank_mix, progress=True)
+                          frame_bank_stride=frame_bank_stride, frame_bank_mix=frame_bank_mix, formant=formant,
+                          progress=True)
     info = read_bundle_info(path)
     how = f"using the installed vocoder {info.vocoder!r}" if link_vocoder else "with its vocoder"
     if info.postfilter:
         how += f", post-filter {info.postfilter!r}"
     if info.frame_bank:
         how += ", frame bank of " + ", ".join(f"{target} ({count} frames)" for target, count in info.frame_bank.items())
+    if info.formant:
+        how += ", formants " + ", ".join(f"{target} {shift:+g} semitones" for target, shift in info.formant.items())
     click.echo(f"wrote bundle {info.name} at {path}: {' <-> '.join(info.speakers)} {how}")
     if with_onnx:
         from voicegen.infer.bundles import VOCODER_SUBDIR

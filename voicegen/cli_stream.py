@@ -51,7 +51,7 @@ RAW_FORMATS = {"s16le": ("<i2", 32768.0), "f32le": ("<f4", 1.0)}
               help="Re-draw the converted frames from the bundle's frame bank (the target's recorded frames), "
                    "as `voicegen convert` does; no added latency. The post-filter is never run live.")
 @frame_bank_mix_option()
-@formant_option("the F0 that --pitch gives is kept")
+@formant_option("the F0 that --pitch gives is kept", model_default=True)
 @click.option("--realtime", is_flag=True,
               help="Deliver a file's blocks at real-time pace, as a microphone would, and count late blocks.")
 @click.option("--raw-format", type=click.Choice(sorted(RAW_FORMATS)), default="s16le", show_default=True,
@@ -66,7 +66,7 @@ RAW_FORMATS = {"s16le": ("<i2", 32768.0), "f32le": ("<f4", 1.0)}
 def stream(src: str, target: str, source: str | None, model: str | None, out: str, seconds: float | None,
            pitch: str, f0_method: str | None, block_ms: float | None, context_ms: float | None,
            lookahead_frames: int | None, crossfade_frames: int | None, frame_bank: bool,
-           frame_bank_mix: float | None, formant: float, realtime: bool,
+           frame_bank_mix: float | None, formant: float | None, realtime: bool,
            raw_format: str, rate: int | None, threads: int, overwrite: bool, device: str, runtime: str) -> None:
     """Convert SRC live, block by block, into the TARGET speaker's voice.
 

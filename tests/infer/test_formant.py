@@ -4,6 +4,8 @@ the converter path and the refusals."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import pyworld
@@ -12,9 +14,10 @@ from click.testing import CliRunner
 from voicegen.audio.contract import get_preset
 from voicegen.audio.io import load_audio
 from voicegen.cli import cli
-from voicegen.errors import ConfigError
+from voicegen.errors import ArtifactError, ConfigError
 from voicegen.formats.vocoder import save_vocoder
-from voicegen.infer.bundles import PACKAGE_MODELS_DIR
+from voicegen.infer.batch.workers import WorkerSpec
+from voicegen.infer.bundles import PACKAGE_MODELS_DIR, describe_kind, read_bundle_info
 from voicegen.infer.formant import FormantShift, band_centres, formant_matrix
 from voicegen.infer.options import ConvertOptions, VocodeOptions
 from voicegen.infer.vocode import load_vocoder, vocode_to
@@ -209,3 +212,89 @@ def test_convert_moves_the_converted_envelope(sf1_clip, tmp_path) -> None:
     assert bad.exit_code == 1 and bad.output.strip().splitlines()[-1] == \
         "Error: --formant must be a number of semitones within +-12, got 20.0"
     assert not (tmp_path / "c.wav").exists()
+
+
+def test_a_bundle_sets_a_formant_shift_per_target_that_convert_applies_unless_told(sf1_clip, tmp_path) -> None:
+    made = run("bundle", "--converter", "vcc2016_sf1_tm1", "--link-vocoder", "vocoder16k_vc", "--formant", "TM1=-1.5",
+               "--formant", "SF1=0", "--out", tmp_path / "b")
+    assert made.exit_code == 0, made.output
+    assert made.output.endswith("frame bank of SF1 (8971 frames), TM1 (8237 frames), formants TM1 -1.5 semitones\n")
+    info = read_bundle_info(tmp_path / "b")
+    assert info.formant == {"TM1": -1.5}  # a zero shift is not stored: SF1 (the shipped bundle's +0.75) is dropped
+    assert describe_kind(info, []).endswith(" + formants TM1 -1.5")
+    outputs = {}
+    for name, extra in (("model", []), ("explicit", ["--formant", "-1.5"]), ("zero", ["--formant", "0"])):
+        done = run("convert", "--src", sf1_clip, "--target", "TM1", "--model", tmp_path / "b",
+                   "--out", tmp_path / f"{name}.wav", *extra)
+        assert done.exit_code == 0, done.output
+        outputs[name] = (load_audio(tmp_path / f"{name}.wav"), done.output)
+    assert ("formants: moved -1.5 semitones (x0.917 in frequency), the model's setting for TM1 (--formant 0 leaves "
+            "it out)\n") in outputs["model"][1]
+    assert "formants: moved -1.5 semitones (x0.917 in frequency)\n" in outputs["explicit"][1]
+    assert "formants:" not in outputs["zero"][1]
+    assert np.array_equal(outputs["model"][0], outputs["explicit"][0])
+    env_zero, f0_zero = voiced_envelope(outputs["zero"][0])
+    env_model, f0_model = voiced_envelope(outputs["model"][0])
+    assert abs(envelope_factor(env_zero, env_model) - 2 ** (-1.5 / 12)) <= 0.0125
+    assert abs(pitch_change(f0_zero, f0_model)) < 10
+    # the other direction has no setting left; a folder made without --formant records the model's shift
+    tm1_clip = PACKAGE_MODELS_DIR.parents[2] / "samples" / "audio" / "TM1_200001.wav"
+    other = run("convert", "--src", tm1_clip, "--target", "SF1", "--model", tmp_path / "b", "--out", tmp_path / "o.wav")
+    assert other.exit_code == 0 and "formants:" not in other.output
+    model = str(tmp_path / "b")
+    assert WorkerSpec(ConvertOptions(source="SF1", target="TM1"), model=model).identity()["model_formant"] == -1.5
+    for options in (ConvertOptions(source="SF1", target="TM1", formant=0), ConvertOptions(source="TM1", target="SF1")):
+        assert "model_formant" not in WorkerSpec(options, model=model).identity()
+    # re-bundled with none, the setting is gone
+    dropped = run("bundle", "--converter", tmp_path / "b", "--link-vocoder", "vocoder16k_vc", "--formant", "none",
+                  "--out", tmp_path / "c")
+    assert dropped.exit_code == 0, dropped.output
+    assert read_bundle_info(tmp_path / "c").formant is None
+
+
+def test_bundle_formant_settings_are_checked_when_made_and_when_read(tmp_path) -> None:
+    converter = PACKAGE_MODELS_DIR / "vcc2016_sf1_tm1"
+
+    def bundle(*formant: str, vocoder: tuple[str, ...] = ("--link-vocoder", "vocoder16k_vc")):
+        args = ["bundle", "--converter", "vcc2016_sf1_tm1", *vocoder, "--out", tmp_path / "x"]
+        for item in formant:
+            args += ["--formant", item]
+        return run(*args)
+
+    for items, error in (
+            (["XX=1"], f"Error: --formant XX=...: name a speaker of {converter} (SF1, TM1)"),
+            (["SF1=13"], "Error: --formant SF1=13: the shift must be within +-12 semitones"),
+            (["SF1"], "Error: --formant 'SF1': expected TARGET=SEMITONES (or none)"),
+            (["SF1=high"], "Error: --formant 'SF1=high': expected TARGET=SEMITONES, a number (or none)"),
+            (["SF1=1", "SF1=2"], "Error: --formant: SF1 is given twice"),
+            (["none", "SF1=1"], "Error: --formant none drops the formant settings; do not combine it with "
+                                "TARGET=SEMITONES")):
+        done = bundle(*items)
+        assert done.exit_code != 0 and done.output.strip().splitlines()[-1] == error, done.output
+        assert not (tmp_path / "x").exists()
+    config = fill_generator_contract("istft", {"channels": 32, "intermediate_channels": 64, "n_blocks": 2}, VC16K)
+    mel_only = save_vocoder(build_generator("istft", config), "istft", config, VC16K, tmp_path / "mel_only")
+    done = bundle("SF1=1", vocoder=("--vocoder", str(mel_only)))
+    assert done.exit_code == 1 and done.output == (
+        "Error: --formant: the vocoder takes no F0 (a mel-only generator), so a formant shift cannot keep the pitch; "
+        "bundle a pitch-conditioned (source_filter) vocoder\n")
+    # a hand-edited artifact.json: one line naming the folder when the bundle is read
+    assert bundle("SF1=1").exit_code == 0
+    meta_path = tmp_path / "x" / "artifact.json"
+    meta = json.loads(meta_path.read_text())
+    for value, error in (({"SF1": "up"}, "extra.formant must be {TARGET: SEMITONES} with shifts within +-12, got "
+                                         "{'SF1': 'up'}; re-bundle with `voicegen bundle --formant`"),
+                         ({"LS78": 1}, "extra.formant names target(s) LS78 that this converter does not have "
+                                       "(speakers: SF1, TM1); re-bundle with `voicegen bundle --formant`")):
+        meta["extra"]["formant"] = value
+        meta_path.write_text(json.dumps(meta))
+        with pytest.raises(ArtifactError) as caught:
+            read_bundle_info(tmp_path / "x")
+        assert str(caught.value) == f"{tmp_path / 'x'}: {error}"
+
+
+def test_the_bundle_setting_and_the_knob_share_one_range() -> None:
+    from voicegen.formats.formant import MAX_SEMITONES
+    from voicegen.infer.options import MAX_FORMANT_SEMITONES
+
+    assert MAX_SEMITONES == MAX_FORMANT_SEMITONES == 12

@@ -23,7 +23,7 @@ def test_options_round_trip_through_json_text() -> None:
         assert again == options and hash(again) == hash(options)
     assert ConvertOptions(source="SF1", target="TM1", pitch=" AUTO ", plot=Path("p")).to_json() == {
         "source": "SF1", "target": "TM1", "pitch": "auto", "f0_method": None, "plot": "p", "runtime": "auto",
-        "no_postfilter": False, "frame_bank_mix": None, "formant": 0.0}
+        "no_postfilter": False, "frame_bank_mix": None, "formant": None}
     assert VocodeOptions(pitch=3).pitch == 3.0 and isinstance(VocodeOptions(pitch=3).pitch, float)
     with pytest.raises(FrozenInstanceError):
         VocodeOptions().pitch = 1.0  # type: ignore[misc]
@@ -89,7 +89,7 @@ def test_a_worker_spec_travels_as_json_and_by_pickle() -> None:
     assert data == {"kind": "convert", "model": "/m", "device": "auto",
                     "options": {"source": "SF1", "target": "TM1", "pitch": 2.0, "f0_method": None, "plot": "/p",
                                 "runtime": "auto", "no_postfilter": False, "frame_bank_mix": None,
-                                "formant": 0.0}}
+                                "formant": None}}
     assert WorkerSpec.from_json(data) == spec == pickle.loads(pickle.dumps(spec))
     assert WorkerSpec(FeaturesOptions()).identity() == {"kind": "features", "model": None,
                                                         "options": {"preset": "vc16k"}, "weights": []}

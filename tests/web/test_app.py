@@ -51,7 +51,8 @@ def test_page_and_models(app) -> None:
     models = client.get("/api/models").get_json()
     bank = {"SF1": 8971, "TM1": 8237}  # every 2nd frame of their VCC 2016 training halves
     assert {"name": "vcc2016_sf1_tm1", "kind": "cyclegan", "speakers": ["SF1", "TM1"], "postfilter": "vae16k",
-            "frame_bank": bank, "description": "cyclegan + frame bank + vae16k post-filter"} in models["converters"]
+            "frame_bank": bank, "description": "cyclegan + frame bank + vae16k post-filter + formants SF1 +0.75"} \
+        in models["converters"]
     assert {"name": "vae16k", "kind": "vae", "speakers": ["SF1", "TM1", "LS78"], "postfilter": None,
             "frame_bank": bank, "description": "vae + frame bank"} in models["converters"]
     assert {"name": "vocoder16k"} in models["vocoders"]
@@ -116,6 +117,15 @@ def test_formant_fields_move_the_envelope_in_convert_and_vocode(app) -> None:
     moved = convert(client, upload(SF1), formant="-2").get_json()
     assert moved["postprocessing"][-1] == "formants: moved -2 semitones (x0.891 in frequency)"
     assert np.abs(fetch_wav(client, moved["audio"]) - plain).mean() > 1e-3
+    # an empty field (the page's default) is the model's setting for the target: the shipped bundle's +0.75 for SF1
+    own = convert(client, upload(TM1), source="TM1", target="SF1").get_json()
+    assert own["postprocessing"][-1] == ("formants: moved +0.75 semitones (x1.044 in frequency), the model's setting "
+                                         "for SF1 (--formant 0 leaves it out)")
+    told = convert(client, upload(TM1), source="TM1", target="SF1", formant="0.75").get_json()
+    assert told["postprocessing"][-1] == "formants: moved +0.75 semitones (x1.044 in frequency)"
+    assert np.array_equal(fetch_wav(client, own["audio"]), fetch_wav(client, told["audio"]))
+    unshifted = convert(client, upload(TM1), source="TM1", target="SF1", formant="0").get_json()
+    assert not unshifted["postprocessing"][-1].startswith("formants")
     data = {"audio": upload(SF1), "model": "vocoder16k", "pitch": "0", "formant": "3"}
     vocoded = client.post("/api/vocode", data=data, content_type="multipart/form-data")
     assert vocoded.status_code == 200, vocoded.get_json()

@@ -77,8 +77,10 @@ def test_upload_convert_play_and_see_the_error_of_a_corrupt_file(server, browser
     wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#target option"))
     assert browser.find_element(By.ID, "model").get_attribute("value") == "vcc2016_sf1_tm1"
     assert browser.find_element(By.ID, "target").get_attribute("value") == "TM1"
-    assert browser.find_element(By.ID, "model-about").text == ("vcc2016_sf1_tm1: cyclegan + frame bank + vae16k "
-                                                                "post-filter (frame bank: 8971 frames of SF1, 8237 frames of TM1)")
+    assert browser.find_element(By.ID, "model-about").text == (
+        "vcc2016_sf1_tm1: cyclegan + frame bank + vae16k post-filter + formants SF1 +0.75 (frame bank: 8971 frames "
+        "of SF1, 8237 frames of TM1)")
+    assert browser.find_element(By.ID, "convert-formant").get_attribute("value") == ""  # empty: the model's
     assert browser.find_element(By.ID, "postfilter").is_selected()
     browser.find_element(By.ID, "convert-file").send_keys(str(SF1))
     browser.find_element(By.ID, "convert").click()

@@ -19,6 +19,7 @@ Listing and resolving read only JSON (no torch import), so ``voicegen models`` a
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -32,6 +33,8 @@ from voicegen.errors import ArtifactError, ConfigError, VoicegenError
 from voicegen.fileutil import atomic_dir, atomic_write_text
 from voicegen.formats.cyclegan import KIND as CYCLEGAN_KIND
 from voicegen.formats.cyclegan import parse_postfilter
+from voicegen.formats.formant import MAX_SEMITONES as MAX_FORMANT_SEMITONES
+from voicegen.formats.formant import parse_formant
 from voicegen.formats.framebank import FILE as FRAME_BANK_FILE
 from voicegen.formats.framebank import parse_frame_bank
 from voicegen.formats.vae import KIND as VAE_KIND
@@ -85,6 +88,8 @@ class BundleInfo:
     """A CycleGAN bundle's post-filter (the VAE bundle ``extra.postfilter`` names), or None."""
     frame_bank: dict[str, int] | None = None
     """A converter bundle's frame bank: frames per target speaker (``extra.frame_bank``), or None."""
+    formant: dict[str, float] | None = None
+    """A converter bundle's formant shift per target speaker in semitones (``extra.formant``), or None."""
 
 
 def describe_kind(info: BundleInfo, listed: list[BundleInfo]) -> str:
@@ -97,6 +102,8 @@ def describe_kind(info: BundleInfo, listed: list[BundleInfo]) -> str:
     if info.postfilter:
         installed = any(other.name == info.postfilter and other.kind == VAE_KIND for other in listed)
         kind += f" + {info.postfilter} post-filter" + ("" if installed else " (not installed)")
+    if info.formant:
+        kind += " + formants " + ", ".join(f"{target} {shift:+g}" for target, shift in sorted(info.formant.items()))
     return kind
 
 
@@ -136,9 +143,10 @@ def read_bundle_info(path: str | os.PathLike, origin: str = ORIGIN_MODEL) -> Bun
     postfilter = postfilter.get("model") if isinstance(postfilter, dict) else None
     bank = extra.get("frame_bank") if kind in CONVERTER_KINDS else None
     bank = bank.get("speakers") if isinstance(bank, dict) else None
+    formant = parse_formant(extra, tuple(speakers), path) if kind in CONVERTER_KINDS else {}
     return BundleInfo(name=name, path=path, kind=kind, speakers=tuple(speakers), origin=origin, vocoder=vocoder,
                       postfilter=postfilter if isinstance(postfilter, str) and postfilter else None,
-                      frame_bank=dict(bank) if isinstance(bank, dict) and bank else None)
+                      frame_bank=dict(bank) if isinstance(bank, dict) and bank else None, formant=formant or None)
 
 
 def list_bundles(*, on_problem: Callable[[str], None] | None = None,
@@ -294,7 +302,7 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
                    postfilter: str | None = None, postfilter_speakers: dict[str, str] | None = None,
                    frame_bank: dict[str, str | os.PathLike] | str | None = None, frame_bank_k: int | None = None,
                    frame_bank_context: int | None = None, frame_bank_stride: int | None = None,
-                   frame_bank_mix: float | None = None,
+                   frame_bank_mix: float | None = None, formant: dict[str, float] | None = None,
                    progress: bool = False) -> Path:
     """Copy a ``cyclegan`` export and a ``vocoder`` export into one bundle at ``out_dir``; return it.
 
@@ -318,6 +326,10 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
     on ``frame_bank_context`` frames either side, a share ``frame_bank_mix`` of them in the output (the
     rest: the converter's frame; defaults 8, 1 and 0.7, what the shipped converter uses); ``"none"`` drops the
     converter's frame bank; None keeps what the converter has.
+
+    ``formant``: target speaker -> semitones its conversions' formants move when no ``--formant`` is given
+    (``extra.formant``, :mod:`voicegen.formats.formant`; needs a pitch-conditioned vocoder); an empty dict drops
+    the converter's; None keeps what the converter has.
     """
     # Imported here: the rest of this module stays free of torch.
     from voicegen.audio.contract import FeatureConfig
@@ -373,6 +385,10 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
                     converter, converter_meta, converter_mel, tmp, frame_bank, k=frame_bank_k,
                     context=frame_bank_context, stride=frame_bank_stride, mix=frame_bank_mix,
                     progress=progress).to_dict()
+        if formant is not None:
+            converter_meta["extra"].pop("formant", None)
+            if formant:
+                converter_meta["extra"]["formant"] = formant_setting(converter, converter_meta, vocoder_meta, formant)
         if link_vocoder:
             converter_meta["extra"]["vocoder"] = read_bundle_info(vocoder).name
         else:
@@ -381,6 +397,23 @@ def package_bundle(cyclegan_dir: str | os.PathLike, vocoder_dir: str | os.PathLi
         load_converter(tmp)  # sha256 of the weights, speakers, stats, model shapes
         load_vocoder(vocoder if link_vocoder else tmp / VOCODER_SUBDIR)
     return out
+
+
+def formant_setting(converter: Path, meta: dict, vocoder_meta: dict, shifts: dict[str, float]) -> dict[str, float]:
+    """``extra.formant`` of ``voicegen bundle --formant TARGET=SEMITONES`` (zero shifts left out); ConfigError (one
+    line) for a target the converter at ``converter`` (``meta``: its artifact.json) lacks, a shift out of range, or
+    a vocoder that takes no F0 (its mel carries the pitch, so the envelope cannot move alone)."""
+    targets = meta.get("speakers") or []
+    for target, shift in shifts.items():
+        if target not in targets:
+            raise ConfigError(f"--formant {target}=...: name a speaker of {converter} ({', '.join(targets)})")
+        if not math.isfinite(shift) or abs(shift) > MAX_FORMANT_SEMITONES:
+            raise ConfigError(f"--formant {target}={shift:g}: the shift must be within +-{MAX_FORMANT_SEMITONES:g} "
+                              "semitones")
+    if (vocoder_meta.get("config") or {}).get("f0") is None:
+        raise ConfigError("--formant: the vocoder takes no F0 (a mel-only generator), so a formant shift cannot keep "
+                          "the pitch; bundle a pitch-conditioned (source_filter) vocoder")
+    return {target: float(shift) for target, shift in shifts.items() if shift}
 
 
 def make_frame_bank(converter: Path, meta: dict, feature_config, folder: Path, sources: dict[str, str | os.PathLike],

@@ -66,7 +66,8 @@ def run_convert(src: str | os.PathLike, out: str | os.PathLike, options: Convert
     converter.pitch_plan(options.source, options.target, options.pitch)  # bad speakers fail before any file
     from voicegen.infer.vocode import check_formant_knob
 
-    check_formant_knob(converter.vocoder, options.formant)  # so does a formant shift a mel-only vocoder cannot make
+    # so does a formant shift a mel-only vocoder cannot make (the bundle's own setting included)
+    check_formant_knob(converter.vocoder, converter.formant_for(options.target, options.formant))
     if on_loaded is not None:
         on_loaded(converter)
     if is_batch_input(src):

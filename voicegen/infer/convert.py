@@ -40,7 +40,8 @@ from voicegen.audio.io import AudioReader
 from voicegen.audio.logmel import MelStream
 from voicegen.audio.logmel import log_mel as compute_mel
 from voicegen.errors import AudioError, ConfigError
-from voicegen.infer.bundles import load_converter, vocoder_path
+from voicegen.infer.bundles import load_converter, read_bundle_info, vocoder_path
+from voicegen.infer.formant import describe_formant
 from voicegen.infer.options import (  # noqa: F401 (parse_pitch: re-exported)
     PITCH_AUTO,
     PITCH_NONE,
@@ -106,6 +107,8 @@ class Converter:
                                      runtime=runtime, postfilter=postfilter)
         self.vocoder.check_contract(self.bundle.feature_config)
         self.feature_config = self.bundle.feature_config
+        self.formant_settings: dict[str, float] = read_bundle_info(self.path).formant or {}
+        """The bundle's formant shift per target speaker (``extra.formant``, :mod:`voicegen.formats.formant`)."""
         self._bank = getattr(self.bundle, "frame_bank", None)
         self._bundle_mix = self._bank.mix if self._bank is not None else None
         if frame_bank_mix is not None:
@@ -126,6 +129,20 @@ class Converter:
         else:
             self._bank.set_mix(mix)
             self.bundle.frame_bank = self._bank
+
+    def formant_for(self, target: str, formant: float | None = None) -> float:
+        """Semitones the formants of a conversion into ``target`` move: ``formant``, or when None the bundle's
+        setting for ``target`` (``extra.formant``; 0 when it has none)."""
+        return self.formant_settings.get(target, 0.0) if formant is None else formant
+
+    def formant_plan(self, target: str, formant: float | None = None) -> str | None:
+        """What :meth:`formant_for` does, one line (None when nothing moves), e.g. ``"formants: moved +0.75 semitones
+        (x1.044 in frequency), the model's setting for SF1 (--formant 0 leaves it out)"``."""
+        shift = self.formant_for(target, formant)
+        if not shift:
+            return None
+        own = f", the model's setting for {target} (--formant 0 leaves it out)" if formant is None else ""
+        return describe_formant(shift) + own
 
     @property
     def runtime(self) -> str:
@@ -219,7 +236,7 @@ class Converter:
     def stages(self, source: str, target: str, *, record: bool = False, pitch: str | float = PITCH_AUTO,
                mel_hat: Stage | None = None, f0: Stage | None = None,
                voice: Stage | None = None, f0_beside: bool = False,
-               formant: float = 0.0) -> tuple[Chain, Record | None, Record | None]:
+               formant: float | None = None) -> tuple[Chain, Record | None, Record | None]:
         """The streaming conversion (:mod:`voicegen.infer.stream`): samples -> log-mel (and F0 rows) ->
         converted log-mel (and converted F0) -> samples; with ``record``, also the two mel stages,
         which then keep what went through them (for plots: memory then grows with the input).
@@ -228,10 +245,12 @@ class Converter:
         beside mel -> converter as one branch (samples -> F0 -> converted F0) instead of F0 beside the
         mel and then its mapping beside the converter, so that a delay of the F0 tracker overlaps the
         converter's instead of adding to it (the same frames come out). ``formant``: semitones the
-        converted mel's envelope moves before the vocoder (:mod:`voicegen.infer.formant`)."""
+        converted mel's envelope moves before the vocoder (:mod:`voicegen.infer.formant`; None: the bundle's
+        setting for ``target``, :meth:`formant_for`)."""
         mel: Stage = MelStream(self.feature_config)
         if mel_hat is None:
             mel_hat = self.bundle.mel_stream(source, target)
+        formant = self.formant_for(target, formant)
         check_formant_knob(self.vocoder, formant)
         if voice is None:
             voice = self.vocoder.stream()
@@ -259,7 +278,7 @@ class Converter:
         return Chain([analysis, mapping, *shifted, voice]), *recorded
 
     def convert_wav(self, wav: np.ndarray, source: str, target: str, *, pitch: str | float = PITCH_AUTO,
-                    formant: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    formant: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(T,)`` waveform at the bundle's rate -> ``(wav_hat (T,), mel, mel_hat)``.
 
         ``mel`` is the input's log-mel (before any pitch pre-shift), ``mel_hat`` the converted one;
@@ -281,12 +300,13 @@ class Converter:
 
     def convert_file(self, src: str | os.PathLike, out: str | os.PathLike, source: str, target: str, *,
                      pitch: str | float = PITCH_AUTO, overwrite: bool = False,
-                     plot: str | os.PathLike | None = None, formant: float = 0.0) -> ConvertResult:
+                     plot: str | os.PathLike | None = None, formant: float | None = None) -> ConvertResult:
         """Convert one audio file ``src`` (``source``'s voice) into ``out`` in ``target``'s voice.
 
         ``plot`` also saves a PNG with the source and converted spectrograms side by side.
         Existing outputs are refused before any work unless ``overwrite`` (AudioError). ``formant`` moves the
-        converted mel's envelope by that many semitones (a pitch-conditioned vocoder only; ConfigError otherwise).
+        converted mel's envelope by that many semitones (a pitch-conditioned vocoder only; ConfigError otherwise;
+        None: the bundle's setting for ``target``).
         The file goes through the models block by block (:meth:`stages`), so memory does not grow
         with its length; a pitch pre-shift needs the whole waveform, and a plot the whole mels.
         """
@@ -295,6 +315,7 @@ class Converter:
         plot = Path(plot) if plot is not None else None
         semitones, _ = self.pitch_plan(source, target, pitch)
         pre_shift = 0.0 if self.vocoder.needs_f0 else semitones
+        formant = self.formant_for(target, formant)
         check_formant_knob(self.vocoder, formant)
         for path in (out, plot):
             if path is not None and path.exists() and not overwrite:

@@ -133,7 +133,8 @@ class ConvertOptions(FileOptions):
     (skip the bundle's post-filter and frame bank, :mod:`voicegen.infer.postfilter`,
     :mod:`voicegen.infer.framebank`), ``frame_bank_mix`` (the share of each converted frame that
     the bundle's frame bank re-draws, 0-1, 0 leaving the bank out; None: the bundle's own) and
-    ``formant`` (semitones the converted mel's envelope moves, :mod:`voicegen.infer.formant`)."""
+    ``formant`` (semitones the converted mel's envelope moves, :mod:`voicegen.infer.formant`; None: the
+    bundle's setting for the target, ``extra.formant``, 0 when it has none)."""
 
     KIND: ClassVar[str] = "convert"
     source: str
@@ -144,7 +145,7 @@ class ConvertOptions(FileOptions):
     runtime: str = not_identity("auto")
     no_postfilter: bool = False
     frame_bank_mix: float | None = None
-    formant: float = 0.0
+    formant: float | None = None
 
     def __post_init__(self) -> None:
         self._check_text("source")
@@ -156,7 +157,7 @@ class ConvertOptions(FileOptions):
         if not isinstance(self.no_postfilter, bool):
             raise ConfigError(f"convert option no_postfilter must be true or false, got {self.no_postfilter!r}")
         self._set("frame_bank_mix", check_frame_bank_mix(self.frame_bank_mix))
-        self._set("formant", check_formant(self.formant))
+        self._set("formant", None if self.formant is None else check_formant(self.formant))
         if self.no_postfilter and self.frame_bank_mix is not None:
             raise ConfigError(f"--frame-bank-mix {self.frame_bank_mix:g} and --no-postfilter: --no-postfilter leaves "
                               "the frame bank out already; pass one of them")

@@ -14,7 +14,7 @@ Runtime. JSON API (what the page calls):
 * ``POST /api/convert`` (multipart: ``audio``, ``model``, ``source``, ``target``, ``pitch``, and
   ``postfilter``: ``on``, the default, or ``off`` to leave out the frame bank and post-filter as
   ``--no-postfilter`` does; ``frame_bank_mix``: 0-1 as ``--frame-bank-mix``, empty for the model's own;
-  ``formant``: semitones as ``--formant``; the answer's ``postprocessing`` lists what ran),
+  ``formant``: semitones as ``--formant``, empty for the model's setting for the target; the answer's ``postprocessing`` lists what ran),
   ``POST /api/vocode`` (``audio``, ``model``, ``pitch``, ``formant``), ``POST /api/eval`` (``converted``,
   ``reference``): ``{"audio": url, "plot": url, ...}`` or ``{"metrics": {...}}``; a bad request
   gets ``{"error": one line}`` with status 400 (413 for an upload over ``max_bytes``);
@@ -163,15 +163,14 @@ def create_app(settings: WebSettings = WebSettings()):
             _, plan = converter.pitch_plan(source, target, pitch)
             out = job / "converted.wav"
             plot = job / "spectrograms.png" if _can_plot() else None
-            formant = _number(form.get("formant", "0") or "0", "formant")
-            from voicegen.infer.formant import describe_formant
-
+            formant = _number(form["formant"], "formant") if form.get("formant", "") != "" else None
             started = time.perf_counter()
             result = converter.convert_file(src, out, source, target, pitch=pitch, plot=plot, formant=formant)
             return jsonify(audio=f"/files/{job.name}/{out.name}", plot=f"/files/{job.name}/{plot.name}" if plot else None,
                            seconds=result.seconds, compute_seconds=time.perf_counter() - started,
                            runtime=converter.runtime, pitch=plan, source=source, target=target,
-                           postprocessing=converter.postprocessing(target) + ([describe_formant(formant)] if formant else []))
+                           postprocessing=converter.postprocessing(target) + [
+                               line for line in [converter.formant_plan(target, formant)] if line])
 
     @app.post("/api/vocode")
     def vocode():

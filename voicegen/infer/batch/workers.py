@@ -76,9 +76,14 @@ class WorkerSpec:
     def identity(self) -> dict[str, Any]:
         """The settings the outputs depend on (recorded in the manifest; the device is not one):
         ``kind``, ``model``, the options' identity and ``weights``: the sha256 of the model's weights
-        and, for convert, its vocoder's (so a model re-exported into the same folder is noticed)."""
-        return {"kind": self.kind, "model": self.model, "options": self.options.identity(),
-                "weights": model_weights(self)}
+        and, for convert, its vocoder's (so a model re-exported into the same folder is noticed); for a
+        conversion without ``--formant`` into a target the bundle sets a formant shift for, ``model_formant``."""
+        identity = {"kind": self.kind, "model": self.model, "options": self.options.identity(),
+                    "weights": model_weights(self)}
+        shift = model_formant(self)
+        if shift:
+            identity["model_formant"] = shift
+        return identity
 
     @property
     def output_suffix(self) -> str:
@@ -122,6 +127,20 @@ def model_weights(spec: WorkerSpec) -> list[str]:
         return hashes
     except (VoicegenError, KeyError):
         return []
+
+
+def model_formant(spec: WorkerSpec) -> float | None:
+    """The formant shift a conversion without ``--formant`` gets from its bundle (``extra.formant`` of the target;
+    None for other kinds, an explicit ``--formant``, or a bundle that cannot be read: loading it reports that)."""
+    if spec.kind != CONVERT or spec.model is None or spec.options.formant is not None:
+        return None
+    from voicegen.errors import VoicegenError
+    from voicegen.infer.bundles import read_bundle_info
+
+    try:
+        return (read_bundle_info(spec.model).formant or {}).get(spec.options.target)
+    except VoicegenError:
+        return None
 
 
 def build_worker(spec: WorkerSpec) -> FileWorker:
