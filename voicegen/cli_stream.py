@@ -129,6 +129,9 @@ def stream(src: str, target: str, source: str | None, model: str | None, out: st
     rate_out = live.sample_rate
     click.echo(f"{source} -> {target} live: blocks of {1000 * live.block_samples / rate_out:.0f} ms, algorithmic "
                f"latency {1000 * latency / rate_out:.0f} ms", err=True)
+    formant_line = converter.formant_plan(target, options.formant)
+    if formant_line:
+        click.echo(formant_line, err=True)
     if src == MIC:
         from voicegen.audio.devices import microphone_blocks
 

@@ -233,6 +233,8 @@ def test_a_bundle_sets_a_formant_shift_per_target_that_convert_applies_unless_to
     assert "formants: moved -1.5 semitones (x0.917 in frequency)\n" in outputs["explicit"][1]
     assert "formants:" not in outputs["zero"][1]
     assert np.array_equal(outputs["model"][0], outputs["explicit"][0])
+    live = run("stream", "--src", sf1_clip, "--target", "TM1", "--model", tmp_path / "b", "--out", tmp_path / "l.wav")
+    assert live.exit_code == 0 and "the model's setting for TM1 (--formant 0 leaves it out)\n" in live.output
     env_zero, f0_zero = voiced_envelope(outputs["zero"][0])
     env_model, f0_model = voiced_envelope(outputs["model"][0])
     assert abs(envelope_factor(env_zero, env_model) - 2 ** (-1.5 / 12)) <= 0.0125

@@ -136,9 +136,10 @@ def test_a_bad_postfilter_is_one_line_naming_the_bundle(postfilter, message, tmp
 def test_bundle_records_replaces_and_drops_the_postfilter(tmp_path) -> None:
     out = tmp_path / "models"
     result = run("bundle", "--converter", "vcc2016_sf1_tm1", "--link-vocoder", "vocoder16k_vc", "--postfilter", "none",
-                 "--frame-bank", "none", "--out", out / "raw")
+                 "--frame-bank", "none", "--formant", "none", "--out", out / "raw")
     assert result.exit_code == 0, result.output
-    assert read_bundle_info(out / "raw").postfilter is None and read_bundle_info(out / "raw").frame_bank is None
+    raw = read_bundle_info(out / "raw")
+    assert raw.postfilter is None and raw.frame_bank is None and raw.formant is None
     assert load_converter(out / "raw").postfilter is None
     result = run("bundle", "--converter", out / "raw", "--link-vocoder", "vocoder16k_vc", "--postfilter", "vae16k",
                  "--postfilter-speaker", "TM1=LS78", "--out", out / "ls78")

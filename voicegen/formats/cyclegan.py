@@ -79,11 +79,17 @@ def parse_postfilter(extra: Any, speakers: tuple[str, ...], root: Path) -> PostF
             or not all(isinstance(k, str) and isinstance(v, str) and v for k, v in mapping.items())):
         raise ArtifactError(f"{root}: extra.postfilter must be {{\"model\": NAME, \"speakers\": {{TARGET: "
                             f"VAE_SPEAKER}}}}, got {value!r}; re-bundle with `voicegen bundle --postfilter`")
-    unknown = sorted(name for name in mapping if name not in speakers)
-    if unknown:
-        raise ArtifactError(f"{root}: extra.postfilter names target(s) {', '.join(unknown)} that this converter "
-                            f"does not have (speakers: {', '.join(speakers)}); re-bundle with `voicegen bundle`")
+    check_targets("postfilter", mapping, speakers, root)
     return PostFilterSpec(model=model, speakers=dict(mapping))
+
+
+def check_targets(field: str, names: Any, speakers: tuple[str, ...], root: Path, option: str = "") -> None:
+    """One-line ArtifactError naming ``root`` unless every target in ``names`` is one of the converter's
+    ``speakers`` (``extra.<field>`` of a bundle; ``option``: the ``voicegen bundle`` option that re-makes it)."""
+    unknown = sorted(name for name in names if name not in speakers)
+    if unknown:
+        raise ArtifactError(f"{root}: extra.{field} names target(s) {', '.join(unknown)} that this converter does "
+                            f"not have (speakers: {', '.join(speakers)}); re-bundle with `voicegen bundle{option}`")
 
 
 @dataclass(frozen=True)

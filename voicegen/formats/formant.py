@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from voicegen.errors import ArtifactError
+from voicegen.formats.cyclegan import check_targets
 
 MAX_SEMITONES = 12.0
 """The largest shift either way (``voicegen.infer.options.MAX_FORMANT_SEMITONES``, the ``--formant`` knob's)."""
@@ -32,8 +33,5 @@ def parse_formant(extra: Any, speakers: tuple[str, ...], root: Path) -> dict[str
             and math.isfinite(shift) and abs(shift) <= MAX_SEMITONES for name, shift in value.items())):
         raise ArtifactError(f"{root}: extra.formant must be {{TARGET: SEMITONES}} with shifts within "
                             f"+-{MAX_SEMITONES:g}, got {value!r}; re-bundle with `voicegen bundle --formant`")
-    unknown = sorted(name for name in value if name not in speakers)
-    if unknown:
-        raise ArtifactError(f"{root}: extra.formant names target(s) {', '.join(unknown)} that this converter does "
-                            f"not have (speakers: {', '.join(speakers)}); re-bundle with `voicegen bundle --formant`")
+    check_targets("formant", value, speakers, root, " --formant")
     return {name: float(shift) for name, shift in value.items()}
