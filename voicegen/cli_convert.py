@@ -320,7 +320,7 @@ def formant_settings(items: tuple[str, ...]) -> dict[str, float] | None:
                    "[default: 0.7].")
 @click.option("--formant", "formants", multiple=True, metavar="TARGET=SEMITONES|none",
               help="Move the formants of every conversion into TARGET by SEMITONES (within +-12) unless `voicegen "
-                   "convert --formant` says otherwise, e.g. where a converter leaves them a little low; repeatable; "
+                   "convert --formant` says otherwise (e.g. a shift that scored better for that pair); repeatable; "
                    "needs a pitch-conditioned vocoder; none drops them [default: keep the converter's].")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path),
               help="Bundle folder to write, e.g. ~/.local/share/voicegen/models/sf1_tm1.")
