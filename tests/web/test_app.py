@@ -54,7 +54,7 @@ def test_page_and_models(app) -> None:
             "frame_bank": bank, "description": "cyclegan + frame bank + vae16k post-filter + formants SF1 +0.75"} \
         in models["converters"]
     assert {"name": "vae16k", "kind": "vae", "speakers": ["SF1", "TM1", "LS78"], "postfilter": None,
-            "frame_bank": bank, "description": "vae + frame bank"} in models["converters"]
+            "frame_bank": bank, "description": "vae + frame bank + formants SF1 +0.75, TM1 -1"} in models["converters"]
     assert {"name": "vocoder16k"} in models["vocoders"]
 
 
