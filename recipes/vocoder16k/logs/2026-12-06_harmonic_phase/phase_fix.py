@@ -1,5 +1,8 @@
-"""Inference-time test: rotate the harmonic part's phase by a fixed function of the harmonic index and score DNSMOS.
-of recording-minus-generated relative harmonic phase, estimated on a speaker's files) and score DNSMOS."""
+"""Inference-time test: rotate the harmonic part's phase by a fixed function of the harmonic index (degrees for
+h = 2, 3, ..., e.g. the circular means phase_diag.py prints, times SCALE) and score DNSMOS.
+
+    python phase_fix.py FOLDER DEG2,DEG3,... SCALE
+"""
 import glob
 import sys
 
