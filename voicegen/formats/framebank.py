@@ -32,6 +32,7 @@ import numpy as np
 from voicegen.artifact_meta import file_sha256
 from voicegen.errors import ArtifactError, ConfigError
 from voicegen.fileutil import atomic_path
+from voicegen.formats.cyclegan import check_targets
 
 FILE = "frames.safetensors"
 """The frame bank's file name inside a bundle folder."""
@@ -85,10 +86,7 @@ def parse_frame_bank(extra: Any, speakers: tuple[str, ...], root: Path) -> Frame
         check_settings(value["k"], value["context"], f"{root}: extra.frame_bank", value.get("mix", 1.0))
     except ConfigError as err:
         raise ArtifactError(f"{err}; {REBUNDLE}") from None
-    unknown = sorted(name for name in mapping if name not in speakers)
-    if unknown:
-        raise ArtifactError(f"{root}: extra.frame_bank names target(s) {', '.join(unknown)} that this converter "
-                            f"does not have (speakers: {', '.join(speakers)}); {REBUNDLE}")
+    check_targets("frame_bank", mapping, speakers, root, " --frame-bank")
     return FrameBankSpec(file=FILE, sha256=value["sha256"], k=value["k"], context=value["context"],
                          speakers=dict(mapping), mix=float(value.get("mix", 1.0)))
 

@@ -19,7 +19,6 @@ Listing and resolving read only JSON (no torch import), so ``voicegen models`` a
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import shutil
@@ -34,7 +33,7 @@ from voicegen.fileutil import atomic_dir, atomic_write_text
 from voicegen.formats.cyclegan import KIND as CYCLEGAN_KIND
 from voicegen.formats.cyclegan import parse_postfilter
 from voicegen.formats.formant import MAX_SEMITONES as MAX_FORMANT_SEMITONES
-from voicegen.formats.formant import parse_formant
+from voicegen.formats.formant import parse_formant, within_range
 from voicegen.formats.framebank import FILE as FRAME_BANK_FILE
 from voicegen.formats.framebank import parse_frame_bank
 from voicegen.formats.vae import KIND as VAE_KIND
@@ -407,7 +406,7 @@ def formant_setting(converter: Path, meta: dict, vocoder_meta: dict, shifts: dic
     for target, shift in shifts.items():
         if target not in targets:
             raise ConfigError(f"--formant {target}=...: name a speaker of {converter} ({', '.join(targets)})")
-        if not math.isfinite(shift) or abs(shift) > MAX_FORMANT_SEMITONES:
+        if not within_range(shift):
             raise ConfigError(f"--formant {target}={shift:g}: the shift must be within +-{MAX_FORMANT_SEMITONES:g} "
                               "semitones")
     if (vocoder_meta.get("config") or {}).get("f0") is None:
