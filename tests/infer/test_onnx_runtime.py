@@ -120,3 +120,38 @@ def test_cli_vocode_runtime_onnx_matches_torch(onnx_vocoders, sf1_clip, tmp_path
     a, b = load_audio(outs["torch"]), load_audio(outs["onnx"])
     assert a.shape == b.shape and np.abs(a).max() > 1e-3
     assert np.abs(a - b).max() <= 2 * EXPORT_TOLERANCE + 1 / 32768  # plus 16-bit rounding of the files
+
+
+def test_a_mixed_phase_source_filter_vocoder_runs_the_same_in_onnx_with_its_head(sf1_clip, tmp_path) -> None:
+    import torch
+
+    from voicegen.audio.f0 import F0Config, f0_rows
+    from voicegen.audio.features import compute_mel
+    from voicegen.audio.io import load_audio
+    from voicegen.models.vocoder import build_generator
+    from voicegen.train.vocoder import fill_generator_contract
+
+    config = fill_generator_contract("source_filter", {"channels": 32, "intermediate_channels": 64, "n_blocks": 2,
+                                                       "phase_terms": 8}, VC16K)
+    torch.manual_seed(6)
+    generator = build_generator("source_filter", config).eval()
+    with torch.no_grad():  # an added phase that matters (the layer starts at 0)
+        generator.phase_proj.weight.normal_(0.0, 0.05)
+        generator.phase_proj.bias.normal_(0.0, 0.5)
+    f0 = F0Config(f0_min=60.0, f0_max=600.0)
+    path = save_vocoder(generator, "source_filter", config, VC16K, tmp_path / "v", f0=f0, dtype=None)
+    export_vocoder_onnx(path)
+    graph = json.loads((path / ONNX_META).read_text())["graphs"]["generator"]
+    assert graph["head"] == "source_filter" and graph["head_config"]["phase_terms"] == 8
+    assert 0 <= graph["max_abs_diff"] <= EXPORT_TOLERANCE
+    wav = load_audio(sf1_clip)
+    mel, rows = compute_mel(wav, VC16K), f0_rows(wav, 16000, 256, f0)
+    expected = load_vocoder(path, runtime="torch").wav_from_mel(mel, rows)
+    got = load_vocoder(path, runtime="onnx").wav_from_mel(mel, rows)
+    assert np.abs(expected).max() > 1e-3 and np.abs(got - expected).max() <= EXPORT_TOLERANCE
+    # Without the added phase the head_config keeps its old keys (graphs exported before it stay valid).
+    plain = build_generator("source_filter", {**config, "phase_terms": 0}).eval()
+    plain_path = save_vocoder(plain, "source_filter", {**config, "phase_terms": 0}, VC16K, tmp_path / "p", f0=f0,
+                              dtype=None)
+    export_vocoder_onnx(plain_path)
+    assert "phase_terms" not in json.loads((plain_path / ONNX_META).read_text())["graphs"]["generator"]["head_config"]

@@ -190,3 +190,64 @@ def test_package_imports_only_torch_numpy_and_stdlib_basics(package: str, own_al
                 continue
             bad.append(f"{path.name}: {name}")
     assert not bad, bad
+
+
+# --- the harmonics' relative phases -------------------------------------------------------------------------------
+PHASE_SR, PHASE_F0, PHASE_HOP, PHASE_FFT = 16000, 125.0, 256, 1024  # 125 Hz: every harmonic on an FFT bin
+
+
+def harmonic_signal(phases, delay: float = 0.0, seconds: float = 1.0) -> torch.Tensor:
+    """``sum_k cos(2 pi k f (t - delay) + phases[k - 1])``, harmonics 1..len(phases) of 125 Hz, ``(1, T)`` float64."""
+    t = torch.arange(int(seconds * PHASE_SR), dtype=torch.float64) / PHASE_SR - delay
+    k = torch.arange(1, len(phases) + 1, dtype=torch.float64)[:, None]
+    return torch.cos(2 * math.pi * k * PHASE_F0 * t + torch.as_tensor(phases, dtype=torch.float64)[:, None]).sum(0)[None]
+
+
+def phase_loss(wav_hat: torch.Tensor, wav: torch.Tensor, voiced_edges: bool = False,
+               max_hz: float = 2050.0) -> torch.Tensor:
+    from voicegen.losses.phase import harmonic_phase_loss
+
+    frames = 1 + wav.shape[-1] // PHASE_HOP
+    lf0 = torch.full((1, frames), math.log(PHASE_F0))
+    vuv = torch.ones(1, frames)
+    if not voiced_edges:  # the reflect-padded edge frames are not the steady signal
+        vuv[:, :4] = vuv[:, -4:] = 0
+    return harmonic_phase_loss(wav_hat.float(), wav.float(), lf0, vuv, n_fft=PHASE_FFT, hop_length=PHASE_HOP,
+                               pad=(PHASE_FFT - PHASE_HOP) // 2, sample_rate=PHASE_SR,
+                               window=torch.hann_window(PHASE_FFT), max_hz=max_hz)
+
+
+def test_harmonic_phase_loss_ignores_a_delay_and_scores_the_pulse_shape() -> None:
+    rng = torch.Generator().manual_seed(0)
+    phases = (2 * math.pi * torch.rand(24, generator=rng)).tolist()
+    wav = harmonic_signal(phases)
+    assert abs(float(phase_loss(wav, wav))) < 1e-6
+    assert float(phase_loss(harmonic_signal(phases, delay=0.0023), wav)) < 1e-3  # 37 samples later
+    # Phases c k^2 against a zero-phase pulse train: d_k = phi_{k+1} - phi_k - phi_1 = 2 c k for the pairs
+    # (k, k + 1) with k + 1 <= 16 (2.05 kHz / 125 Hz), all of equal weight: the loss is their mean 1 - cos(2 c k).
+    c = 0.3
+    expected = sum(1 - math.cos(2 * c * k) for k in range(1, 16)) / 15
+    got = float(phase_loss(harmonic_signal([c * k * k for k in range(1, 25)]), harmonic_signal([0.0] * 24)))
+    assert got == pytest.approx(expected, abs=2e-3)
+    # Harmonics above max_hz do not count: changing them leaves the loss at 0; below it they do.
+    high = [0.0] * 16 + (2 * math.pi * torch.rand(8, generator=rng)).tolist()
+    assert float(phase_loss(harmonic_signal(high), harmonic_signal([0.0] * 24))) < 1e-3
+    assert float(phase_loss(harmonic_signal(high), harmonic_signal([0.0] * 24), max_hz=3000.0)) > 0.1
+
+
+def test_harmonic_phase_loss_has_a_gradient_and_is_zero_without_voiced_frames() -> None:
+    from voicegen.losses.phase import harmonic_phase_loss
+
+    wav = harmonic_signal([0.0] * 24).float()
+    wav_hat = harmonic_signal([0.3 * k for k in range(24)]).float().requires_grad_(True)
+    loss = phase_loss(wav_hat, wav)
+    loss.backward()
+    assert float(loss) > 0.01 and float(wav_hat.grad.abs().max()) > 0
+    frames = 1 + wav.shape[-1] // PHASE_HOP
+    silent = harmonic_phase_loss(wav_hat, wav, torch.full((1, frames), math.log(PHASE_F0)), torch.zeros(1, frames),
+                                 n_fft=PHASE_FFT, hop_length=PHASE_HOP, pad=384, sample_rate=PHASE_SR,
+                                 window=torch.hann_window(PHASE_FFT))
+    assert float(silent) == 0.0
+    with pytest.raises(ValueError, match=r"expected two \(B, T\) waveforms of one shape, got \(1, 16000\) and "
+                                         r"\(1, 15999\)"):
+        phase_loss(wav_hat, wav[:, 1:])

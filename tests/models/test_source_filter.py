@@ -88,3 +88,32 @@ def test_config_validates() -> None:
         SourceFilterGeneratorConfig(kernel_size=4)
     with pytest.raises(ValueError, match="need hop_length <= win_length <= n_fft"):
         SourceFilterGeneratorConfig(hop_length=2048)
+
+
+def test_added_phase_starts_at_zero_and_turns_the_harmonic_part_by_its_sine_series() -> None:
+    settings = {"channels": 16, "intermediate_channels": 32, "n_blocks": 1}
+    torch.manual_seed(0)
+    plain = build_generator("source_filter", settings).eval()
+    mixed = build_generator("source_filter", {**settings, "phase_terms": 4}).eval()
+    result = mixed.load_state_dict(plain.state_dict(), strict=False)
+    assert result.missing_keys == ["phase_proj.weight", "phase_proj.bias"] and not result.unexpected_keys
+    x = torch.cat([torch.randn(1, 80, 7) - 5, torch.full((1, 1, 7), 5.0), torch.ones(1, 1, 7),
+                   torch.zeros(1, 1, 7)], dim=1)
+    with torch.no_grad():
+        assert torch.equal(mixed(x), plain(x))  # the layer starts at 0: the same output as without it
+        assert mixed.filter_params(x).shape == (1, 3 * 513 + 4, 7)
+        d = torch.tensor([0.5, -0.25, 0.125, 1.0])
+        mixed.phase_proj.bias.copy_(d)
+        harmonic, residual = mixed.spectrum_parts(x)
+        plain_harmonic, plain_residual = plain.spectrum_parts(x)
+    omega = 2 * math.pi * torch.arange(513, dtype=torch.float64) / 1024
+    phi = sum(float(d[n - 1]) * torch.sin(n * omega) for n in range(1, 5))
+    expected = plain_harmonic * torch.polar(torch.ones(513), phi.float())[None, :, None]
+    torch.testing.assert_close(harmonic, expected, atol=1e-5, rtol=1e-4)
+    assert torch.equal(residual, plain_residual)
+    assert float((harmonic - plain_harmonic).abs().max()) > 1e-3
+
+
+def test_phase_terms_must_be_a_count() -> None:
+    with pytest.raises(ValueError, match="phase_terms must be an integer >= 0, got -1"):
+        SourceFilterGeneratorConfig(phase_terms=-1)

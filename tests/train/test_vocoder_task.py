@@ -121,7 +121,8 @@ def test_task_phases_switch_after_warmup_and_share_one_generator_pass() -> None:
             assert sorted(disc) == ["adv_d"] and sorted(gen) == ["adv_g", "fm", "mel", "stft"]
         assert all(v.dim() == 0 and math.isfinite(v.item()) for v in {**disc, **gen}.values())
     assert len(calls) == 3  # one generator forward per step, cached between the phases
-    assert task.loss_names() == {"disc": ["adv_d"], "gen": ["mel", "adv_g", "fm", "stft", "mel_multi"]}
+    assert task.loss_names() == {"disc": ["adv_d"],
+                                 "gen": ["mel", "adv_g", "fm", "stft", "mel_multi", "harmonic_phase"]}
 
 
 def test_log_spectral_distance_in_db() -> None:
@@ -301,6 +302,53 @@ def test_input_mels_replace_the_computed_mel_where_used() -> None:
     computed = task.mel(wav)
     assert torch.equal(seen[0][0], given[0])
     assert torch.allclose(seen[0][1], computed[1])
+
+
+def test_harmonic_phase_weight_adds_the_relative_phase_loss_of_the_batch_f0() -> None:
+    from voicegen.losses.phase import harmonic_phase_loss
+
+    config = tiny_config("source_filter", trainer={"loss_weights": {"harmonic_phase": 10}})
+    assert config.harmonic_phase_loss and not tiny_config("source_filter").harmonic_phase_loss
+    generator, discriminator = build_models(config)
+    task = VocoderTask(generator, discriminator, config.feature_config, adversarial_start=10,
+                       harmonic_phase_loss=config.harmonic_phase_loss)
+    wav = 0.1 * torch.randn(2, 4096, generator=torch.Generator().manual_seed(0))
+    f0 = torch.stack([torch.full((2, 16), math.log(150.0)), torch.ones(2, 16)], dim=1)
+    assert set(task.losses("gen", {"wav": wav, "f0": f0}, 1)) == {"mel", "harmonic_phase"}
+    target, wav_hat = task._generate({"wav": wav, "f0": f0}, 2)  # the step's cached pass, which the losses score
+    got = task.losses("gen", {"wav": wav, "f0": f0}, 2)
+    contract = config.feature_config
+    expected = harmonic_phase_loss(wav_hat, target, f0[:, 0], f0[:, 1], n_fft=contract.n_fft,
+                                   hop_length=contract.hop_length, pad=contract.pad,
+                                   sample_rate=contract.sample_rate, window=torch.hann_window(contract.win_length))
+    assert float(got["harmonic_phase"]) == pytest.approx(float(expected), rel=1e-5) and float(expected) > 0.05
+    with pytest.raises(ConfigError, match=r"^trainer.loss_weights.harmonic_phase needs a source_filter generator "
+                                          r"\(it reads the F0 rows\), not 'istft'; set its weight to 0$"):
+        tiny_config("istft", trainer={"loss_weights": {"harmonic_phase": 1}})
+    with pytest.raises(ValueError, match="the harmonic_phase loss needs a pitch-conditioned generator"):
+        VocoderTask(*build_models(tiny_config("istft")), config.feature_config, harmonic_phase_loss=True)
+
+
+def test_init_from_grows_the_added_phase_layer_from_zero(tmp_path) -> None:
+    plain = tiny_config("source_filter")
+    source, _ = build_models(plain)
+    path = save_vocoder(source, "source_filter", plain.generator, plain.feature_config, tmp_path / "v",
+                        f0=plain.f0_config, dtype=None)
+    mixed = tiny_config("source_filter", generator={**TINY_ISTFT, "phase_terms": 6})
+    target, _ = build_models(mixed)
+    init_generator_from(target, mixed, path)
+    x = torch.cat([torch.randn(1, 80, 12, generator=torch.Generator().manual_seed(2)) - 5,
+                   torch.full((1, 1, 12), 5.0), torch.ones(1, 1, 12), torch.zeros(1, 1, 12)], dim=1)
+    with torch.no_grad():
+        torch.testing.assert_close(target(x), source(x), atol=1e-5, rtol=1e-4)
+    # Only growing from none: an artifact with other phase terms is refused as any other difference.
+    grown = save_vocoder(target, "source_filter", mixed.generator, mixed.feature_config, tmp_path / "w",
+                         f0=mixed.f0_config, dtype=None)
+    other = tiny_config("source_filter", generator={**TINY_ISTFT, "phase_terms": 4})
+    with pytest.raises(ConfigError, match="generator differs from the config in phase_terms; "):
+        init_generator_from(build_models(other)[0], other, grown)
+    with pytest.raises(ConfigError, match="generator differs from the config in phase_terms; "):
+        init_generator_from(build_models(plain)[0], plain, grown)
 
 
 def test_input_mel_share_and_generator_kind_are_checked() -> None:

@@ -46,7 +46,7 @@ from voicegen.infer.onnx_runtime import (
     graph_net,
     onnx_available,
 )
-from voicegen.infer.source_filter_head import HEAD
+from voicegen.infer.source_filter_head import HEAD, HEAD_KEYS
 
 # Export check: frames of random input compared between PyTorch and ONNX Runtime, and the largest
 # difference accepted, relative to the reference's peak where that exceeds 1 (an untrained vocoder
@@ -137,7 +137,7 @@ def _modules(artifact_dir: Path, kind: object) -> tuple[list[ExportedModule], st
             from dataclasses import asdict
 
             head, head_config = HEAD, {key: value for key, value in asdict(generator.config).items()
-                                       if key in ("n_mels", "sample_rate", "n_fft", "hop_length", "win_length", "window")}
+                                       if key in HEAD_KEYS and not (key == "phase_terms" and not value)}
         return [ExportedModule(GENERATOR_MODULE, generator, lambda frames, rng: example_input(rows, n_mels, frames, rng),
                                head=head, head_config=head_config)], artifact.weights_sha256
     if kind == "cyclegan":

@@ -2,8 +2,8 @@
 
 :class:`voicegen.models.vocoder.source_filter.SourceFilterGenerator` is a network
 (``filter_params``: mel, F0 and voicing -> per-frame filter log-gain, residual log-magnitude and
-phase) followed by signal processing: the harmonic excitation at F0, its STFT, the filter's
-minimum phase, and the inverse STFT. The torch-free runtime runs the network as an ONNX graph and
+phase, and for a mixed-phase filter the added phase's coefficients) followed by signal processing:
+the harmonic excitation at F0, its STFT, the filter's phase, and the inverse STFT. The torch-free runtime runs the network as an ONNX graph and
 this half here, because numpy's FFTs are ~3x faster than ONNX Runtime's DFT on this CPU (the DFT
 was a third of the whole vocoder's time). The arithmetic mirrors the torch module step by step in
 float32; the export checks the pair against the module (max difference ~1e-5 on the shipped
@@ -27,12 +27,15 @@ ENVELOPE_FLOOR = 1e-11
 TWO_PI = 2.0 * math.pi
 HEAD = "source_filter"
 """``head`` of a graph entry in onnx.json whose graph is ``filter_params`` only."""
+HEAD_KEYS = ("n_mels", "sample_rate", "n_fft", "hop_length", "win_length", "window", "phase_terms")
+"""The generator config's keys an onnx.json ``head_config`` holds (``phase_terms`` absent: 0)."""
 
 
 class SourceFilterHead:
     """Rows ``(B, n_mels + 3, frames)`` (mel, lf0, vuv, phase) and the network's output ``(B, 3 *
-    bins, frames)`` -> waveform ``(B, 1, frames * hop)``, per the generator's config (a dict:
-    ``n_mels``, ``sample_rate``, ``n_fft``, ``hop_length``, ``win_length``, ``window``)."""
+    bins + phase_terms, frames)`` -> waveform ``(B, 1, frames * hop)``, per the generator's config (a
+    dict: ``n_mels``, ``sample_rate``, ``n_fft``, ``hop_length``, ``win_length``, ``window`` and,
+    for a mixed-phase filter, ``phase_terms``)."""
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.n_mels, self.rate = int(config["n_mels"]), int(config["sample_rate"])
@@ -44,17 +47,24 @@ class SourceFilterHead:
         fold[0] = fold[self.n_fft // 2] = 1.0
         fold[1:self.n_fft // 2] = 2.0
         self.fold = fold
+        terms = int(config.get("phase_terms", 0))
+        lags = np.arange(1, terms + 1, dtype=np.float64)[:, None]
+        omega = TWO_PI * np.arange(self.bins, dtype=np.float64)[None, :] / self.n_fft
+        self.phase_basis = np.sin(lags * omega).astype(np.float32).T.copy()  # (bins, terms)
 
     def __call__(self, x: np.ndarray, params: np.ndarray) -> np.ndarray:
         lf0 = np.ascontiguousarray(x[:, self.n_mels], dtype=np.float32)
         phase = np.ascontiguousarray(x[:, self.n_mels + 2], dtype=np.float32)
-        log_gain, log_res, res_phase = np.split(params.astype(np.float32, copy=False), 3, axis=1)
+        params = params.astype(np.float32, copy=False)
+        log_gain, log_res, res_phase = np.split(params[:, :3 * self.bins], 3, axis=1)
         log_gain = np.minimum(log_gain, np.float32(LOG_MAGNITUDE_MAX))
         source = self.source_spectrum(lf0, phase)
-        min_phase = np.fft.rfft(np.fft.irfft(log_gain, n=self.n_fft, axis=1) * self.fold[:, None], axis=1).imag
-        # X = exp(a) e^{i minphase} S + exp(b) e^{i psi}, in real arithmetic (complex exp is slow)
+        filter_phase = np.fft.rfft(np.fft.irfft(log_gain, n=self.n_fft, axis=1) * self.fold[:, None], axis=1).imag
+        if self.phase_basis.shape[1]:  # the mixed-phase filter's added phase
+            filter_phase = filter_phase + np.matmul(self.phase_basis, params[:, 3 * self.bins:])
+        # X = exp(a) e^{i phase} S + exp(b) e^{i psi}, in real arithmetic (complex exp is slow)
         gain = np.exp(log_gain)
-        g_re, g_im = gain * np.cos(min_phase), gain * np.sin(min_phase)
+        g_re, g_im = gain * np.cos(filter_phase), gain * np.sin(filter_phase)
         res = np.exp(np.minimum(log_res, np.float32(LOG_MAGNITUDE_MAX)))
         spec = np.empty(source.shape, dtype=np.complex64)
         spec.real = g_re * source.real - g_im * source.imag + res * np.cos(res_phase)

@@ -2,7 +2,8 @@
 
 Adversarial (lsgan | hinge | bce) and feature-matching losses for one or many discriminators,
 reconstruction (L1/L2 with masks), VAE KL with capacity control, mel L1 and multi-resolution
-STFT losses. Imports only torch and voicegen.nn; the mel transform is passed in by the caller.
+STFT losses, and a loss on voiced frames' relative harmonic phases. Imports only torch and
+voicegen.nn; the mel transform is passed in by the caller.
 """
 
 from voicegen.losses.adversarial import (
@@ -13,6 +14,7 @@ from voicegen.losses.adversarial import (
     adversarial_g_losses,
     feature_matching_loss,
 )
+from voicegen.losses.phase import harmonic_phase_loss
 from voicegen.losses.reconstruction import (
     capacity_kl,
     kl_loss,
@@ -36,6 +38,7 @@ __all__ = [
     "adversarial_g_losses",
     "capacity_kl",
     "feature_matching_loss",
+    "harmonic_phase_loss",
     "kl_loss",
     "l1_loss",
     "l2_loss",

@@ -62,6 +62,7 @@ from voicegen.train.run import (
 from voicegen.train.vocoder_task import (
     DEFAULT_MEL_RESOLUTIONS,
     GEN_PHASE,
+    HARMONIC_PHASE_LOSS,
     MEL_MULTI_LOSS,
     STFT_LOSS,
     VocoderTask,
@@ -71,6 +72,9 @@ from voicegen.train.vocoder_task import (
 # Weights ``trainer.loss_weights`` starts from (HiFi-GAN's 45 x mel, 2 x feature matching).
 DEFAULT_LOSS_WEIGHTS: dict[str, float] = {"mel": 45.0, "fm": 2.0, "adv_g": 1.0, "adv_d": 1.0}
 # Generator fields taken from the mel contract when the config leaves them out.
+# A source-filter generator may grow the added-phase layer when fine-tuned from one without it.
+PHASE_TERMS = "phase_terms"
+PHASE_LAYER = "phase_proj."
 ISTFT_CONTRACT_FIELDS = {"n_fft": "n_fft", "hop_length": "hop_length", "win_length": "win_length",
                          "window": "window"}
 CONTRACT_FIELDS: dict[str, dict[str, str]] = {
@@ -160,6 +164,8 @@ class VocoderTrainConfig:
         WaveGAN's 512/1024/2048-sample windows; shorter ones weigh fast envelope change more).
     mel_resolutions: ``[n_fft, hop_length, win_length, n_mels]`` of the multi-resolution mel loss that
         ``loss_weights`` ``mel_multi: <weight > 0>`` adds (default 2-128 ms windows with 5-320 bands).
+        ``harmonic_phase: <weight > 0>`` adds a loss on the harmonics' relative phases below 2 kHz
+        (:func:`voicegen.losses.phase.harmonic_phase_loss`; ``source_filter`` only).
     """
 
     features: str = "vc16k"
@@ -193,6 +199,9 @@ class VocoderTrainConfig:
             raise ConfigError(f"data.input_mels needs a {' or '.join(F0_KINDS)} generator (it crops the mels "
                               f"with the F0 rows), not {self.generator_kind!r}")
         self.trainer.loss_weights = {**DEFAULT_LOSS_WEIGHTS, **self.trainer.loss_weights}
+        if self.harmonic_phase_loss and self.generator_kind not in F0_KINDS:
+            raise ConfigError(f"trainer.loss_weights.{HARMONIC_PHASE_LOSS} needs a {' or '.join(F0_KINDS)} generator "
+                              f"(it reads the F0 rows), not {self.generator_kind!r}; set its weight to 0")
         check_clip_validation(self.trainer, self.data.val_count, "vocoder")
         if self.data.segment_samples % contract.hop_length or self.data.segment_samples < contract.n_fft:
             raise ConfigError(f"data.segment_samples must be a multiple of the hop length {contract.hop_length} "
@@ -221,6 +230,11 @@ class VocoderTrainConfig:
     def mel_multi_loss(self) -> bool:
         """Whether a positive ``mel_multi`` weight asks for the multi-resolution mel loss."""
         return self._weighted(MEL_MULTI_LOSS)
+
+    @property
+    def harmonic_phase_loss(self) -> bool:
+        """Whether a positive ``harmonic_phase`` weight asks for the relative-harmonic-phase loss."""
+        return self._weighted(HARMONIC_PHASE_LOSS)
 
 
 def check_stft_resolutions(resolutions: list[list[int]], segment_samples: int) -> list[list[int]]:
@@ -336,7 +350,8 @@ def init_generator_from(generator: nn.Module, config: VocoderTrainConfig, path: 
     """Load an exported vocoder's weights into the (weight-normed) training ``generator`` in place.
 
     The artifact's generator kind, generator config and mel contract must equal the run's;
-    otherwise ConfigError names what differs.
+    otherwise ConfigError names what differs. One exception: a source-filter run with ``phase_terms``
+    may start from an artifact without them (``phase_terms`` 0); the added-phase layer starts at 0.
     """
     artifact, meta = load_vocoder_artifact(path)
     kind = meta.generator_kind
@@ -345,8 +360,9 @@ def init_generator_from(generator: nn.Module, config: VocoderTrainConfig, path: 
                           "fine-tune with the same generator")
     theirs = generator_config(kind, meta.generator, source=f"{path}: generator")
     mine = generator_config(kind, config.generator, source="generator")
-    if theirs != mine:
-        fields = [f.name for f in dataclasses.fields(mine) if getattr(mine, f.name) != getattr(theirs, f.name)]
+    fields = [f.name for f in dataclasses.fields(mine) if getattr(mine, f.name) != getattr(theirs, f.name)]
+    grown = fields == [PHASE_TERMS] and getattr(theirs, PHASE_TERMS) == 0  # a phase layer added: starts at 0
+    if fields and not grown:
         raise ConfigError(f"{path}: generator differs from the config in {', '.join(fields)}; "
                           "copy the artifact's generator settings into the config")
     differ = meta.feature_config.diff(config.feature_config)
@@ -363,7 +379,8 @@ def init_generator_from(generator: nn.Module, config: VocoderTrainConfig, path: 
                 if key in state:  # assigning goes through right_inverse (weight norm: sets g and v)
                     setattr(module, tensor_name, state.pop(key).to(getattr(module, tensor_name).dtype))
     result = generator.load_state_dict(state, strict=False)
-    missing = [k for k in result.missing_keys if ".parametrizations." not in k]
+    missing = [k for k in result.missing_keys
+               if ".parametrizations." not in k and not (grown and k.startswith(PHASE_LAYER))]
     if missing or result.unexpected_keys:
         raise ConfigError(f"{path}: weights do not fit the generator (missing {missing[:3]}, "
                           f"unexpected {result.unexpected_keys[:3]}); re-export the vocoder")
@@ -422,6 +439,7 @@ def train_vocoder(
                        adversarial_start=config.adversarial_start, stft_loss=config.stft_loss,
                        stft_resolutions=config.stft_resolutions,
                        mel_multi_loss=config.mel_multi_loss, mel_resolutions=config.mel_resolutions,
+                       harmonic_phase_loss=config.harmonic_phase_loss,
                        dnsmos_framings=config.data.val_dnsmos_framings,
                        mel_smoothing=config.data.mel_smoothing)
     files = audio_files(config.data.train)

@@ -8,7 +8,9 @@ One step (``trainer.optimizers``: ``disc`` then ``gen``):
   Trainer skips it, so early training costs only the generator.
 * ``gen``: mel L1 between the generated and real audio (``mel``), optionally a multi-resolution
   STFT loss (``stft``) and a multi-resolution mel L1 (``mel_multi``: the mel contract at other FFT
-  sizes and band counts, :data:`DEFAULT_MEL_RESOLUTIONS`), and after the warm-up the adversarial
+  sizes and band counts, :data:`DEFAULT_MEL_RESOLUTIONS`), for a pitch-conditioned generator
+  optionally the harmonics' relative phases (``harmonic_phase``,
+  :func:`voicegen.losses.phase.harmonic_phase_loss`), and after the warm-up the adversarial
   loss ``adv_g`` and feature matching ``fm``. Loss names are weighted by ``trainer.loss_weights``.
 
 A pitch-conditioned generator (``needs_f0``) gets batches ``{"wav": (B, T), "f0": (B, 2, frames)}``
@@ -48,6 +50,7 @@ from voicegen.losses import (
     feature_matching_loss,
     mel_l1_loss,
 )
+from voicegen.losses.phase import harmonic_phase_loss
 from voicegen.models.vocoder import frame_phase
 
 # Optimizer (phase) names, in update order, and the module names they train.
@@ -60,6 +63,7 @@ WARMUP_LOSSES: dict[str, tuple[str, ...]] = {DISC_PHASE: (), GEN_PHASE: ("mel",)
 ADVERSARIAL_LOSSES: dict[str, tuple[str, ...]] = {DISC_PHASE: ("adv_d",), GEN_PHASE: ("adv_g", "fm")}
 STFT_LOSS = "stft"
 MEL_MULTI_LOSS = "mel_multi"
+HARMONIC_PHASE_LOSS = "harmonic_phase"
 # ``[n_fft, hop_length, win_length, n_mels]`` of the multi-resolution mel loss: 2 to 128 ms windows at 16 kHz with
 # a quarter-window hop and bands in proportion to the window (the window/band pairs of Kumar et al. 2023, DAC).
 DEFAULT_MEL_RESOLUTIONS: tuple[tuple[int, int, int, int], ...] = tuple(
@@ -111,6 +115,8 @@ class VocoderTask:
         mel_multi_loss: also return ``mel_multi``, the mean of mel L1 losses at ``mel_resolutions``.
         mel_resolutions: that loss's ``(n_fft, hop_length, win_length, n_mels)``, each a variant of the
             mel contract (:func:`mel_resolution_contracts`; default :data:`DEFAULT_MEL_RESOLUTIONS`).
+        harmonic_phase_loss: also return ``harmonic_phase`` (pitch-conditioned generators only: it reads
+            the batch's F0 rows).
         mel_smoothing: share of training examples whose input mel is blurred in time
             (:func:`smooth_mel`, a random strength per example); the loss target is unchanged.
         dnsmos_framings: validation DNSMOS is the mean over this many framings of each clip.
@@ -131,6 +137,7 @@ class VocoderTask:
         stft_resolutions: Sequence[Sequence[int]] = DEFAULT_RESOLUTIONS,
         mel_multi_loss: bool = False,
         mel_resolutions: Sequence[Sequence[int]] = DEFAULT_MEL_RESOLUTIONS,
+        harmonic_phase_loss: bool = False,
         mel_smoothing: float = 0.0,
         dnsmos_framings: int = 1,
     ) -> None:
@@ -146,6 +153,9 @@ class VocoderTask:
         self.mel_multi = nn.ModuleList(
             MelSpectrogram(contract) for contract in mel_resolution_contracts(feature_config, mel_resolutions)
         ) if mel_multi_loss else None
+        if harmonic_phase_loss and not getattr(generator, "needs_f0", False):
+            raise ValueError("VocoderTask: the harmonic_phase loss needs a pitch-conditioned generator")
+        self.harmonic_phase = harmonic_phase_loss
         self.mel_smoothing = mel_smoothing
         self.dnsmos_framings = dnsmos_framings
         self._cache: tuple[int, Tensor, Tensor] | None = None  # (step, wav, wav_hat) of this step
@@ -160,7 +170,7 @@ class VocoderTask:
     def loss_names(self) -> dict[str, list[str]]:
         """Every loss name each phase can return (some only after the warm-up)."""
         names = {phase: [*WARMUP_LOSSES[phase], *ADVERSARIAL_LOSSES[phase]] for phase in WARMUP_LOSSES}
-        names[GEN_PHASE] += [STFT_LOSS, MEL_MULTI_LOSS]  # a configured weight 0 switches a loss off: not a typo
+        names[GEN_PHASE] += [STFT_LOSS, MEL_MULTI_LOSS, HARMONIC_PHASE_LOSS]  # a configured weight 0 switches a loss off: not a typo
         return names
 
     def adversarial(self, step: int) -> bool:
@@ -184,6 +194,12 @@ class VocoderTask:
         if self.mel_multi is not None:
             mels = self.mel_multi.to(wav.device)
             out[MEL_MULTI_LOSS] = sum(mel_l1_loss(wav_hat, wav, mel) for mel in mels) / len(mels)
+        if self.harmonic_phase:
+            f0 = batch["f0"]
+            cfg = self.feature_config
+            out[HARMONIC_PHASE_LOSS] = harmonic_phase_loss(
+                wav_hat, wav, f0[:, 0], f0[:, 1], n_fft=cfg.n_fft, hop_length=cfg.hop_length, pad=cfg.pad,
+                sample_rate=cfg.sample_rate, window=self._mel_fn(wav).window)
         if self.adversarial(step):
             logits_fake, feats_fake = self.discriminator(wav_hat.unsqueeze(1))
             with torch.no_grad():

@@ -8,9 +8,14 @@ network only chooses, per frame and frequency bin,
 * ``a``: the log-gain of a filter applied to the excitation's STFT; its phase is the minimum
   phase of that magnitude (a folded real cepstrum), as in classic source-filter vocoders;
 * ``b``, ``psi``: log-magnitude and phase of an additive residual (noise, breath, onsets),
-  predicted freely as a frame-rate ConvNeXt + iSTFT vocoder predicts its whole output.
+  predicted freely as a frame-rate ConvNeXt + iSTFT vocoder predicts its whole output;
+* with ``phase_terms`` J > 0, ``d_1..d_J``: a phase added to the filter's minimum phase,
+  ``phi(w) = sum_n d_n sin(n w)`` (``w`` in radians per sample, ``n`` a lag in samples), smooth in
+  frequency, so that the harmonics' relative phases are no longer tied to the filter's magnitude
+  (a mixed-phase filter, as a glottal pulse is). Its layer starts at zero: a generator grown from
+  one without it starts with the same output.
 
-``X = exp(a) e^{i minphase(a)} STFT(excitation) + exp(b) e^{i psi}`` is inverted with the mel
+``X = exp(a) e^{i (minphase(a) + phi)} STFT(excitation) + exp(b) e^{i psi}`` is inverted with the mel
 contract's ``n_fft``/``hop_length``/window (:func:`overlap_add_istft`). The ConvNeXt stack runs at
 the frame rate, so the cost stays close to the mel-only ``istft`` generator's.
 
@@ -61,6 +66,7 @@ class SourceFilterGeneratorConfig:
         channels, intermediate_channels, n_blocks, kernel_size: the ConvNeXt stack.
         n_fft, hop_length, win_length, window: the STFT of the excitation and the inverse STFT
             (use the mel contract's, so output frames line up with mel frames).
+        phase_terms: J, the sine terms of the filter's added phase (0: a minimum-phase filter).
     """
 
     n_mels: int = 80
@@ -73,8 +79,11 @@ class SourceFilterGeneratorConfig:
     hop_length: int = 256
     win_length: int = 1024
     window: str = "hann"
+    phase_terms: int = 0
 
     def __post_init__(self) -> None:
+        if isinstance(self.phase_terms, bool) or not isinstance(self.phase_terms, int) or self.phase_terms < 0:
+            raise ValueError(f"phase_terms must be an integer >= 0, got {self.phase_terms!r}")
         for name in ("n_mels", "sample_rate", "channels", "intermediate_channels", "n_blocks", "kernel_size",
                      "n_fft", "hop_length", "win_length"):
             _positive(name, (getattr(self, name),))
@@ -139,6 +148,13 @@ def harmonic_excitation(lf0: torch.Tensor, phase: torch.Tensor, sample_rate: int
     return source * torch.sqrt(2 * freq / sample_rate)
 
 
+def phase_basis(terms: int, n_fft: int) -> torch.Tensor:
+    """``(terms, n_fft // 2 + 1)``: row ``n - 1`` is ``sin(n w)`` at the rfft bins' ``w = 2 pi bin / n_fft``."""
+    lags = torch.arange(1, terms + 1, dtype=torch.float64)[:, None]
+    omega = TWO_PI * torch.arange(n_fft // 2 + 1, dtype=torch.float64)[None, :] / n_fft
+    return torch.sin(lags * omega).float()
+
+
 class SourceFilterGenerator(nn.Module):
     """``(B, n_mels + 3, frames)`` rows (mel, lf0, vuv, phase) -> waveform ``(B, 1, frames * hop_length)``."""
 
@@ -156,6 +172,9 @@ class SourceFilterGenerator(nn.Module):
         self.norm_out = ChannelLayerNorm(config.channels)
         self.n_bins = config.n_fft // 2 + 1
         self.proj = conv(1, config.channels, 3 * self.n_bins, 1)
+        if config.phase_terms:
+            self.phase_proj = conv(1, config.channels, config.phase_terms, 1)
+            self.register_buffer("phase_basis", phase_basis(config.phase_terms, config.n_fft), persistent=False)
         self.register_buffer("window", padded_window(config.window, config.win_length, config.n_fft),
                              persistent=False)
         fold = torch.zeros(config.n_fft)
@@ -165,6 +184,9 @@ class SourceFilterGenerator(nn.Module):
         self.apply(init_convnext_weights)
         with torch.no_grad():
             self.proj.bias[: 2 * self.n_bins].fill_(INITIAL_LOG_GAIN)  # a and b; psi starts at 0
+            if config.phase_terms:  # the added phase starts at 0
+                self.phase_proj.weight.zero_()
+                self.phase_proj.bias.zero_()
 
     @property
     def hop_length(self) -> int:
@@ -187,8 +209,9 @@ class SourceFilterGenerator(nn.Module):
         return remove_weight_norm(self)
 
     def filter_params(self, x: torch.Tensor) -> torch.Tensor:
-        """The network part: ``(B, n_mels + 3, frames) -> (B, 3 * bins, frames)`` float32 rows, the
-        filter's log-gain, the residual's log-magnitude and its phase (before any clamp). The rest of
+        """The network part: ``(B, n_mels + 3, frames) -> (B, 3 * bins + phase_terms, frames)`` float32
+        rows, the filter's log-gain, the residual's log-magnitude and its phase (before any clamp),
+        then the added phase's sine coefficients (if any). The rest of
         :meth:`forward` is signal processing without weights (the torch-free runtime runs this part as
         an ONNX graph and the rest in numpy: :mod:`voicegen.infer.source_filter_head`)."""
         cfg = self.config
@@ -201,7 +224,11 @@ class SourceFilterGenerator(nn.Module):
             h = block(h)
         h = self.norm_out(h)
         with torch.autocast(device_type=x.device.type, enabled=False):
-            return self.proj(h.to(self.proj.weight.dtype)).float()
+            h = h.to(self.proj.weight.dtype)
+            out = self.proj(h).float()
+            if self.config.phase_terms:
+                out = torch.cat([out, self.phase_proj(h).float()], dim=1)
+            return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, n_mels + 3, frames) -> (B, 1, frames * hop_length)``."""
@@ -212,17 +239,20 @@ class SourceFilterGenerator(nn.Module):
 
     def spectrum_parts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The two complex STFTs ``(B, bins, frames)`` whose sum :meth:`forward` inverts: the harmonic part
-        (the excitation through the minimum-phase filter) and the learnt residual."""
+        (the excitation through the filter) and the learnt residual."""
         cfg = self.config
         out = self.filter_params(x)
         lf0, phase = x[:, cfg.n_mels + LF0_ROW], x[:, cfg.n_mels + PHASE_ROW]
         with torch.autocast(device_type=x.device.type, enabled=False):
-            log_gain, log_res, res_phase = out.split(self.n_bins, dim=1)
+            log_gain, log_res, res_phase = out[:, :3 * self.n_bins].split(self.n_bins, dim=1)
             log_gain = log_gain.clamp(max=LOG_MAGNITUDE_MAX)
             src_re, src_im = self._source_spectrum(lf0.float(), phase.float())
-            min_phase = self._minimum_phase(log_gain)
+            filter_phase = self._minimum_phase(log_gain)
+            if self.config.phase_terms:
+                filter_phase = filter_phase + torch.einsum("kb,nkt->nbt", self.phase_basis,
+                                                           out[:, 3 * self.n_bins:])
             gain = log_gain.exp()
-            g_re, g_im = gain * min_phase.cos(), gain * min_phase.sin()
+            g_re, g_im = gain * filter_phase.cos(), gain * filter_phase.sin()
             res = log_res.clamp(max=LOG_MAGNITUDE_MAX).exp()
             harmonic = torch.complex(g_re * src_re - g_im * src_im, g_re * src_im + g_im * src_re)
             return harmonic, torch.complex(res * res_phase.cos(), res * res_phase.sin())
