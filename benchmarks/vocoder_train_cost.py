@@ -1,7 +1,7 @@
 """CPU cost of one spectral-loss training step of the shipped vocoder designs, to turn training
 steps into CPU-hours (the x axis of the quality-per-CPU-hour curves in recipes/vocoder16k/README.md).
 
-    python benchmarks/vocoder_train_cost.py [--threads 1] [--steps 20] [--adversarial] [--mel-multi]
+    python benchmarks/vocoder_train_cost.py [--threads 1] [--steps 20] [--adversarial] [--mel-multi] [--phase-loss]
 
 For each config (recipes/vocoder16k/conf/cpu.yaml: the mel-only iSTFT generator shipped as v1;
 conf/source_filter.yaml: the pitch-true v2) one step = log-mel of a batch (16 x 8192 samples of
@@ -47,7 +47,8 @@ def step_seconds(path: Path, steps: int, adversarial: bool = False, overrides: t
     generator, discriminator = build_models(config)
     task = VocoderTask(generator, discriminator, config.feature_config, stft_loss=config.stft_loss,
                        stft_resolutions=config.stft_resolutions, mel_multi_loss=config.mel_multi_loss,
-                       mel_resolutions=config.mel_resolutions, adversarial_start=0 if adversarial else 10**9)
+                       mel_resolutions=config.mel_resolutions, harmonic_phase_loss=config.harmonic_phase_loss,
+                       adversarial_start=0 if adversarial else 10**9)
     optimizer = torch.optim.AdamW(generator.parameters(), lr=2e-4, betas=(0.8, 0.99))
     disc_optimizer = torch.optim.AdamW(discriminator.parameters(), lr=2e-4, betas=(0.8, 0.99))
     fc, segment, batch_size = config.feature_config, config.data.segment_samples, config.trainer.batch_size
@@ -91,6 +92,9 @@ def main() -> None:
     parser.add_argument("--mel-multi", action="store_true",
                         help="also time v2's step without the multi-resolution mel loss (loss_weights.mel_multi 0) to "
                              "show what that loss costs")
+    parser.add_argument("--phase-loss", action="store_true",
+                        help="also time v2's step with the mixed-phase filter and the relative-harmonic-phase loss "
+                             "(generator.phase_terms 48, loss_weights.harmonic_phase 40)")
     parser.add_argument("--adversarial", action="store_true",
                         help="also time v2's GAN step (the adversarial phase) with its discriminators, and with the "
                              "low-band ones (discriminator.input_halvings 2)")
@@ -106,6 +110,11 @@ def main() -> None:
         without = step_seconds(CONFIGS["v2 source_filter"], args.steps, overrides=("trainer.loss_weights.mel_multi=0",))
         print(f"  v2 without the multi-resolution mel loss (mel_multi 0): {without:.3f} CPU s/step; the loss adds "
               f"{v2 - without:.3f} s, {(v2 - without) / without:.0%} of that step")
+    if args.phase_loss:
+        phase = step_seconds(CONFIGS["v2 source_filter"], args.steps,
+                             overrides=("generator.phase_terms=48", "trainer.loss_weights.harmonic_phase=40"))
+        print(f"  v2 with phase_terms 48 and the harmonic_phase loss: {phase:.3f} CPU s/step; they add "
+              f"{phase - v2:.3f} s, {(phase - v2) / v2:.0%} of the step")
     if args.adversarial:
         gan = step_seconds(CONFIGS["v2 source_filter"], max(2, args.steps // 2), adversarial=True)
         print(f"  v2 GAN step (+ the config's discriminators, LSGAN + feature matching): {gan:.3f} CPU s/step; "
