@@ -53,6 +53,23 @@ def jittered_excitation(lf0, phase, sample_rate, hop_length, pad):
     return (dirichlet + frac * torch.cos(top * theta)) * torch.sqrt(2 * freq / sample_rate)
 
 
+def dnsmos_means(vocoder, dev: str, lj: str) -> str:
+    """``SF1 x.xxx | LJ y.yyy``: mean DNSMOS OVRL (4 framings) of ``vocoder``'s whole-file copy-synthesis of SF1's
+    evaluation files and the LJ clips (also used by residual_phase_test.py)."""
+    contract = get_preset("vc16k")
+    sets = {"SF1": sorted(glob.glob(f"{dev}/SF1/*.wav")), "LJ": sorted(glob.glob(f"{lj}/*.wav"))}
+    parts = []
+    for name, files in sets.items():
+        scores = []
+        for path in files:
+            wav = load_audio(path, contract.sample_rate)
+            out = vocoder.wav_from_mel(compute_mel(wav, contract),
+                                       f0_rows(wav, contract.sample_rate, contract.hop_length, vocoder.f0_config))
+            scores.append(dnsmos_scores(out, contract.sample_rate, 4)["dnsmos_ovrl"])
+        parts.append(f"{name} {np.mean(scores):.3f}")
+    return " | ".join(parts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dev", required=True)
@@ -63,20 +80,9 @@ def main() -> None:
     torch.set_num_threads(1)
     source_filter.harmonic_excitation = jittered_excitation
     vocoder = load_vocoder(args.model, runtime="torch")
-    contract = get_preset("vc16k")
-    sets = {"SF1": sorted(glob.glob(f"{args.dev}/SF1/*.wav")), "LJ": sorted(glob.glob(f"{args.lj}/*.wav"))}
     for sigma in args.sigmas:
         SIGMA[0] = sigma
-        parts = []
-        for name, files in sets.items():
-            scores = []
-            for path in files:
-                wav = load_audio(path, contract.sample_rate)
-                out = vocoder.wav_from_mel(compute_mel(wav, contract),
-                                           f0_rows(wav, contract.sample_rate, contract.hop_length, vocoder.f0_config))
-                scores.append(dnsmos_scores(out, contract.sample_rate, 4)["dnsmos_ovrl"])
-            parts.append(f"{name} {np.mean(scores):.3f}")
-        print(f"sigma {sigma:g}: " + " | ".join(parts), flush=True)
+        print(f"sigma {sigma:g}: " + dnsmos_means(vocoder, args.dev, args.lj), flush=True)
 
 
 if __name__ == "__main__":

@@ -8,15 +8,11 @@ torch runtime, DNSMOS OVRL with 4 framings, means over SF1's 10 evaluation files
 """
 
 import argparse
-import glob
 
 import numpy as np
 import torch
+from jitter_test import dnsmos_means  # this folder (on sys.path when run as a script)
 
-from voicegen.audio.f0 import f0_rows
-from voicegen.audio.features import compute_mel, get_preset
-from voicegen.audio.io import load_audio
-from voicegen.eval.naturalness import dnsmos_scores
 from voicegen.infer.vocode import load_vocoder
 
 BELOW_HZ = [None]
@@ -51,20 +47,9 @@ def main() -> None:
     torch.set_num_threads(1)
     vocoder = load_vocoder(args.model, runtime="torch")
     random_residual_phase(vocoder.generator)
-    contract = get_preset("vc16k")
-    sets = {"SF1": sorted(glob.glob(f"{args.dev}/SF1/*.wav")), "LJ": sorted(glob.glob(f"{args.lj}/*.wav"))}
     for variant in args.variants:
         BELOW_HZ[0] = None if variant == "none" else float(variant)
-        parts = []
-        for name, files in sets.items():
-            scores = []
-            for path in files:
-                wav = load_audio(path, contract.sample_rate)
-                out = vocoder.wav_from_mel(compute_mel(wav, contract),
-                                           f0_rows(wav, contract.sample_rate, contract.hop_length, vocoder.f0_config))
-                scores.append(dnsmos_scores(out, contract.sample_rate, 4)["dnsmos_ovrl"])
-            parts.append(f"{name} {np.mean(scores):.3f}")
-        print(f"residual phase random below {variant} Hz: " + " | ".join(parts), flush=True)
+        print(f"residual phase random below {variant} Hz: " + dnsmos_means(vocoder, args.dev, args.lj), flush=True)
 
 
 if __name__ == "__main__":
