@@ -3,11 +3,11 @@
 :class:`voicegen.models.vocoder.source_filter.SourceFilterGenerator` is a network
 (``filter_params``: mel, F0 and voicing -> per-frame filter log-gain, residual log-magnitude and
 phase, and for a mixed-phase filter the added phase's coefficients) followed by signal processing:
-the harmonic excitation at F0, its STFT, the filter's phase, and the inverse STFT. The torch-free runtime runs the network as an ONNX graph and
-this half here, because numpy's FFTs are ~3x faster than ONNX Runtime's DFT on this CPU (the DFT
-was a third of the whole vocoder's time). The arithmetic mirrors the torch module step by step in
-float32; the export checks the pair against the module (max difference ~1e-5 on the shipped
-vocoder).
+the harmonic excitation at F0, its STFT, the filter's phase, and the inverse STFT. The torch-free
+runtime runs the network as an ONNX graph and this half here, because numpy's FFTs are ~3x faster
+than ONNX Runtime's DFT on this CPU (the DFT was a third of the whole vocoder's time). The
+arithmetic mirrors the torch module step by step in float32; the export checks the pair against
+the module (max difference ~1e-5 on the shipped vocoder).
 """
 
 from __future__ import annotations

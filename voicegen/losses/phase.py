@@ -38,8 +38,8 @@ def harmonic_phase_loss(
 
     ``lf0``, ``vuv`` ``(B, frames)``: natural-log F0 and voicing at the STFT's frames (frame ``t``
     analyses the signal padded by ``pad`` on each side, samples ``t * hop_length`` onwards, as the mel
-    contract frames it). ``window``: ``(win_length,)``, ``win_length <= n_fft``. Returns 0 (with a gradient path) when no frame has
-    two harmonics below ``max_hz``.
+    contract frames it). ``window``: ``(win_length,)``, ``win_length <= n_fft``. Returns 0 (with a
+    gradient path) when no voiced frame has two harmonics below ``max_hz``.
     """
     if wav_hat.shape != wav.shape or wav.dim() != 2:
         raise ValueError(f"harmonic_phase_loss: expected two (B, T) waveforms of one shape, got "
@@ -71,4 +71,3 @@ def harmonic_phase_loss(
     if float(total) <= 0:
         return wav_hat.sum() * 0.0
     return ((1.0 - cos) * weight).sum() / total
-

@@ -71,10 +71,10 @@ from voicegen.train.vocoder_task import (
 
 # Weights ``trainer.loss_weights`` starts from (HiFi-GAN's 45 x mel, 2 x feature matching).
 DEFAULT_LOSS_WEIGHTS: dict[str, float] = {"mel": 45.0, "fm": 2.0, "adv_g": 1.0, "adv_d": 1.0}
-# Generator fields taken from the mel contract when the config leaves them out.
 # A source-filter generator may grow the added-phase layer when fine-tuned from one without it.
 PHASE_TERMS = "phase_terms"
 PHASE_LAYER = "phase_proj."
+# Generator fields taken from the mel contract when the config leaves them out.
 ISTFT_CONTRACT_FIELDS = {"n_fft": "n_fft", "hop_length": "hop_length", "win_length": "win_length",
                          "window": "window"}
 CONTRACT_FIELDS: dict[str, dict[str, str]] = {
