@@ -329,6 +329,25 @@ def test_harmonic_phase_weight_adds_the_relative_phase_loss_of_the_batch_f0() ->
         VocoderTask(*build_models(tiny_config("istft")), config.feature_config, harmonic_phase_loss=True)
 
 
+def test_a_mixed_phase_run_trains_on_the_phase_loss_and_exports_a_vocoder_that_loads(tmp_path, sf1_clip,
+                                                                                   tm1_clip) -> None:
+    from voicegen.infer.vocode import load_vocoder
+
+    config = tiny_config("source_filter", [str(sf1_clip), str(tm1_clip)],
+                         generator={**TINY_ISTFT, "phase_terms": 4}, trainer={"loss_weights": {"harmonic_phase": 5}})
+    export = train_vocoder(config, tmp_path / "run", resume=False)
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    phase = [r["gen/harmonic_phase"] for r in rows if "gen/harmonic_phase" in r]
+    assert len(phase) == 6 and all(0.0 < v < 2.0 for v in phase)  # logged every step, a value in (0, 2)
+    meta = json.loads((export / "artifact.json").read_text())
+    assert meta["config"]["generator"]["phase_terms"] == 4
+    vocoder = load_vocoder(export)
+    assert vocoder.generator.config.phase_terms == 4
+    with safe_open(str(export / "weights.safetensors"), framework="pt") as handle:
+        assert {"generator.phase_proj.weight", "generator.phase_proj.bias"} <= set(handle.keys())
+        assert float(handle.get_tensor("generator.phase_proj.bias").abs().max()) > 0  # it starts at 0: it trained
+
+
 def test_init_from_grows_the_added_phase_layer_from_zero(tmp_path) -> None:
     plain = tiny_config("source_filter")
     source, _ = build_models(plain)
