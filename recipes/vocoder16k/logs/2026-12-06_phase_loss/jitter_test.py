@@ -26,8 +26,9 @@ BLOCK = 40
 SIGMA = [0.0]
 
 
-def jittered_excitation(lf0, phase, sample_rate, hop_length, pad):
-    """source_filter.harmonic_excitation with ``SIGMA[0]`` frequency jitter (same closed form otherwise)."""
+def excitation_plus(lf0, phase, sample_rate, hop_length, pad, extra):
+    """source_filter.harmonic_excitation (the same closed form) with ``extra`` ``(B or 1, length)`` radians added to
+    its phase sample by sample (also used by oracle_phase_test.py)."""
     batch, frames = lf0.shape
     length = (frames - 1) * hop_length + 2 * pad + hop_length
     n = torch.arange(length, dtype=lf0.dtype) - pad
@@ -37,11 +38,9 @@ def jittered_excitation(lf0, phase, sample_rate, hop_length, pad):
     f0 = lf0.exp()
     f_s, f_n = f0[:, seg], f0[:, nxt]
     tp = t.clamp(min=0)
-    rng = torch.Generator().manual_seed(int(1e6 * float(lf0.sum())) % (2 ** 31))
-    noise = SIGMA[0] * torch.randn(batch, length // BLOCK + 1, generator=rng).repeat_interleave(BLOCK, dim=1)[:, :length]
     omega = 2 * math.pi / sample_rate
     theta = phase[:, seg] + omega * (f_s * t + (f_n - f_s) * tp.square() / (2 * hop_length))
-    theta = torch.remainder(theta + (omega * f_s * noise).cumsum(dim=1), 2 * math.pi)
+    theta = torch.remainder(theta + extra(f_s, omega, length) if callable(extra) else theta + extra, 2 * math.pi)
     freq = f_s + (f_n - f_s) * tp.clamp(max=hop_length) / hop_length
     harmonics = (0.5 * sample_rate) / freq
     top = harmonics.floor().clamp(min=1)
@@ -53,9 +52,22 @@ def jittered_excitation(lf0, phase, sample_rate, hop_length, pad):
     return (dirichlet + frac * torch.cos(top * theta)) * torch.sqrt(2 * freq / sample_rate)
 
 
-def dnsmos_means(vocoder, dev: str, lj: str) -> str:
+def jittered_excitation(lf0, phase, sample_rate, hop_length, pad):
+    """source_filter.harmonic_excitation with ``SIGMA[0]`` frequency jitter."""
+    batch = lf0.shape[0]
+    rng = torch.Generator().manual_seed(int(1e6 * float(lf0.sum())) % (2 ** 31))
+
+    def jitter(f_s, omega, length):
+        noise = SIGMA[0] * torch.randn(batch, length // BLOCK + 1, generator=rng).repeat_interleave(BLOCK, dim=1)
+        return (omega * f_s * noise[:, :length]).cumsum(dim=1)
+
+    return excitation_plus(lf0, phase, sample_rate, hop_length, pad, jitter)
+
+
+def dnsmos_means(vocoder, dev: str, lj: str, vocode=None) -> str:
     """``SF1 x.xxx | LJ y.yyy``: mean DNSMOS OVRL (4 framings) of ``vocoder``'s whole-file copy-synthesis of SF1's
-    evaluation files and the LJ clips (also used by residual_phase_test.py)."""
+    evaluation files and the LJ clips, or of ``vocode(recording) -> waveform`` (also used by residual_phase_test.py
+    and oracle_phase_test.py)."""
     contract = get_preset("vc16k")
     sets = {"SF1": sorted(glob.glob(f"{dev}/SF1/*.wav")), "LJ": sorted(glob.glob(f"{lj}/*.wav"))}
     parts = []
@@ -63,8 +75,8 @@ def dnsmos_means(vocoder, dev: str, lj: str) -> str:
         scores = []
         for path in files:
             wav = load_audio(path, contract.sample_rate)
-            out = vocoder.wav_from_mel(compute_mel(wav, contract),
-                                       f0_rows(wav, contract.sample_rate, contract.hop_length, vocoder.f0_config))
+            out = vocode(wav) if vocode else vocoder.wav_from_mel(
+                compute_mel(wav, contract), f0_rows(wav, contract.sample_rate, contract.hop_length, vocoder.f0_config))
             scores.append(dnsmos_scores(out, contract.sample_rate, 4)["dnsmos_ovrl"])
         parts.append(f"{name} {np.mean(scores):.3f}")
     return " | ".join(parts)

@@ -12,49 +12,29 @@ Speech clips.
 """
 
 import argparse
-import glob
-import math
 
 import numpy as np
 import torch
+from jitter_test import dnsmos_means, excitation_plus  # this folder (on sys.path when run as a script)
 from scipy.signal import butter, sosfiltfilt
 
 import voicegen.models.vocoder.source_filter as source_filter
 from voicegen.audio.f0 import f0_rows
 from voicegen.audio.features import compute_mel, get_preset
-from voicegen.audio.io import load_audio
-from voicegen.eval.naturalness import dnsmos_scores
 from voicegen.infer.vocode import load_vocoder
 from voicegen.models.vocoder import frame_phase
 
 ORIGINAL = source_filter.harmonic_excitation
 EXTRA: list = [None]  # per-sample phase added to the source, indexed by the excitation's sample n + pad
+BANDWIDTH = [0.0]
 
 
 def excitation_with_extra(lf0, phase, sample_rate, hop_length, pad):
     """source_filter.harmonic_excitation with EXTRA[0] added to its phase (the same closed form)."""
     if EXTRA[0] is None:
         return ORIGINAL(lf0, phase, sample_rate, hop_length, pad)
-    batch, frames = lf0.shape
-    length = (frames - 1) * hop_length + 2 * pad + hop_length
-    n = torch.arange(length, dtype=lf0.dtype) - pad
-    seg = torch.div(n - hop_length // 2, hop_length, rounding_mode="floor").clamp(0, frames - 1).long()
-    t = n - (seg.to(n.dtype) * hop_length + hop_length // 2)
-    nxt = (seg + 1).clamp(max=frames - 1)
-    f0 = lf0.exp()
-    f_s, f_n = f0[:, seg], f0[:, nxt]
-    tp = t.clamp(min=0)
-    omega = 2 * math.pi / sample_rate
-    theta = phase[:, seg] + omega * (f_s * t + (f_n - f_s) * tp.square() / (2 * hop_length))
-    theta = torch.remainder(theta + EXTRA[0][None, :length].to(theta.dtype), 2 * math.pi)
-    freq = f_s + (f_n - f_s) * tp.clamp(max=hop_length) / hop_length
-    top = ((0.5 * sample_rate) / freq).floor().clamp(min=1)
-    frac = ((0.5 * sample_rate) / freq - top).clamp(0, 1)
-    half_sin = torch.sin(0.5 * theta)
-    safe = half_sin.abs() > 1e-6
-    dirichlet = torch.where(safe, torch.sin((top - 0.5) * theta) / (2 * torch.where(safe, half_sin, 1.0)) - 0.5,
-                            top - 1)
-    return (dirichlet + frac * torch.cos(top * theta)) * torch.sqrt(2 * freq / sample_rate)
+    length = (lf0.shape[1] - 1) * hop_length + 2 * pad + hop_length
+    return excitation_plus(lf0, phase, sample_rate, hop_length, pad, EXTRA[0][None, :length].to(lf0.dtype))
 
 
 def source_phase(lf0: torch.Tensor, start: torch.Tensor, sample_rate: int, hop: int, length: int) -> np.ndarray:
@@ -93,24 +73,19 @@ def main() -> None:
     generator, contract = vocoder.generator, get_preset("vc16k")
     rate, hop = contract.sample_rate, contract.hop_length
     pad = (contract.n_fft - hop) // 2
-    sets = {"SF1": sorted(glob.glob(f"{args.dev}/SF1/*.wav")), "LJ": sorted(glob.glob(f"{args.lj}/*.wav"))}
+
+    def vocode(wav):
+        mel = torch.from_numpy(compute_mel(wav, contract)).float()
+        rows = torch.from_numpy(f0_rows(wav, rate, hop, vocoder.f0_config)).float()[:, :mel.shape[1]]
+        x = torch.cat([mel, rows, frame_phase(rows[:1], torch.zeros(1), rate, hop)], dim=0)[None]
+        EXTRA[0] = (oracle_extra(wav.astype(np.float64), rows[0], rows[1].numpy(), rate, hop, BANDWIDTH[0], pad)
+                    if BANDWIDTH[0] > 0 else None)
+        with torch.no_grad():
+            return generator(x)[0, 0].numpy()
+
     for bandwidth in args.bandwidths:
-        parts = []
-        for name, files in sets.items():
-            scores = []
-            for path in files:
-                wav = load_audio(path, rate)
-                mel = torch.from_numpy(compute_mel(wav, contract)).float()
-                rows = torch.from_numpy(f0_rows(wav, rate, hop, vocoder.f0_config)).float()[:, :mel.shape[1]]
-                start = torch.zeros(1)
-                x = torch.cat([mel, rows, frame_phase(rows[:1], start, rate, hop)], dim=0)[None]
-                EXTRA[0] = (oracle_extra(wav.astype(np.float64), rows[0], rows[1].numpy(), rate, hop, bandwidth, pad)
-                            if bandwidth > 0 else None)
-                with torch.no_grad():
-                    out = generator(x)[0, 0].numpy()
-                scores.append(dnsmos_scores(out, rate, 4)["dnsmos_ovrl"])
-            parts.append(f"{name} {np.mean(scores):.3f}")
-        print(f"bandwidth {bandwidth:g} x F0: " + " | ".join(parts), flush=True)
+        BANDWIDTH[0] = bandwidth
+        print(f"bandwidth {bandwidth:g} x F0: " + dnsmos_means(vocoder, args.dev, args.lj, vocode), flush=True)
 
 
 if __name__ == "__main__":
