@@ -27,8 +27,9 @@ SIGMA = [0.0]
 
 
 def excitation_plus(lf0, phase, sample_rate, hop_length, pad, extra):
-    """source_filter.harmonic_excitation (the same closed form) with ``extra`` ``(B or 1, length)`` radians added to
-    its phase sample by sample (also used by oracle_phase_test.py)."""
+    """source_filter.harmonic_excitation (the same closed form) with ``extra(f_s, omega, length)`` radians ``(B or 1,
+    length)`` added to its phase sample by sample; ``f_s`` is each sample's frame F0 ``(B, length)``, ``omega`` 2 pi /
+    rate (also used by oracle_phase_test.py)."""
     batch, frames = lf0.shape
     length = (frames - 1) * hop_length + 2 * pad + hop_length
     n = torch.arange(length, dtype=lf0.dtype) - pad
@@ -40,7 +41,7 @@ def excitation_plus(lf0, phase, sample_rate, hop_length, pad, extra):
     tp = t.clamp(min=0)
     omega = 2 * math.pi / sample_rate
     theta = phase[:, seg] + omega * (f_s * t + (f_n - f_s) * tp.square() / (2 * hop_length))
-    theta = torch.remainder(theta + extra(f_s, omega, length) if callable(extra) else theta + extra, 2 * math.pi)
+    theta = torch.remainder(theta + extra(f_s, omega, length), 2 * math.pi)
     freq = f_s + (f_n - f_s) * tp.clamp(max=hop_length) / hop_length
     harmonics = (0.5 * sample_rate) / freq
     top = harmonics.floor().clamp(min=1)

@@ -33,8 +33,8 @@ def excitation_with_extra(lf0, phase, sample_rate, hop_length, pad):
     """source_filter.harmonic_excitation with EXTRA[0] added to its phase (the same closed form)."""
     if EXTRA[0] is None:
         return ORIGINAL(lf0, phase, sample_rate, hop_length, pad)
-    length = (lf0.shape[1] - 1) * hop_length + 2 * pad + hop_length
-    return excitation_plus(lf0, phase, sample_rate, hop_length, pad, EXTRA[0][None, :length].to(lf0.dtype))
+    return excitation_plus(lf0, phase, sample_rate, hop_length, pad,
+                           lambda f_s, omega, length: EXTRA[0][None, :length].to(lf0.dtype))
 
 
 def source_phase(lf0: torch.Tensor, start: torch.Tensor, sample_rate: int, hop: int, length: int) -> np.ndarray:
