@@ -15,7 +15,7 @@ summary.txt`` says what ran, on what, and how many steps each job made.
   (``--minutes`` sizes its learning-rate schedule too). The paper-size converter cannot come back: its two
   generators are 91 MB in fp16, over the 64 MiB the device tool returns.
 
-The vocoder jobs use the settings the shipped v5-v7 fine-tunes trained with (seven speed factors, mel smoothing,
+The vocoder jobs use the settings the shipped v8 fine-tune trained with (seven speed factors, clean input mels,
 STFT weight 40, EMA decay 0.9995; v6's windows and v7's mel loss come from ``conf/source_filter.yaml``), the converter
 job the CPU preset's; every job keeps an EMA of the generator weights. Nothing is judged there: the exports are scored back on the
 development machine against the shipped models (recipes/gpu/README.md).
@@ -45,7 +45,7 @@ STOP_GRACE_S = 120  # after SIGTERM a trainer finishes its step and saves a chec
 DEADLINE_SLACK_S = 60  # beyond --minutes: data loading and F0 tracking come before the measured steps
 INTERRUPTED_EXIT = 130  # a trainer's exit after a graceful stop (checkpoint saved)
 MAX_RETURN_BYTES = 16 * 2 ** 20  # the device tool brings back files of at most 16 MiB
-# The speed perturbation of the shipped vocoder's v5-v7 fine-tunes (recipes/vocoder16k/README.md, "The vocoder v5").
+# The speed perturbation of the shipped vocoder's v5-v8 fine-tunes (recipes/vocoder16k/README.md, "The vocoder v5").
 SPEED_FACTORS = "[0.85, 0.9, 1.0, 1.1, 1.2, 1.3, 1.45]"
 
 
@@ -62,7 +62,7 @@ def vocoder_args(kit: Path, run_dir: Path, device: str, minutes: float, steps: i
     return ["train", "vocoder", "--config", str(REPO / "recipes/vocoder16k/conf/source_filter.yaml"),
             "--run-dir", str(run_dir), "--device", device, "--init-from", str(MODELS / "vocoder16k"),
             "--set", f"data.train=[{data}]", "--set", f"data.speed_factors={SPEED_FACTORS}",
-            "--set", "data.mel_smoothing=0.5", "--set", "trainer.optimizers.gen.lr=0.0002",
+            "--set", "data.mel_smoothing=0.0", "--set", "trainer.optimizers.gen.lr=0.0002",
             "--set", "trainer.loss_weights.stft=40", "--set", "trainer.ema_decay=0.9995",
             "--set", "trainer.ema_modules=[generator]", "--set", "trainer.keep_last=2", *budget(minutes, steps)]
 
