@@ -3,8 +3,8 @@
     python recipes/vocoder16k/logs/2026-12-06_clean_inputs/mcd_floor.py --converted OUT/LJ --reference LJ16
 
 For every namesake pair, the copy-synthesis is re-synthesised with the recording's whole STFT magnitude and the
-copy-synthesis's own phase ("recording magnitude"), and the other way round ("recording phase"), by the STFTs of
-recipes/vocoder16k/local/band_swap.py (512 / 128 and 1024 / 256 points, Hann); each is scored with voicegen eval's MCD
+copy-synthesis's own phase ("recording magnitude"), and the other way round ("recording phase"), by band_swap.py's
+mixes (recipes/vocoder16k/local; 512 / 128 and 1024 / 256 points, Hann, the whole band); each is scored with voicegen eval's MCD
 (WORLD mel-cepstrum, Harvest F0, DTW). A vocoder that rendered the recording's STFT magnitude exactly, but not its
 phase, would score about the "recording magnitude" row.
 """
@@ -16,9 +16,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "local"))
-from band_swap import RATE  # noqa: E402  recipes/vocoder16k/local
+from band_swap import RATE, mixes  # noqa: E402  recipes/vocoder16k/local
 from copy_synthesis_breakdown import namesake_pairs  # noqa: E402
-from scipy.signal import istft, stft  # noqa: E402
 
 from voicegen.audio.io import load_audio  # noqa: E402
 from voicegen.eval.analysis import WorldAnalyzer, compare  # noqa: E402
@@ -34,15 +33,13 @@ def main() -> None:
     table: dict[str, list[float]] = {}
     for converted, reference in namesake_pairs(parser, args.converted, args.reference):
         y, x = load_audio(reference, RATE), load_audio(converted, RATE)
-        length = min(len(x), len(y))
         fy = analyzer(y)
-        mixes = {"copy-synthesis": x[:length]}
+        wavs = {"copy-synthesis": x[:min(len(x), len(y))]}
         for n_fft in (512, 1024):
-            kwargs = dict(fs=RATE, window="hann", nperseg=n_fft, noverlap=n_fft - n_fft // 4)
-            c, r = stft(x[:length], **kwargs)[2], stft(y[:length], **kwargs)[2]
-            mixes[f"recording magnitude, {n_fft}"] = istft(np.abs(r) * np.exp(1j * np.angle(c)), **kwargs)[1][:length]
-            mixes[f"recording phase, {n_fft}"] = istft(np.abs(c) * np.exp(1j * np.angle(r)), **kwargs)[1][:length]
-        for name, wav in mixes.items():
+            whole_band = mixes(x, y, n_fft, phase_below_hz=RATE)  # every bin below RATE: the whole band
+            wavs[f"recording magnitude, {n_fft}"] = whole_band[f"magnitude <{RATE} Hz"]
+            wavs[f"recording phase, {n_fft}"] = whole_band[f"phase <{RATE} Hz"]
+        for name, wav in wavs.items():
             fx = analyzer(wav.astype(np.float32))
             px, py = compare(fx, fy).path
             table.setdefault(name, []).append(float(frame_distortion_db(fx.mcep[px], fy.mcep[py]).mean()))
